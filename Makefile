@@ -1,0 +1,71 @@
+# riskml: `make help` lists the targets. `make train` and `make test` set everything up themselves.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA ?= data/demo
+CUSTOMERS ?= 2000
+MONTHS ?= 36
+SEED ?= 7
+END ?= 2026-09-30
+AS_OF ?= $(END)
+OUT ?= out
+MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
+export MLFLOW_TRACKING_URI
+
+.PHONY: help install demo-data validate features train score report test test-fast lint docs bench bench-real clean
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create/refresh the virtual environment (.venv) and install riskml with dev tools
+
+$(DATA)/customers.csv: | $(STAMP)
+	$(BIN)/riskml synth --out $(DATA) --customers $(CUSTOMERS) --months $(MONTHS) --seed $(SEED) --end $(END)
+
+demo-data: $(DATA)/customers.csv ## Generate the demo ledger in data/demo (if absent)
+
+validate: demo-data ## Validate the ledger in DATA (default: the demo ledger)
+	$(BIN)/riskml validate --data $(DATA) --rejects $(OUT)/rejects.csv
+
+features: demo-data ## Build features as of AS_OF into out/features.parquet
+	$(BIN)/riskml features --data $(DATA) --as-of $(AS_OF) --out $(OUT)/features.parquet
+
+train: demo-data ## Train, validate out of time, log to MLflow and register the model (demo ledger by default)
+	$(BIN)/riskml train --data $(DATA)
+
+score: demo-data ## Score every customer as of AS_OF with the champion model into out/scores.parquet
+	$(BIN)/riskml score --data $(DATA) --as-of $(AS_OF) --out $(OUT)/scores.parquet
+
+report: demo-data ## Customer and portfolio reports as of AS_OF into out/reports
+	$(BIN)/riskml report --data $(DATA) --as-of $(AS_OF) --scores $(OUT)/scores.parquet --out $(OUT)/reports
+
+test: $(STAMP) ## Run the whole test suite (slow tests included)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## Run the tests except those marked slow
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(STAMP) ## Lint with ruff
+	$(BIN)/ruff check src tests benchmarks
+
+docs: $(STAMP) ## Regenerate docs/features.md from the feature registry
+	$(BIN)/python -m riskml.features.docs docs/features.md
+
+bench: $(STAMP) ## Run the speed/memory benchmarks and write docs/benchmarks.md
+	$(BIN)/python benchmarks/run.py
+
+bench-real: $(STAMP) ## Run the pipeline on the public data sets in ../shared/datasets
+	$(BIN)/python benchmarks/real_data.py
+
+clean: ## Remove generated data, outputs and the local MLflow store
+	rm -rf $(DATA) $(OUT) mlflow.db mlartifacts .bench

@@ -1,0 +1,1 @@
+"""The ``riskml`` command line: one module per command, assembled in :mod:`riskml.cli.main`."""

@@ -1,0 +1,41 @@
+"""Helpers shared by the CLI commands: user errors to stderr with exit code 1, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from riskml.errors import RiskmlError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+console = Console(stderr=False, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` (one line per problem) to stderr and return the exit to raise."""
+    for line in str(message).splitlines() or [str(message)]:
+        err_console.print(f"[bold red]error:[/] {line}", markup=True)
+    return typer.Exit(code=1)
+
+
+def user_errors(func: F) -> F:
+    """Turn :class:`RiskmlError` (and a missing optional extra) into a clean exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RiskmlError as exc:
+            raise fail(str(exc)) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted; no output was written")
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,504 @@
+"""Point-in-time aggregates for many as-of dates in one pass over the ledger.
+
+How it stays point-in-time and fast:
+
+* Dates become integer day numbers. The as-of dates sit on a grid of monthly boundaries ``B``
+  (calendar month ends when every as-of date is a month end, else ``as_of - k months``); an event on
+  day ``t`` falls in bucket ``j`` with ``B[j-1] < t <= B[j]``. Events after the last as-of date fall in
+  no bucket, so rows dated after an as-of date cannot change its figures.
+* Windowed sums ("last 3/6/12 months") are differences of per-customer cumulative sums over buckets:
+  the cost grows with ledger rows plus customers x months, not with rows x as-of dates.
+* State at an as-of date (open balance, aging, days past due) comes from expanding each invoice only
+  to the as-of dates at which it is still open (usually one to three), and reading what had been paid
+  by then from the invoice's cumulative settlements with a binary search.
+
+The result is one row per (customer, as-of date) of named aggregates (``AGGREGATES``), from which
+:mod:`riskml.features.definitions` derives the features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from riskml.config import FeatureConfig
+from riskml.data.ledger import Ledger
+
+WINDOWS = (3, 6, 12)
+LOOKBACK = 13  # monthly buckets kept before the earliest as-of date (12-month windows + 1)
+NO_DAY = np.iinfo(np.int64).max  # "never" (an invoice never settled, an order never closed)
+
+AGGREGATES: dict[str, str] = {
+    "as_of_day": "the as-of date as a day number",
+    "credit_limit_value": "credit limit from the master (NaN = none)",
+    "payment_terms": "payment terms in days",
+    "start_day": "onboarding day, else the first invoice day known at the as-of date",
+    "review_day": "last limit review day from the master",
+    **{f"pay_amt_{w}m": f"cash applied to invoices in the last {w} months" for w in WINDOWS},
+    **{f"pay_dbt_amt_{w}m": f"sum of amount x days beyond terms of that cash ({w} months)" for w in WINDOWS},
+    "pay_dbt_max_12m": "largest days beyond terms of a payment in the last 12 months",
+    "dbt_slope_6m": "slope of monthly DBT, last 6 months (days/month)",
+    "dbt_slope_12m": "slope of monthly DBT, last 12 months (days/month)",
+    "dbt_std_12m": "standard deviation of monthly DBT, last 12 months",
+    "settled_cnt_12m": "invoices settled in the last 12 months",
+    "settled_amt_12m": "amount of those invoices",
+    "late_cnt_12m": "of those, settled after due date + grace",
+    "late_amt_12m": "amount of the late ones",
+    "late_days_sum_12m": "sum of days late of the late ones",
+    "multi_pay_cnt_12m": "of those settled, settled in more than one payment",
+    "short_paid_cnt_12m": "of those settled, cash below the settled share of the amount",
+    "due_amt_3m": "amount of invoices that fell due in the last 3 months",
+    "open_due_3m": "of which still open at the as-of date",
+    "open_amt": "open receivables",
+    "open_cnt": "open invoices",
+    "past_due_amt": "open amount past due",
+    "past_due_cnt": "open invoices past due",
+    "past_due_dpd_sum": "sum of days past due of past-due invoices",
+    "oldest_open_dpd": "days past due of the oldest open invoice (NaN: none open)",
+    "aging_current_amt": "open, not yet due",
+    "aging_1_30_amt": "open, 1-30 days past due",
+    "aging_31_60_amt": "open, 31-60 days past due",
+    "aging_61_90_amt": "open, 61-90 days past due",
+    "aging_90p_amt": "open, more than 90 days past due",
+    "disputed_open_amt": "open amount of invoices disputed by the as-of date",
+    "open_orders_amt": "orders placed and not closed at the as-of date",
+    "ar_hwm_12m": "highest running receivables balance in the last 12 months",
+    "inv_cnt_12m": "invoices issued in the last 12 months",
+    "inv_amt_3m": "amount invoiced in the last 3 months",
+    "inv_amt_12m": "amount invoiced in the last 12 months",
+    "sales_slope_12m": "slope of monthly invoiced amount, last 12 months",
+    "active_months_12m": "months of the last 12 with an invoice",
+    "dispute_cnt_12m": "disputes raised in the last 12 months",
+    "credit_note_amt_12m": "credit notes in the last 12 months",
+    "deduction_amt_12m": "deductions in the last 12 months",
+    "write_off_amt_12m": "write-offs in the last 12 months",
+    "unapplied_amt_12m": "unapplied cash received in the last 12 months",
+    "unapplied_min_day_12m": "day of the oldest unapplied payment of the last 12 months",
+    "last_inv_day": "day of the last invoice",
+    "last_pay_day": "day of the last payment (applied or not)",
+    "first_inv_day": "day of the first invoice",
+    "inv_cnt_total": "invoices issued up to the as-of date",
+    "pay_cnt_total": "payments received up to the as-of date",
+}
+
+
+def to_days(values: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
+    """Dates as int64 day numbers since 1970-01-01 (NaT becomes ``NO_DAY``)."""
+    arr = np.asarray(values, dtype="datetime64[ns]")
+    days = arr.astype("datetime64[D]").astype(np.int64)
+    return np.where(np.isnat(arr), NO_DAY, days)
+
+
+def months_back(as_of: pd.Timestamp, k: int) -> pd.Timestamp:
+    """``as_of`` minus ``k`` months; month ends map to month ends (so windows are calendar months)."""
+    if as_of.is_month_end:
+        return (as_of - pd.offsets.MonthEnd(k)) if k else as_of
+    return as_of - pd.DateOffset(months=k)
+
+
+def normalise_dates(as_of_dates: object) -> list[pd.Timestamp]:
+    """Sorted unique midnight timestamps from a date, a string or a sequence of them."""
+    if isinstance(as_of_dates, str | pd.Timestamp) or not hasattr(as_of_dates, "__iter__"):
+        as_of_dates = [as_of_dates]
+    out = sorted({pd.Timestamp(d).normalize() for d in as_of_dates})  # type: ignore[union-attr]
+    if not out:
+        raise ValueError("as_of_dates must hold at least one date; got none")
+    return out
+
+
+@dataclass
+class _Grid:
+    bounds: np.ndarray  # int64 day numbers, ascending
+    snaps: np.ndarray  # positions of the as-of dates in ``bounds``
+    dates: list[pd.Timestamp]
+
+    @property
+    def nb(self) -> int:
+        return len(self.bounds)
+
+    def bucket(self, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(bucket index, in-range mask) of each day."""
+        b = np.searchsorted(self.bounds, days, side="left")
+        return b, days <= self.bounds[-1]
+
+
+def _grids(dates: list[pd.Timestamp]) -> list[_Grid]:
+    """One grid for a set of month ends, else one grid per date."""
+    if all(d.is_month_end for d in dates):
+        first = months_back(dates[0], LOOKBACK)
+        bounds = pd.date_range(first, dates[-1], freq="ME")
+        days = to_days(bounds)
+        return [_Grid(days, np.searchsorted(days, to_days(pd.DatetimeIndex(dates))), dates)]
+    grids = []
+    for d in dates:
+        bounds = pd.DatetimeIndex([months_back(d, k) for k in range(LOOKBACK, -1, -1)])
+        grids.append(_Grid(to_days(bounds), np.array([LOOKBACK]), [d]))
+    return grids
+
+
+class _Acc:
+    """Per-customer x per-bucket accumulators and their windowed read-outs at the as-of dates."""
+
+    def __init__(self, n_cust: int, grid: _Grid):
+        self.nc, self.g = n_cust, grid
+
+    def sums(self, cust: np.ndarray, days: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        b, ok = self.g.bucket(days)
+        flat = cust[ok] * self.g.nb + b[ok]
+        w = None if weights is None else np.asarray(weights, dtype="float64")[ok]
+        out = np.bincount(flat, weights=w, minlength=self.nc * self.g.nb).astype("float64")
+        return out.reshape(self.nc, self.g.nb)
+
+    def extreme(self, cust: np.ndarray, days: np.ndarray, values: np.ndarray, kind: str) -> np.ndarray:
+        b, ok = self.g.bucket(days)
+        flat = cust[ok] * self.g.nb + b[ok]
+        fill = -np.inf if kind == "max" else np.inf
+        out = np.full(self.nc * self.g.nb, fill)
+        (np.maximum if kind == "max" else np.minimum).at(out, flat, np.asarray(values, dtype="float64")[ok])
+        return out.reshape(self.nc, self.g.nb)
+
+    def window(self, per_bucket: np.ndarray, w: int) -> np.ndarray:
+        """Sum over the last ``w`` buckets at each as-of date: shape (n_cust, n_dates)."""
+        c = np.cumsum(per_bucket, axis=1)
+        s = self.g.snaps
+        return c[:, s] - c[:, s - w]
+
+    def window_ext(self, per_bucket: np.ndarray, w: int, kind: str) -> np.ndarray:
+        s = self.g.snaps
+        stack = np.stack([per_bucket[:, s - i] for i in range(w)], axis=0)
+        out = stack.max(axis=0) if kind == "max" else stack.min(axis=0)
+        return np.where(np.isfinite(out), out, np.nan)
+
+    def to_date(self, per_bucket: np.ndarray) -> np.ndarray:
+        """Cumulative (all history) sum up to each as-of date."""
+        return np.cumsum(per_bucket, axis=1)[:, self.g.snaps]
+
+    def running_ext(self, per_bucket: np.ndarray, kind: str) -> np.ndarray:
+        acc = np.maximum.accumulate if kind == "max" else np.minimum.accumulate
+        out = acc(per_bucket, axis=1)[:, self.g.snaps]
+        return np.where(np.isfinite(out), out, np.nan)
+
+
+def _regression(acc: _Acc, y: np.ndarray, valid: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares slope and standard deviation of ``y`` over the last ``w`` buckets where ``valid``
+    (at least 3 points, else NaN). x is the bucket index, so the slope is per month."""
+    x = np.broadcast_to(np.arange(y.shape[1], dtype="float64"), y.shape)
+    v = valid.astype("float64")
+    yv = np.where(valid, y, 0.0)
+    n = acc.window(v, w)
+    sx, sy = acc.window(x * v, w), acc.window(yv, w)
+    sxy, sxx, syy = acc.window(x * yv, w), acc.window(x * x * v, w), acc.window(yv * yv, w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        den = n * sxx - sx * sx
+        slope = np.where((n >= 3) & (den > 0), (n * sxy - sx * sy) / den, np.nan)
+        var = (syy - sy * sy / n) / (n - 1)
+        std = np.where(n >= 3, np.sqrt(np.clip(var, 0.0, None)), np.nan)
+    return slope, std
+
+
+@dataclass
+class _Prepared:
+    """Ledger arrays in day numbers and integer codes, shared by every grid."""
+
+    cust_ids: pd.Index
+    limit: np.ndarray
+    terms: np.ndarray
+    onboard_day: np.ndarray
+    review_day: np.ndarray
+    inv_cust: np.ndarray
+    inv_day: np.ndarray
+    due_day: np.ndarray
+    inv_amt: np.ndarray
+    dispute_day: np.ndarray
+    ev_inv: np.ndarray  # settlement events (cash + adjustments on invoices), sorted by (invoice, day)
+    ev_day: np.ndarray
+    ev_cum: np.ndarray  # cumulative settled amount of the invoice after the event
+    settle_day: np.ndarray  # per invoice, NO_DAY if never settled
+    settle_cash: np.ndarray
+    settle_ncash: np.ndarray
+    pay_cust: np.ndarray  # cash payments
+    pay_day: np.ndarray
+    pay_amt: np.ndarray
+    pay_inv: np.ndarray  # -1 = unapplied
+    adj_cust: np.ndarray
+    adj_day: np.ndarray
+    adj_amt: np.ndarray
+    adj_kind: np.ndarray
+    ord_cust: np.ndarray
+    ord_day: np.ndarray
+    ord_close: np.ndarray
+    ord_amt: np.ndarray
+    bal_cust: np.ndarray  # running receivables balance events, sorted by (customer, day)
+    bal_day: np.ndarray
+    bal_run: np.ndarray
+
+
+def _codes(index: pd.Index, values: pd.Series) -> np.ndarray:
+    return index.get_indexer(pd.Index(values.astype("str")))
+
+
+def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
+    """Turn the ledger into the integer arrays the aggregation needs (done once per build)."""
+    cust = ledger.customers
+    ids = pd.Index(cust["customer_id"].astype("str"))
+    inv = ledger.invoices
+    inv_ids = pd.Index(inv["invoice_id"].astype("str"))
+    inv_cust = _codes(ids, inv["customer_id"])
+    inv_day, due_day = to_days(inv["invoice_date"]), to_days(inv["due_date"])
+    inv_amt = inv["amount"].to_numpy("float64")
+    disputed = inv["disputed"].fillna(False).to_numpy(bool) if "disputed" in inv else np.zeros(len(inv), bool)
+    ddate = inv["dispute_date"] if "dispute_date" in inv else pd.Series(pd.NaT, index=inv.index)
+    dispute_day = np.where(disputed, np.where(np.isnat(np.asarray(ddate, "datetime64[ns]")), inv_day,
+                                              to_days(ddate)), NO_DAY)
+
+    pay = ledger.payments
+    pay_inv = inv_ids.get_indexer(pd.Index(pay["invoice_id"].astype("str")))
+    pay_inv = np.where(pay["invoice_id"].isna().to_numpy(), -1, pay_inv)
+    pay_day, pay_amt = to_days(pay["payment_date"]), pay["amount"].to_numpy("float64")
+
+    adj = ledger.adjustments
+    adj_inv = np.where(adj["invoice_id"].isna().to_numpy(), -1,
+                       inv_ids.get_indexer(pd.Index(adj["invoice_id"].astype("str"))))
+    adj_day, adj_amt = to_days(adj["date"]), adj["amount"].to_numpy("float64")
+
+    # settlement events per invoice: cash and adjustments tied to an invoice
+    a_on = adj_inv >= 0
+    p_on = pay_inv >= 0
+    ev_inv = np.concatenate([pay_inv[p_on], adj_inv[a_on]])
+    ev_day = np.concatenate([pay_day[p_on], adj_day[a_on]])
+    ev_amt = np.concatenate([pay_amt[p_on], adj_amt[a_on]])
+    ev_cash = np.concatenate([np.ones(p_on.sum(), bool), np.zeros(a_on.sum(), bool)])
+    order = np.lexsort((ev_day, ev_inv))
+    ev_inv, ev_day, ev_amt, ev_cash = ev_inv[order], ev_day[order], ev_amt[order], ev_cash[order]
+    ev_cum = _group_cumsum(ev_inv, ev_amt)
+    cash_cum = _group_cumsum(ev_inv, np.where(ev_cash, ev_amt, 0.0))
+    ncash_cum = _group_cumsum(ev_inv, ev_cash.astype("float64"))
+
+    n_inv = len(inv)
+    settle_day = np.full(n_inv, NO_DAY, dtype=np.int64)
+    settle_cash = np.zeros(n_inv)
+    settle_ncash = np.zeros(n_inv)
+    if len(ev_inv):
+        reached = ev_cum >= config.settled_share * inv_amt[ev_inv] - 1e-9
+        # the settlement is the last event of the day on which the threshold is reached
+        last_of_day = np.r_[(ev_inv[1:] != ev_inv[:-1]) | (ev_day[1:] != ev_day[:-1]), True]
+        cand = np.flatnonzero(reached & last_of_day)
+        first_inv, first_pos = np.unique(ev_inv[cand], return_index=True)
+        pos = cand[first_pos]
+        settle_day[first_inv] = ev_day[pos]
+        settle_cash[first_inv] = cash_cum[pos]
+        settle_ncash[first_inv] = ncash_cum[pos]
+
+    # running receivables balance per customer (+invoice, -settlement), for the high-water mark
+    bal_cust = np.concatenate([inv_cust, inv_cust[ev_inv]])
+    bal_day = np.concatenate([inv_day, ev_day])
+    bal_amt = np.concatenate([inv_amt, -ev_amt])
+    order = np.lexsort((bal_amt, bal_day, bal_cust))  # same day: settlements before invoices
+    bal_cust, bal_day, bal_amt = bal_cust[order], bal_day[order], bal_amt[order]
+    bal_run = _group_cumsum(bal_cust, bal_amt)
+
+    orders = ledger.orders
+    limit = pd.to_numeric(cust["credit_limit"], errors="coerce").to_numpy("float64")
+    return _Prepared(
+        cust_ids=ids,
+        limit=limit,
+        terms=cust["payment_terms_days"].to_numpy("float64"),
+        onboard_day=to_days(cust["onboarded_date"]) if "onboarded_date" in cust else np.full(len(cust), NO_DAY),
+        review_day=to_days(cust["last_review_date"]) if "last_review_date" in cust else np.full(len(cust), NO_DAY),
+        inv_cust=inv_cust, inv_day=inv_day, due_day=due_day, inv_amt=inv_amt, dispute_day=dispute_day,
+        ev_inv=ev_inv, ev_day=ev_day, ev_cum=ev_cum,
+        settle_day=settle_day, settle_cash=settle_cash, settle_ncash=settle_ncash,
+        pay_cust=_codes(ids, pay["customer_id"]), pay_day=pay_day, pay_amt=pay_amt, pay_inv=pay_inv,
+        adj_cust=_codes(ids, adj["customer_id"]), adj_day=adj_day, adj_amt=adj_amt,
+        adj_kind=adj["kind"].astype("str").to_numpy(),
+        ord_cust=_codes(ids, orders["customer_id"]), ord_day=to_days(orders["order_date"]),
+        ord_close=to_days(orders["closed_date"]) if "closed_date" in orders else np.full(len(orders), NO_DAY),
+        ord_amt=orders["amount"].to_numpy("float64"),
+        bal_cust=bal_cust, bal_day=bal_day, bal_run=bal_run,
+    )
+
+
+def _group_cumsum(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Cumulative sum of ``values`` within runs of equal (sorted) ``groups``."""
+    if len(values) == 0:
+        return np.zeros(0)
+    total = np.cumsum(values, dtype="float64")
+    starts = np.r_[True, groups[1:] != groups[:-1]]
+    offset = np.where(starts, total - values, np.nan)
+    offset = pd.Series(offset).ffill().to_numpy()
+    return total - offset
+
+
+def _expand(start: np.ndarray, stop: np.ndarray, snap_days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (item, as-of position) for every as-of day with start <= day < stop."""
+    lo = np.searchsorted(snap_days, start, side="left")
+    hi = np.searchsorted(snap_days, stop, side="left")
+    cnt = np.clip(hi - lo, 0, None)
+    item = np.repeat(np.arange(len(start)), cnt)
+    offs = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    return item, np.repeat(lo, cnt) + offs
+
+
+def _lookup_cum(keys_group: np.ndarray, keys_day: np.ndarray, cum: np.ndarray,
+                q_group: np.ndarray, q_day: np.ndarray) -> np.ndarray:
+    """Value of ``cum`` at the last event with the same group and day <= the query day (0 if none)."""
+    if len(keys_group) == 0 or len(q_group) == 0:
+        return np.zeros(len(q_group))
+    base = int(min(keys_day.min(), q_day.min())) - 1
+    span = int(max(keys_day.max(), q_day.max())) - base + 1
+    k = keys_group.astype(np.int64) * span + (keys_day - base)
+    q = q_group.astype(np.int64) * span + (q_day - base)
+    pos = np.searchsorted(k, q, side="right") - 1
+    ok = (pos >= 0) & (keys_group[np.clip(pos, 0, None)] == q_group)
+    return np.where(ok, cum[np.clip(pos, 0, None)], 0.0)
+
+
+def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.ndarray]:
+    nc = len(p.cust_ids)
+    acc = _Acc(nc, grid)
+    snap_days = grid.bounds[grid.snaps]
+    nd = len(snap_days)
+    out: dict[str, np.ndarray] = {}
+
+    # ---- cash applied to invoices: days beyond terms, amount weighted
+    ap = p.pay_inv >= 0
+    pc, pd_, pa = p.pay_cust[ap], p.pay_day[ap], p.pay_amt[ap]
+    dbt = np.clip(pd_ - p.due_day[p.pay_inv[ap]], 0, None).astype("float64")
+    amt_b = acc.sums(pc, pd_, pa)
+    dbt_b = acc.sums(pc, pd_, pa * dbt)
+    for w in WINDOWS:
+        out[f"pay_amt_{w}m"] = acc.window(amt_b, w)
+        out[f"pay_dbt_amt_{w}m"] = acc.window(dbt_b, w)
+    out["pay_dbt_max_12m"] = acc.window_ext(acc.extreme(pc, pd_, dbt, "max"), 12, "max")
+    monthly = amt_b > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = np.where(monthly, dbt_b / np.where(monthly, amt_b, 1.0), 0.0)
+    out["dbt_slope_6m"], _ = _regression(acc, y, monthly, 6)
+    out["dbt_slope_12m"], out["dbt_std_12m"] = _regression(acc, y, monthly, 12)
+
+    # ---- invoices settled: lateness, instalments, short payment (known on the settlement day)
+    st = p.settle_day != NO_DAY
+    sc, sd, sa = p.inv_cust[st], p.settle_day[st], p.inv_amt[st]
+    late_days = (sd - p.due_day[st]).astype("float64")
+    late = late_days > config.late_grace_days
+    out["settled_cnt_12m"] = acc.window(acc.sums(sc, sd), 12)
+    out["settled_amt_12m"] = acc.window(acc.sums(sc, sd, sa), 12)
+    out["late_cnt_12m"] = acc.window(acc.sums(sc, sd, late.astype("float64")), 12)
+    out["late_amt_12m"] = acc.window(acc.sums(sc, sd, sa * late), 12)
+    out["late_days_sum_12m"] = acc.window(acc.sums(sc, sd, late_days * late), 12)
+    out["multi_pay_cnt_12m"] = acc.window(acc.sums(sc, sd, (p.settle_ncash[st] >= 2).astype("float64")), 12)
+    short = p.settle_cash[st] < config.settled_share * sa - 1e-9
+    out["short_paid_cnt_12m"] = acc.window(acc.sums(sc, sd, short.astype("float64")), 12)
+
+    # ---- invoices issued: volume, frequency, trend
+    ic, iday, iamt = p.inv_cust, p.inv_day, p.inv_amt
+    cnt_b = acc.sums(ic, iday)
+    sales_b = acc.sums(ic, iday, iamt)
+    out["inv_cnt_12m"] = acc.window(cnt_b, 12)
+    out["inv_amt_3m"] = acc.window(sales_b, 3)
+    out["inv_amt_12m"] = acc.window(sales_b, 12)
+    out["active_months_12m"] = acc.window((cnt_b > 0).astype("float64"), 12)
+    xb = np.arange(grid.nb, dtype="float64")
+    sxy = acc.window(sales_b * xb, 12)
+    x0 = grid.snaps.astype("float64") - 11.0  # first bucket of the window
+    out["sales_slope_12m"] = (sxy - (x0 + 5.5) * out["inv_amt_12m"]) / (12 * (12**2 - 1) / 12.0)
+    out["inv_cnt_total"] = acc.to_date(cnt_b)
+    out["last_inv_day"] = acc.running_ext(acc.extreme(ic, iday, iday, "max"), "max")
+    out["first_inv_day"] = acc.running_ext(acc.extreme(ic, iday, iday, "min"), "min")
+    out["due_amt_3m"] = acc.window(acc.sums(ic, p.due_day, iamt), 3)
+    dis = p.dispute_day != NO_DAY
+    out["dispute_cnt_12m"] = acc.window(acc.sums(ic[dis], p.dispute_day[dis]), 12)
+
+    # ---- all cash received (applied or not) and unapplied cash
+    out["pay_cnt_total"] = acc.to_date(acc.sums(p.pay_cust, p.pay_day))
+    out["last_pay_day"] = acc.running_ext(acc.extreme(p.pay_cust, p.pay_day, p.pay_day, "max"), "max")
+    un = ~ap
+    out["unapplied_amt_12m"] = acc.window(acc.sums(p.pay_cust[un], p.pay_day[un], p.pay_amt[un]), 12)
+    out["unapplied_min_day_12m"] = acc.window_ext(
+        acc.extreme(p.pay_cust[un], p.pay_day[un], p.pay_day[un], "min"), 12, "min")
+
+    # ---- adjustments
+    for kind, name in (("credit_note", "credit_note_amt_12m"), ("deduction", "deduction_amt_12m"),
+                       ("write_off", "write_off_amt_12m")):
+        k = p.adj_kind == kind
+        out[name] = acc.window(acc.sums(p.adj_cust[k], p.adj_day[k], p.adj_amt[k]), 12)
+
+    # ---- state of open invoices at each as-of date
+    item, pos = _expand(p.inv_day, p.settle_day, snap_days)
+    sday = snap_days[pos]
+    paid = _lookup_cum(p.ev_inv, p.ev_day, p.ev_cum, item, sday)
+    open_amt = np.clip(p.inv_amt[item] - paid, 0.0, None)
+    dpd = (sday - p.due_day[item]).astype("float64")
+    flat = p.inv_cust[item] * nd + pos
+    size = nc * nd
+
+    def per(weights: np.ndarray | None, mask: np.ndarray | None = None) -> np.ndarray:
+        f = flat if mask is None else flat[mask]
+        w = weights if (weights is None or mask is None) else weights[mask]
+        return np.bincount(f, weights=w, minlength=size).astype("float64").reshape(nc, nd)
+
+    past = dpd > 0
+    out["open_amt"] = per(open_amt)
+    out["open_cnt"] = per(None)
+    out["past_due_amt"] = per(open_amt, past)
+    out["past_due_cnt"] = per(None, past)
+    out["past_due_dpd_sum"] = per(dpd, past)
+    oldest = np.full(size, -np.inf)
+    np.maximum.at(oldest, flat, dpd)
+    out["oldest_open_dpd"] = np.where(np.isfinite(oldest), oldest, np.nan).reshape(nc, nd)
+    for name, lo, hi in (("aging_current_amt", -np.inf, 0), ("aging_1_30_amt", 0, 30),
+                         ("aging_31_60_amt", 30, 60), ("aging_61_90_amt", 60, 90),
+                         ("aging_90p_amt", 90, np.inf)):
+        out[name] = per(open_amt, (dpd > lo) & (dpd <= hi))
+    out["disputed_open_amt"] = per(open_amt, p.dispute_day[item] <= sday)
+    win3_start = grid.bounds[grid.snaps - 3][pos]
+    out["open_due_3m"] = per(open_amt, (p.due_day[item] > win3_start) & (p.due_day[item] <= sday))
+
+    # ---- open orders
+    o_item, o_pos = _expand(p.ord_day, p.ord_close, snap_days)
+    out["open_orders_amt"] = np.bincount(
+        p.ord_cust[o_item] * nd + o_pos, weights=p.ord_amt[o_item], minlength=size
+    ).astype("float64").reshape(nc, nd)
+
+    # ---- 12-month high-water mark of the running receivables balance
+    bal_max = acc.window_ext(acc.extreme(p.bal_cust, p.bal_day, p.bal_run, "max"), 12, "max")
+    start_days = grid.bounds[grid.snaps - 12]
+    cust_grid = np.repeat(np.arange(nc), nd)
+    start_bal = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid, np.tile(start_days, nc)).reshape(nc, nd)
+    out["ar_hwm_12m"] = np.fmax(np.nan_to_num(bal_max, nan=-np.inf), start_bal).clip(min=0.0)
+
+    # ---- customer master, point in time
+    out["as_of_day"] = np.broadcast_to(snap_days.astype("float64"), (nc, nd))
+    out["credit_limit_value"] = np.broadcast_to(p.limit[:, None], (nc, nd))
+    out["payment_terms"] = np.broadcast_to(p.terms[:, None], (nc, nd))
+    onboard = np.where(p.onboard_day == NO_DAY, np.nan, p.onboard_day.astype("float64"))[:, None]
+    out["start_day"] = np.where(np.isnan(onboard), out["first_inv_day"], onboard)
+    review = np.where(p.review_day == NO_DAY, np.nan, p.review_day.astype("float64"))
+    out["review_day"] = np.broadcast_to(review[:, None], (nc, nd))
+    return out
+
+
+def compute_aggregates(ledger: Ledger, as_of_dates: object, config: FeatureConfig | None = None) -> pd.DataFrame:
+    """Aggregates for every customer of the master at every as-of date.
+
+    Returns one row per (as_of, customer) in date-major order with columns ``customer_id``, ``as_of``
+    and every name in ``AGGREGATES``."""
+    config = config or FeatureConfig()
+    dates = normalise_dates(as_of_dates)
+    prepared = prepare(ledger, config)
+    frames = []
+    for grid in _grids(dates):
+        agg = _aggregate_grid(prepared, grid, config)
+        nc, nd = len(prepared.cust_ids), len(grid.dates)
+        cols = {
+            "customer_id": np.tile(prepared.cust_ids.to_numpy(), nd),
+            "as_of": np.repeat(pd.DatetimeIndex(grid.dates).to_numpy("datetime64[ns]"), nc),
+        }
+        for name in AGGREGATES:
+            cols[name] = np.ascontiguousarray(np.asarray(agg[name], dtype="float64").T).ravel()
+        frames.append(pd.DataFrame(cols))
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    out["customer_id"] = out["customer_id"].astype("str")
+    return out
