@@ -271,11 +271,11 @@ def credit_limit(credit_limit_value: pd.Series) -> pd.Series:
 
 @feature(
     family="exposure", unit="flag", window="", monotone=0, kind="flag",
-    description="1 when the customer master holds a credit limit for the customer",
+    description="1 when the customer master holds no credit limit for the customer",
     reason="No credit limit has been set",
 )
-def has_credit_limit(credit_limit_value: pd.Series) -> pd.Series:
-    return credit_limit_value.notna().astype("float64")
+def no_credit_limit(credit_limit_value: pd.Series) -> pd.Series:
+    return credit_limit_value.isna().astype("float64")
 
 
 @feature(

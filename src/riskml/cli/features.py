@@ -1,0 +1,38 @@
+"""``riskml features``: point-in-time features of every customer as of a date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from riskml.cli.common import console, user_errors
+from riskml.cli.ledger import load_ledger_for_cli
+from riskml.config import load_config
+from riskml.io import write_table
+
+
+@user_errors
+def features(
+    data: Path = typer.Option(..., "--data", "-d", help="Ledger directory (customers, invoices, payments, ...)."),
+    as_of: str = typer.Option(..., "--as-of", "-a", help="As-of date (YYYY-MM-DD); only rows dated on or before it are used."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file, .parquet or .csv."),
+    data_config: Path | None = typer.Option(None, "--data-config", help="Data config (column mapping etc.)."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Feature config (default configs/features.yaml)."),
+) -> None:
+    """Build the features of every customer in the master as of a date.
+
+    Example: riskml features --data data/demo --as-of 2026-09-30 --out out/features.parquet
+    """
+    from riskml.features import build_features
+    from riskml.features.engine import normalise_dates
+
+    as_of_ts = normalise_dates(as_of)[0]
+    ledger = load_ledger_for_cli(data, data_config)
+    frame = build_features(ledger, as_of_ts, load_config("features", config))
+    write_table(frame, out)
+    console.print(f"wrote {len(frame):,} customers x {frame.shape[1] - 2} features as of {as_of_ts.date()} to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("features", no_args_is_help=True)(features)
