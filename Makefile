@@ -49,10 +49,19 @@ score: demo-data ## Score every customer as of AS_OF with the champion model int
 report: demo-data ## Customer and portfolio reports as of AS_OF into out/reports
 	$(BIN)/riskml report --data $(DATA) --as-of $(AS_OF) --scores $(OUT)/scores.parquet --out $(OUT)/reports
 
-test: $(STAMP) ## Run the whole test suite (slow tests included)
+TEST_STAMP := $(VENV)/.installed-test
+
+# the test suite also needs the Spark extra, Java (Spark) and Chromium (report screenshots): installed here
+# from PyPI and Debian's packages when missing; tests that need them skip with a reason if this was not possible
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,spark]"
+	@bash scripts/system-deps.sh
+	@touch $(TEST_STAMP)
+
+test: $(TEST_STAMP) ## Run the whole test suite (slow tests included)
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP) ## Run the tests except those marked slow
+test-fast: $(TEST_STAMP) ## Run the tests except those marked slow
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP) ## Lint with ruff

@@ -48,6 +48,10 @@ class DataConfig(_Section):
     overpayment_tolerance_abs: float = Field(default=1.0, ge=0)
     # extra customer-master columns used as features, keyed by column name
     extra_attributes: dict[str, ExtraAttribute] = Field(default_factory=dict)
+    # text encoding of the CSV files, e.g. cp1252 for many Windows ERP exports (a UTF-8 BOM is accepted)
+    encoding: str = "utf-8"
+    # CSV field separator, e.g. ";" for many European ERP exports
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
 
     @field_validator("column_map")
     @classmethod
@@ -59,13 +63,74 @@ class DataConfig(_Section):
             raise ValueError(f"column_map tables must be among {sorted(TABLES)}; got {unknown}")
         return v
 
+    @field_validator("fx_rates")
+    @classmethod
+    def _positive_rates(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: r for k, r in v.items() if not r > 0 or r == float("inf")}
+        if bad:
+            raise ValueError(f"fx_rates must be positive finite units of base currency per unit; got {bad}")
+        return v
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format_keys(cls, v: dict[str, str]) -> dict[str, str]:
+        from riskml.data.contract import TABLES
+
+        unknown = sorted(set(v) - set(TABLES) - {"*"})
+        if unknown:
+            raise ValueError(f"date_format keys must be table names {sorted(TABLES)} or '*'; got {unknown}")
+        bad = {k: f for k, f in v.items() if "%" not in f}
+        if bad:
+            raise ValueError(f"date_format values must be strftime formats such as '%d.%m.%Y'; got {bad}")
+        return v
+
+    @model_validator(mode="after")
+    def _known_columns(self) -> DataConfig:
+        from riskml.data.contract import TABLES
+
+        for table, mapping in self.column_map.items():
+            known = TABLES[table].column_names + (list(self.extra_attributes) if table == "customers" else [])
+            ours = sorted(set(mapping) - set(known))
+            if ours:
+                raise ValueError(
+                    f"column_map.{table} keys must be riskml column names {known} "
+                    f"(map ours -> yours); got {ours}"
+                )
+        return self
+
+    @field_validator("extra_attributes")
+    @classmethod
+    def _extras_not_contract_ids(cls, v: dict[str, ExtraAttribute]) -> dict[str, ExtraAttribute]:
+        from riskml.data.contract import CUSTOMERS
+
+        types = {c.name: c.type for c in CUSTOMERS.columns}
+        for name, attr in v.items():
+            ctype = types.get(name)
+            if ctype is None:
+                continue
+            if ctype in ("id", "date", "bool") or (attr.kind == "numeric" and ctype == "string"):
+                raise ValueError(
+                    f"extra attribute {name!r} is the contract column of type {ctype}; "
+                    "declare numeric attributes on number columns and categorical ones on text columns"
+                )
+        return v
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(v)
+        except LookupError:
+            raise ValueError(f"encoding must be a Python codec name such as utf-8 or cp1252; got {v!r}") from None
+        return v
+
 
 # ----------------------------------------------------------------------------------------- features
 class FeatureConfig(_Section):
     """Feature-building settings (``configs/features.yaml``)."""
 
-    windows_months: list[int] = Field(default_factory=lambda: [3, 6, 12])
-    trend_windows_months: list[int] = Field(default_factory=lambda: [6, 12])
     # a payment this many days or fewer after the due date is not "late"
     late_grace_days: int = Field(default=0, ge=0)
     # an invoice counts as settled when payments and credits reach this share of its amount
@@ -76,37 +141,68 @@ class FeatureConfig(_Section):
 
 # ------------------------------------------------------------------------------------------ training
 class LabelConfig(_Section):
+    """The delinquency definition (see ``riskml.modeling.labels`` and ``docs/model.md``)."""
+
+    # outcome window after the as-of date, in months
     horizon_months: int = Field(default=12, ge=1)
+    # an invoice still open at the end of day due_date + dpd_threshold is a delinquency event
     dpd_threshold: int = Field(default=90, ge=1)
+    # a write-off within the window is a delinquency event too
     include_write_offs: bool = True
-    # ignore tiny items when checking the DPD threshold (amount open at the threshold date)
+    # ignore tiny items: an invoice counts only while more than this is open; write-offs above it only
     min_amount: float = Field(default=0.0, ge=0)
+    # accounts with no invoice in this many months and nothing open are outside the population (0 = keep)
+    dormant_months: int = Field(default=12, ge=0)
+    # training stops with a clear message when the definition yields fewer positives than this
     min_positives: int = Field(default=30, ge=1)
 
 
 class SplitConfig(_Section):
-    # snapshot dates: month ends; the first ``warmup_months`` of history give no snapshot
+    """Out-of-time split of the labeled snapshots (see ``riskml.modeling.split``)."""
+
+    # snapshot dates are month ends; the first ``warmup_months`` of history give no snapshot
     warmup_months: int = Field(default=6, ge=0)
-    test_snapshots: int = Field(default=3, ge=1)
-    valid_snapshots: int = Field(default=3, ge=1)
-    # gap between the train and validation windows and between validation and test (months)
-    # None = the label horizon, so that no label window overlaps
-    gap_months: int | None = None
+    # the latest ``oot_snapshots`` labeled month ends form the out-of-time (OOT) window
+    oot_snapshots: int = Field(default=3, ge=1)
+    # share of the OOT window's customers used for validation (early stopping, calibration); the rest is
+    # the test set. Assignment is by a hash of customer_id, so a customer is in one of the two only
+    valid_share: float = Field(default=0.5, gt=0, lt=1)
+    # months between the last training date and the first OOT date; None = the label horizon, so that
+    # no training label window overlaps the OOT label windows
+    gap_months: int | None = Field(default=None, ge=0)
+    # keep only the latest N eligible training dates; None = all
+    max_train_snapshots: int | None = Field(default=None, ge=1)
+    # fallback for a single as-of date (user labels): customers split into train / valid / test
     group_valid_share: float = Field(default=0.2, gt=0, lt=1)
     group_test_share: float = Field(default=0.2, gt=0, lt=1)
+    # each of train, validation and test needs at least this many positives
+    min_split_positives: int = Field(default=10, ge=1)
 
 
 class PromotionConfig(_Section):
+    """The gate a new model version passes to get the ``champion`` alias."""
+
     min_auc: float = Field(default=0.70, ge=0, le=1)
     max_brier: float = Field(default=0.25, ge=0, le=1)
     # the new model may trail the champion's AUC on the same test window by at most this much
     auc_tolerance: float = Field(default=0.0, ge=0)
 
 
+class MonotoneCheckConfig(_Section):
+    """Post-training verification that constrained features never move the score the wrong way."""
+
+    grid_points: int = Field(default=20, ge=2)
+    sample_rows: int = Field(default=300, ge=1)
+    # raw-score (log-odds) moves smaller than this are numerical noise
+    tolerance: float = Field(default=1e-9, ge=0)
+
+
 class TrainConfig(_Section):
     """Label definition, split, model and promotion gate (``configs/train.yaml``)."""
 
     seed: int = 42
+    # LightGBM threads (fixed, so results do not depend on the machine)
+    num_threads: int = Field(default=2, ge=1)
     label: LabelConfig = Field(default_factory=LabelConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     lightgbm: dict[str, Any] = Field(
@@ -128,7 +224,13 @@ class TrainConfig(_Section):
     # "balanced" weights positives by n_neg/n_pos; "none" leaves the classes as they are
     class_weight: Literal["balanced", "none"] = "none"
     calibration: Literal["auto", "isotonic", "platt", "none"] = "auto"
+    # quantile bins per feature of the logistic benchmark
     benchmark_bins: int = Field(default=10, ge=2)
+    # the plain rule reported beside the model: this feature is the score (higher = riskier)
+    rule_feature: str = "dbt_avg_6m"
+    monotone_check: MonotoneCheckConfig = Field(default_factory=MonotoneCheckConfig)
+    # rows of the test set used for the SHAP summary plot
+    shap_sample: int = Field(default=1000, ge=10)
     model_name: str = "riskml-delinquency"
     experiment: str = "riskml"
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
@@ -136,7 +238,9 @@ class TrainConfig(_Section):
 
 # ------------------------------------------------------------------------------------------- scoring
 class Grade(_Section):
-    grade: str
+    """One grade of the PD master scale: PDs up to ``max_pd`` (and above the previous grade's) get it."""
+
+    grade: str = Field(min_length=1)
     max_pd: float = Field(gt=0, le=1)
 
 
@@ -145,55 +249,101 @@ def _default_scale() -> list[Grade]:
     return [Grade(grade=str(i + 1), max_pd=b) for i, b in enumerate(bounds)]
 
 
+class ThinFileRule(_Section):
+    """Who has too little history to be judged on it (persona ``thin_file`` and the starter limit):
+    no payment received yet, fewer than ``max_invoices`` invoices on record, or a relationship younger
+    than ``max_tenure_months``."""
+
+    max_invoices: int = Field(default=5, ge=0)
+    max_tenure_months: float = Field(default=6.0, ge=0)
+
+
 class LimitPolicy(_Section):
+    """Suggested credit limit: need x grade multiplier, capped where expected loss exceeds expected margin."""
+
     grace_days: int = Field(default=15, ge=0)
-    trailing_months: int = Field(default=6, ge=1)
-    # multiplier of the need by grade (missing grades use 1.0)
+    # monthly sales the need is sized on: the 3-month average, the 12-month average, or the higher of both
+    sales_basis: Literal["3m", "12m", "max"] = "max"
+    # multiplier of the need by grade (grades not listed use 1.0)
     grade_multiplier: dict[str, float] = Field(
         default_factory=lambda: {
             "1": 1.5, "2": 1.4, "3": 1.3, "4": 1.2, "5": 1.1, "6": 1.0, "7": 0.8, "8": 0.6, "9": 0.4, "10": 0.0
         }
     )
+    # loss given default: share of the exposure lost when the customer defaults
     lgd: float = Field(default=0.6, gt=0, le=1)
+    # margin earned on each unit of sales (contribution margin)
     gross_margin: float = Field(default=0.20, gt=0, le=1)
-    # grades at or beyond this one lose open terms
+    # months of sales whose margin the limit's expected loss is weighed against (the PD horizon)
+    margin_horizon_months: float = Field(default=12.0, gt=0)
+    # grades at or beyond this one lose open terms (cash in advance)
     revoke_grade: str = "10"
-    # habitual debtors: share of paid invoices late over 12 months and average DBT
+    # habitual debtors (revoke): share of paid invoices late over 12 months and average DBT over 12 months,
+    # both reached, on at least habitual_min_invoices invoices settled in the last 12 months
     habitual_late_share: float = Field(default=0.8, ge=0, le=1)
     habitual_dbt_days: float = Field(default=45.0, ge=0)
+    habitual_min_invoices: int = Field(default=6, ge=1)
     round_to: float = Field(default=1000.0, gt=0)
     # changes below this share of the current limit are not worth a review (hysteresis)
     min_change_pct: float = Field(default=0.10, ge=0)
-    min_limit_for_thin_file: float = Field(default=0.0, ge=0)
+    # thin-file customers: at least the starter limit, never more than the thin-file maximum
+    thin_file_starter_limit: float = Field(default=5000.0, ge=0)
+    thin_file_max_limit: float = Field(default=25000.0, ge=0)
+
+    @model_validator(mode="after")
+    def _thin_file_bounds(self) -> LimitPolicy:
+        if self.thin_file_max_limit < self.thin_file_starter_limit:
+            raise ValueError(
+                "thin_file_max_limit must be >= thin_file_starter_limit; got "
+                f"{self.thin_file_max_limit} < {self.thin_file_starter_limit}"
+            )
+        bad = {g: m for g, m in self.grade_multiplier.items() if not m >= 0}
+        if bad:
+            raise ValueError(f"grade_multiplier values must be >= 0; got {bad}")
+        return self
 
 
 class ActionPolicy(_Section):
+    """Order hold and review-due rules."""
+
+    # hold orders when the oldest open invoice is more than this many days past due
     hold_past_due_days: int = Field(default=30, ge=0)
+    # hold orders when exposure (open receivables + open orders) exceeds the current limit by more than this share
     hold_over_limit_pct: float = Field(default=0.0, ge=0)
+    # review due when the limit was not reviewed for this many months
     review_months: int = Field(default=24, ge=1)
+    # review due when the grade moved this many notches (either way) since the previous score
     review_grade_notches: int = Field(default=2, ge=1)
+    # review due when the 3-month DBT rose this many days over the previous score's, or over the 12-month DBT
     review_dbt_jump_days: float = Field(default=15.0, ge=0)
+    # review due when the 12-month high-water mark of open receivables exceeded this share of the limit
+    review_utilisation: float = Field(default=1.0, gt=0)
 
 
 class PersonaPolicy(_Section):
-    prompt_max_dbt: float = 5.0
-    stretch_min_dbt: float = 10.0
-    stretch_max_pd: float = 0.05
-    deteriorating_min_trend: float = 2.0  # DBT days per month
-    distressed_min_pd: float = 0.18
-    disputing_min_share: float = 0.15
-    thin_file_max_invoices: int = 5
-    thin_file_max_tenure_months: int = 6
+    """Persona thresholds for collectors (first matching rule wins, see docs/scoring.md)."""
+
+    prompt_max_dbt: float = Field(default=5.0, ge=0)
+    stretch_min_dbt: float = Field(default=10.0, ge=0)
+    stretch_max_pd: float = Field(default=0.05, gt=0, le=1)
+    deteriorating_min_trend: float = Field(default=2.0, gt=0)  # DBT days per month over 6 months
+    distressed_min_pd: float = Field(default=0.18, gt=0, le=1)
+    # or this many days past due on the oldest open invoice
+    distressed_min_dpd: float = Field(default=90.0, gt=0)
+    disputing_min_share: float = Field(default=0.15, gt=0, le=1)
 
 
 class ScoringConfig(_Section):
     """Master scale, limit policy, actions and personas (``configs/scoring.yaml``)."""
 
     master_scale: list[Grade] = Field(default_factory=_default_scale)
+    thin_file: ThinFileRule = Field(default_factory=ThinFileRule)
     limits: LimitPolicy = Field(default_factory=LimitPolicy)
     actions: ActionPolicy = Field(default_factory=ActionPolicy)
     personas: PersonaPolicy = Field(default_factory=PersonaPolicy)
     n_reasons: int = Field(default=3, ge=1, le=10)
+    # customers scored per chunk (bounds memory; the progress bar advances per chunk)
+    chunk_size: int = Field(default=100_000, ge=1)
 
     @model_validator(mode="after")
     def _scale_increasing(self) -> ScoringConfig:
@@ -202,6 +352,14 @@ class ScoringConfig(_Section):
             raise ValueError(
                 "master_scale max_pd must be strictly increasing and end at 1.0; got " + str(bounds)
             )
+        names = [g.grade for g in self.master_scale]
+        if len(set(names)) != len(names):
+            raise ValueError(f"master_scale grade names must be unique; got {names}")
+        if self.limits.revoke_grade not in names:
+            raise ValueError(f"limits.revoke_grade must be a grade of master_scale {names}; got {self.limits.revoke_grade!r}")
+        unknown = sorted(set(self.limits.grade_multiplier) - set(names))
+        if unknown:
+            raise ValueError(f"limits.grade_multiplier keys must be grades of master_scale {names}; got {unknown}")
         return self
 
 

@@ -39,3 +39,16 @@ def user_errors(func: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+def parse_date(value: str, option: str = "--as-of"):
+    """A date option as a midnight Timestamp, or a user error naming the option and the value."""
+    import pandas as pd
+
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        ts = pd.NaT
+    if ts is pd.NaT or pd.isna(ts):
+        raise RiskmlError(f"{option} must be a date like 2026-09-30; got {value!r}")
+    return ts.normalize()

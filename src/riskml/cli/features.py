@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from riskml.cli.common import console, user_errors
+from riskml.cli.common import console, parse_date, user_errors
 from riskml.cli.ledger import load_ledger_for_cli
 from riskml.config import load_config
 from riskml.io import write_table
@@ -25,9 +25,8 @@ def features(
     Example: riskml features --data data/demo --as-of 2026-09-30 --out out/features.parquet
     """
     from riskml.features import build_features
-    from riskml.features.engine import normalise_dates
 
-    as_of_ts = normalise_dates(as_of)[0]
+    as_of_ts = parse_date(as_of)
     ledger = load_ledger_for_cli(data, data_config)
     frame = build_features(ledger, as_of_ts, load_config("features", config))
     write_table(frame, out)

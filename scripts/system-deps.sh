@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# System packages the test suite uses: Java 17+ for Spark (riskml[spark]) and Chromium for the report
+# screenshots. Installed from Debian's packages when missing and when we may (root, apt-get present);
+# otherwise the tests that need them skip, saying why.
+set -u
+need=()
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "note: not installing ${need[*]} (needs root and apt-get); the tests that need them will skip" >&2
+  exit 0
+fi
+echo "installing system packages: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null 2>&1 || true
+if ! apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1; then
+  echo "note: could not install ${need[*]}; the tests that need them will skip" >&2
+fi
+exit 0
