@@ -1,0 +1,146 @@
+"""``riskml score``: batch scoring of the customer master as of a date (PD, grade, limit, action, hold,
+review, persona and reason codes), written atomically with a run summary on the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from riskml.cli.common import console, err_console, parse_date, user_errors
+
+DEFAULT_MODEL = "models:/riskml-delinquency@champion"
+
+
+def _feature_config(model: Any, path: Path | None) -> Any:
+    """The feature settings: ``--features-config`` if given, else those stored with the model (scoring
+    must build features the way training did), else ``configs/features.yaml`` / the defaults."""
+    from riskml.config import FeatureConfig, load_config
+
+    if path is not None:
+        return load_config("features", path)
+    stored = (getattr(model, "metadata_", None) or {}).get("feature_config")
+    if isinstance(stored, dict):
+        return FeatureConfig.model_validate(stored)
+    return load_config("features")
+
+
+def _extra_attributes(model: Any, from_data_config: dict[str, Any]) -> dict[str, Any]:
+    """The user-declared attribute features: those stored with the model (as trained), else the data config's."""
+    from riskml.config import ExtraAttribute
+
+    stored = (getattr(model, "metadata_", None) or {}).get("extra_attributes")
+    if isinstance(stored, dict) and stored:
+        return {k: ExtraAttribute.model_validate(v) for k, v in stored.items()}
+    return from_data_config
+
+
+def _scale_warning(model: Any, scoring_config: Any) -> str | None:
+    """A warning when the scoring config grades differently from the scale frozen with the model (the
+    MLflow pyfunc grades with the model's)."""
+    stored = (getattr(model, "metadata_", None) or {}).get("master_scale")
+    if not stored:
+        return None
+    ours = [g.model_dump(mode="json") for g in scoring_config.master_scale]
+    if [(str(g["grade"]), float(g["max_pd"])) for g in stored] == [(g["grade"], g["max_pd"]) for g in ours]:
+        return None
+    return ("the master scale of the scoring config differs from the one stored with the model at training; "
+            "the scores use the config's, the served MLflow model grades with the model's")
+
+
+def _summary_table(summary: dict[str, Any]) -> Table:
+    table = Table(title="Run summary", show_header=True, header_style="bold")
+    table.add_column("")
+    table.add_column("customers", justify="right")
+    for g, c in summary["by_grade"].items():
+        table.add_row(f"grade {g}" if g else "not scored", f"{c:,}")
+    table.add_section()
+    for a, c in summary["by_action"].items():
+        table.add_row(a, f"{c:,}")
+    table.add_section()
+    table.add_row("order hold", f"{summary['order_holds']:,}")
+    table.add_row("review due", f"{summary['reviews_due']:,}")
+    return table
+
+
+@user_errors
+def score(
+    data: Path = typer.Option(..., "--data", "-d", help="Ledger directory (customers, invoices, payments, ...)."),
+    as_of: str = typer.Option(..., "--as-of", "-a", help="As-of date (YYYY-MM-DD); only rows dated on or before it are used."),
+    out: Path = typer.Option(..., "--out", "-o", help="Scores file, .parquet or .csv (one row per customer)."),
+    model_uri: str = typer.Option(DEFAULT_MODEL, "--model", "-m",
+                                  help="MLflow model URI (models:/NAME@alias, runs:/...) or a local model directory."),
+    previous: Path | None = typer.Option(None, "--previous", "-p",
+                                         help="Previous scores file: grade moves and DBT jumps since then trigger reviews."),
+    contributions: Path | None = typer.Option(
+        None, "--contributions",
+        help="Per-feature contributions file (long format); default beside --out as NAME.contributions.parquet."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Scoring config (default configs/scoring.yaml)."),
+    data_config: Path | None = typer.Option(None, "--data-config", help="Data config (column mapping etc.)."),
+    features_config: Path | None = typer.Option(
+        None, "--features-config", help="Feature config (default: the one stored with the model, else configs/features.yaml)."),
+) -> None:
+    """Score every customer of the master: PD, grade, suggested limit, action, order hold, review due,
+    persona and reason codes.
+
+    Example: riskml score --data data/demo --as-of 2026-09-30 --out out/scores.parquet
+    """
+    from riskml.config import load_config
+    from riskml.features import build_features, feature_specs
+    from riskml.modeling.registry import load_model
+    from riskml.scoring.score import (
+        check_output_path,
+        contributions_path,
+        load_previous,
+        score_customers,
+        summarise,
+        write_outputs,
+    )
+
+    # every argument is checked before the expensive work
+    as_of_ts = parse_date(as_of)
+    out = check_output_path(out)
+    cpath = check_output_path(contributions if contributions is not None else contributions_path(out), "--contributions")
+    scoring_config = load_config("scoring", config)
+    prev = load_previous(previous) if previous is not None else None
+
+    from riskml.cli.ledger import load_ledger_for_cli
+    from riskml.data.validate import resolve_data_config
+
+    ledger = load_ledger_for_cli(data, data_config)
+    model, info = load_model(model_uri)
+    console.print(f"model {info.get('uri', model_uri)} (version {info.get('model_version', '?')})")
+    extra = _extra_attributes(model, resolve_data_config(data, data_config).extra_attributes)
+    if (warning := _scale_warning(model, scoring_config)) is not None:
+        err_console.print(f"warning: {warning}")
+    feats = build_features(ledger, as_of_ts, _feature_config(model, features_config))
+    fingerprint = ledger.until(as_of_ts).fingerprint()
+
+    n = len(feats)
+    show = n > scoring_config.chunk_size
+    with Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not show) as bar:
+        task = bar.add_task("scoring", total=n)
+        result = score_customers(
+            feats, model, scoring_config, info, previous=prev, data_fingerprint=fingerprint,
+            specs=feature_specs(extra), progress=lambda done, total: bar.update(task, completed=done),
+        )
+    written = write_outputs(result, out, cpath)
+
+    summary = summarise(result.scores, scoring_config.master_scale)
+    console.print(_summary_table(summary))
+    console.print(
+        f"limits: current {summary['total_current_limit']:,.0f} -> suggested {summary['total_suggested_limit']:,.0f} "
+        f"(change {summary['total_limit_change']:+,.0f})"
+    )
+    if summary["not_scored"]:
+        console.print(f"[yellow]{summary['not_scored']:,} customers could not be scored[/] "
+                      "(scored = false; the reason is in score_error)")
+    console.print(f"wrote {n:,} customers as of {as_of_ts.date()} to {written[0]} and contributions to {written[1]}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("score", no_args_is_help=True)(score)

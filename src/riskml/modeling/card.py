@@ -1,0 +1,123 @@
+"""The model card: one markdown page per model version (SR 11-7 style documentation of purpose, data,
+label, performance against simpler models, calibration, limitations and the promotion decision)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from riskml.config import TrainConfig
+
+if TYPE_CHECKING:
+    from riskml.modeling.train import TrainResult
+
+MODEL_LABELS = {"lightgbm": "LightGBM (this model)", "logistic": "Logistic benchmark", "rule": "Rule"}
+
+
+def _fmt(v: Any, digits: int = 4) -> str:
+    if isinstance(v, bool | np.bool_):
+        return str(bool(v))
+    if isinstance(v, int | np.integer):
+        return f"{int(v):,}"
+    if isinstance(v, float | np.floating):
+        if not np.isfinite(v):
+            return "n/a"
+        return f"{v:,.0f}" if float(v).is_integer() and abs(v) >= 1 else f"{v:.{digits}f}"
+    if isinstance(v, pd.Timestamp):
+        return str(v.date())
+    return str(v).replace("|", "/")
+
+
+def markdown_table(df: pd.DataFrame, digits: int = 4) -> str:
+    """A pipe table (no extra dependency); integers without decimals, NaN as n/a."""
+    cols = [str(c).replace("|", "/") for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    columns = [df[c].tolist() for c in df.columns]
+    for row in zip(*columns, strict=True):
+        lines.append("| " + " | ".join(_fmt(v, digits) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def metrics_frame(result: TrainResult, rule_feature: str) -> pd.DataFrame:
+    rows = []
+    for name, m in result.test_metrics.items():
+        label = MODEL_LABELS[name] + (f" ({rule_feature} as the score)" if name == "rule" else "")
+        rows.append({"model": label, "ROC-AUC": m["auc"], "Gini": m["gini"], "KS": m["ks"], "PR-AUC": m["pr_auc"],
+                     "Brier": m["brier"], "log loss": m["log_loss"], "capture top 10%": m["capture_top10"],
+                     "lift top 10%": m["lift_top10"]})
+    return pd.DataFrame(rows)
+
+
+def model_card(result: TrainResult, config: TrainConfig, context: dict[str, Any]) -> str:
+    """Markdown model card. ``context`` carries what is known only at logging time: ``model_name``,
+    ``model_version``, ``run_id``, ``fingerprint``, ``row_counts``, ``decision`` and ``decision_reason``."""
+    m = result.test_metrics["lightgbm"]
+    model = result.model
+    cal = result.calibration_on_test
+    counts = context.get("row_counts", {})
+    excluded = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in result.data.status_counts.items()
+                         if k != "labeled") or "none"
+    top = result.importance.head(10)
+    sections = [
+        f"# Model card: {context.get('model_name', config.model_name)} version {context.get('model_version', '?')}",
+        f"MLflow run `{context.get('run_id', '?')}`; ledger fingerprint `{context.get('fingerprint', '?')}` "
+        f"({', '.join(f'{k} {v:,}' for k, v in counts.items() if v)}); ledger dates "
+        f"{result.data.ledger_window[0]} to {result.data.ledger_window[1]}.",
+        "## Intended use",
+        f"Probability that an existing B2B trade-credit customer becomes seriously delinquent within the next "
+        f"{config.label.horizon_months} months (definition below), as of a month end, from the company's own "
+        "accounts-receivable ledger. It feeds risk grades on the PD master scale, suggested credit limits, order "
+        "holds, review priorities and collector personas, always with reason codes, for a credit manager who "
+        "takes the decision.",
+        "## Out-of-scope use",
+        "- Consumer credit, or any decision that must rest on a validated bureau score alone.\n"
+        "- Customers already delinquent at the as-of date (excluded from training: that is a collections "
+        "decision, not a prediction).\n"
+        "- New customers with no payment history: the model sees only a thin file; use outside data.\n"
+        "- Another company's ledger, another horizon or another delinquency definition without retraining.\n"
+        "- Automatic adverse action without the reason codes and a human review (Regulation B requires "
+        "specific reasons).",
+        "## Label definition",
+        result.data.label_definition,
+        f"Labels from: {result.data.label_source}. Snapshots not labeled: {excluded}.",
+        "## Data and split",
+        result.split.description,
+        markdown_table(result.split_summary),
+        f"Features: {len(model.feature_names_)} ({len(result.data.monotone)} with a monotone constraint from the "
+        f"feature registry, all verified after training on {result.monotone_checked} features); best iteration "
+        f"{model.best_iteration_}.",
+        "Most influential features on the test window (mean absolute SHAP value, log-odds):",
+        markdown_table(pd.DataFrame({"feature": top.index, "mean abs SHAP": top.to_numpy()})),
+        "## Performance on the out-of-time test window",
+        markdown_table(metrics_frame(result, config.rule_feature)),
+        f"Test window: {int(m['rows']):,} snapshots, {int(m['events']):,} delinquent "
+        f"(event rate {m['event_rate']:.2%}); AUC standard error about {m['auc_se']:.3f} (Hanley-McNeil).",
+        "## Calibration",
+        f"Method: **{model.calibration_method_}**, chosen on the validation window by out-of-fold log loss "
+        + ("(" + "; ".join(f"{k}: log loss {v['log_loss']:.4f}, Brier {v['brier']:.4f}"
+                           for k, v in model.calibration_scores_.items()) + ")" if model.calibration_scores_ else "")
+        + ". On the test window: "
+        + "; ".join(f"{k}: log loss {v['log_loss']:.4f}, Brier {v['brier']:.4f}" for k, v in cal.items()) + ".",
+        f"Mean predicted PD {m['mean_pd']:.2%} vs observed {m['event_rate']:.2%}. By decile of predicted PD:",
+        markdown_table(result.calibration_table),
+        "## Lift",
+        markdown_table(result.lift_table, 3),
+        "## Promotion",
+        f"Gate: test AUC >= {config.promotion.min_auc}, Brier <= {config.promotion.max_brier}, and not more than "
+        f"{config.promotion.auc_tolerance} AUC below the current champion re-scored on this test window. "
+        f"Decision: **{context.get('decision', 'not evaluated')}**. {context.get('decision_reason', '')}",
+        "## Limitations",
+        "- The test window is the latest labeled months only; performance in another economic period may differ "
+        "(monitor PSI of features and scores against the reference stored with the model).\n"
+        "- Validation and test share the same period (different customers): the calibrator is fit on the most "
+        "recent labeled period, so drift after it is not measured here.\n"
+        "- Snapshots in the gap between training and the out-of-time window are not used, to keep label windows "
+        "apart; the most recent months have no label yet (censored).\n"
+        "- Monotone directions are declared in the feature registry and verified on a sample grid, not proven.\n"
+        "- Reason codes are TreeSHAP contributions in log-odds relative to the average prediction, grouped by "
+        "family; they explain the model, not causation.\n"
+        "- Strategic late payers (strong customers stretching terms) are hard cases for any DBT-based view.",
+    ]
+    return "\n\n".join(sections) + "\n"

@@ -1,0 +1,157 @@
+"""Discrimination and calibration metrics, returned as numbers and tables (never printed here).
+
+Ranking metrics treat tied scores fairly: the capture of the top x% counts a tie group that straddles
+the cut pro rata (the expected capture under random ordering of the ties), so a rule with many equal
+scores (e.g. DBT = 0 for every prompt payer) is not flattered or punished by the row order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+from riskml.modeling.calibration import brier, log_loss
+
+TOP_SHARES = (0.1, 0.2, 0.3)
+
+
+def _arrays(y: object, s: object) -> tuple[np.ndarray, np.ndarray]:
+    yy = np.asarray(y, dtype="float64")
+    ss = np.asarray(s, dtype="float64")
+    if yy.shape != ss.shape or yy.ndim != 1:
+        raise ValueError(f"y and scores must be 1-D of the same length; got {yy.shape} and {ss.shape}")
+    if np.isnan(ss).any():
+        raise ValueError("scores must not contain NaN")
+    return yy, ss
+
+
+def roc_auc(y: object, s: object) -> float:
+    yy, ss = _arrays(y, s)
+    return float(roc_auc_score(yy, ss))
+
+
+def gini(y: object, s: object) -> float:
+    return 2.0 * roc_auc(y, s) - 1.0
+
+
+def ks_statistic(y: object, s: object) -> float:
+    """Kolmogorov-Smirnov: the largest gap between the score distributions of events and non-events."""
+    yy, ss = _arrays(y, s)
+    fpr, tpr, _ = roc_curve(yy, ss)
+    return float(np.max(tpr - fpr))
+
+
+def auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
+    """Standard error of an AUC estimate (Hanley and McNeil, 1982)."""
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (n_pos * n_neg)
+    return float(np.sqrt(max(var, 0.0)))
+
+
+def pr_auc(y: object, s: object) -> float:
+    """Area under the precision-recall curve (average precision)."""
+    yy, ss = _arrays(y, s)
+    return float(average_precision_score(yy, ss))
+
+
+def capture(y: object, s: object, share: float) -> float:
+    """Share of all events found among the ``share`` highest scores (ties at the cut counted pro rata)."""
+    yy, ss = _arrays(y, s)
+    total = yy.sum()
+    if total == 0:
+        return float("nan")
+    return float(_events_above(yy, ss, share * len(yy)) / total)
+
+
+def _events_above(y: np.ndarray, s: np.ndarray, k: float) -> float:
+    """Expected events among the ``k`` highest scores when tied scores are ordered at random."""
+    if k <= 0:
+        return 0.0
+    order = np.argsort(-s, kind="stable")
+    s_sorted, y_sorted = s[order], y[order]
+    uniq, start = np.unique(-s_sorted, return_index=True)  # groups of equal score, best first
+    sizes = np.diff(np.r_[start, len(s_sorted)])
+    events = np.add.reduceat(y_sorted, start)
+    cum_n = np.cumsum(sizes)
+    full = cum_n <= k
+    got = events[full].sum()
+    nxt = int(full.sum())
+    if nxt < len(sizes):
+        before = cum_n[nxt - 1] if nxt > 0 else 0
+        got += events[nxt] * (k - before) / sizes[nxt]
+    return float(got)
+
+
+def lift_table(y: object, s: object, groups: int = 10) -> pd.DataFrame:
+    """Deciles by score, riskiest first: rows, events, event rate, lift, cumulative capture and lift."""
+    yy, ss = _arrays(y, s)
+    n, total = len(yy), yy.sum()
+    bounds = np.arange(groups + 1) * n / groups
+    cum_events = np.array([_events_above(yy, ss, b) for b in bounds])
+    ev = np.diff(cum_events)
+    rows = np.diff(bounds)
+    base = total / n if n else float("nan")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = ev / rows
+        cum_rate = cum_events[1:] / bounds[1:]
+        return pd.DataFrame({
+            "decile": np.arange(1, groups + 1),
+            "rows": rows,
+            "events": ev,
+            "event_rate": rate,
+            "lift": rate / base,
+            "cum_capture": cum_events[1:] / total if total else np.nan,
+            "cum_lift": cum_rate / base,
+        })
+
+
+def calibration_table(y: object, p: object, groups: int = 10) -> pd.DataFrame:
+    """Deciles of the predicted PD (lowest first): rows, events, mean predicted PD and observed rate."""
+    yy, pp = _arrays(y, p)
+    order = np.argsort(pp, kind="stable")
+    parts = np.array_split(order, groups)
+    recs = []
+    for i, idx in enumerate(parts, start=1):
+        if len(idx) == 0:
+            continue
+        recs.append({
+            "decile": i,
+            "rows": len(idx),
+            "events": int(yy[idx].sum()),
+            "min_pd": float(pp[idx].min()),
+            "max_pd": float(pp[idx].max()),
+            "mean_pd": float(pp[idx].mean()),
+            "observed_rate": float(yy[idx].mean()),
+        })
+    return pd.DataFrame(recs)
+
+
+def evaluate(y: object, p: object, rank_score: object | None = None) -> dict[str, float]:
+    """Every headline metric of a PD vector ``p`` against outcomes ``y``.
+
+    Ranking metrics (AUC, Gini, KS, PR-AUC, capture, lift) use ``rank_score`` when given (e.g. a rule's
+    own score), else ``p``; ``brier`` and ``log_loss`` always use ``p``."""
+    yy, pp = _arrays(y, p)
+    _, rr = _arrays(y, pp if rank_score is None else rank_score)
+    out = {
+        "auc": roc_auc(yy, rr),
+        "gini": gini(yy, rr),
+        "ks": ks_statistic(yy, rr),
+        "pr_auc": pr_auc(yy, rr),
+        "brier": brier(yy, pp),
+        "log_loss": log_loss(yy, pp),
+        "event_rate": float(yy.mean()),
+        "mean_pd": float(pp.mean()),
+        "rows": float(len(yy)),
+        "events": float(yy.sum()),
+    }
+    out["auc_se"] = auc_standard_error(out["auc"], int(yy.sum()), int(len(yy) - yy.sum()))
+    for share in TOP_SHARES:
+        pct = int(round(share * 100))
+        cap = capture(yy, rr, share)
+        out[f"capture_top{pct}"] = cap
+        out[f"lift_top{pct}"] = cap / share
+    return out

@@ -1,0 +1,200 @@
+"""The model registry: loading a model by URI, registering a new version and the promotion gate.
+
+Aliases, not stages (deprecated in MLflow 3): ``champion`` is the version scoring uses by default
+(``models:/riskml-delinquency@champion``); a version refused by the gate gets ``challenger``. Each
+version carries tags with the gate's decision and reason.
+
+The gate compares like with like: the current champion is *re-scored on this run's test window* and
+the new version must not trail its AUC by more than ``promotion.auc_tolerance``, besides passing the
+absolute thresholds (``promotion.min_auc``, ``promotion.max_brier``).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from riskml.config import PromotionConfig
+from riskml.errors import ModelError
+from riskml.modeling.metrics import brier as brier_score
+from riskml.modeling.metrics import roc_auc
+from riskml.modeling.model import RiskModel
+from riskml.modeling.pyfunc import ARTIFACT_KEY
+from riskml.modeling.tracking import configure
+
+if TYPE_CHECKING:
+    from riskml.modeling.train import TrainResult
+
+DEFAULT_NAME = "riskml-delinquency"
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+_ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/]+)$")
+_VERSION_URI = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<version>[^/]+)$")
+_RUN_URI = re.compile(r"^runs:/(?P<run>[^/]+)/")
+
+
+def _not_registered(uri: str, detail: str) -> ModelError:
+    return ModelError(f"no model at {uri}: {detail}. Train and register one first: run `make train` "
+                      "(or `riskml train --data DIR`), or pass a model directory")
+
+
+def _load_dir(path: Path) -> RiskModel:
+    """A RiskModel directory, or an MLflow pyfunc model directory holding one as its artifact."""
+    if (path / "model.json").exists():
+        return RiskModel.load(path)
+    nested = path / "artifacts" / ARTIFACT_KEY
+    if (nested / "model.json").exists():
+        return RiskModel.load(nested)
+    raise ModelError(f"{path}: neither a riskml model directory (model.json, booster.txt, calibrator.json) "
+                     "nor an MLflow model holding one")
+
+
+def _version_info(uri: str) -> dict[str, Any]:
+    """Registry facts about ``uri`` (name, version, run, aliases, tags) or a ModelError when absent."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    try:
+        if m := _ALIAS_URI.match(uri):
+            mv = client.get_model_version_by_alias(m["name"], m["alias"])
+        elif m := _VERSION_URI.match(uri):
+            version = m["version"]
+            if version == "latest":
+                versions = client.search_model_versions(f"name='{m['name']}'")
+                if not versions:
+                    raise _not_registered(uri, f"no version of {m['name']} is registered")
+                version = str(max(int(v.version) for v in versions))
+            mv = client.get_model_version(m["name"], version)
+        elif m := _RUN_URI.match(uri):
+            found = client.search_model_versions(f"run_id='{m['run']}'")
+            if found:
+                mv = max(found, key=lambda v: int(v.version))
+            else:
+                return {"uri": uri, "model_version": f"run-{m['run'][:8]}", "run_id": m["run"]}
+        else:
+            return {"uri": uri, "model_version": "unregistered"}
+    except MlflowException as exc:
+        raise _not_registered(uri, str(exc).splitlines()[0]) from None
+    return {"uri": uri, "model_version": str(mv.version), "name": mv.name, "run_id": mv.run_id,
+            "aliases": list(getattr(mv, "aliases", []) or []), "tags": dict(mv.tags or {})}
+
+
+def load_model(uri: str | None = None) -> tuple[RiskModel, dict[str, Any]]:
+    """Load a RiskModel from an MLflow model URI (``models:/name/3``, ``models:/name@alias``,
+    ``runs:/<id>/model``) or a local model directory; ``None`` means the champion.
+
+    Returns ``(model, info)``; ``info`` has ``model_version`` (str) and ``uri``."""
+    uri = uri or f"models:/{DEFAULT_NAME}@{CHAMPION}"
+    if "://" not in uri and not uri.startswith(("models:/", "runs:/")):
+        path = Path(uri)
+        if not path.exists():
+            raise ModelError(f"{path}: model directory not found")
+        model = _load_dir(path)
+        version = str(model.metadata_.get("model_version", "local"))
+        return model, {"uri": str(path), "model_version": version, "source": "directory"}
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    tracking = configure()
+    info = _version_info(uri)
+    info["tracking_uri"] = tracking
+    with tempfile.TemporaryDirectory(prefix="riskml-model-") as tmp:
+        try:
+            local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp)
+        except MlflowException as exc:
+            raise _not_registered(uri, str(exc).splitlines()[0]) from None
+        model = _load_dir(Path(local))
+    return model, info
+
+
+# ------------------------------------------------------------------------------------ promotion gate
+@dataclass
+class Decision:
+    promote: bool
+    reason: str
+    test_auc: float
+    test_brier: float
+    champion_version: str | None = None
+    champion_auc: float | None = None
+    model_version: str | None = None
+
+    @property
+    def decision(self) -> str:
+        return CHAMPION if self.promote else CHALLENGER
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "decision": self.decision}
+
+
+def decide(test_auc: float, test_brier: float, config: PromotionConfig, champion_version: str | None = None,
+           champion_auc: float | None = None, note: str = "") -> Decision:
+    """Apply the gate: absolute thresholds, then no worse than the champion on the same test window."""
+    fails = []
+    if test_auc < config.min_auc:
+        fails.append(f"test AUC {test_auc:.4f} is below promotion.min_auc {config.min_auc}")
+    if test_brier > config.max_brier:
+        fails.append(f"test Brier {test_brier:.4f} is above promotion.max_brier {config.max_brier}")
+    if champion_auc is not None and test_auc < champion_auc - config.auc_tolerance:
+        fails.append(f"test AUC {test_auc:.4f} is worse than the champion (version {champion_version}) "
+                     f"re-scored on the same test window: {champion_auc:.4f} (tolerance {config.auc_tolerance})")
+    if fails:
+        reason = "stays challenger: " + "; ".join(fails)
+    else:
+        vs = ("no champion yet" if champion_version is None else
+              f"AUC {test_auc:.4f} vs champion version {champion_version} at {champion_auc:.4f} on the same "
+              "test window" if champion_auc is not None else f"champion version {champion_version} not compared")
+        reason = (f"promoted: test AUC {test_auc:.4f} >= {config.min_auc}, Brier {test_brier:.4f} <= "
+                  f"{config.max_brier}; {vs}")
+    if note:
+        reason += f" ({note})"
+    return Decision(not fails, reason, test_auc, test_brier, champion_version, champion_auc)
+
+
+def champion_on_test(result: TrainResult, name: str) -> tuple[str | None, float | None, str]:
+    """(version, AUC on this run's test window, note) of the current champion; (None, None, "") if none."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mv = MlflowClient().get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None, None, ""
+    champion, _ = load_model(f"models:/{name}@{CHAMPION}")
+    test = result.data.frame.loc[result.split.test]
+    missing = [f for f in champion.feature_names_ if f not in test.columns]
+    if missing:
+        return str(mv.version), None, (f"champion version {mv.version} could not be re-scored: this run's "
+                                       f"snapshots lack its features {missing[:5]}")
+    y = test["label"].to_numpy("int64")
+    p = champion.predict_pd(test)
+    return str(mv.version), roc_auc(y, p), f"champion Brier on this test window {brier_score(y, p):.4f}"
+
+
+def register_and_promote(result: TrainResult, model_uri: str, name: str,
+                         config: PromotionConfig) -> Decision:
+    """Register ``model_uri`` as a new version of ``name``, apply the gate, set alias and tags."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    champ_version, champ_auc, note = champion_on_test(result, name)
+    mv = mlflow.register_model(model_uri, name)
+    version = str(mv.version)
+    m = result.test_metrics["lightgbm"]
+    decision = decide(m["auc"], m["brier"], config, champ_version, champ_auc, note)
+    decision.model_version = version
+    client = MlflowClient()
+    client.set_registered_model_alias(name, CHAMPION if decision.promote else CHALLENGER, version)
+    tags = {"promotion.decision": decision.decision, "promotion.reason": decision.reason,
+            "test_auc": f"{m['auc']:.6f}", "test_brier": f"{m['brier']:.6f}",
+            "oot_window": f"{result.split.oot_dates[0].date()}..{result.split.oot_dates[-1].date()}",
+            "champion_version_at_training": champ_version or "",
+            "champion_auc_same_window": "" if champ_auc is None or not np.isfinite(champ_auc) else f"{champ_auc:.6f}"}
+    for k, v in tags.items():
+        client.set_model_version_tag(name, version, k, str(v)[:5000])
+    return decision

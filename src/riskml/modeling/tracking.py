@@ -1,0 +1,267 @@
+"""MLflow tracking of a training run: config, data fingerprint, features, parameters, metrics, plots,
+tables, the model card, the RiskModel directory and the pyfunc model.
+
+The tracking URI is ``MLFLOW_TRACKING_URI`` when set, else ``sqlite:///mlflow.db`` (a local database
+store, which the model registry needs). Plots use matplotlib's Agg backend (no display).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from riskml.config import TrainConfig
+
+if TYPE_CHECKING:
+    from riskml.modeling.train import TrainResult
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+# the pyfunc environment: riskml itself must be installed where the model is served
+_REQUIREMENTS = ("lightgbm", "pandas", "numpy", "scikit-learn", "scipy", "mlflow", "pydantic", "pyyaml")
+
+
+def tracking_uri() -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else the local sqlite store."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def configure() -> str:
+    """Point MLflow (tracking and registry) at :func:`tracking_uri`; return it."""
+    import mlflow
+
+    uri = tracking_uri()
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def ui_command(uri: str) -> str:
+    """The command that opens this store in the MLflow UI."""
+    if uri.startswith(("http://", "https://")):
+        return f"open {uri}"
+    return f"mlflow ui --backend-store-uri {uri}"
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def run_params(result: TrainResult, config: TrainConfig) -> dict[str, str]:
+    """Every setting of the run as MLflow parameters (flattened ``a.b`` keys)."""
+    params = flatten(config.model_dump(mode="json"))
+    params.update({
+        "n_features": len(result.model.feature_names_),
+        "n_monotone": len(result.data.monotone),
+        "best_iteration": result.model.best_iteration_,
+        "calibration_method": result.model.calibration_method_,
+        "split_kind": result.split.kind,
+        "split_gap_months": result.split.gap_months,
+        "label_source": result.data.label_source,
+    })
+    return {k: str(v)[:6000] for k, v in params.items()}
+
+
+def run_metrics(result: TrainResult) -> dict[str, float]:
+    """Test metrics of the three models, validation metrics, calibration comparison, split sizes."""
+    out: dict[str, float] = {}
+    for model, metrics in result.test_metrics.items():
+        for k, v in metrics.items():
+            out[f"test_{k}" if model == "lightgbm" else f"{model}_test_{k}"] = v
+    for k, v in result.valid_metrics.items():
+        out[f"valid_{k}"] = v
+    for method, scores in result.calibration_on_test.items():
+        for k, v in scores.items():
+            out[f"test_{k}_{method}"] = v
+    for method, scores in result.model.calibration_scores_.items():
+        for k, v in scores.items():
+            out[f"valid_cv_{k}_{method}"] = v
+    for _, row in result.split_summary.iterrows():
+        out[f"{row['part']}_rows"] = row["rows"]
+        out[f"{row['part']}_positives"] = row["positives"]
+    return {k: float(v) for k, v in out.items() if v is not None and np.isfinite(v)}
+
+
+# ------------------------------------------------------------------------------------------- plots
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_roc(result: TrainResult, path: Path) -> Path:
+    from sklearn.metrics import roc_curve
+
+    plt = _plt()
+    tf = result.test_frame
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for name, col in (("LightGBM", "pd_lightgbm"), ("Logistic", "pd_logistic"), ("Rule", "rule_score")):
+        fpr, tpr, _ = roc_curve(tf["label"], tf[col])
+        auc = result.test_metrics[{"pd_lightgbm": "lightgbm", "pd_logistic": "logistic",
+                                   "rule_score": "rule"}[col]]["auc"]
+        ax.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    ax.set(xlabel="False positive rate", ylabel="True positive rate", title="ROC, out-of-time test window")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_calibration(result: TrainResult, path: Path) -> Path:
+    plt = _plt()
+    ct = result.calibration_table
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    hi = float(max(ct["mean_pd"].max(), ct["observed_rate"].max()) * 1.05)
+    ax.plot([0, hi], [0, hi], color="grey", lw=0.8, ls="--", label="perfect calibration")
+    ax.plot(ct["mean_pd"], ct["observed_rate"], marker="o", label=f"LightGBM ({result.model.calibration_method_})")
+    ax.set(xlabel="Mean predicted PD (decile)", ylabel="Observed delinquency rate",
+           title="Calibration, out-of-time test window")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_shap_summary(result: TrainResult, path: Path, max_display: int = 20) -> Path:
+    """SHAP beeswarm from LightGBM's own TreeSHAP contributions (no explainer needed)."""
+    plt = _plt()
+    import shap
+
+    shap.summary_plot(result.shap_values, result.shap_rows, feature_names=list(result.shap_rows.columns),
+                      max_display=max_display, show=False)
+    fig = plt.gcf()
+    fig.suptitle("SHAP summary (log-odds), test sample")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------------------------------- logging
+def _requirements() -> list[str]:
+    reqs = []
+    for pkg in _REQUIREMENTS:
+        try:
+            reqs.append(f"{pkg}=={metadata.version(pkg)}")
+        except metadata.PackageNotFoundError:
+            reqs.append(pkg)
+    return reqs
+
+
+def log_tables(result: TrainResult, folder: Path) -> None:
+    result.calibration_table.to_csv(folder / "calibration_table.csv", index=False)
+    result.lift_table.to_csv(folder / "lift_table.csv", index=False)
+    result.split_summary.to_csv(folder / "split_summary.csv", index=False)
+    result.metrics_table().to_csv(folder / "test_metrics.csv")
+    result.importance.rename("mean_abs_shap").to_csv(folder / "feature_importance.csv", index_label="feature")
+
+
+def feature_list(result: TrainResult) -> list[dict[str, Any]]:
+    specs = result.data.specs
+    return [{"name": f, "family": specs[f].family if f in specs else "attributes",
+             "kind": "categorical" if f in result.model.categories_ else "numeric",
+             "monotone": int(result.data.monotone.get(f, 0)),
+             "description": specs[f].description if f in specs else ""} for f in result.model.feature_names_]
+
+
+def log_run(result: TrainResult, config: TrainConfig, fingerprint: str, row_counts: dict[str, int],
+            tags: dict[str, str] | None = None) -> tuple[str, str]:
+    """Log the run (params, metrics, artifacts, pyfunc model); return (run_id, model_uri)."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from riskml.modeling import pyfunc_entry
+    from riskml.modeling.pyfunc import ARTIFACT_KEY, predict_frame, signature_frame
+
+    mlflow.set_experiment(config.experiment)
+    window = f"{result.split.oot_dates[0].date()}..{result.split.oot_dates[-1].date()}"
+    with mlflow.start_run(run_name=f"{config.model_name} oot {window}") as run, \
+            tempfile.TemporaryDirectory(prefix="riskml-train-") as tmp:
+        folder = Path(tmp)
+        mlflow.set_tags({"data.fingerprint": fingerprint, "label.source": result.data.label_source,
+                         "split.kind": result.split.kind, "oot_window": window, **(tags or {})})
+        mlflow.log_params(run_params(result, config))
+        mlflow.log_params({f"data.rows.{k}": str(v) for k, v in row_counts.items()} | {"data.fingerprint": fingerprint})
+        mlflow.log_metrics(run_metrics(result))
+        mlflow.log_dict(config.model_dump(mode="json"), "config/train.yaml")
+        mlflow.log_dict({"fingerprint": fingerprint, "row_counts": row_counts,
+                         "ledger_window": list(result.data.ledger_window),
+                         "label_status_counts": result.data.status_counts,
+                         "split": result.split.description}, "data/fingerprint.json")
+        mlflow.log_dict({"features": feature_list(result)}, "features/features.json")
+        mlflow.log_text("\n".join(result.model.feature_names_) + "\n", "features/features.txt")
+        (folder / "tables").mkdir()
+        log_tables(result, folder / "tables")
+        mlflow.log_artifacts(str(folder / "tables"), "tables")
+        (folder / "plots").mkdir()
+        plot_roc(result, folder / "plots" / "roc.png")
+        plot_calibration(result, folder / "plots" / "calibration.png")
+        plot_shap_summary(result, folder / "plots" / "shap_summary.png")
+        mlflow.log_artifacts(str(folder / "plots"), "plots")
+
+        model_dir = folder / ARTIFACT_KEY
+        result.model.save(model_dir)
+        mlflow.log_artifacts(str(model_dir), ARTIFACT_KEY)
+        test_rows = result.data.frame.loc[result.split.test, result.model.feature_names_]
+        example = signature_frame(result.model, test_rows.head(5))
+        signature = infer_signature(example, predict_frame(result.model, example))
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=pyfunc_entry.__file__, artifacts={ARTIFACT_KEY: str(model_dir)},
+            signature=signature, input_example=example, pip_requirements=_requirements(),
+        )
+        return run.info.run_id, info.model_uri
+
+
+def log_card(run_id: str, text: str) -> None:
+    """Attach (or replace) the model card of a finished run."""
+    from mlflow import MlflowClient
+
+    with tempfile.TemporaryDirectory(prefix="riskml-card-") as tmp:
+        path = Path(tmp) / "model_card.md"
+        path.write_text(text, encoding="utf-8")
+        MlflowClient().log_artifact(run_id, str(path))
+
+
+def log_decision(run_id: str, decision: dict[str, Any]) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    for k in ("decision", "reason", "model_version"):
+        if decision.get(k) is not None:
+            client.set_tag(run_id, f"promotion.{k}", str(decision[k])[:5000])
+    if decision.get("champion_auc") is not None and np.isfinite(decision["champion_auc"]):
+        client.log_metric(run_id, "champion_test_auc", float(decision["champion_auc"]))
+    client.log_text(run_id, json.dumps(_json_safe(decision), indent=1), "promotion.json")
+
+
+def _json_safe(d: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, float) and not np.isfinite(v):
+            v = None
+        elif isinstance(v, np.generic):
+            v = v.item()
+        elif isinstance(v, pd.Timestamp):
+            v = str(v.date())
+        out[k] = v
+    return out

@@ -1,0 +1,385 @@
+"""The training pipeline: snapshots -> labels -> out-of-time split -> LightGBM + calibration ->
+verification -> benchmark and rule -> metrics on the out-of-time test window.
+
+:func:`assemble` builds the labeled snapshot table (from the label definition or a user's labels file),
+:func:`fit_and_evaluate` trains and evaluates on it and returns a :class:`TrainResult` (pure: no MLflow,
+no files), and :func:`run_training` adds tracking, registration and the promotion gate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskml.config import ExtraAttribute, FeatureConfig, ScoringConfig, TrainConfig
+from riskml.data.ledger import Ledger
+from riskml.errors import LabelError
+from riskml.features import build_snapshots, feature_specs, model_features
+from riskml.features.registry import FeatureSpec
+from riskml.io import read_table, write_text
+from riskml.modeling.benchmark import LogisticBenchmark, RuleScore
+from riskml.modeling.calibration import FITTERS, brier, log_loss
+from riskml.modeling.labels import describe_definition, label_snapshots, ledger_end, snapshot_dates
+from riskml.modeling.metrics import calibration_table, evaluate, lift_table
+from riskml.modeling.model import RiskModel
+from riskml.modeling.monotone import verify_monotone
+from riskml.modeling.split import Split, oot_split
+
+KEYS = ["customer_id", "as_of"]
+LABEL_COLUMNS = ("customer_id", "as_of", "label")
+Echo = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+# ------------------------------------------------------------------------------------------ the data
+@dataclass
+class TrainingData:
+    """Labeled snapshots (one row per customer and as-of date) and what the model uses of them."""
+
+    frame: pd.DataFrame  # customer_id, as_of, label and every snapshot feature
+    features: list[str]
+    categorical: list[str]
+    monotone: dict[str, int]
+    specs: dict[str, FeatureSpec]
+    label_source: str  # "definition" or the labels file
+    label_definition: str
+    status_counts: dict[str, int] = field(default_factory=dict)
+    ledger_window: tuple[str, str] = ("", "")
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.frame["label"].to_numpy("int64")
+
+
+def read_labels_file(path: str | Path) -> pd.DataFrame:
+    """A user's outcome file: ``customer_id``, ``as_of`` (date), ``label`` (0/1), one row per pair.
+
+    Raises :class:`LabelError` naming the file, the row (1-based, after the header) and the column."""
+    path = Path(path)
+    try:
+        raw = read_table(path)
+    except Exception as exc:  # noqa: BLE001 - any read failure is the user's file
+        raise LabelError(f"{path}: cannot read the labels file ({exc})") from None
+    missing = [c for c in LABEL_COLUMNS if c not in raw.columns]
+    if missing:
+        raise LabelError(f"{path}: missing column(s) {missing}; a labels file needs customer_id, as_of, label")
+    out = pd.DataFrame({"customer_id": raw["customer_id"].astype("str").str.strip()})
+    problems = []
+    as_of = pd.to_datetime(raw["as_of"], errors="coerce", format="mixed")
+    for i in np.flatnonzero(as_of.isna().to_numpy())[:5]:
+        problems.append(f"{path}: row {i + 2}, column as_of: not a date ({raw['as_of'].iloc[i]!r})")
+    lab = raw["label"]
+    if lab.dtype == bool:
+        lab = lab.astype("int64")
+    num = pd.to_numeric(lab.astype("str").str.strip().str.lower().replace({"true": "1", "false": "0"}),
+                        errors="coerce")
+    for i in np.flatnonzero(~num.isin([0, 1]).to_numpy())[:5]:
+        problems.append(f"{path}: row {i + 2}, column label: must be 0 or 1 (got {raw['label'].iloc[i]!r})")
+    for i in np.flatnonzero(raw["customer_id"].isna().to_numpy())[:5]:
+        problems.append(f"{path}: row {i + 2}, column customer_id: empty")
+    if problems:
+        raise LabelError("\n".join(problems))
+    out["as_of"] = as_of.dt.normalize().astype("datetime64[ns]")
+    out["label"] = num.astype("int64")
+    dup = out.duplicated(["customer_id", "as_of"], keep="first").to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise LabelError(f"{path}: row {i + 2}: customer {out['customer_id'].iloc[i]} appears twice at as_of "
+                         f"{out['as_of'].iloc[i].date()} ({int(dup.sum())} duplicate rows); keep one label per pair")
+    if len(out) == 0:
+        raise LabelError(f"{path}: the labels file has no rows")
+    return out
+
+
+def _model_columns(config: FeatureConfig, extra: dict[str, ExtraAttribute]) -> tuple[
+        list[str], list[str], dict[str, int], dict[str, FeatureSpec]]:
+    specs = feature_specs(extra)
+    feats = model_features(extra, config.exclude)
+    categorical = [f for f in feats if specs[f].kind == "categorical"]
+    monotone = {f: int(specs[f].monotone) for f in feats if specs[f].monotone and f not in categorical}
+    return feats, categorical, monotone, specs
+
+
+def assemble(ledger: Ledger, config: TrainConfig, feature_config: FeatureConfig | None = None,
+             extra: dict[str, ExtraAttribute] | None = None, labels: pd.DataFrame | None = None,
+             labels_source: str = "", echo: Echo = _quiet) -> TrainingData:
+    """Snapshots joined to labels (from the definition, or ``labels`` when the user supplies them)."""
+    feature_config = feature_config or FeatureConfig()
+    extra = extra or {}
+    feats, categorical, monotone, specs = _model_columns(feature_config, extra)
+    lo, hi = ledger.date_range()
+    notes: list[str] = []
+    if labels is None:
+        dates = snapshot_dates(ledger, config.split.warmup_months, config.label.horizon_months)
+        if not dates:
+            raise LabelError(
+                f"the ledger runs from {lo.date()} to {hi.date()}: too short for a {config.split.warmup_months}-"
+                f"month warm-up plus a {config.label.horizon_months}-month label horizon. Lower "
+                "split.warmup_months or label.horizon_months in configs/train.yaml"
+            )
+        echo(f"snapshots: {len(dates)} labeled month ends {dates[0].date()}..{dates[-1].date()}")
+        snaps = build_snapshots(ledger, dates, feature_config)
+        lab = label_snapshots(ledger, dates, config.label, feature_config.settled_share)
+        merged = snaps.merge(lab, on=KEYS, how="inner", validate="one_to_one")
+        counts = merged["status"].value_counts().to_dict()
+        frame = merged.loc[merged["status"] == "labeled"].drop(columns=["status"])
+        source, definition = "definition", describe_definition(config.label)
+    else:
+        frame, counts, notes = _join_user_labels(ledger, labels, feature_config, labels_source)
+        source = labels_source or "labels file"
+        definition = f"user-supplied labels from {source} (customer_id, as_of, label)"
+    frame = frame.reset_index(drop=True)
+    frame["label"] = frame["label"].astype("int64")
+    data = TrainingData(frame=frame, features=feats, categorical=categorical, monotone=monotone, specs=specs,
+                        label_source=source, label_definition=definition,
+                        status_counts={str(k): int(v) for k, v in counts.items()},
+                        ledger_window=(str(lo.date()), str(hi.date())), notes=notes)
+    _check_positives(data, config)
+    return data
+
+
+def _join_user_labels(ledger: Ledger, labels: pd.DataFrame, feature_config: FeatureConfig,
+                      source: str) -> tuple[pd.DataFrame, dict[str, int], list[str]]:
+    known = set(ledger.customers["customer_id"].astype("str"))
+    unknown = ~labels["customer_id"].isin(known)
+    if unknown.any():
+        ids = labels.loc[unknown, "customer_id"].head(5).tolist()
+        rows = [int(i) + 2 for i in np.flatnonzero(unknown.to_numpy())[:5]]
+        raise LabelError(f"{source}: {int(unknown.sum())} row(s) name customers not in the ledger's master, "
+                         f"e.g. rows {rows}: {ids}")
+    lo = pd.Timestamp(ledger.date_range()[0]).normalize()
+    end = ledger_end(ledger)
+    bad = (labels["as_of"] < lo) | (labels["as_of"] > end)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise LabelError(f"{source}: row {i + 2}, column as_of: {labels['as_of'].iloc[i].date()} is outside the "
+                         f"ledger's dates ({lo.date()} to {end.date()}); features cannot be built there")
+    dates = sorted(labels["as_of"].unique())
+    snaps = build_snapshots(ledger, dates, feature_config)
+    merged = labels.merge(snaps, on=KEYS, how="left", indicator=True, validate="one_to_one")
+    not_started = int((merged["_merge"] == "left_only").sum())
+    notes = []
+    if not_started:
+        notes.append(f"{not_started} labeled row(s) dropped: the customer had no relationship yet at that as_of "
+                     "(no onboarding date or invoice on or before it)")
+    frame = merged.loc[merged["_merge"] == "both"].drop(columns=["_merge"])
+    counts = {"labeled": len(frame), "not_started": not_started}
+    return frame, counts, notes
+
+
+def _check_positives(data: TrainingData, config: TrainConfig) -> None:
+    n_pos, n = int(data.frame["label"].sum()), len(data.frame)
+    if n_pos >= config.label.min_positives:
+        return
+    excluded = ", ".join(f"{v:,} {k}" for k, v in data.status_counts.items() if k != "labeled")
+    if data.label_source == "definition":
+        lab = config.label
+        hint = (f"Change the definition in configs/train.yaml: lower label.dpd_threshold (now {lab.dpd_threshold}), "
+                f"lengthen label.horizon_months (now {lab.horizon_months}), keep label.include_write_offs true "
+                f"(now {str(lab.include_write_offs).lower()}), lower label.min_amount (now {lab.min_amount:g}); "
+                "or supply your own outcomes with --labels FILE")
+    else:
+        hint = f"Supply more positive labels in {data.label_source}"
+    raise LabelError(
+        f"the label definition found {n_pos} positive(s) among {n:,} labeled snapshots"
+        + (f" ({excluded} not labeled)" if excluded else "")
+        + f"; at least {config.label.min_positives} are needed (label.min_positives). {hint}."
+    )
+
+
+def _check_split(split: Split, y: np.ndarray, config: TrainConfig) -> None:
+    need = config.split.min_split_positives
+    for name, mask in (("train", split.train), ("validation", split.valid), ("test", split.test)):
+        pos, n = int(y[mask].sum()), int(mask.sum())
+        if pos < need or n - pos < need:
+            raise LabelError(
+                f"the {name} part holds {pos} positive(s) and {n - pos} negative(s) among {n:,} rows; at least "
+                f"{need} of each are needed (split.min_split_positives). Change split.oot_snapshots (now "
+                f"{config.split.oot_snapshots}) or split.valid_share (now {config.split.valid_share}) in "
+                "configs/train.yaml, or use a longer ledger"
+            )
+
+
+# ------------------------------------------------------------------------------------- the training
+@dataclass
+class TrainResult:
+    """Everything one training run produced (before tracking)."""
+
+    model: RiskModel
+    data: TrainingData
+    split: Split
+    split_summary: pd.DataFrame
+    test_metrics: dict[str, dict[str, float]]  # lightgbm / logistic / rule -> metric -> value
+    valid_metrics: dict[str, float]
+    calibration_on_test: dict[str, dict[str, float]]  # isotonic / platt -> log_loss, brier
+    calibration_table: pd.DataFrame
+    lift_table: pd.DataFrame
+    test_frame: pd.DataFrame  # test rows: keys, label, pd_lightgbm, pd_logistic, rule_score
+    monotone_checked: int
+    params: dict[str, Any]
+    shap_values: np.ndarray  # contributions of a sample of test rows (n, k), log-odds
+    shap_rows: pd.DataFrame  # those rows' feature values (categoricals as codes), for the summary plot
+    importance: pd.Series  # mean |contribution| per feature on that sample, descending
+
+    def metrics_table(self) -> pd.DataFrame:
+        """Test metrics, one row per model."""
+        cols = ["auc", "gini", "ks", "pr_auc", "brier", "log_loss", "capture_top10", "lift_top10"]
+        return pd.DataFrame(self.test_metrics).T.loc[:, cols]
+
+
+def lightgbm_params(config: TrainConfig) -> dict[str, Any]:
+    return {**config.lightgbm, "num_threads": config.num_threads}
+
+
+def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quiet) -> TrainResult:
+    """Split, train LightGBM + calibrator, verify monotonicity, fit benchmark and rule, evaluate on test."""
+    frame, y = data.frame, data.y
+    split = oot_split(frame[KEYS], config.split, config.label.horizon_months, config.seed)
+    if split.kind == "grouped":
+        echo(f"WARNING: {split.description}")
+    else:
+        echo(f"split: {split.description}")
+    _check_split(split, y, config)
+    X = frame[data.features]
+    Xtr, Xva, Xte = X.loc[split.train], X.loc[split.valid], X.loc[split.test]
+    ytr, yva, yte = y[split.train], y[split.valid], y[split.test]
+
+    params = lightgbm_params(config)
+    echo(f"training LightGBM on {len(ytr):,} rows ({int(ytr.sum()):,} positives), {len(data.features)} features, "
+         f"{len(data.monotone)} monotone constraints")
+    model = RiskModel(params, data.monotone, data.categorical, config.calibration, config.seed,
+                      config.class_weight).fit(Xtr, ytr, Xva, yva)
+    echo(f"best iteration {model.best_iteration_}; calibration: {model.calibration_method_}")
+    mc = config.monotone_check
+    checked = verify_monotone(model, Xte, data.monotone, grid_points=mc.grid_points, sample_rows=mc.sample_rows,
+                              tolerance=mc.tolerance, seed=config.seed, grid_from=Xtr)
+    echo(f"monotonicity verified on {checked} constrained features")
+
+    bench = LogisticBenchmark([f for f in data.features if f not in data.categorical], data.categorical,
+                              config.benchmark_bins, config.class_weight, config.seed).fit(Xtr, ytr)
+    rule = RuleScore(config.rule_feature).fit(frame.loc[split.train], frame.loc[split.valid], yva)
+    test_rows = frame.loc[split.test]
+    p_lgb = model.predict_pd(Xte)
+    p_log = bench.predict_pd(Xte)
+    r_score = rule.score(test_rows)
+    test_metrics = {
+        "lightgbm": evaluate(yte, p_lgb),
+        "logistic": evaluate(yte, p_log),
+        "rule": evaluate(yte, rule.predict_pd(test_rows), rank_score=r_score),
+    }
+    raw_va, raw_te = model.predict_raw(Xva), model.predict_raw(Xte)
+    cal_test = {}
+    for name, fitter in FITTERS.items():
+        p = fitter(raw_va, yva).predict(raw_te)
+        cal_test[name] = {"log_loss": log_loss(yte, p), "brier": brier(yte, p)}
+    shap_values, shap_rows, importance = _shap_sample(model, Xte, config.shap_sample, config.seed)
+    test_frame = frame.loc[split.test, KEYS].assign(label=yte, pd_lightgbm=p_lgb, pd_logistic=p_log,
+                                                     rule_score=r_score).reset_index(drop=True)
+    return TrainResult(
+        model=model, data=data, split=split, split_summary=split.summary(frame[KEYS], y),
+        test_metrics=test_metrics, valid_metrics=evaluate(yva, model.predict_pd(Xva)),
+        calibration_on_test=cal_test, calibration_table=calibration_table(yte, p_lgb),
+        lift_table=lift_table(yte, p_lgb), test_frame=test_frame, monotone_checked=checked, params=params,
+        shap_values=shap_values, shap_rows=shap_rows, importance=importance,
+    )
+
+
+def _shap_sample(model: RiskModel, X: pd.DataFrame, size: int, seed: int) -> tuple[
+        np.ndarray, pd.DataFrame, pd.Series]:
+    """TreeSHAP contributions (LightGBM ``pred_contrib``) of a seeded sample of rows."""
+    idx = np.arange(len(X))
+    if len(X) > size:
+        idx = np.sort(np.random.default_rng(seed).choice(len(X), size=size, replace=False))
+    rows = model.prepare(X.iloc[idx])
+    contrib = model.contributions(rows)[:, :-1]
+    numeric = pd.DataFrame({c: (rows[c].cat.codes.where(rows[c].notna()).astype("float64")
+                                if c in model.categories_ else rows[c]) for c in rows.columns})
+    imp = pd.Series(np.abs(contrib).mean(axis=0), index=model.feature_names_).sort_values(ascending=False,
+                                                                                         kind="stable")
+    return contrib, numeric.reset_index(drop=True), imp
+
+
+# ------------------------------------------------------------------------- tracking and registration
+@dataclass
+class TrainOutcome:
+    """A finished ``riskml train``: the result, where it was logged and what the gate decided."""
+
+    result: TrainResult
+    run_id: str
+    model_uri: str
+    tracking_uri: str
+    decision: Any  # riskml.modeling.registry.Decision
+    card: str
+    exported: Path | None = None
+
+
+def attach_metadata(result: TrainResult, ledger: Ledger, config: TrainConfig, feature_config: FeatureConfig,
+                    extra: dict[str, ExtraAttribute], scoring_config: ScoringConfig) -> None:
+    """Persist with the model what scoring and audits need: label definition, data window and
+    fingerprint, metrics, configs, master scale."""
+    split = result.split
+    result.model.metadata_.update({
+        "model_name": config.model_name,
+        "label_definition": result.data.label_definition,
+        "label_source": result.data.label_source,
+        "label_config": config.label.model_dump(mode="json"),
+        "data_window": {
+            "ledger_first": result.data.ledger_window[0], "ledger_last": result.data.ledger_window[1],
+            "train_dates": [str(d.date()) for d in split.train_dates],
+            "oot_dates": [str(d.date()) for d in split.oot_dates],
+            "split": split.description,
+        },
+        "data_fingerprint": ledger.fingerprint(),
+        "row_counts": ledger.row_counts(),
+        "metrics": {"test": result.test_metrics, "valid": result.valid_metrics,
+                    "calibration_on_test": result.calibration_on_test},
+        "training_config": config.model_dump(mode="json"),
+        "feature_config": feature_config.model_dump(mode="json"),
+        "extra_attributes": {k: v.model_dump(mode="json") for k, v in extra.items()},
+        "master_scale": [g.model_dump(mode="json") for g in scoring_config.master_scale],
+        "n_reasons": scoring_config.n_reasons,
+    })
+
+
+def run_training(ledger: Ledger, config: TrainConfig, feature_config: FeatureConfig | None = None,
+                 extra: dict[str, ExtraAttribute] | None = None, labels: pd.DataFrame | None = None,
+                 labels_source: str = "", out_model: Path | None = None,
+                 scoring_config: ScoringConfig | None = None, echo: Echo = _quiet) -> TrainOutcome:
+    """The whole ``riskml train``: assemble, fit, evaluate, log to MLflow, register, gate, export."""
+    from riskml.modeling.card import model_card
+    from riskml.modeling.registry import register_and_promote
+    from riskml.modeling.tracking import configure, log_card, log_decision, log_run
+
+    feature_config = feature_config or FeatureConfig()
+    extra = extra or {}
+    data = assemble(ledger, config, feature_config, extra, labels, labels_source, echo)
+    result = fit_and_evaluate(data, config, echo)
+    attach_metadata(result, ledger, config, feature_config, extra, scoring_config or ScoringConfig())
+    uri = configure()
+    fingerprint, counts = ledger.fingerprint(), ledger.row_counts()
+    echo(f"logging to MLflow at {uri}")
+    run_id, model_uri = log_run(result, config, fingerprint, counts)
+    decision = register_and_promote(result, model_uri, config.model_name, config.promotion)
+    log_decision(run_id, decision.as_dict())
+    card = model_card(result, config, {
+        "model_name": config.model_name, "model_version": decision.model_version, "run_id": run_id,
+        "fingerprint": fingerprint, "row_counts": counts, "decision": decision.decision,
+        "decision_reason": decision.reason,
+    })
+    log_card(run_id, card)
+    exported = None
+    if out_model is not None:
+        result.model.metadata_.update({"model_version": decision.model_version, "run_id": run_id})
+        exported = Path(out_model) / f"{config.model_name}-v{decision.model_version}"
+        result.model.save(exported)
+        write_text(card, exported / "model_card.md")
+    return TrainOutcome(result, run_id, model_uri, uri, decision, card, exported)

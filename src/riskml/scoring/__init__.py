@@ -1,0 +1,34 @@
+"""Stage 4: batch scoring of the customer master.
+
+``score_customers(features, model, config, model_info)`` gives every customer a PD, a grade on the
+master scale (:mod:`~riskml.scoring.grades`), a suggested limit and action (:mod:`~riskml.scoring.limits`),
+an order hold and review flag (:mod:`~riskml.scoring.actions`), a collector persona
+(:mod:`~riskml.scoring.personas`) and reason codes; ``docs/scoring.md`` documents every column and rule.
+"""
+
+from riskml.scoring.grades import UNSCORED, assign_grades, grade_bands, grade_positions, notch, notches
+from riskml.scoring.score import (
+    ScoreResult,
+    contributions_path,
+    load_previous,
+    output_columns,
+    score_customers,
+    summarise,
+    write_outputs,
+)
+
+__all__ = [
+    "UNSCORED",
+    "ScoreResult",
+    "assign_grades",
+    "contributions_path",
+    "grade_bands",
+    "grade_positions",
+    "load_previous",
+    "notch",
+    "notches",
+    "output_columns",
+    "score_customers",
+    "summarise",
+    "write_outputs",
+]

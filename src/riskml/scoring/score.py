@@ -1,0 +1,411 @@
+"""Batch scoring of the customer master: PD, grade, suggested limit, action, hold, review, persona and
+reason codes for every customer, plus each customer's per-feature contributions (long format).
+
+``score_customers(features, model, config, model_info)`` is the whole step, from a feature table (one
+row per customer, :func:`riskml.features.build_features`) and a fitted model to the output frames; the
+CLI (``riskml score``) adds loading and writing. Rows are scored in chunks (bounded memory, a progress
+callback per chunk). A row that cannot be scored (a non-numeric or infinite feature, a model failure on
+that row, no PD) is still output with ``scored = False`` and the reason in ``score_error``: it keeps
+its current limit, gets a review and no contributions. Every customer of the input appears exactly
+once, in input order.
+
+The model is used through its public methods only: ``feature_names_``, ``predict_pd(X)``,
+``contributions(X)`` (LightGBM ``pred_contrib``: n x (k + 1), last column the expected value, log-odds)
+and the training medians (``medians`` or ``reference_["features"][f]["median"]``) for the reason texts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from riskml.config import ScoringConfig
+from riskml.errors import DataError, ModelError, RiskmlError
+from riskml.explain.reasons import reason_codes
+from riskml.features.build import feature_specs
+from riskml.features.registry import FeatureSpec
+from riskml.io import TABLE_SUFFIXES, atomic_path, read_table
+from riskml.scoring.actions import HOLD_COLUMNS, REVIEW_COLUMNS, order_holds, reviews_due
+from riskml.scoring.grades import UNSCORED, assign_grades, grade_names
+from riskml.scoring.limits import ACTIONS, LIMIT_COLUMNS, suggest_limits
+from riskml.scoring.personas import PERSONA_COLUMNS, PERSONAS, assign_personas, thin_file_mask
+
+KEYS = ("customer_id", "as_of")
+# the columns of the scores output, in order (docs/scoring.md describes each)
+BASE_COLUMNS = (
+    "customer_id", "as_of", "pd", "grade", "current_limit", "suggested_limit", "limit_change", "action",
+    "order_hold", "hold_reason", "review_due", "review_reason", "persona",
+)
+TAIL_COLUMNS = ("reason_codes", "model_version", "data_fingerprint", "limit_rationale", "scored", "score_error")
+CONTRIBUTION_COLUMNS = ("customer_id", "as_of", "feature", "value", "contribution", "family")
+# the row of the contributions output that carries the expected value (base value) of the model
+BASE_VALUE_FEATURE = "_expected_value"
+POLICY_COLUMNS = tuple(dict.fromkeys((*LIMIT_COLUMNS, *HOLD_COLUMNS, *REVIEW_COLUMNS, *PERSONA_COLUMNS)))
+CONTRIBUTIONS_SUFFIX = ".contributions.parquet"
+
+
+class ScoringModel(Protocol):
+    """What scoring needs from a model (:class:`riskml.modeling.model.RiskModel` provides it)."""
+
+    feature_names_: list[str]
+
+    def predict_pd(self, X: pd.DataFrame) -> np.ndarray: ...
+
+    def contributions(self, X: pd.DataFrame) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """The scores (one row per customer) and the contributions (one row per scored customer and model
+    feature, plus one :data:`BASE_VALUE_FEATURE` row; ``None`` when not requested)."""
+
+    scores: pd.DataFrame
+    contributions: pd.DataFrame | None
+
+    def summary(self, master_scale: Any = None) -> dict[str, Any]:
+        return summarise(self.scores, master_scale)
+
+
+def output_columns(n_reasons: int = 3) -> list[str]:
+    """Column names of the scores output, in order."""
+    return [*BASE_COLUMNS, *(f"reason_{j + 1}" for j in range(n_reasons)), *TAIL_COLUMNS]
+
+
+def model_medians(model: Any) -> dict[str, float]:
+    """Training medians per numeric feature, from ``model.medians`` or ``model.reference_``."""
+    med = getattr(model, "medians", None)
+    if isinstance(med, Mapping):
+        return {str(k): float(v) for k, v in med.items() if v is not None}
+    ref = getattr(model, "reference_", None) or {}
+    feats = ref.get("features", ref) if isinstance(ref, Mapping) else {}
+    out = {}
+    for f, r in feats.items():
+        if isinstance(r, Mapping) and r.get("median") is not None:
+            out[str(f)] = float(r["median"])
+        elif isinstance(r, int | float):
+            out[str(f)] = float(r)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ checks
+def check_features(features: pd.DataFrame, feature_names: list[str]) -> None:
+    """Whole-table problems stop the run: missing key, policy or model columns, duplicate customers."""
+    missing = [c for c in (*KEYS, *POLICY_COLUMNS) if c not in features.columns]
+    if missing:
+        raise DataError(f"feature table: columns {missing} are missing (needed by the scoring policies); "
+                        "build it with `riskml features` from the same riskml version")
+    missing_model = [c for c in feature_names if c not in features.columns]
+    if missing_model:
+        raise ModelError(f"feature table lacks the model's features {missing_model}: the model was trained on "
+                         "features this feature table does not have")
+    dup = features["customer_id"].duplicated(keep=False)
+    if dup.any():
+        ids = features.loc[dup, "customer_id"].astype("str").unique()[:5].tolist()
+        raise DataError(f"feature table: customer_id must be unique (one row per customer); got duplicates {ids}")
+
+
+def row_problems(X: pd.DataFrame, categorical: set[str] | frozenset[str] = frozenset()) -> np.ndarray:
+    """Per-row reasons a row cannot be scored ("" when it can): a numeric model feature that holds text
+    that is not a number, or an infinite value. Missing values are fine (the model handles them)."""
+    out = np.full(len(X), "", dtype=object)
+    for col in X.columns:
+        if col in categorical:
+            continue
+        s = X[col]
+        if s.dtype == bool or str(s.dtype) == "boolean":
+            continue
+        if s.dtype.kind in "fiu":
+            v = s.to_numpy("float64")
+            bad = np.isinf(v)
+            texts = None
+        else:
+            num = pd.to_numeric(s, errors="coerce").to_numpy("float64")
+            bad = (pd.isna(num) & s.notna().to_numpy()) | np.isinf(num)
+            texts = s
+        for i in np.flatnonzero(bad):
+            shown = X[col].iloc[i] if texts is None else texts.iloc[i]
+            shown = repr(float(shown)) if isinstance(shown, int | float | np.number) else repr(shown)
+            msg = f"feature {col} = {shown} is not a finite number"
+            out[i] = msg if out[i] == "" else f"{out[i]}; {msg}"
+    return out
+
+
+# ------------------------------------------------------------------------------------------ scoring
+def _predict_block(model: ScoringModel, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    k = len(model.feature_names_)
+    p = np.asarray(model.predict_pd(X), dtype="float64").reshape(-1)
+    c = np.asarray(model.contributions(X), dtype="float64")
+    if p.shape != (len(X),) or c.shape != (len(X), k + 1):
+        raise ModelError(f"model returned PD shape {p.shape} and contributions shape {c.shape} "
+                         f"for {len(X)} rows and {k} features")
+    return p, c
+
+
+def _fails(model: ScoringModel, X: pd.DataFrame) -> bool:
+    try:
+        _predict_block(model, X)
+    except Exception:  # noqa: BLE001
+        return True
+    return False
+
+
+def _predict_rows(model: ScoringModel, X: pd.DataFrame, probe: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PD and contributions of ``X``. When the model fails on the block, it is split in halves until the
+    failing rows are isolated (a few extra calls per bad row, not one call per row), so one bad row
+    does not sink the chunk. A model that fails on the block *and* on its first, middle and last rows
+    alone is broken, not fed a few bad rows: that raises :class:`ModelError` instead of scoring row
+    by row.
+
+    Returns (pd, contributions, error texts); failed rows have NaN PD and contributions."""
+    k = len(model.feature_names_)
+    try:
+        p, c = _predict_block(model, X)
+        return p, c, np.full(len(X), "", dtype=object)
+    except Exception as exc:  # noqa: BLE001  (a row that cannot be scored is flagged, not fatal)
+        if len(X) == 1:
+            err = np.array([f"model failed on this row: {type(exc).__name__}: {exc}"], dtype=object)
+            return np.full(1, np.nan), np.full((1, k + 1), np.nan), err
+        if probe and all(_fails(model, X.iloc[[i]]) for i in sorted({0, len(X) // 2, len(X) - 1})):
+            raise ModelError(f"the model fails on every row tried, not just a few ({type(exc).__name__}: {exc}); "
+                             "no customer could be scored") from exc
+    half = len(X) // 2
+    p1, c1, e1 = _predict_rows(model, X.iloc[:half], probe=False)
+    p2, c2, e2 = _predict_rows(model, X.iloc[half:], probe=False)
+    return np.concatenate([p1, p2]), np.concatenate([c1, c2]), np.concatenate([e1, e2])
+
+
+def _contributions_long(ids: np.ndarray, as_of: np.ndarray, values: np.ndarray, contrib: np.ndarray,
+                        feature_names: list[str], specs: Mapping[str, FeatureSpec]) -> pd.DataFrame:
+    """Long table from stacked arrays: (customer, feature) rows, the expected value as a last row."""
+    n, k1 = contrib.shape
+    names = [*feature_names, BASE_VALUE_FEATURE]
+    fams = [specs[f].family if f in specs else ("" if f == BASE_VALUE_FEATURE else "attributes") for f in names]
+    fam_levels = list(dict.fromkeys(fams))
+    cust = pd.Categorical.from_codes(np.repeat(np.arange(n, dtype=np.int32), k1), categories=pd.Index(ids).unique()) \
+        if pd.Index(ids).is_unique else np.repeat(ids, k1)
+    feat_codes = np.tile(np.arange(k1, dtype=np.int16), n)
+    fam_codes = np.array([fam_levels.index(f) for f in fams], dtype=np.int16)[feat_codes]
+    return pd.DataFrame({
+        "customer_id": cust,
+        "as_of": np.repeat(as_of, k1),
+        "feature": pd.Categorical.from_codes(feat_codes, categories=names),
+        "value": values.reshape(-1),
+        "contribution": contrib.reshape(-1),
+        "family": pd.Categorical.from_codes(fam_codes, categories=fam_levels),
+    })
+
+
+def score_customers(
+    features: pd.DataFrame,
+    model: ScoringModel,
+    config: ScoringConfig | None = None,
+    model_info: Mapping[str, Any] | None = None,
+    previous: pd.DataFrame | None = None,
+    data_fingerprint: str = "",
+    specs: Mapping[str, FeatureSpec] | None = None,
+    with_contributions: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> ScoreResult:
+    """Score every customer of ``features`` (one row per customer, as built by ``build_features``).
+
+    ``model_info["model_version"]`` is written to every row; ``previous`` is the last scores output
+    (``customer_id``, ``grade``, optionally ``as_of`` and ``dbt_avg_3m``, see :func:`load_previous`) for the
+    grade-move and DBT-jump reviews; ``specs`` the feature specs (default: the registry); ``progress`` is
+    called with (rows done, rows total) after each chunk."""
+    config = config or ScoringConfig()
+    names = [str(f) for f in model.feature_names_]
+    check_features(features, names)
+    specs = feature_specs() if specs is None else specs
+    medians = model_medians(model)
+    categorical = set(getattr(model, "categories_", {}) or {})
+    feats = features.reset_index(drop=True)
+    n, k = len(feats), len(names)
+    n_reasons = config.n_reasons
+
+    pd_all = np.full(n, np.nan)
+    errors = row_problems(feats[names], categorical)
+    reason_cols = {f"reason_{j + 1}": np.full(n, "", dtype=object) for j in range(n_reasons)}
+    reason_cols["reason_codes"] = np.full(n, "", dtype=object)
+    contrib_parts: list[np.ndarray] = []
+    value_parts: list[np.ndarray] = []
+    row_parts: list[np.ndarray] = []
+    n_model_failures = 0
+    chunk = config.chunk_size
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        rows = np.arange(start, stop)
+        rows = rows[errors[rows] == ""]
+        if len(rows):
+            part = feats.iloc[rows]
+            p, c, err = _predict_rows(model, part[names])
+            n_model_failures += int((err != "").sum())
+            bad_pd = (err == "") & ~(np.isfinite(p) & (p >= 0) & (p <= 1))
+            err = np.where(bad_pd, "model returned no valid PD for this row", err)
+            errors[rows] = err
+            good = err == ""
+            pd_all[rows[good]] = p[good]
+            if good.any():
+                g_rows = rows[good]
+                rc = reason_codes(part.iloc[np.flatnonzero(good)], c[good], names, specs, medians, n=n_reasons)
+                for col, arr in reason_cols.items():
+                    arr[g_rows] = rc[col].to_numpy(dtype=object)
+                if with_contributions:
+                    contrib_parts.append(c[good])
+                    vals = np.column_stack([
+                        pd.to_numeric(part[f].iloc[np.flatnonzero(good)], errors="coerce").to_numpy("float64")
+                        if f not in categorical else np.full(int(good.sum()), np.nan) for f in names
+                    ] + [np.full(int(good.sum()), np.nan)]) if k else np.zeros((int(good.sum()), 1))
+                    value_parts.append(vals)
+                    row_parts.append(g_rows)
+        if progress is not None:
+            progress(stop, n)
+
+    scored = np.isfinite(pd_all)
+    if n and not scored.any() and n_model_failures == n:
+        first = next(e for e in errors if e)
+        raise ModelError(f"no customer could be scored; the model fails on every row ({first})")
+    reason_cols["reason_1"] = np.where(scored, reason_cols["reason_1"],
+                                       np.array(["Not scored: " + str(e) for e in errors], dtype=object))
+
+    grades = assign_grades(pd_all, config.master_scale)
+    thin = thin_file_mask(feats, config.thin_file)
+    limits = suggest_limits(feats, pd_all, grades, config.limits, config.master_scale, thin, scored)
+    holds = order_holds(feats, limits["revoked"].to_numpy(), limits["revoke_reason"].to_numpy(), config.actions)
+    reviews = reviews_due(feats, grades, config.actions, config.master_scale, previous, scored, errors)
+    personas = assign_personas(feats, pd_all, config.personas, thin)
+
+    info = dict(model_info or {})
+    out = pd.DataFrame({
+        "customer_id": feats["customer_id"].astype("str"),
+        "as_of": pd.to_datetime(feats["as_of"]),
+        "pd": pd_all,
+        "grade": pd.Series(grades, dtype="str"),
+        "current_limit": limits["current_limit"].to_numpy(),
+        "suggested_limit": limits["suggested_limit"].to_numpy(),
+        "limit_change": limits["limit_change"].to_numpy(),
+        "action": pd.Series(limits["action"].to_numpy(), dtype="str"),
+        "order_hold": holds["order_hold"].to_numpy(dtype=bool),
+        "hold_reason": pd.Series(holds["hold_reason"].to_numpy(), dtype="str"),
+        "review_due": reviews["review_due"].to_numpy(dtype=bool),
+        "review_reason": pd.Series(reviews["review_reason"].to_numpy(), dtype="str"),
+        "persona": pd.Series(personas, dtype="str"),
+        **{c: pd.Series(v, dtype="str") for c, v in reason_cols.items()},
+        "model_version": str(info.get("model_version", "") or ""),
+        "data_fingerprint": str(data_fingerprint or ""),
+        "limit_rationale": pd.Series(limits["limit_rationale"].to_numpy(), dtype="str"),
+        "scored": scored,
+        "score_error": pd.Series(errors, dtype="str"),
+    })[output_columns(n_reasons)]
+
+    contributions = None
+    if with_contributions:
+        if row_parts:
+            idx = np.concatenate(row_parts)
+            contributions = _contributions_long(
+                out["customer_id"].to_numpy()[idx], out["as_of"].to_numpy()[idx],
+                np.concatenate(value_parts), np.concatenate(contrib_parts), names, specs)
+        else:
+            contributions = _contributions_long(np.array([], dtype=object), np.array([], dtype="datetime64[us]"),
+                                                np.zeros((0, k + 1)), np.zeros((0, k + 1)), names, specs)
+    return ScoreResult(out, contributions)
+
+
+# ------------------------------------------------------------------------------------------ summary
+def summarise(scores: pd.DataFrame, master_scale: Any = None) -> dict[str, Any]:
+    """Run summary: counts by grade (scale order, unscored last), action and persona; limit totals;
+    holds and reviews due."""
+    grades = [*grade_names(master_scale), UNSCORED]
+    by_grade = scores["grade"].fillna(UNSCORED).astype("str").value_counts()
+    by_action = scores["action"].value_counts()
+    by_persona = scores["persona"].value_counts()
+    return {
+        "customers": int(len(scores)),
+        "scored": int(scores["scored"].sum()),
+        "not_scored": int((~scores["scored"].astype(bool)).sum()),
+        "by_grade": {g: int(by_grade.get(g, 0)) for g in grades if by_grade.get(g, 0) or g != UNSCORED},
+        "by_action": {a: int(by_action.get(a, 0)) for a in ACTIONS},
+        "by_persona": {p: int(by_persona.get(p, 0)) for p in PERSONAS},
+        "total_current_limit": float(np.nansum(scores["current_limit"].to_numpy("float64"))),
+        "total_suggested_limit": float(np.nansum(scores["suggested_limit"].to_numpy("float64"))),
+        "total_limit_change": float(np.nansum(scores["limit_change"].to_numpy("float64"))),
+        "order_holds": int(scores["order_hold"].sum()),
+        "reviews_due": int(scores["review_due"].sum()),
+    }
+
+
+# ------------------------------------------------------------------------------------------- files
+def contributions_path(out: str | Path) -> Path:
+    """Default contributions file beside the scores file: ``scores.parquet`` ->
+    ``scores.contributions.parquet``."""
+    out = Path(out)
+    return out.with_name(out.name[: -len(out.suffix)] + CONTRIBUTIONS_SUFFIX if out.suffix else out.name + CONTRIBUTIONS_SUFFIX)
+
+
+def check_output_path(path: str | Path, option: str = "--out") -> Path:
+    """An output path must end in .parquet or .csv (checked before any work is done)."""
+    path = Path(path)
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise RiskmlError(f"{option} {path}: must end in .parquet or .csv; got {path.suffix or 'no suffix'!r}")
+    if path.exists() and path.is_dir():
+        raise RiskmlError(f"{option} {path}: is a directory; give a file name ending in .parquet or .csv")
+    return path
+
+
+def _write(df: pd.DataFrame, tmp: Path, suffix: str) -> None:
+    if suffix == ".parquet":
+        df.to_parquet(tmp, index=False)
+    else:
+        df.to_csv(tmp, index=False)
+
+
+def write_outputs(result: ScoreResult, out: str | Path, contributions: str | Path | None = None) -> list[Path]:
+    """Write the scores (and the contributions, when present) atomically: both files are renamed into
+    place only after both were written in full, so a killed run leaves neither half file."""
+    out = check_output_path(out)
+    targets = [(result.scores, out)]
+    if result.contributions is not None:
+        cpath = check_output_path(contributions if contributions is not None else contributions_path(out),
+                                  "--contributions")
+        if cpath.resolve() == out.resolve():
+            raise RiskmlError(f"--contributions {cpath}: must differ from --out")
+        targets.append((result.contributions, cpath))
+    with atomic_path(targets[0][1]) as tmp0:
+        _write(targets[0][0], tmp0, targets[0][1].suffix.lower())
+        if len(targets) == 2:
+            with atomic_path(targets[1][1]) as tmp1:
+                _write(targets[1][0], tmp1, targets[1][1].suffix.lower())
+    return [p for _, p in targets]
+
+
+def load_previous(path: str | Path, contributions: str | Path | None = None) -> pd.DataFrame:
+    """The previous scores file (``customer_id``, ``grade``, ``as_of``), with the previous 3-month DBT
+    (``dbt_avg_3m``) taken from its contributions file when that exists (``contributions`` or the
+    default file beside ``path``)."""
+    path = Path(path)
+    prev = read_table(path)
+    missing = [c for c in ("customer_id", "grade") if c not in prev.columns]
+    if missing:
+        raise DataError(f"{path}: previous scores need columns customer_id and grade; missing {missing}")
+    keep = [c for c in ("customer_id", "grade", "as_of") if c in prev.columns]
+    prev = prev[keep].copy()
+    prev["customer_id"] = prev["customer_id"].astype("str")
+    grade = prev["grade"]
+    if grade.dtype.kind == "f":  # a CSV round trip turns grades "1".."10" into numbers and "" into NaN
+        prev["grade"] = [("" if pd.isna(g) else str(int(g)) if float(g).is_integer() else str(g)) for g in grade]
+    else:
+        prev["grade"] = grade.astype("str").fillna("")
+    if "as_of" in prev:
+        prev["as_of"] = pd.to_datetime(prev["as_of"], errors="coerce")
+    cpath = Path(contributions) if contributions is not None else contributions_path(path)
+    if cpath.exists():
+        c = read_table(cpath)
+        if {"customer_id", "feature", "value"} <= set(c.columns):
+            dbt = c.loc[c["feature"].astype("str") == "dbt_avg_3m", ["customer_id", "value"]]
+            dbt = dbt.assign(customer_id=dbt["customer_id"].astype("str")).drop_duplicates("customer_id", keep="last")
+            prev = prev.merge(dbt.rename(columns={"value": "dbt_avg_3m"}), on="customer_id", how="left")
+    return prev
