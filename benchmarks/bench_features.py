@@ -42,7 +42,7 @@ def run(repeats: int = 3, big: int = 100_000, snap_customers: int = 10_000, grow
         "Target: under 60 s.", "",
     ]
     # 3. growth
-    lines += [f"### Growth with ledger size (one as-of date, 36 months)", "",
+    lines += ["### Growth with ledger size (one as-of date, 36 months)", "",
               "| customers | invoices + payments | read s | features s | features s per million rows | peak GB |",
               "|---|---|---|---|---|---|"]
     for n in growth:

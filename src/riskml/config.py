@@ -197,6 +197,39 @@ class MonotoneCheckConfig(_Section):
     tolerance: float = Field(default=1e-9, ge=0)
 
 
+# LightGBM parameters of the delinquency model; a ``lightgbm`` section in configs/train.yaml overrides them
+# key by key (keys it does not name keep these values)
+LIGHTGBM_DEFAULTS: dict[str, Any] = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "max_depth": 5,
+    "min_child_samples": 50,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    # randomised split thresholds: a regulariser that helps on a few thousand customers (docs/model.md)
+    "extra_trees": True,
+    "n_estimators": 600,
+    "early_stopping_rounds": 50,
+    # "basic" held the constraints in every trial; "intermediate" once broke one with extra_trees, and
+    # "advanced" is reported to (LightGBM issues #5358, #6155): docs/model.md
+    "monotone_constraints_method": "basic",
+}
+# LightGBM parameters riskml sets itself, with where their value comes from
+LIGHTGBM_RESERVED: dict[str, str] = {
+    **dict.fromkeys(("monotone_constraints", "monotone_constraint", "mc"),
+                    "the feature registry's monotone directions"),
+    **dict.fromkeys(("categorical_feature", "cat_feature", "categorical_column", "cat_column"),
+                    "the feature registry's categorical features"),
+    **dict.fromkeys(("seed", "random_seed", "random_state"), "the top-level seed"),
+    **dict.fromkeys(("num_threads", "num_thread", "nthread", "nthreads", "n_jobs"), "the top-level num_threads"),
+    "deterministic": "riskml (always true)",
+    "verbosity": "riskml (always quiet)",
+}
+
+
 class TrainConfig(_Section):
     """Label definition, split, model and promotion gate (``configs/train.yaml``)."""
 
@@ -205,22 +238,7 @@ class TrainConfig(_Section):
     num_threads: int = Field(default=1, ge=1)
     label: LabelConfig = Field(default_factory=LabelConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
-    lightgbm: dict[str, Any] = Field(
-        default_factory=lambda: {
-            "objective": "binary",
-            "learning_rate": 0.05,
-            "num_leaves": 15,
-            "max_depth": 5,
-            "min_child_samples": 50,
-            "feature_fraction": 0.8,
-            "bagging_fraction": 0.8,
-            "bagging_freq": 1,
-            "lambda_l2": 1.0,
-            "n_estimators": 600,
-            "early_stopping_rounds": 50,
-            "monotone_constraints_method": "intermediate",
-        }
-    )
+    lightgbm: dict[str, Any] = Field(default_factory=lambda: dict(LIGHTGBM_DEFAULTS))
     # "balanced" weights positives by n_neg/n_pos; "none" leaves the classes as they are
     class_weight: Literal["balanced", "none"] = "none"
     calibration: Literal["auto", "isotonic", "platt", "none"] = "auto"
@@ -228,12 +246,26 @@ class TrainConfig(_Section):
     benchmark_bins: int = Field(default=10, ge=2)
     # the plain rule reported beside the model: this feature is the score (higher = riskier)
     rule_feature: str = "dbt_avg_6m"
+    # bootstrap replicates (resampling customers) of the AUC differences model - benchmark and model - rule
+    # on the test window; 0 = not computed
+    auc_bootstrap: int = Field(default=500, ge=0)
     monotone_check: MonotoneCheckConfig = Field(default_factory=MonotoneCheckConfig)
     # rows of the test set used for the SHAP summary plot
     shap_sample: int = Field(default=1000, ge=10)
     model_name: str = "riskml-delinquency"
     experiment: str = "riskml"
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+
+    @field_validator("lightgbm", mode="before")
+    @classmethod
+    def _lightgbm_over_defaults(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
+        reserved = {k: LIGHTGBM_RESERVED[k] for k in v if k in LIGHTGBM_RESERVED}
+        if reserved:
+            raise ValueError("lightgbm must not set " + "; ".join(
+                f"{k} (riskml takes it from {src})" for k, src in reserved.items()))
+        return {**LIGHTGBM_DEFAULTS, **v}
 
 
 # ------------------------------------------------------------------------------------------- scoring
@@ -289,6 +321,9 @@ class LimitPolicy(_Section):
     # thin-file customers: at least the starter limit, never more than the thin-file maximum
     thin_file_starter_limit: float = Field(default=5000.0, ge=0)
     thin_file_max_limit: float = Field(default=25000.0, ge=0)
+    # let the sizing cut an existing thin-file limit (default: a limit a person set is not cut on a few months
+    # of history; thin files are still increased, set or revoked)
+    thin_file_cut_existing: bool = False
 
     @model_validator(mode="after")
     def _thin_file_bounds(self) -> LimitPolicy:
@@ -303,13 +338,23 @@ class LimitPolicy(_Section):
         return self
 
 
+# review reason -> priority (1 urgent, 2 soon, 3 routine); docs/scoring.md explains each reason
+_DEFAULT_REVIEW_PRIORITY: dict[str, int] = {
+    "not_scored": 1, "grade_down": 1, "dbt_jump": 1, "revoke": 1, "limit_pending": 1, "no_limit_exposed": 1,
+    "grade_up": 2, "no_limit": 2, "over_utilised": 3, "stale_limit": 3,
+}
+
+
 class ActionPolicy(_Section):
-    """Order hold and review-due rules."""
+    """Order hold and review-due rules, and how urgent each review reason is."""
 
     # hold orders when the oldest open invoice is more than this many days past due
     hold_past_due_days: int = Field(default=30, ge=0)
     # hold orders when exposure (open receivables + open orders) exceeds the current limit by more than this share
-    hold_over_limit_pct: float = Field(default=0.0, ge=0)
+    hold_over_limit_pct: float = Field(default=0.10, ge=0)
+    # exposure over the current limit but within a suggested increase is not held: the review is urgent instead
+    # ("approve the increase to release the orders")
+    release_within_suggested: bool = True
     # review due when the limit was not reviewed for this many months
     review_months: int = Field(default=24, ge=1)
     # review due when the grade moved this many notches (either way) since the previous score
@@ -318,6 +363,20 @@ class ActionPolicy(_Section):
     review_dbt_jump_days: float = Field(default=15.0, ge=0)
     # review due when the 12-month high-water mark of open receivables exceeded this share of the limit
     review_utilisation: float = Field(default=1.0, gt=0)
+    # priority of each review reason: 1 urgent, 2 soon, 3 routine; a customer's review_priority is the most
+    # urgent of its reasons (riskml.scoring.actions.REVIEW_CODES lists the reasons)
+    review_priority: dict[str, int] = Field(default_factory=lambda: dict(_DEFAULT_REVIEW_PRIORITY))
+
+    @field_validator("review_priority")
+    @classmethod
+    def _known_review_codes(cls, v: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(v) - set(_DEFAULT_REVIEW_PRIORITY))
+        if unknown:
+            raise ValueError(f"review_priority keys must be among {list(_DEFAULT_REVIEW_PRIORITY)}; got {unknown}")
+        bad = {k: p for k, p in v.items() if p not in (1, 2, 3)}
+        if bad:
+            raise ValueError(f"review_priority values must be 1 (urgent), 2 (soon) or 3 (routine); got {bad}")
+        return {**_DEFAULT_REVIEW_PRIORITY, **v}
 
 
 class PersonaPolicy(_Section):
@@ -342,8 +401,11 @@ class ScoringConfig(_Section):
     actions: ActionPolicy = Field(default_factory=ActionPolicy)
     personas: PersonaPolicy = Field(default_factory=PersonaPolicy)
     n_reasons: int = Field(default=3, ge=1, le=10)
-    # customers scored per chunk (bounds memory; the progress bar advances per chunk)
+    # at most this many customers are scored per block (bounds memory; the progress bar advances per block)
     chunk_size: int = Field(default=100_000, ge=1)
+    # blocks scored at a time, in threads (LightGBM releases the GIL while it walks the trees); 0 = one per
+    # core (at most 8). Results never depend on it
+    num_threads: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _scale_increasing(self) -> ScoringConfig:

@@ -132,12 +132,30 @@ def test_customers_labels_and_config(three: Converted) -> None:
     assert list(cust["credit_limit"]) == [50_000.0] * 3
     assert set(cust["payment_terms_days"]) == {taiwan.TERMS_DAYS}
     assert set(cust["education"]) == {"university"}
+    # open by the first statement in the data; C's April arrears do not reach before April
+    assert list(cust["onboarded_date"]) == ["2005-04-30"] * 3
     assert not set(cust.columns) & set(taiwan.PROTECTED)
     assert list(three.labels["label"]) == [0, 0, 1]
     assert set(three.labels["as_of"]) == {"2005-09-30"}
     assert three.data_config.as_of == "2005-09-30"
     assert set(three.data_config.extra_attributes) == {"education"}
     assert set(three.tables["adjustments"]["kind"]) == {"credit_note"}
+
+
+def test_onboarding_date_covers_never_billed_accounts_and_april_arrears() -> None:
+    """An account with no positive balance is still a customer (onboarded at the first statement in the
+    data); an account two cycles behind in April is onboarded at its oldest reconstructed statement."""
+    conv = taiwan.taiwan_to_ledger(pd.DataFrame([
+        account("N", [-2] * 5 + [1], [0] * 6, [0] * 6, label=1),
+        account("P", [2, 0, 0, 0, 0, 0], [3000] * 6, [0, 3000, 3000, 3000, 3000, 3000]),
+    ]))
+    cust = conv.tables["customers"].set_index("customer_id")
+    assert cust.loc["N", "onboarded_date"] == "2005-04-30"
+    assert not (conv.tables["invoices"]["customer_id"] == "N").any()
+    assert cust.loc["P", "onboarded_date"] == "2005-02-28"
+    assert conv.tables["invoices"].loc[conv.tables["invoices"]["customer_id"] == "P", "invoice_date"].min() == \
+        "2005-02-28"
+    assert list(conv.labels["customer_id"]) == ["N", "P"]  # every account keeps its label
 
 
 def test_education_codes() -> None:

@@ -55,6 +55,10 @@ def test_ibm_mapping_by_hand(tmp_path: Path) -> None:
     inv = conv.tables["invoices"]
     assert list(inv["invoice_id"]) == ["0000611365", "0007900770", "0009231909"]
     assert list(inv["disputed"]) == [False, True, False]
+    # no dispute date in the file: dated on settlement, never before it could be known (no look-ahead)
+    assert inv["dispute_date"].isna().tolist() == [True, False, True]
+    assert inv.loc[1, "dispute_date"] == "2013-03-03"
+    assert "paperless_date" not in cust.columns  # time-varying: a static column would look ahead
     assert list(inv["due_date"]) == ["2013-02-01", "2013-02-25", "2013-08-02"]
     pay = conv.tables["payments"]
     assert list(pay["payment_id"]) == ["0000611365-P", "0007900770-P", "0009231909-P"]
@@ -122,9 +126,11 @@ def test_polish_mapping_by_hand(tmp_path: Path) -> None:
     assert set(labels["as_of"]) == {pd.Timestamp(polish.AS_OF)}
     cfg = tables["data_config"]
     assert len(cfg.extra_attributes) == 64
-    assert cfg.extra_attributes["Attr1"].monotone == -1  # net profit / total assets
-    assert cfg.extra_attributes["Attr2"].monotone == 1  # total liabilities / total assets
-    assert cfg.extra_attributes["Attr29"].monotone == 0  # log total assets: size, no direction
+    # economic directions are documented, not imposed (extreme ratios break them; docs/real-data.md)
+    assert {a.monotone for a in cfg.extra_attributes.values()} == {0}
+    assert cfg.extra_attributes["Attr1"].description == (
+        "Attr1: net profit / total assets (economic direction: higher = safer; not imposed)")
+    assert cfg.extra_attributes["Attr2"].description.endswith("(economic direction: higher = riskier; not imposed)")
     assert cfg.extra_attributes["Attr44"].description == "Attr44: (receivables x 365) / sales"
 
 
@@ -260,13 +266,16 @@ def test_german_mapping_by_hand(tmp_path: Path) -> None:
     cust = tables["customers"]
     assert list(cust["customer_id"]) == ["DE-0001", "DE-0002"]
     assert list(cust["credit_limit"]) == [1169.0, 5951.0]  # the amount applied for
+    # and a model feature too: riskml never feeds the credit limit itself to the model
+    assert list(cust["credit_amount"].astype("float64")) == [1169.0, 5951.0]
     assert list(cust["checking_status"]) == ["< 0 DM", "0 to 200 DM"]
     assert list(cust["savings"]) == ["unknown or none", "< 100 DM"]
-    assert not {"personal_status_sex", "age", "foreign_worker", "credit_amount"} & set(cust.columns)
+    assert not {"personal_status_sex", "age", "foreign_worker"} & set(cust.columns)
     assert assert_valid_labels(out, cust)["label"].tolist() == [0, 1]  # class 2 (bad) is the positive
     cfg = tables["data_config"]
     assert cfg.extra_attributes["purpose"].kind == "categorical"
     assert cfg.extra_attributes["installment_rate_pct"].monotone == 1
+    assert cfg.extra_attributes["credit_amount"].kind == "numeric"
     assert not {"personal_status_sex", "age", "foreign_worker"} & set(cfg.extra_attributes)
 
 

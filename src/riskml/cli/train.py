@@ -15,7 +15,9 @@ from riskml.cli.common import console, err_console, user_errors
 def _metrics_table(outcome: Any, rule_feature: str) -> Table:
     from riskml.modeling.card import MODEL_LABELS
 
-    table = Table(title="Out-of-time test window", header_style="bold")
+    title = ("Out-of-time test window" if outcome.result.split.kind == "oot"
+             else "Test customers (grouped split: the labels have a single as-of date)")
+    table = Table(title=title, header_style="bold")
     for col in ("model", "ROC-AUC", "Gini", "KS", "PR-AUC", "Brier", "log loss", "top-10% capture"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for name, m in outcome.result.test_metrics.items():
@@ -57,9 +59,14 @@ def train(
 
     Example: riskml train --data data/demo --config configs/train.yaml --out-model models
     """
+    import warnings
+
+    # MLflow imports pyspark when it is installed; its pandas-version notice is not the user's concern
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     from riskml.cli.ledger import load_ledger_for_cli
     from riskml.config import load_config
     from riskml.data.validate import resolve_data_config
+    from riskml.modeling.card import comparison_text
     from riskml.modeling.registry import CHAMPION
     from riskml.modeling.tracking import ui_command
     from riskml.modeling.train import read_labels_file, run_training
@@ -78,6 +85,7 @@ def train(
     for note in outcome.result.data.notes:
         err_console.print(f"warning: {note}")
     console.print(_metrics_table(outcome, train_config.rule_feature))
+    console.print(comparison_text(outcome.result, train_config.rule_feature))
     console.print(_calibration_table(outcome))
     d = outcome.decision
     word = f"[bold green]{CHAMPION}[/]" if d.promote else "[bold yellow]challenger[/]"

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from riskml.data.contract import EVENT_DATE, TABLES
+from riskml.errors import DataError
 
 
 def empty_table(name: str) -> pd.DataFrame:
@@ -69,9 +70,21 @@ class Ledger:
         return h.hexdigest()[:16]
 
     def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """First invoice date and last event date of the ledger."""
+        """First invoice date and last event date of the ledger.
+
+        A ledger without invoices or events (a customer master with attributes only, the cold-start
+        case) spans the customers' onboarding and review dates instead."""
         lo = self.invoices["invoice_date"].min()
         his = [self.tables()[t][c].max() for t, c in EVENT_DATE.items() if len(self.tables()[t])]
+        if not his or pd.isna(lo):
+            dates = [self.customers[c].dropna() for c in ("onboarded_date", "last_review_date")
+                     if c in self.customers]
+            dates = [d for d in dates if len(d)]
+            lo = lo if pd.notna(lo) else min((d.min() for d in dates), default=pd.NaT)
+            his = his or [d.max() for d in dates]
+        if pd.isna(lo) or not his:
+            raise DataError("the ledger has no dated rows (no invoices, payments, adjustments or orders, and no "
+                            "onboarding or review dates in the customer master)")
         return lo, max(his)
 
     def until(self, as_of: pd.Timestamp | str) -> Ledger:

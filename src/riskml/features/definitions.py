@@ -472,9 +472,12 @@ def payment_terms_days(payment_terms: pd.Series) -> pd.Series:
 
 
 # ------------------------------------------------------------------------------------------------ history
+# The two "all history" counts below grow with how far back the ledger goes, not only with the customer's
+# history: training snapshots (early month ends) see shorter ledgers than scoring does, so the model would
+# score them outside their training range. They feed the thin-file rule, personas and reports instead.
 @feature(
-    family="history", unit="invoices", window="all", monotone=0,
-    description="Number of invoices issued up to the as-of date",
+    family="history", unit="invoices", window="all", monotone=0, model=False,
+    description="Number of invoices issued up to the as-of date (in the ledger supplied)",
     reason="{value:.0f} invoices on record",
 )
 def invoices_total(inv_cnt_total: pd.Series) -> pd.Series:
@@ -500,8 +503,8 @@ def no_payment_history(pay_cnt_total: pd.Series) -> pd.Series:
 
 
 @feature(
-    family="history", unit="months", window="all", monotone=0,
-    description="Months since the first invoice (NaN: never invoiced)",
+    family="history", unit="months", window="all", monotone=0, model=False,
+    description="Months since the first invoice in the ledger supplied (NaN: never invoiced)",
     reason="{value:.0f} months of invoice history",
 )
 def history_months(first_inv_day: pd.Series, as_of_day: pd.Series) -> pd.Series:

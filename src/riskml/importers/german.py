@@ -2,9 +2,11 @@
 
 Applicant data, not a ledger: like the Polish set, a cold-start case with no invoices or payments.
 Each applicant becomes a customer whose application attributes are declared features; the credit amount
-applied for becomes the customer's credit limit. Personal status and sex, age and foreign-worker status
-are never imported: they are (or stand for) prohibited bases under ECOA / Regulation B (sex, marital
-status, age, national origin). See docs/real-data.md ("German credit").
+applied for becomes the customer's credit limit and is also declared as the attribute ``credit_amount``
+(riskml never feeds the credit limit itself to the model: it uses it for utilisation and limit advice).
+Personal status and sex, age and foreign-worker status are never imported: they are (or stand for)
+prohibited bases under ECOA / Regulation B (sex, marital status, age, national origin). See
+docs/real-data.md ("German credit").
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ def german_to_ledger(df: pd.DataFrame) -> Converted:
     """Applicants as customers (credit limit = amount applied for), attributes declared, labels at the
     nominal :data:`AS_OF`; empty invoices and payments."""
     ids = pd.Series([f"DE-{i:04d}" for i in range(1, len(df) + 1)], dtype="str")
-    features = [a for a in ATTRIBUTES if not a.protected and a.name != "credit_amount"]
+    features = [a for a in ATTRIBUTES if not a.protected]
     customers = pd.DataFrame({
         "customer_id": ids,
         "credit_limit": df["credit_amount"].to_numpy("float64"),
@@ -152,7 +154,8 @@ def german_to_ledger(df: pd.DataFrame) -> Converted:
     labels = labels_frame(ids, AS_OF, df["label"])
     notes = (
         f"{len(df):,} applicants, {int(df['label'].sum()):,} bad credits ({df['label'].mean():.1%})",
-        "no invoices or payments (cold start); the credit amount applied for is the credit limit",
+        "no invoices or payments (cold start); the credit amount applied for is the credit limit and, because "
+        "riskml does not use the limit itself as a feature, also the declared attribute credit_amount",
         "personal status and sex, age and foreign-worker status are prohibited bases (ECOA / Regulation B) "
         "and were not imported",
         f"the data carry no dates: customers are onboarded and labelled at the nominal date {AS_OF}",

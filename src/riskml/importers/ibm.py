@@ -29,7 +29,8 @@ TITLE = "IBM Watson Analytics accounts receivable sample"
 KNOWN_SHA256 = {"WA_Fn-UseC_-Accounts-Receivable.csv": "f5d488eaa4c1cc843b478b6f1068c553c5394aab4b64d587e4b9ad811d845c19"}
 DATE_FORMAT = "%m/%d/%Y"
 TERMS_DAYS = 30
-SOURCE_COLUMNS = ("countryCode", "customerID", "PaperlessDate", "invoiceNumber", "InvoiceDate", "DueDate",
+# PaperlessDate, DaysToSettle and DaysLate are not read (see ibm_to_ledger)
+SOURCE_COLUMNS = ("countryCode", "customerID", "invoiceNumber", "InvoiceDate", "DueDate",
                   "InvoiceAmount", "Disputed", "SettledDate", "PaperlessBill")
 _YES_NO = {"Yes": True, "No": False}
 _CHANNELS = ("Electronic", "Paper")
@@ -51,7 +52,7 @@ def read_ibm(path: Path) -> pd.DataFrame:
         "invoiceNumber": raw["invoiceNumber"].str.strip(),
         "PaperlessBill": raw["PaperlessBill"].str.strip(),
     })
-    for col in ("PaperlessDate", "InvoiceDate", "DueDate", "SettledDate"):
+    for col in ("InvoiceDate", "DueDate", "SettledDate"):
         df[col] = parse_dates(raw, col, DATE_FORMAT, path, problems)
     df["InvoiceAmount"] = parse_numbers(raw, "InvoiceAmount", path, problems)
     disputed = raw["Disputed"].str.strip()
@@ -79,9 +80,13 @@ def ibm_to_ledger(df: pd.DataFrame) -> Converted:
     - customers: ``customerID``; ``country`` = ``countryCode``; net 30 (every invoice has 30-day terms);
       no credit limit in the data; ``onboarded_date`` = first invoice date; ``initial_billing_channel`` =
       the channel of the first invoice (a declared categorical attribute: known from the start of the
-      relationship, so it never looks ahead); ``paperless_date`` kept for reference, not a feature.
-    - invoices: ``invoiceNumber`` as text (leading zeros kept), dates, amount, ``Disputed``; the file
-      has no dispute date, so a dispute counts from the invoice date.
+      relationship, so it never looks ahead). ``PaperlessDate`` is not imported: the switch to paperless
+      billing is time-varying, and a static customer column holding it would look ahead.
+    - invoices: ``invoiceNumber`` as text (leading zeros kept), dates, amount, ``Disputed``. The file has
+      no dispute date; ``dispute_date`` is set to ``SettledDate``, the latest day the dispute can have been
+      raised. Left empty, the contract would count the dispute from the invoice date, and every snapshot
+      between invoice and settlement would see a dispute that may only be raised later (look-ahead: in
+      this file a disputed invoice is late far more often than the others).
     - payments: one per invoice for its full amount on ``SettledDate``, id ``<invoice>-P``.
     """
     first = df.sort_values(["customerID", "InvoiceDate", "invoiceNumber"]).groupby("customerID", sort=True).first()
@@ -92,7 +97,6 @@ def ibm_to_ledger(df: pd.DataFrame) -> Converted:
         "country": first["countryCode"].to_numpy(),
         "onboarded_date": iso(first["InvoiceDate"]).to_numpy(),
         "initial_billing_channel": first["PaperlessBill"].to_numpy(),
-        "paperless_date": iso(first["PaperlessDate"]).to_numpy(),
     })
     inv = df.sort_values(["InvoiceDate", "invoiceNumber"]).reset_index(drop=True)
     invoices = pd.DataFrame({
@@ -102,7 +106,7 @@ def ibm_to_ledger(df: pd.DataFrame) -> Converted:
         "due_date": iso(inv["DueDate"]),
         "amount": inv["InvoiceAmount"],
         "disputed": inv["Disputed"],
-        "dispute_date": pd.Series([None] * len(inv), dtype="str"),
+        "dispute_date": iso(inv["SettledDate"]).where(inv["Disputed"]),
     })
     payments = pd.DataFrame({
         "payment_id": inv["invoiceNumber"] + "-P",
@@ -129,6 +133,8 @@ def ibm_to_ledger(df: pd.DataFrame) -> Converted:
         f" all settled ({n_late:,} after the due date, at most {int((df['SettledDate'] - df['DueDate']).dt.days.max())}"
         " days); no labels: nothing reaches a default definition",
         f"as_of (export date) set to the last settlement date, {as_of}",
+        f"{int(df['Disputed'].sum()):,} disputed invoices, dated on their settlement date (the file has no dispute "
+        "date; the latest day it can have been raised, so no snapshot sees a dispute before it is known)",
         "the data set looks synthetic (see PROVENANCE.md): use it to exercise the pipeline, not to judge accuracy",
     )
     return Converted(

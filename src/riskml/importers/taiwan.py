@@ -252,13 +252,18 @@ def taiwan_to_ledger(df: pd.DataFrame) -> Converted:
     for i, cid in enumerate(ids):
         _account(cid, status[i], list(bills[i]), list(paids[i]), cal, rows, reproduced[i])
 
+    invoices = _frame(rows.invoices, ["invoice_id", "customer_id", "invoice_date", "due_date", "amount"])
+    # every account was open by its first statement in the data (April 2005), or by its first invoice when
+    # April arrears put that earlier; without the date, accounts never billed would not be customers yet
+    first_invoice = invoices.groupby("customer_id")["invoice_date"].min().to_dict()
+    onboarded = [min(first_invoice.get(cid, cal.stmt[0]), cal.stmt[0]) for cid in ids]  # ISO dates sort as text
     customers = pd.DataFrame({
         "customer_id": ids,
         "credit_limit": df["LIMIT_BAL"].to_numpy("float64"),
         "payment_terms_days": TERMS_DAYS,
+        "onboarded_date": pd.Series(onboarded, dtype="str").to_numpy(),
         "education": df["EDUCATION"].astype("int64").map(EDUCATION).fillna("unknown").to_numpy(),
     })
-    invoices = _frame(rows.invoices, ["invoice_id", "customer_id", "invoice_date", "due_date", "amount"])
     payments = _frame(rows.payments, ["payment_id", "customer_id", "invoice_id", "payment_date", "amount"])
     adjustments = _frame(rows.adjustments, ["adjustment_id", "customer_id", "invoice_id", "date", "amount", "kind"])
 
@@ -286,6 +291,9 @@ def taiwan_to_ledger(df: pd.DataFrame) -> Converted:
         f"repayment status reproduced by the ledger's oldest open item at the month end: "
         f"{_share(reproduced.ravel())} of account-months, {_share(reproduced[:, -1])} of accounts in September; "
         f"of the September statuses >= 1, {_share(reproduced[sep_status.to_numpy() >= 1, -1])}",
+        f"onboarded_date: the first statement in the data ({cal.stmt[0]}), or the first invoice when April arrears "
+        f"date it earlier; {sum(cid not in first_invoice for cid in ids):,} accounts never had a "
+        "positive balance and have no invoices",
         f"April payments (PAY_AMT6: {int((april_paid > 0).sum()):,} accounts, {april_paid.sum():,.0f} NT$) paid "
         "the March statement, which is not in the data, and are left out",
         "SEX, MARRIAGE and AGE are protected characteristics (ECOA / Regulation B) and were not imported",

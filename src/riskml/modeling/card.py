@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from riskml.config import TrainConfig
+from riskml.modeling.labels import STATUS_WORDS
 
 if TYPE_CHECKING:
     from riskml.modeling.train import TrainResult
@@ -50,6 +51,38 @@ def metrics_frame(result: TrainResult, rule_feature: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def history_caveat(result: TrainResult) -> str:
+    """A limitation line: how much ledger history the training snapshots had, against the test window's."""
+    first = pd.Timestamp(result.data.ledger_window[0])
+    if not result.split.train_dates or not result.split.oot_dates or pd.isna(first):
+        return ""
+
+    def months(d: pd.Timestamp) -> int:
+        return round((d - first).days / 30.4375)
+
+    lo, hi = months(result.split.train_dates[0]), months(result.split.train_dates[-1])
+    oot = months(result.split.oot_dates[-1])
+    if oot <= hi:
+        return ""
+    return (f"- The ledger starts on {first.date()}: training snapshots see {lo} to {hi} months of it, the test "
+            f"window up to {oot} and scoring at the ledger's end more. Features that count all history "
+            "(history_months, invoices_total) are then beyond their training range, and 12-month windows were "
+            "partly empty in training.\n")
+
+
+def comparison_text(result: TrainResult, rule_feature: str) -> str:
+    """One sentence per yardstick: the AUC gain and its customer-bootstrap interval."""
+    if not result.comparisons:
+        return "AUC differences were not bootstrapped (auc_bootstrap = 0)."
+    names = {"logistic": "the logistic benchmark", "rule": f"the rule ({rule_feature})"}
+    parts = []
+    for other, c in result.comparisons.items():
+        parts.append(f"over {names.get(other, other)} {c['diff']:+.4f} (95% interval {c['lo']:+.4f} to "
+                     f"{c['hi']:+.4f}; not better in {c['share_not_better']:.1%} of {int(c['n_boot'])} replicates)")
+    return ("AUC gain of this model on the same test rows, customers resampled with replacement: "
+            + "; ".join(parts) + ".")
+
+
 def model_card(result: TrainResult, config: TrainConfig, context: dict[str, Any]) -> str:
     """Markdown model card. ``context`` carries what is known only at logging time: ``model_name``,
     ``model_version``, ``run_id``, ``fingerprint``, ``row_counts``, ``decision`` and ``decision_reason``."""
@@ -57,7 +90,7 @@ def model_card(result: TrainResult, config: TrainConfig, context: dict[str, Any]
     model = result.model
     cal = result.calibration_on_test
     counts = context.get("row_counts", {})
-    excluded = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in result.data.status_counts.items()
+    excluded = ", ".join(f"{v:,} {STATUS_WORDS.get(k, k)}" for k, v in result.data.status_counts.items()
                          if k != "labeled") or "none"
     top = result.importance.head(10)
     sections = [
@@ -94,6 +127,7 @@ def model_card(result: TrainResult, config: TrainConfig, context: dict[str, Any]
         markdown_table(metrics_frame(result, config.rule_feature)),
         f"Test window: {int(m['rows']):,} snapshots, {int(m['events']):,} delinquent "
         f"(event rate {m['event_rate']:.2%}); AUC standard error about {m['auc_se']:.3f} (Hanley-McNeil).",
+        comparison_text(result, config.rule_feature),
         "## Calibration",
         f"Method: **{model.calibration_method_}**, chosen on the validation window by out-of-fold log loss "
         + ("(" + "; ".join(f"{k}: log loss {v['log_loss']:.4f}, Brier {v['brier']:.4f}"
@@ -115,6 +149,7 @@ def model_card(result: TrainResult, config: TrainConfig, context: dict[str, Any]
         "recent labeled period, so drift after it is not measured here.\n"
         "- Snapshots in the gap between training and the out-of-time window are not used, to keep label windows "
         "apart; the most recent months have no label yet (censored).\n"
+        + history_caveat(result) +
         "- Monotone directions are declared in the feature registry and verified on a sample grid, not proven.\n"
         "- Reason codes are TreeSHAP contributions in log-odds relative to the average prediction, grouped by "
         "family; they explain the model, not causation.\n"

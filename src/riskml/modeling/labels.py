@@ -37,6 +37,9 @@ from riskml.data.ledger import Ledger
 from riskml.features.engine import NO_DAY, to_days
 
 STATUSES = ("labeled", "censored", "delinquent_at_as_of", "dormant")
+# the statuses in words (messages and the model card); "not_started" comes from a user's labels file
+STATUS_WORDS = {"delinquent_at_as_of": "already delinquent at the as-of date", "dormant": "dormant",
+                "censored": "censored (window not over yet)", "not_started": "not yet customers"}
 EVENT_DPD = "dpd"
 EVENT_WRITE_OFF = "write_off"
 
@@ -132,6 +135,9 @@ def _invoice_state(ledger: Ledger, cust_index: pd.Index, config: LabelConfig,
     # delinquent while less than the settled share is covered AND more than min_amount is open
     need = np.minimum(settled_share * amount, amount - config.min_amount)
     cure = _first_reaching(ev_inv, ev_day, cum, need, len(inv))
+    # an invoice of min_amount or less never has more than min_amount open: not delinquent from day one
+    small = need <= 1e-9
+    cure[small] = to_days(inv["invoice_date"])[small]
     reach = to_days(inv["due_date"]) + config.dpd_threshold
     return _InvoiceState(cust=cust, reach=reach, cure=cure)
 

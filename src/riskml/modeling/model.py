@@ -220,6 +220,7 @@ class RiskModel:
         for f in names:
             if f in cats:
                 vals = X[f].astype("str").where(X[f].notna())
+                vals = vals.where(vals.isin(cats[f]))  # unseen levels -> missing (pandas 4 refuses them)
                 cols[f] = pd.Series(pd.Categorical(vals, categories=cats[f]), index=X.index)
             else:
                 cols[f] = _to_float_frame_column(X[f])
@@ -232,6 +233,7 @@ class RiskModel:
 
     def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of delinquency."""
+        self._check_fitted()
         return self.calibrator_.predict(self.predict_raw(X))
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:

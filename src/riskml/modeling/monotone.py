@@ -80,12 +80,17 @@ def verify_monotone(model: RiskModel, X: pd.DataFrame, monotone: dict[str, int],
     constrained features were checked."""
     violations = check_monotone(model, X, monotone, **kwargs)  # type: ignore[arg-type]
     if violations:
+        params = dict(getattr(model, "params", {}) or {})
+        method = params.get("monotone_constraints_method", "basic")
+        extra = f", path_smooth={params['path_smooth']}" if params.get("path_smooth") else ""
         lines = "\n".join("  " + v.describe() for v in violations)
         raise ModelError(
             f"monotonicity check failed for {len(violations)} feature(s) "
             f"({', '.join(v.feature for v in violations)}):\n{lines}\n"
-            "The model was not registered. LightGBM's 'advanced' constraint method has been seen to break its "
-            "own constraints: set lightgbm.monotone_constraints_method to 'intermediate' or 'basic' in "
-            "configs/train.yaml (and check the feature's declared direction in the registry)."
+            f"The model was not registered. LightGBM broke its own constraints with "
+            f"monotone_constraints_method={method!r}{extra}: its 'intermediate' and 'advanced' methods, and "
+            "path_smooth, have been seen to do so. Set lightgbm.monotone_constraints_method to 'basic' and remove "
+            "path_smooth in configs/train.yaml (and check the feature's declared direction in the feature "
+            "registry)."
         )
     return sum(1 for f, d in monotone.items() if d and f in model.feature_names_ and f not in model.categories_)

@@ -143,12 +143,17 @@ def decide(test_auc: float, test_brier: float, config: PromotionConfig, champion
     if champion_auc is not None and test_auc < champion_auc - config.auc_tolerance:
         fails.append(f"test AUC {test_auc:.4f} is worse than the champion (version {champion_version}) "
                      f"re-scored on the same test window: {champion_auc:.4f} (tolerance {config.auc_tolerance})")
+    if champion_version is not None and champion_auc is None:
+        # not comparable is not "not worse": a human decides (set the alias by hand to promote anyway)
+        fails.append(f"the champion (version {champion_version}) could not be re-scored on this test window, "
+                     "so the new version cannot be shown not to be worse (to promote it anyway, set the alias "
+                     "by hand: docs/model.md, promotion gate)")
     if fails:
         reason = "stays challenger: " + "; ".join(fails)
     else:
         vs = ("no champion yet" if champion_version is None else
               f"AUC {test_auc:.4f} vs champion version {champion_version} at {champion_auc:.4f} on the same "
-              "test window" if champion_auc is not None else f"champion version {champion_version} not compared")
+              "test window")
         reason = (f"promoted: test AUC {test_auc:.4f} >= {config.min_auc}, Brier {test_brier:.4f} <= "
                   f"{config.max_brier}; {vs}")
     if note:
@@ -165,7 +170,10 @@ def champion_on_test(result: TrainResult, name: str) -> tuple[str | None, float 
         mv = MlflowClient().get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         return None, None, ""
-    champion, _ = load_model(f"models:/{name}@{CHAMPION}")
+    try:
+        champion, _ = load_model(f"models:/{name}@{CHAMPION}")
+    except ModelError as exc:
+        return str(mv.version), None, f"champion version {mv.version} could not be loaded: {exc}"
     test = result.data.frame.loc[result.split.test]
     missing = [f for f in champion.feature_names_ if f not in test.columns]
     if missing:

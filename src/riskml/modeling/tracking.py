@@ -2,7 +2,10 @@
 tables, the model card, the RiskModel directory and the pyfunc model.
 
 The tracking URI is ``MLFLOW_TRACKING_URI`` when set, else ``sqlite:///mlflow.db`` (a local database
-store, which the model registry needs). Plots use matplotlib's Agg backend (no display).
+store, which the model registry needs). When riskml creates the experiment in a sqlite store, its
+artifacts go to ``mlartifacts/<experiment>/`` next to the database file (not to ``./mlruns`` of whatever
+directory the command ran in), so a store is one folder that can be moved or deleted as a whole. Plots
+use matplotlib's Agg backend (no display).
 """
 
 from __future__ import annotations
@@ -50,6 +53,29 @@ def ui_command(uri: str) -> str:
     return f"mlflow ui --backend-store-uri {uri}"
 
 
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (relative paths against the working directory)."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or uri[len(prefix):] in ("", ":memory:"):
+        return None
+    return Path(uri[len(prefix):]).resolve()
+
+
+def use_experiment(name: str) -> str:
+    """Make ``name`` the active experiment, creating it (artifacts next to a sqlite database) if absent;
+    return its id."""
+    import mlflow
+
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return mlflow.set_experiment(experiment_id=found.experiment_id).experiment_id
+    db = sqlite_path(mlflow.get_tracking_uri())
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+    location = (db.parent / "mlartifacts" / safe).as_uri() if db is not None else None
+    exp_id = mlflow.create_experiment(name, artifact_location=location)
+    return mlflow.set_experiment(experiment_id=exp_id).experiment_id
+
+
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in d.items():
@@ -93,6 +119,11 @@ def run_metrics(result: TrainResult) -> dict[str, float]:
     for _, row in result.split_summary.iterrows():
         out[f"{row['part']}_rows"] = row["rows"]
         out[f"{row['part']}_positives"] = row["positives"]
+    for other, cmp in result.comparisons.items():
+        out[f"test_auc_gain_{other}"] = cmp["diff"]
+        out[f"test_auc_gain_{other}_lo"] = cmp["lo"]
+        out[f"test_auc_gain_{other}_hi"] = cmp["hi"]
+        out[f"test_auc_gain_{other}_share_not_better"] = cmp["share_not_better"]
     return {k: float(v) for k, v in out.items() if v is not None and np.isfinite(v)}
 
 
@@ -147,8 +178,9 @@ def plot_shap_summary(result: TrainResult, path: Path, max_display: int = 20) ->
     plt = _plt()
     import shap
 
+    seed = int(getattr(result.model, "seed", 0))
     shap.summary_plot(result.shap_values, result.shap_rows, feature_names=list(result.shap_rows.columns),
-                      max_display=max_display, show=False)
+                      max_display=max_display, show=False, rng=np.random.default_rng(seed))
     fig = plt.gcf()
     fig.suptitle("SHAP summary (log-odds), test sample")
     fig.tight_layout()
@@ -193,7 +225,7 @@ def log_run(result: TrainResult, config: TrainConfig, fingerprint: str, row_coun
     from riskml.modeling import pyfunc_entry
     from riskml.modeling.pyfunc import ARTIFACT_KEY, predict_frame, signature_frame
 
-    mlflow.set_experiment(config.experiment)
+    use_experiment(config.experiment)
     window = f"{result.split.oot_dates[0].date()}..{result.split.oot_dates[-1].date()}"
     with mlflow.start_run(run_name=f"{config.model_name} oot {window}") as run, \
             tempfile.TemporaryDirectory(prefix="riskml-train-") as tmp:
@@ -204,6 +236,8 @@ def log_run(result: TrainResult, config: TrainConfig, fingerprint: str, row_coun
         mlflow.log_params({f"data.rows.{k}": str(v) for k, v in row_counts.items()} | {"data.fingerprint": fingerprint})
         mlflow.log_metrics(run_metrics(result))
         mlflow.log_dict(config.model_dump(mode="json"), "config/train.yaml")
+        if result.model.metadata_.get("feature_config") is not None:
+            mlflow.log_dict(result.model.metadata_["feature_config"], "config/features.yaml")
         mlflow.log_dict({"fingerprint": fingerprint, "row_counts": row_counts,
                          "ledger_window": list(result.data.ledger_window),
                          "label_status_counts": result.data.status_counts,

@@ -24,8 +24,14 @@ from riskml.features.registry import FeatureSpec
 from riskml.io import read_table, write_text
 from riskml.modeling.benchmark import LogisticBenchmark, RuleScore
 from riskml.modeling.calibration import FITTERS, brier, log_loss
-from riskml.modeling.labels import describe_definition, label_snapshots, ledger_end, snapshot_dates
-from riskml.modeling.metrics import calibration_table, evaluate, lift_table
+from riskml.modeling.labels import (
+    STATUS_WORDS,
+    describe_definition,
+    label_snapshots,
+    ledger_end,
+    snapshot_dates,
+)
+from riskml.modeling.metrics import calibration_table, evaluate, lift_table, paired_auc_difference
 from riskml.modeling.model import RiskModel
 from riskml.modeling.monotone import verify_monotone
 from riskml.modeling.split import Split, oot_split
@@ -65,10 +71,15 @@ def read_labels_file(path: str | Path) -> pd.DataFrame:
 
     Raises :class:`LabelError` naming the file, the row (1-based, after the header) and the column."""
     path = Path(path)
+    if not path.exists():
+        raise LabelError(f"{path}: labels file not found")
     try:
-        raw = read_table(path)
+        # ids stay text: "00123" must not become the number 123
+        raw = (pd.read_csv(path, dtype={"customer_id": "str"}) if path.suffix.lower() == ".csv"
+               else read_table(path))
     except Exception as exc:  # noqa: BLE001 - any read failure is the user's file
-        raise LabelError(f"{path}: cannot read the labels file ({exc})") from None
+        raise LabelError(f"{path}: cannot read the labels file ({exc}); expected a .csv or .parquet file "
+                         "with columns customer_id, as_of, label") from None
     missing = [c for c in LABEL_COLUMNS if c not in raw.columns]
     if missing:
         raise LabelError(f"{path}: missing column(s) {missing}; a labels file needs customer_id, as_of, label")
@@ -76,7 +87,7 @@ def read_labels_file(path: str | Path) -> pd.DataFrame:
     problems = []
     as_of = pd.to_datetime(raw["as_of"], errors="coerce", format="mixed")
     for i in np.flatnonzero(as_of.isna().to_numpy())[:5]:
-        problems.append(f"{path}: row {i + 2}, column as_of: not a date ({raw['as_of'].iloc[i]!r})")
+        problems.append(f"{path}: row {i + 2}, column as_of: expected a date like 2025-06-30 (got {raw['as_of'].iloc[i]!r})")
     lab = raw["label"]
     if lab.dtype == bool:
         lab = lab.astype("int64")
@@ -84,7 +95,8 @@ def read_labels_file(path: str | Path) -> pd.DataFrame:
                         errors="coerce")
     for i in np.flatnonzero(~num.isin([0, 1]).to_numpy())[:5]:
         problems.append(f"{path}: row {i + 2}, column label: must be 0 or 1 (got {raw['label'].iloc[i]!r})")
-    for i in np.flatnonzero(raw["customer_id"].isna().to_numpy())[:5]:
+    empty_id = raw["customer_id"].isna().to_numpy() | (out["customer_id"] == "").to_numpy()
+    for i in np.flatnonzero(empty_id)[:5]:
         problems.append(f"{path}: row {i + 2}, column customer_id: empty")
     if problems:
         raise LabelError("\n".join(problems))
@@ -143,7 +155,7 @@ def assemble(ledger: Ledger, config: TrainConfig, feature_config: FeatureConfig 
                         label_source=source, label_definition=definition,
                         status_counts={str(k): int(v) for k, v in counts.items()},
                         ledger_window=(str(lo.date()), str(hi.date())), notes=notes)
-    _check_positives(data, config)
+    _check_positives(data, config, ledger)
     return data
 
 
@@ -176,11 +188,33 @@ def _join_user_labels(ledger: Ledger, labels: pd.DataFrame, feature_config: Feat
     return frame, counts, notes
 
 
-def _check_positives(data: TrainingData, config: TrainConfig) -> None:
+def max_days_past_due(ledger: Ledger) -> float:
+    """The most days past due any invoice reached in the ledger: from its due date to its last payment or
+    credit, or to the ledger's last date while it is still open (NaN without invoices)."""
+    inv = ledger.invoices
+    if not len(inv):
+        return float("nan")
+    settle = pd.concat([ledger.payments[["invoice_id", "payment_date"]].rename(columns={"payment_date": "date"}),
+                        ledger.adjustments[["invoice_id", "date"]]]).dropna(subset=["invoice_id"])
+    last = settle.groupby("invoice_id")["date"].max()
+    end = ledger.date_range()[1]
+    settled = pd.Series(last.reindex(inv["invoice_id"]).to_numpy(), index=inv.index).fillna(end)
+    return float((settled - inv["due_date"]).dt.days.max())
+
+
+def _check_positives(data: TrainingData, config: TrainConfig, ledger: Ledger | None = None) -> None:
     n_pos, n = int(data.frame["label"].sum()), len(data.frame)
     if n_pos >= config.label.min_positives:
         return
-    excluded = ", ".join(f"{v:,} {k}" for k, v in data.status_counts.items() if k != "labeled")
+    reached = ""
+    if ledger is not None and data.label_source == "definition":
+        worst = max_days_past_due(ledger)
+        if worst == worst:  # not NaN
+            reached = (f" The most days past due any invoice of this ledger reached is {worst:.0f}"
+                       + (f", below the threshold of {config.label.dpd_threshold}" if worst < config.label.dpd_threshold
+                          else "") + ".")
+    excluded = ", ".join(f"{v:,} {STATUS_WORDS.get(k, k)}" for k, v in data.status_counts.items()
+                         if k != "labeled")
     if data.label_source == "definition":
         lab = config.label
         hint = (f"Change the definition in configs/train.yaml: lower label.dpd_threshold (now {lab.dpd_threshold}), "
@@ -189,23 +223,29 @@ def _check_positives(data: TrainingData, config: TrainConfig) -> None:
                 "or supply your own outcomes with --labels FILE")
     else:
         hint = f"Supply more positive labels in {data.label_source}"
+    found = "the label definition found" if data.label_source == "definition" else f"{data.label_source} holds"
     raise LabelError(
-        f"the label definition found {n_pos} positive(s) among {n:,} labeled snapshots"
-        + (f" ({excluded} not labeled)" if excluded else "")
-        + f"; at least {config.label.min_positives} are needed (label.min_positives). {hint}."
+        f"{found} {n_pos} positive(s) among {n:,} labeled snapshots"
+        + (f" (left out: {excluded})" if excluded else "")
+        + f"; at least {config.label.min_positives} are needed (label.min_positives).{reached} {hint}."
     )
 
 
 def _check_split(split: Split, y: np.ndarray, config: TrainConfig) -> None:
     need = config.split.min_split_positives
+    sc = config.split
+    if split.kind == "oot":
+        hint = (f"Change split.oot_snapshots (now {sc.oot_snapshots}) or split.valid_share (now "
+                f"{sc.valid_share}) in configs/train.yaml, or use a longer ledger")
+    else:
+        hint = (f"Change split.group_valid_share (now {sc.group_valid_share}) or split.group_test_share (now "
+                f"{sc.group_test_share}) in configs/train.yaml, or supply more labels")
     for name, mask in (("train", split.train), ("validation", split.valid), ("test", split.test)):
         pos, n = int(y[mask].sum()), int(mask.sum())
         if pos < need or n - pos < need:
             raise LabelError(
-                f"the {name} part holds {pos} positive(s) and {n - pos} negative(s) among {n:,} rows; at least "
-                f"{need} of each are needed (split.min_split_positives). Change split.oot_snapshots (now "
-                f"{config.split.oot_snapshots}) or split.valid_share (now {config.split.valid_share}) in "
-                "configs/train.yaml, or use a longer ledger"
+                f"the {name} part of the {split.kind} split holds {pos} positive(s) and {n - pos} negative(s) "
+                f"among {n:,} rows; at least {need} of each are needed (split.min_split_positives). {hint}"
             )
 
 
@@ -229,6 +269,8 @@ class TrainResult:
     shap_values: np.ndarray  # contributions of a sample of test rows (n, k), log-odds
     shap_rows: pd.DataFrame  # those rows' feature values (categoricals as codes), for the summary plot
     importance: pd.Series  # mean |contribution| per feature on that sample, descending
+    # LightGBM minus logistic / rule test AUC with a customer-bootstrap interval (empty if auc_bootstrap = 0)
+    comparisons: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def metrics_table(self) -> pd.DataFrame:
         """Test metrics, one row per model."""
@@ -284,12 +326,21 @@ def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quie
     shap_values, shap_rows, importance = _shap_sample(model, Xte, config.shap_sample, config.seed)
     test_frame = frame.loc[split.test, KEYS].assign(label=yte, pd_lightgbm=p_lgb, pd_logistic=p_log,
                                                      rule_score=r_score).reset_index(drop=True)
+    comparisons = {}
+    if config.auc_bootstrap:
+        for name, col in (("logistic", "pd_logistic"), ("rule", "rule_score")):
+            comparisons[name] = paired_auc_difference(
+                yte, p_lgb, test_frame[col].to_numpy(), test_frame["customer_id"].to_numpy(),
+                n_boot=config.auc_bootstrap, seed=config.seed)
+        echo("test AUC gain over the benchmark {:+.4f} (95% CI {:+.4f} to {:+.4f}), over the rule {:+.4f} "
+             "(95% CI {:+.4f} to {:+.4f}), customers resampled".format(
+                 *(comparisons[k][s] for k in ("logistic", "rule") for s in ("diff", "lo", "hi"))))
     return TrainResult(
         model=model, data=data, split=split, split_summary=split.summary(frame[KEYS], y),
         test_metrics=test_metrics, valid_metrics=evaluate(yva, model.predict_pd(Xva)),
         calibration_on_test=cal_test, calibration_table=calibration_table(yte, p_lgb),
         lift_table=lift_table(yte, p_lgb), test_frame=test_frame, monotone_checked=checked, params=params,
-        shap_values=shap_values, shap_rows=shap_rows, importance=importance,
+        shap_values=shap_values, shap_rows=shap_rows, importance=importance, comparisons=comparisons,
     )
 
 
@@ -341,7 +392,8 @@ def attach_metadata(result: TrainResult, ledger: Ledger, config: TrainConfig, fe
         "data_fingerprint": ledger.fingerprint(),
         "row_counts": ledger.row_counts(),
         "metrics": {"test": result.test_metrics, "valid": result.valid_metrics,
-                    "calibration_on_test": result.calibration_on_test},
+                    "calibration_on_test": result.calibration_on_test,
+                    "auc_gain_on_test": result.comparisons},
         "training_config": config.model_dump(mode="json"),
         "feature_config": feature_config.model_dump(mode="json"),
         "extra_attributes": {k: v.model_dump(mode="json") for k, v in extra.items()},
