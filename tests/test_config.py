@@ -51,3 +51,9 @@ def test_not_a_mapping(tmp_path: Path) -> None:
 def test_unknown_section() -> None:
     with pytest.raises(ConfigError, match="one of"):
         load_config("nope")
+
+
+def test_unquoted_yaml_date_is_read_as_iso_text(tmp_path: Path) -> None:
+    path = tmp_path / "data.yaml"
+    path.write_text("as_of: 2026-09-30\n")
+    assert load_config("data", path).as_of == "2026-09-30"

@@ -53,6 +53,14 @@ class DataConfig(_Section):
     # CSV field separator, e.g. ";" for many European ERP exports
     delimiter: str = Field(default=",", min_length=1, max_length=1)
 
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _date_as_text(cls, v: object) -> object:
+        import datetime as dt
+
+        # YAML reads an unquoted 2026-09-30 as a date: keep it as its ISO text
+        return v.isoformat() if isinstance(v, dt.date) else v
+
     @field_validator("column_map")
     @classmethod
     def _known_tables(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:

@@ -18,7 +18,7 @@ def load_ledger_for_cli(data: Path, data_config: Path | None = None, quiet: bool
     ledger, report = load_ledger(data, cfg)
     if not quiet:
         counts = ", ".join(f"{k} {v:,}" for k, v in ledger.row_counts().items() if v)
-        n_rej = report.rejects.drop_duplicates(["table", "line"]).shape[0] if len(report.rejects) else 0
+        n_rej = report.n_rejected
         console.print(f"ledger {data}: {counts}; {n_rej:,} rows rejected"
                       + (" (run `riskml validate` for the list)" if n_rej else ""))
         for w in report.warnings:

@@ -42,28 +42,40 @@ def validate(
         None, "--as-of", "-a", help="The export date: events dated after it are rejected (overrides the config's as_of)."),
 ) -> None:
     """Validate a ledger directory: every row is accepted or listed, with its file, line, column and rule,
-    in the rejects file. Exit code 0 when the ledger can be used (rejected rows and warnings allowed),
-    1 with one line per fatal problem (missing file or column, nothing usable).
+    in the rejects file (see docs/data-contract.md). Exit code 0 when the ledger can be used (rejected
+    rows and warnings allowed), 1 with one line per fatal problem on stderr (missing file or column,
+    unreadable file, several currencies without a base currency, nothing usable).
 
-    Example: riskml validate --data data/demo --rejects out/rejects.csv
+    Example: riskml validate --data data/demo --rejects out/rejects.csv --as-of 2026-09-30
     """
-    from riskml.data.validate import load_ledger, resolve_data_config
-    from riskml.io import write_table
+    from riskml.data.validate import LedgerUnusable, load_ledger, resolve_data_config
+    from riskml.errors import RiskmlError
+    from riskml.io import TABLE_SUFFIXES, write_table
 
+    if rejects.suffix.lower() not in TABLE_SUFFIXES:
+        raise RiskmlError(f"--rejects must end in .csv or .parquet; got {str(rejects)!r}")
     cfg = resolve_data_config(data, data_config)
     if as_of is not None:
         cfg = cfg.model_copy(update={"as_of": str(parse_date(as_of).date())})
-    _, report = load_ledger(data, cfg)
+    try:
+        _, report = load_ledger(data, cfg)
+    except LedgerUnusable as exc:  # rows were read: show and write why none of a table is usable
+        write_table(exc.report.rejects, rejects)
+        _print_report(exc.report, rejects)
+        raise
+    write_table(report.rejects, rejects)
+    _print_report(report, rejects)
+
+
+def _print_report(report, rejects: Path) -> None:
     summary, rules = summary_tables(report)
     console.print(summary)
     if rules is not None:
         console.print(rules)
     for w in report.warnings:
         err_console.print(f"warning: {w}")
-    write_table(report.rejects, rejects)
-    total = int(report.summary["read"].sum())
-    console.print(f"{total:,} rows read, {total - report.n_rejected:,} accepted, {report.n_rejected:,} rejected; "
-                  f"rejects written to {rejects}")
+    total, n_rej = report.n_read, report.n_rejected
+    console.print(f"{total:,} rows read, {total - n_rej:,} accepted, {n_rej:,} rejected; rejects written to {rejects}")
 
 
 def register(app: typer.Typer) -> None:

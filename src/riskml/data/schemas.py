@@ -29,7 +29,8 @@ with warnings.catch_warnings():
 RULES: dict[str, str] = {
     "malformed_row": "a CSV line with more or fewer fields than the header",
     "missing_value": "a required value is empty",
-    "unparseable_date": "a date that is not ISO 8601 (YYYY-MM-DD) or the declared date_format",
+    "unparseable_date": "a date that is not ISO 8601 (YYYY-MM-DD) or the declared date_format, or lies "
+    "outside 1900-2199",
     "not_a_number": "an amount, limit, term or numeric attribute that is not a finite number",
     "not_a_boolean": "a disputed flag that is not one of true/false, yes/no, y/n, 1/0",
     "amount_not_positive": "an amount that is zero or negative",
@@ -38,8 +39,8 @@ RULES: dict[str, str] = {
     "unknown_kind": f"an adjustment kind other than {', '.join(ADJUSTMENT_KINDS)}",
     "duplicate_id": "a second (third, ...) row with the same key; the first occurrence is kept",
     "due_before_invoice": "an invoice due before it was issued",
-    "currency_without_rate": "several currencies appear and this row's currency is neither "
-    "base_currency nor in fx_rates",
+    "currency_without_rate": "a currency that is neither base_currency nor in fx_rates (checked when "
+    "base_currency is set)",
     "future_date": "an event dated after the data's as-of date",
     "unknown_customer": "a customer_id that is not in the customer master",
     "customer_rejected": "a customer_id whose customer-master row was rejected",
@@ -76,7 +77,21 @@ def rule_of(pandera_check: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------- the checks
+def _strictly_increasing(s: pd.Series) -> bool:
+    """True when ``s`` has no missing value and each value sorts after the one before (then no value
+    repeats): a cheap proof of uniqueness for the many exports sorted by their key."""
+    arr = s.array
+    if len(s) < 2 or not hasattr(arr, "__arrow_array__") or s.hasnans:
+        return False
+    import pyarrow.compute as pc
+
+    a = arr.__arrow_array__()  # chunked: compared chunk by chunk, without a copy
+    return bool(pc.all(pc.less(a[:-1], a[1:])).as_py())
+
+
 def _not_duplicated(s: pd.Series) -> pd.Series:
+    if _strictly_increasing(s):
+        return pd.Series(True, index=s.index)
     return ~s.duplicated(keep="first") | s.isna()
 
 
@@ -145,13 +160,20 @@ def schema_failures(table: str, frame: pd.DataFrame, extras: tuple[tuple[str, st
 
     Wide checks are attributed to one column (:data:`WIDE_CHECK_COLUMN`), one row per failing row."""
     try:
-        table_schema(table, extras).validate(frame, lazy=True)
+        with warnings.catch_warnings():
+            # pandera's first validation imports pyspark.pandas when pyspark is installed (a FutureWarning)
+            warnings.filterwarnings("ignore", message=".*PySpark", category=FutureWarning)
+            # inplace: nothing is coerced, and a copy of a 10-million-row frame is not free
+            table_schema(table, extras).validate(frame, lazy=True, inplace=True)
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
     else:
         return pd.DataFrame({"pos": pd.Series([], dtype="int64"), "column": pd.Series([], dtype="str"),
                              "rule": pd.Series([], dtype="str")})
-    fc = fc.loc[fc["index"].notna()]
+    whole = fc.loc[fc["index"].isna()]
+    if len(whole):  # a failure of a whole column (e.g. its dtype) means the parser is wrong, not the data
+        raise RuntimeError(f"pandera rejected whole columns of the typed {table} frame (a riskml bug): "
+                           f"{whole[['column', 'check']].to_dict('records')}")
     rules = fc["check"].astype(str).map(rule_of)
     wide = fc["schema_context"].astype(str).eq("DataFrameSchema")
     column = fc["column"].astype("str").where(~wide, rules.map(WIDE_CHECK_COLUMN))

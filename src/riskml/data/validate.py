@@ -10,11 +10,20 @@ the accepted rows and a :class:`ValidationReport`.
 Two kinds of problem:
 
 * a **row** problem rejects that row, never the file: it is listed in ``report.rejects`` with its table,
-  file, line, key, column, rule and value. For every table ``accepted + rejected = read``.
+  file, line, key, column, rule and value. For every table ``accepted + rejected = read``, and every
+  rejected row has at least one line in the rejects.
 * a **fatal** problem makes the ledger unusable (a missing file or required column, an unreadable file,
-  nothing usable left): :class:`~riskml.errors.DataError` with one line per problem.
+  several currencies without a base currency, a required table left without a usable row):
+  :class:`~riskml.errors.DataError` with one line per problem. When the rows were read but none of a
+  required table survived, the error is a :class:`LedgerUnusable` that carries the report, so that
+  the rejects can still be written.
 
-Line numbers are those of the CSV file, the header being line 1 (for Parquet: the 1-based row).
+Line numbers are those of the CSV file, the header being line 1; a row whose quoted values hold line
+breaks is numbered by its first line. Blank lines are not rows (a warning lists them). For Parquet the
+line is the 1-based row.
+
+Everything is vectorised (pyarrow compute and numpy); ids are matched across tables by hashing them
+once per reference and comparing integer positions afterwards.
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskml.config import DataConfig, load_config
 from riskml.data.contract import EVENT_DATE, TABLES, Column
@@ -42,6 +53,12 @@ FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "0.0"})
 DATE_MIN, DATE_MAX = pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31")
 # date columns not checked against the data's as-of (they lie in the future by nature)
 NOT_AS_OF_CHECKED = {"due_date"}
+# applied amounts are compared with an invoice's cap with this slack (float sums of cents)
+_EPS = 1e-6
+_PARSE_RULE = {"number": "not_a_number", "integer": "not_a_number", "date": "unparseable_date",
+               "bool": "not_a_boolean"}
+_TYPED_DTYPES = {"id": "str", "string": "str", "number": "float64", "integer": "float64",
+                 "date": "datetime64[ns]", "bool": "boolean"}
 
 
 # ------------------------------------------------------------------------------------------ the report
@@ -58,8 +75,20 @@ class ValidationReport:
     files: dict[str, Path] = field(default_factory=dict)
 
     @property
+    def n_read(self) -> int:
+        return int(self.summary["read"].sum()) if len(self.summary) else 0
+
+    @property
     def n_rejected(self) -> int:
         return int(self.summary["rejected"].sum()) if len(self.summary) else 0
+
+
+class LedgerUnusable(DataError):
+    """Validation ran to the end but a required table has no usable row; ``report`` says why."""
+
+    def __init__(self, problems: list[str] | str, report: ValidationReport):
+        super().__init__(problems)
+        self.report = report
 
 
 def resolve_data_config(data_dir: str | Path, path: str | Path | None = None) -> DataConfig:
@@ -74,15 +103,29 @@ def resolve_data_config(data_dir: str | Path, path: str | Path | None = None) ->
 
 
 # --------------------------------------------------------------------------------------------- reading
+def _no_lines() -> pd.DataFrame:
+    return pd.DataFrame({"line": pd.Series([], dtype="int64"), "value": pd.Series([], dtype="str")})
+
+
 @dataclass
 class _Raw:
-    """One table as read: cells as text (CSV) or native Parquet values, with their line numbers."""
+    """One table as read: cells as text (CSV) or native Parquet values, with their line numbers.
+
+    ``columns`` are all the columns of the file (a Parquet file is read only for the columns the
+    contract and the config can use); ``blank_lines`` the CSV lines skipped as blank."""
 
     name: str
     path: Path
     frame: pd.DataFrame
     line: np.ndarray
-    malformed: pd.DataFrame  # line, value (the raw text of lines with the wrong number of fields)
+    malformed: pd.DataFrame = field(default_factory=_no_lines)  # line, value (raw text of bad lines)
+    columns: list[str] | None = None
+    blank_lines: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    multiline_lines: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        if self.columns is None:
+            self.columns = [str(c) for c in self.frame.columns]
 
     @property
     def read(self) -> int:
@@ -103,23 +146,73 @@ def _find_files(data_dir: Path) -> tuple[dict[str, Path], list[str]]:
     return found, problems
 
 
+def _is_utf8(encoding: str) -> bool:
+    return encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    return not encoding.lower().replace("_", "-").startswith(("utf-16", "utf-32", "utf16", "utf32"))
+
+
 def _csv_header(path: Path, cfg: DataConfig) -> list[str]:
-    encoding = "utf-8-sig" if cfg.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else cfg.encoding
-    with open(path, encoding=encoding, newline="") as fh:
-        first = fh.readline()
+    encoding = "utf-8-sig" if _is_utf8(cfg.encoding) else cfg.encoding
+    try:
+        if _ascii_compatible(encoding):  # decode the first line only, so a bad byte later is not blamed on it
+            with open(path, "rb") as fb:
+                first = fb.readline().decode(encoding)
+        else:
+            with open(path, encoding=encoding, newline="") as fh:
+                first = fh.readline()
+    except LookupError:
+        raise DataError(f"{path}: encoding {cfg.encoding!r} in the data config is not a known text encoding "
+                        "(e.g. utf-8, cp1252, latin-1)") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: line 1 is not valid {cfg.encoding} text ({exc.reason}); set encoding in the "
+                        "data config (e.g. cp1252 for many Windows exports)") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if not first.strip():
         raise DataError(f"{path}: the file is empty or its first line (the header) is blank")
     return next(csv.reader(io.StringIO(first), delimiter=cfg.delimiter))
 
 
-def _read_csv(path: Path, cfg: DataConfig) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+def _first_undecodable_line(path: Path, encoding: str) -> int | None:
+    """The first physical line that is not valid ``encoding`` text (only called once reading failed)."""
+    if not _ascii_compatible(encoding):
+        return None
+    try:
+        with open(path, "rb") as fb:
+            for number, raw in enumerate(fb, start=1):
+                try:
+                    raw.decode(encoding)
+                except UnicodeDecodeError:
+                    return number
+    except (OSError, LookupError):
+        return None
+    return None
 
-    header = [h.strip() for h in _csv_header(path, cfg)]
+
+def _check_header(path: Path, header: list[str]) -> None:
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise DataError(f"{path}: line 1: column names appear more than once: {dupes}")
+
+
+def _arrow(s: pd.Series) -> pa.ChunkedArray:
+    """The Arrow data behind a ``str`` Series (zero copy for pandas' Arrow-backed strings)."""
+    arr = s.array
+    if hasattr(arr, "__arrow_array__"):
+        out = arr.__arrow_array__()
+        return out if isinstance(out, pa.ChunkedArray) else pa.chunked_array([out])
+    return pa.chunked_array([pa.array(s.astype(object).where(s.notna(), None), type=pa.large_string())])
+
+
+def _read_csv(path: Path, cfg: DataConfig) -> _Raw:
+    import pyarrow.csv as pacsv
+
+    # an empty header cell (a trailing delimiter, say) names a column nobody can map: give it a name
+    header = [h.strip() or f"<unnamed {i}>" for i, h in enumerate(_csv_header(path, cfg), start=1)]
+    _check_header(path, header)
 
     def read(threads: bool) -> tuple[pa.Table, list[tuple[int | None, str]]]:
         bad: list[tuple[int | None, str]] = []
@@ -132,9 +225,9 @@ def _read_csv(path: Path, cfg: DataConfig) -> tuple[pd.DataFrame, np.ndarray, pd
             path,
             read_options=pacsv.ReadOptions(use_threads=threads, encoding=cfg.encoding, skip_rows=1,
                                            column_names=header),
-            # blank lines stay rows (of empty fields), so that every row keeps its line number
+            # blank lines stay rows (of empty fields), so that every row keeps its number
             parse_options=pacsv.ParseOptions(delimiter=cfg.delimiter, invalid_row_handler=handler,
-                                             newlines_in_values=False, ignore_empty_lines=False),
+                                             newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
@@ -143,135 +236,239 @@ def _read_csv(path: Path, cfg: DataConfig) -> tuple[pd.DataFrame, np.ndarray, pd
     try:
         table, bad = read(threads=True)
         if any(n is None for n, _ in bad):
-            table, bad = read(threads=False)  # line numbers of skipped lines are known single-threaded
-    except (pa.ArrowInvalid, UnicodeDecodeError, LookupError) as exc:
+            table, bad = read(threads=False)  # the numbers of skipped rows are known single-threaded
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        bad_line = _first_undecodable_line(path, "utf-8-sig" if _is_utf8(cfg.encoding) else cfg.encoding)
+        if bad_line is not None:
+            raise DataError(f"{path}: line {bad_line} is not valid {cfg.encoding} text; set encoding in the data "
+                            "config (e.g. cp1252 for many Windows exports)") from None
         raise DataError(f"{path}: cannot be read as CSV with encoding {cfg.encoding!r} and delimiter "
                         f"{cfg.delimiter!r} ({exc})") from None
-    frame = table.to_pandas()
-    bad_lines = np.array([n for n, _ in bad], dtype=np.int64)  # pyarrow numbers physical lines, header = 1
-    lines = np.arange(2, len(frame) + len(bad) + 2, dtype=np.int64)
-    if len(bad):
-        lines = lines[~np.isin(lines, bad_lines)]
-    # a blank line holds no row: not read, not reported
-    if len(frame):
-        blank = np.ones(len(frame), dtype=bool)
-        for c in frame.columns:
-            blank &= frame[c].str.strip().eq("").to_numpy(bool)
-        if blank.any():
-            frame, lines = frame.loc[~blank].reset_index(drop=True), lines[~blank]
-    malformed = pd.DataFrame({"line": bad_lines, "value": pd.Series([t for _, t in bad], dtype="str")})
-    return frame, lines, malformed
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+    # pyarrow numbers rows (records), the header being 1; a quoted value may hold line breaks, so the
+    # line of a row is 2 + the lines taken by the rows before it
+    n_good, n_rec = table.num_rows, table.num_rows + len(bad)
+    bad_rec = np.array([n for n, _ in bad], dtype=np.int64) - 2
+    if len(bad_rec) and (bad_rec.min() < 0 or bad_rec.max() >= n_rec):
+        raise RuntimeError(f"{path}: pyarrow reported invalid row numbers {bad_rec[:5] + 2}")  # a bug, not data
+    is_good = np.ones(n_rec, dtype=bool)
+    is_good[bad_rec] = False
+    spans = np.ones(n_rec, dtype=np.int64)
+    embedded = np.zeros(n_good, dtype=np.int64)
+    blank = np.ones(n_good, dtype=bool)
+    for col in table.columns:
+        embedded += pc.count_substring(col, "\n").to_numpy(zero_copy_only=False).astype(np.int64)
+        blank &= pc.equal(pc.utf8_trim_whitespace(col), "").to_numpy(zero_copy_only=False)
+    spans[is_good] += embedded
+    spans[bad_rec] += np.array([t.count("\n") for _, t in bad], dtype=np.int64)
+    start = 2 + np.concatenate([[0], np.cumsum(spans)[:-1]]).astype(np.int64)
+    lines, bad_lines = start[is_good], start[bad_rec]
+
+    # a blank line (nothing but delimiters and spaces) holds no row: not read, not a reject, but listed
+    bad_text = [t for _, t in bad]
+    bad_blank = np.array([not t.strip() for t in bad_text], dtype=bool)
+    blank_lines = np.sort(np.concatenate([lines[blank], bad_lines[bad_blank]]))
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    if blank.any():
+        frame, lines = frame.loc[~blank].reset_index(drop=True), lines[~blank]
+    malformed = pd.DataFrame({"line": bad_lines[~bad_blank],
+                              "value": pd.Series([t for t, b in zip(bad_text, bad_blank, strict=True) if not b],
+                                                 dtype="str")})
+    raw = _Raw("", path, frame, lines, malformed.sort_values("line", kind="stable").reset_index(drop=True),
+               list(header), blank_lines)
+    multiline = lines[embedded[~blank] > 0] if blank.any() else lines[embedded > 0]
+    raw.multiline_lines = multiline
+    return raw
 
 
-def _read_parquet(path: Path) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+def _wanted_columns(name: str, cfg: DataConfig) -> set[str]:
+    """Every column name of table ``name`` that the contract or the config can use (ours and theirs)."""
+    mapping = cfg.column_map.get(name, {})
+    ours = set(TABLES[name].column_names) | (set(cfg.extra_attributes) if name == "customers" else set())
+    return ours | {mapping[c] for c in ours if c in mapping}
+
+
+def _read_parquet(path: Path, wanted: set[str]) -> _Raw:
+    import pyarrow.parquet as pq
+
     try:
-        frame = pd.read_parquet(path)
+        names = pq.read_schema(path).names
+        _check_header(path, [str(c).strip() for c in names])
+        keep = [c for c in names if str(c).strip() in wanted]
+        table = pq.read_table(path, columns=keep)
+        # decimals as floats: the object column of Decimals pandas would make is slow to parse
+        for i, f in enumerate(table.schema):
+            if pa.types.is_decimal(f.type):
+                table = table.set_column(i, f.name, pc.cast(table.column(i), pa.float64()))
+        # ignore_metadata: a column saved as the pandas index stays a column
+        frame = table.to_pandas(ignore_metadata=True, date_as_object=False, split_blocks=True, self_destruct=True)
+        del table
+    except DataError:
+        raise
     except Exception as exc:  # pyarrow raises several types for a corrupt or foreign file
         raise DataError(f"{path}: cannot be read as Parquet ({type(exc).__name__}: {exc})") from None
-    frame = frame.reset_index(drop=True)
     frame.columns = [str(c).strip() for c in frame.columns]
-    empty = pd.DataFrame({"line": pd.Series([], dtype="int64"), "value": pd.Series([], dtype="str")})
-    return frame, np.arange(1, len(frame) + 1, dtype=np.int64), empty
+    return _Raw("", path, frame, np.arange(1, len(frame) + 1, dtype=np.int64), _no_lines(),
+                [str(c).strip() for c in names])
 
 
 def _read_table(name: str, path: Path, cfg: DataConfig) -> _Raw:
-    if path.suffix == ".csv":
-        frame, lines, malformed = _read_csv(path, cfg)
-    else:
-        frame, lines, malformed = _read_parquet(path)
-    return _Raw(name, path, frame, lines, malformed)
+    raw = _read_csv(path, cfg) if path.suffix == ".csv" else _read_parquet(path, _wanted_columns(name, cfg))
+    raw.name = name
+    return raw
 
 
 # ------------------------------------------------------------------------------------------- parsing
-def _is_blank(s: pd.Series) -> pd.Series:
-    if s.dtype == object or pd.api.types.is_string_dtype(s):
-        return s.isna() | s.astype("str").str.strip().eq("")
-    return s.isna()
+def _clean_str(s: pd.Series) -> pd.Series:
+    """A ``str`` Series stripped, blanks as missing; the original data when nothing changes."""
+    arr = _arrow(s)
+    trimmed = pc.utf8_trim_whitespace(arr)
+    if pc.all(pc.equal(pc.binary_length(trimmed), pc.binary_length(arr))).as_py() is not False:
+        trimmed = arr
+    empty = pc.equal(pc.binary_length(trimmed), 0)
+    if pc.any(empty).as_py():
+        trimmed = pc.if_else(empty, pa.scalar(None, trimmed.type), trimmed)
+    return pd.Series(pd.array(trimmed, dtype="str"), index=s.index)
 
 
 def _as_text(s: pd.Series) -> pd.Series:
-    """Cells as stripped text, missing where blank (numbers in Parquet id columns become text)."""
+    """Cells as stripped ``str`` text, missing where blank (numbers in Parquet id columns become text,
+    whole floats without their ``.0``)."""
     if pd.api.types.is_float_dtype(s):
-        whole = s.notna() & np.isfinite(s.to_numpy(dtype="float64", na_value=np.nan))
-        whole &= s.fillna(0).mod(1).eq(0)
-        text = s.astype("str").where(~whole, s.fillna(0).astype("int64").astype("str"))
-        return text.where(s.notna()).astype("str")
-    text = s.astype("str").str.strip()
-    return text.where(~_is_blank(s))
+        v = s.to_numpy(dtype="float64", na_value=np.nan)
+        finite = np.isfinite(v) & (np.abs(v) < 2.0**53)  # exactly representable whole numbers
+        whole = finite & (np.mod(v, 1, where=finite, out=np.ones_like(v)) == 0)
+        text = s.astype("str")
+        if whole.any():
+            text = text.where(~whole, pd.Series(np.where(whole, v, 0).astype("int64"), index=s.index).astype("str"))
+        return text.where(s.notna())
+    if isinstance(s.dtype, pd.StringDtype):
+        return _clean_str(s)
+    return _clean_str(s.astype("str"))
 
 
-def _parse_number(s: pd.Series) -> pd.Series:
+def _parse_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(float64 values, cells that hold something other than a finite number); a clean float64
+    column is passed through without a copy."""
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        out = s.astype("float64")
-    else:
-        out = pd.to_numeric(_as_text(s), errors="coerce").astype("float64")
-    return out.where(np.isfinite(out.to_numpy(dtype="float64", na_value=np.nan)))
-
-
-def _parse_date(s: pd.Series, fmt: str | None) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(s):
-        out = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
-        out = pd.Series(out.to_numpy(), index=s.index)
+        v = s.to_numpy(dtype="float64", na_value=np.nan)
+        present = s.notna().to_numpy()
     else:
         text = _as_text(s)
-        out = pd.to_datetime(text, format=fmt or "%Y-%m-%d", errors="coerce")
-        retry = out.isna() & text.notna()
-        if fmt is None and retry.any():  # ISO 8601 with a time or another ISO layout
+        present = text.notna().to_numpy()
+        try:  # fast path for clean data: Arrow's parser; anything it refuses goes through pandas
+            v = pc.cast(_arrow(text), pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            v = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    if np.isinf(v).any():
+        v = np.where(np.isfinite(v), v, np.nan)
+    return pd.Series(v, index=s.index, copy=False), pd.Series(present & np.isnan(v), index=s.index)
+
+
+# ISO 8601 dates with an optional time and UTC offset (the date written is kept; no reduced precision)
+_ISO = (r"^(?:(?P<dashed>\d{4}-\d{1,2}-\d{1,2})|(?P<basic>\d{8}))"
+        r"(?:[T ](?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?(?:\s?(?:Z|[+-]\d\d(?::?\d\d)?))?)?$")
+
+
+def _parse_date(s: pd.Series, fmt: str | None) -> tuple[pd.Series, pd.Series]:
+    """(datetime64[ns] dates at midnight, cells present but not a date in 1900-2199).
+
+    Text: ``fmt`` when declared, else ISO 8601 (``YYYY-MM-DD``, also with a time; a UTC offset is
+    dropped, so the date is the one written). Native datetimes keep their wall-clock date; a clean
+    ``datetime64[ns]`` column of midnights is passed through without a copy."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+        present = s.notna()
+    else:
+        text = _as_text(s)
+        present = text.notna()
+        try:
+            out = pd.to_datetime(text, format=fmt or "%Y-%m-%d", errors="coerce")
+        except ValueError as exc:  # a bad directive in the declared format, mixed UTC offsets with %z
+            raise DataError(f"dates cannot be parsed with date_format {fmt!r} from the data config ({exc}); "
+                            "a format looks like '%d.%m.%Y'") from None
+        if out.dt.tz is not None:  # a format with %z: keep the date written
+            out = out.dt.tz_localize(None)
+        retry = out.isna() & present
+        if fmt is None and retry.any():  # ISO 8601 with a time (and offset), or the basic YYYYMMDD
+            parts = text[retry].str.extract(_ISO)
+            again = pd.to_datetime(parts["dashed"], format="%Y-%m-%d", errors="coerce").fillna(
+                pd.to_datetime(parts["basic"], format="%Y%m%d", errors="coerce"))
             out = out.astype("datetime64[us]")
-            out.loc[retry] = pd.to_datetime(text[retry], format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
-    out = out.where((out >= DATE_MIN) & (out <= DATE_MAX))
-    return out.dt.normalize().astype("datetime64[ns]")
+            out.loc[retry] = again.astype("datetime64[us]")
+    lo, hi = out.min(), out.max()
+    if not (pd.isna(lo) or (lo >= DATE_MIN and hi <= DATE_MAX)):
+        out = out.where((out >= DATE_MIN) & (out <= DATE_MAX))
+    out = out.astype("datetime64[ns]")
+    ns = out.to_numpy().view(np.int64)
+    if (ns[out.notna().to_numpy()] % 86_400_000_000_000).any():
+        out = out.dt.normalize()
+    out.index = s.index
+    return out, present & out.isna()
 
 
-def _parse_bool(s: pd.Series) -> pd.Series:
+def _parse_bool(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_bool_dtype(s):
-        return s.astype("boolean")
-    low = _as_text(s).str.lower()
+        out = s.astype("boolean")
+        return out, pd.Series(False, index=s.index)
+    text = _as_text(s)
+    low = text.str.lower()
     out = pd.Series(pd.NA, index=s.index, dtype="boolean")
     out[low.isin(TRUE_WORDS).fillna(False).to_numpy(bool)] = True
     out[low.isin(FALSE_WORDS).fillna(False).to_numpy(bool)] = False
-    return out
-
-
-_PARSE_RULE = {"number": "not_a_number", "integer": "not_a_number", "date": "unparseable_date",
-               "bool": "not_a_boolean"}
+    return out, text.notna() & out.isna()
 
 
 def _typed_column(col: Column, raw: pd.Series, fmt: str | None) -> tuple[pd.Series, pd.Series]:
     """(typed values, mask of cells present but not parseable) of one contract column."""
     if col.type in ("id", "string"):
         typed = _as_text(raw)
+        if col.name == "currency":  # ISO 4217 codes: " eur" and "EUR" are one currency
+            arr = _arrow(typed)
+            upper = pc.utf8_upper(arr)
+            if pc.all(pc.equal(upper, arr)).as_py() is False:  # some codes are not upper case
+                typed = pd.Series(pd.array(upper, dtype="str"), index=typed.index)
         return typed, pd.Series(False, index=raw.index)
     if col.type in ("number", "integer"):
-        typed = _parse_number(raw)
-    elif col.type == "date":
-        typed = _parse_date(raw, fmt)
-    else:
-        typed = _parse_bool(raw)
-    bad = typed.isna() & ~_is_blank(raw)
-    return typed, bad
+        return _parse_number(raw)
+    if col.type == "date":
+        return _parse_date(raw, fmt)
+    return _parse_bool(raw)
 
 
 def _empty_like(col: Column, n: int) -> pd.Series:
-    dtype = {"id": "str", "string": "str", "number": "float64", "integer": "float64",
-             "date": "datetime64[ns]", "bool": "boolean"}[col.type]
-    return pd.Series(pd.array([None] * n, dtype=dtype) if dtype in ("str", "boolean") else
-                     np.full(n, np.nan if dtype == "float64" else np.datetime64("NaT"), dtype=dtype))
+    dtype = _TYPED_DTYPES[col.type]
+    if dtype in ("str", "boolean"):
+        return pd.Series(pd.array([None] * n, dtype=dtype))
+    return pd.Series(np.full(n, np.nan if dtype == "float64" else np.datetime64("NaT"), dtype=dtype))
 
 
 # ----------------------------------------------------------------------------------------- validation
 class _Table:
     """One table during validation: typed columns, line numbers and the failures found so far."""
 
-    def __init__(self, raw: _Raw, typed: pd.DataFrame, text: pd.DataFrame):
+    def __init__(self, raw: _Raw, typed: pd.DataFrame, text: dict[str, pd.Series]):
         self.raw, self.typed, self.text = raw, typed, text
         self.name = raw.name
         self.failures: list[pd.DataFrame] = []  # pos, column, rule
+        self.bad = np.zeros(len(typed), dtype=bool)
+        self.unparsed: dict[str, np.ndarray] = {}  # column -> cells reported as unparseable
+        self.cust_pos: np.ndarray | None = None  # row of each row's customer in the customer master
 
     def fail(self, mask: np.ndarray | pd.Series, column: str, rule: str) -> None:
         pos = np.flatnonzero(np.asarray(mask, dtype=bool))
         if len(pos):
             self.failures.append(pd.DataFrame({"pos": pos, "column": column, "rule": rule}))
+            self.bad[pos] = True
+
+    def add(self, found: pd.DataFrame) -> None:
+        """Failures as ``pos, column, rule`` rows (from the schema)."""
+        if len(found):
+            self.failures.append(found)
+            self.bad[found["pos"].to_numpy(dtype=np.int64)] = True
 
     def failed(self) -> pd.DataFrame:
         if not self.failures:
@@ -281,10 +478,15 @@ class _Table:
 
     def ok(self) -> np.ndarray:
         """Rows with no failure so far."""
-        mask = np.ones(len(self.typed), dtype=bool)
-        f = self.failed()
-        mask[f["pos"].to_numpy(dtype=np.int64)] = False
-        return mask
+        return ~self.bad
+
+
+def _delimiter_hint(columns: list[str], cfg: DataConfig) -> str:
+    if len(columns) == 1:
+        for d in (";", "\t", "|", ","):
+            if d != cfg.delimiter and d in columns[0]:
+                return f" (the header holds {d!r}: is the delimiter {d!r}? set delimiter in the data config)"
+    return ""
 
 
 def _conform(raw: _Raw, cfg: DataConfig) -> tuple[_Table | None, list[str], list[str]]:
@@ -292,27 +494,49 @@ def _conform(raw: _Raw, cfg: DataConfig) -> tuple[_Table | None, list[str], list
     spec = TABLES[raw.name]
     mapping = cfg.column_map.get(raw.name, {})
     frame = raw.frame
+    columns = list(raw.columns or frame.columns)
     problems: list[str] = []
     warnings: list[str] = []
-    theirs_to_ours = {theirs: ours for ours, theirs in mapping.items()}
+    theirs_to_ours: dict[str, str] = {}
+    reported: set[str] = set()
     for ours, theirs in mapping.items():
-        if theirs not in frame.columns and ours not in frame.columns:
+        if theirs in theirs_to_ours:
+            problems.append(f"{raw.path}: column_map.{raw.name} maps both {theirs_to_ours[theirs]!r} and {ours!r} "
+                            f"to column {theirs!r}; map each of our columns to its own column")
+            reported.add(ours)
+            continue
+        if theirs in columns:
+            theirs_to_ours[theirs] = ours
+        elif ours in columns:  # e.g. one configs/data.yaml for the ERP export and the demo ledger
+            warnings.append(f"{raw.path}: column_map.{raw.name}.{ours} names column {theirs!r}, which is not in "
+                            f"the file; its column {ours!r} is used")
+        else:
             problems.append(f"{raw.path}: column_map.{raw.name}.{ours} names column {theirs!r}, which is not in "
-                            f"the file (its columns: {list(frame.columns)})")
+                            f"the file (its columns: {columns})")
+            reported.add(ours)
+    # a file column that has our name, is not mapped itself and gives way to the column mapped to it
+    shadowed = [ours for theirs, ours in theirs_to_ours.items()
+                if theirs != ours and ours in frame.columns and ours not in theirs_to_ours]
+    if shadowed:
+        warnings.append(f"{raw.path}: columns ignored because column_map maps other columns to these names: "
+                        + ", ".join(f"{c} (column_map uses {mapping[c]!r})" for c in shadowed))
+        frame = frame.drop(columns=shadowed)
     frame = frame.rename(columns=theirs_to_ours)
     extras = dict(cfg.extra_attributes) if raw.name == "customers" else {}
     for colname in spec.required_columns:
-        if colname not in frame.columns:
+        if colname not in frame.columns and colname not in reported:
             hint = f" (mapped from {mapping[colname]!r})" if colname in mapping else ""
-            problems.append(f"{raw.path}: required column {colname!r}{hint} is missing; the file has {list(frame.columns)}")
+            problems.append(f"{raw.path}: required column {colname!r}{hint} is missing; the file has "
+                            f"{columns}{_delimiter_hint(columns, cfg)}")
     for name in extras:
-        if name not in frame.columns:
-            problems.append(f"{raw.path}: extra attribute {name!r} declared in the data config is not a column "
-                            f"of the customer master")
+        if name not in frame.columns and name not in reported:
+            hint = f" (mapped from {mapping[name]!r})" if name in mapping else ""
+            problems.append(f"{raw.path}: extra attribute {name!r}{hint} declared in the data config is not a "
+                            "column of the customer master")
     if problems:
         return None, problems, warnings
-    known = set(spec.column_names) | set(extras)
-    ignored = [c for c in frame.columns if c not in known]
+    known = set(spec.column_names) | set(extras) | set(theirs_to_ours) | set(shadowed)
+    ignored = [c for c in columns if c not in known]
     if ignored:
         warnings.append(f"{raw.path}: columns ignored (not in the contract, not declared as extra attributes): "
                         f"{', '.join(map(str, ignored))}")
@@ -321,7 +545,7 @@ def _conform(raw: _Raw, cfg: DataConfig) -> tuple[_Table | None, list[str], list
     n = len(frame)
     typed_cols: dict[str, pd.Series] = {}
     text_cols: dict[str, pd.Series] = {}
-    table = _Table(raw, pd.DataFrame(index=pd.RangeIndex(n)), pd.DataFrame(index=pd.RangeIndex(n)))
+    table = _Table(raw, pd.DataFrame(index=pd.RangeIndex(n)), {})
     for col in spec.columns:
         if col.name not in frame.columns:
             typed_cols[col.name] = _empty_like(col, n)
@@ -330,21 +554,46 @@ def _conform(raw: _Raw, cfg: DataConfig) -> tuple[_Table | None, list[str], list
         typed, bad = _typed_column(col, src, fmt)
         typed_cols[col.name] = typed
         text_cols[col.name] = src
-        table.fail(bad, col.name, _PARSE_RULE.get(col.type, "not_a_number"))
+        if bad.any():
+            table.fail(bad, col.name, _PARSE_RULE[col.type])
+            table.unparsed[col.name] = bad.to_numpy(bool)
     for name, attr in extras.items():
         if name in typed_cols:
             continue
         src = frame[name].reset_index(drop=True)
         text_cols[name] = src
         if attr.kind == "numeric":
-            typed = _parse_number(src)
-            table.fail(typed.isna() & ~_is_blank(src), name, "not_a_number")
+            typed, bad = _parse_number(src)
+            if bad.any():
+                table.fail(bad, name, "not_a_number")
+                table.unparsed[name] = bad.to_numpy(bool)
         else:
             typed = _as_text(src)
         typed_cols[name] = typed
-    table.typed = pd.DataFrame(typed_cols)
-    table.text = pd.DataFrame(text_cols)
+    table.typed = _frame_of(typed_cols, n)
+    table.text = text_cols
     return table, problems, warnings
+
+
+def _filter(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows ``keep`` of ``frame`` (a new RangeIndex); Arrow strings are filtered by Arrow, which is
+    several times faster than pandas' boolean indexing on them."""
+    mask = pa.array(keep)
+    cols = {}
+    for name in frame.columns:
+        s = frame[name]
+        if isinstance(s.dtype, pd.StringDtype) and hasattr(s.array, "__arrow_array__"):
+            cols[name] = pd.Series(pd.array(pc.filter(_arrow(s), mask), dtype=s.dtype))
+        else:
+            cols[name] = pd.Series(s.to_numpy()[keep] if s.dtype.kind in "fiubM" else s.array[keep], copy=False)
+    return _frame_of(cols, int(keep.sum()))
+
+
+def _frame_of(cols: dict[str, pd.Series], n: int) -> pd.DataFrame:
+    """A frame of these columns without copying them into 2-D blocks (the DataFrame constructor would)."""
+    if not cols:
+        return pd.DataFrame(index=pd.RangeIndex(n))
+    return pd.concat([s.rename(name) for name, s in cols.items()], axis=1)
 
 
 def _schema_checks(table: _Table, cfg: DataConfig) -> None:
@@ -353,131 +602,201 @@ def _schema_checks(table: _Table, cfg: DataConfig) -> None:
     if not len(found):
         return
     # an unparseable cell is already reported by its parse rule; pandera sees it as empty
-    parsed = table.failed()
-    if len(parsed):
-        key = pd.MultiIndex.from_frame(parsed[["pos", "column"]])
-        dup = pd.MultiIndex.from_frame(found[["pos", "column"]]).isin(key) & found["rule"].eq("missing_value").to_numpy()
+    if table.unparsed:
+        dup = np.zeros(len(found), dtype=bool)
+        is_missing = found["rule"].eq("missing_value").to_numpy()
+        pos = found["pos"].to_numpy(dtype=np.int64)
+        cols = found["column"].to_numpy()
+        for col, mask in table.unparsed.items():
+            sel = is_missing & (cols == col)
+            dup[sel] = mask[pos[sel]]
         found = found.loc[~dup]
-    table.failures.append(found)
+    table.add(found)
 
 
-def _currencies(tables: dict[str, _Table], cfg: DataConfig) -> tuple[str | None, list[str]]:
+def _currencies(tables: dict[str, _Table], cfg: DataConfig) -> tuple[str | None, dict[str, float], list[str]]:
+    """(base currency, fx rates keyed by upper-case code, fatal problems)."""
     seen: set[str] = set()
     for t in tables.values():
         if "currency" in t.typed:
-            seen |= set(t.typed["currency"].dropna().unique())
-    base = cfg.base_currency
+            seen |= {c for c in pc.unique(_arrow(t.typed["currency"])).to_pylist() if c is not None}
+    base = cfg.base_currency.strip().upper() if cfg.base_currency else None
+    rates = {k.strip().upper(): float(v) for k, v in cfg.fx_rates.items()}
     if base is None and len(seen) > 1:
-        return None, [f"the ledger holds several currencies ({', '.join(sorted(seen))}) and no base_currency is "
-                      "set: set base_currency and fx_rates (units of base currency per unit) in the data config"]
-    return base if base is not None else (next(iter(seen)) if seen else None), []
+        return None, {}, [f"the ledger holds several currencies ({', '.join(sorted(seen))}) and no base_currency "
+                          "is set: set base_currency and fx_rates (units of base currency per unit) in the data "
+                          "config"]
+    if base is None:
+        return (next(iter(seen)) if seen else None), {}, []
+    return base, rates, []
 
 
-def _row_rules(table: _Table, cfg: DataConfig, base: str | None) -> None:
+def _as_of(cfg: DataConfig) -> pd.Timestamp | None:
+    if cfg.as_of is None or str(cfg.as_of).strip() == "":
+        return None
+    try:
+        ts = pd.Timestamp(cfg.as_of)
+    except (ValueError, TypeError):
+        ts = pd.NaT
+    if ts is pd.NaT or pd.isna(ts):
+        raise DataError(f"as_of in the data config must be a date like 2026-09-30; got {cfg.as_of!r}")
+    return ts.tz_localize(None).normalize() if ts.tz is not None else ts.normalize()
+
+
+def _row_rules(table: _Table, cfg: DataConfig, base: str | None, rates: dict[str, float],
+               as_of: pd.Timestamp | None) -> None:
     typed = table.typed
     if "currency" in typed and base is not None:
         cur = typed["currency"]
-        allowed = {base, *cfg.fx_rates}
-        table.fail(cur.notna() & ~cur.isin(allowed), "currency", "currency_without_rate")
-    if cfg.as_of is not None:
-        as_of = pd.Timestamp(cfg.as_of).normalize()
+        table.fail(cur.notna() & ~cur.isin([base, *rates]), "currency", "currency_without_rate")
+    if as_of is not None:
         for c in TABLES[table.name].date_columns:
-            if c in NOT_AS_OF_CHECKED:
-                continue
-            table.fail(typed[c] > as_of, c, "future_date")
+            if c not in NOT_AS_OF_CHECKED:
+                table.fail(typed[c] > as_of, c, "future_date")
+
+
+def _positions(values: pd.Series | list[pd.Series], keys: pd.Series) -> np.ndarray | list[np.ndarray]:
+    """For each value, the row of its first occurrence in ``keys``; -1 when absent or missing.
+
+    ``values`` may be a list of Series looked up in one pass (the keys are hashed once)."""
+    many = isinstance(values, list)
+    series = values if many else [values]
+    sizes = [len(v) for v in series]
+    k = _arrow(keys)
+    if not len(k) or not sum(sizes):
+        out = [np.full(n, -1, dtype=np.int64) for n in sizes]
+        return out if many else out[0]
+    arrs = [_arrow(v) for v in series]
+    typ = arrs[0].type
+    v = pa.chunked_array([c.cast(typ) if c.type != typ else c for a in arrs for c in a.chunks], type=typ)
+    k = k.combine_chunks()
+    if k.type != typ:
+        k = k.cast(typ)
+    idx = pc.fill_null(pc.index_in(v, value_set=k, skip_nulls=True), -1).to_numpy(zero_copy_only=False)
+    out = np.split(idx.astype(np.int64), np.cumsum(sizes)[:-1])
+    return out if many else out[0]
+
+
+def _at(values: np.ndarray, pos: np.ndarray, fill) -> np.ndarray:
+    """``values[pos]``, with ``fill`` where ``pos`` is -1 (also when ``values`` is empty)."""
+    return np.append(values, np.array([fill], dtype=values.dtype))[pos]
 
 
 def _reference_customers(table: _Table, customers: _Table) -> None:
-    ok = customers.ok()
-    accepted = pd.Index(customers.typed["customer_id"][ok].dropna().unique())
-    everything = pd.Index(customers.typed["customer_id"].dropna().unique())
-    cid = table.typed["customer_id"]
-    present = cid.notna()
-    in_ok = cid.isin(accepted)
-    table.fail(present & ~in_ok & ~cid.isin(everything), "customer_id", "unknown_customer")
-    table.fail(present & ~in_ok & cid.isin(everything), "customer_id", "customer_rejected")
+    """Rows whose customer is not in the master, or whose master row was rejected."""
+    pos = _positions(table.typed["customer_id"], customers.typed["customer_id"])
+    table.cust_pos = pos
+    present = table.typed["customer_id"].notna().to_numpy()
+    known = pos >= 0
+    table.fail(present & ~known, "customer_id", "unknown_customer")
+    table.fail(known & _at(customers.bad, pos, False), "customer_id", "customer_rejected")
 
 
-def _reference_invoices(table: _Table, invoices: _Table, date_col: str) -> None:
-    inv = invoices.typed
-    ok = invoices.ok()
-    first = ~inv["invoice_id"].duplicated(keep="first") & inv["invoice_id"].notna()
-    acc = inv.loc[ok & first.to_numpy(), ["invoice_id", "customer_id", "invoice_date"]].set_index("invoice_id")
-    everything = pd.Index(inv["invoice_id"].dropna().unique())
-    iid = table.typed["invoice_id"]
-    present = iid.notna()
-    in_ok = iid.isin(acc.index)
-    table.fail(present & ~in_ok & ~iid.isin(everything), "invoice_id", "unknown_invoice")
-    table.fail(present & ~in_ok & iid.isin(everything), "invoice_id", "invoice_rejected")
-    inv_cust = pd.Series(acc["customer_id"].reindex(iid).to_numpy(), index=iid.index)
-    inv_day = pd.Series(acc["invoice_date"].reindex(iid).to_numpy(), index=iid.index)
-    table.fail(in_ok & table.typed["customer_id"].notna() & (inv_cust != table.typed["customer_id"]),
-               "customer_id", "customer_mismatch")
-    table.fail(in_ok & (table.typed[date_col] < inv_day), date_col, "payment_before_invoice")
+def _reference_invoices(table: _Table, invoices: _Table, date_col: str, pos: np.ndarray) -> None:
+    """Reference rules of a payments or adjustments table whose rows point to invoice rows ``pos``."""
+    present = table.typed["invoice_id"].notna().to_numpy()
+    known = pos >= 0
+    inv_ok = _at(invoices.ok(), pos, False)
+    table.fail(present & ~known, "invoice_id", "unknown_invoice")
+    table.fail(known & ~inv_ok, "invoice_id", "invoice_rejected")
+    # an accepted invoice's customer is an accepted customer, so its cust_pos is >= 0
+    own_cust = table.cust_pos if table.cust_pos is not None else np.full(len(pos), -1)
+    cust_present = table.typed["customer_id"].notna().to_numpy()
+    table.fail(inv_ok & cust_present & (_at(invoices.cust_pos, pos, -1) != own_cust), "customer_id",
+               "customer_mismatch")
+    day = table.typed[date_col].to_numpy()
+    inv_day = _at(invoices.typed["invoice_date"].to_numpy(), pos, np.datetime64("NaT"))
+    table.fail(inv_ok & (day < inv_day), date_col, "payment_before_invoice")
 
 
-def _overpayments(settlers: list[tuple[_Table, str]], invoices: _Table, cfg: DataConfig,
+def _rate(frame: pd.DataFrame, rates: dict[str, float], base: str | None) -> np.ndarray | None:
+    """Units of base currency per unit of each row's currency (1 without a currency or in the base);
+    None when no row needs converting."""
+    if not rates or "currency" not in frame or base is None or not len(frame):
+        return None
+    codes, uniques = pd.factorize(frame["currency"])
+    per = np.array([1.0 if c == base else rates.get(c, 1.0) for c in uniques] + [1.0])
+    if (per == 1.0).all():
+        return None
+    return per[codes]  # code -1 (missing) takes the trailing 1.0
+
+
+def _in_base(frame: pd.DataFrame, rates: dict[str, float], base: str | None) -> np.ndarray:
+    amount = frame["amount"].to_numpy()
+    rate = _rate(frame, rates, base)
+    return amount if rate is None else amount * rate
+
+
+def _overpayments(settlers: list[tuple[_Table, str, np.ndarray]], invoices: _Table, cfg: DataConfig,
                   rates: dict[str, float], base: str | None) -> None:
     """Reject the payments and adjustments that take the amount applied to an invoice above its cap.
 
     Events are taken in date order (payments before adjustments on the same day, then file order); an
-    event that would exceed the cap is rejected and not counted, so a later correct payment still fits."""
-    inv = invoices.typed.loc[invoices.ok()]
-    inv = inv.loc[~inv["invoice_id"].duplicated(keep="first")]
-    amount = _converted(inv, rates, base).to_numpy()
-    cap = pd.Series(amount * (1 + cfg.overpayment_tolerance_pct) + cfg.overpayment_tolerance_abs,
-                    index=inv["invoice_id"].to_numpy())
+    event that would exceed the cap is rejected and not counted, so a later correct payment still fits.
+    Invoices whose total applied amount fits are cleared at once; only the others are walked in order."""
+    cap = (_in_base(invoices.typed, rates, base) * (1 + cfg.overpayment_tolerance_pct)
+           + cfg.overpayment_tolerance_abs)
+    inv_ok = invoices.ok()
     parts = []
-    for order, (t, date_col) in enumerate(settlers):
-        ok = t.ok() & t.typed["invoice_id"].notna().to_numpy()
-        pos = np.flatnonzero(ok)
-        if not len(pos):
-            continue
-        sub = t.typed.iloc[pos]
-        parts.append(pd.DataFrame({"invoice_id": sub["invoice_id"].to_numpy(), "day": sub[date_col].to_numpy(),
-                                   "src": order, "pos": pos, "amount": _converted(sub, rates, base).to_numpy()}))
+    for order, (t, date_col, inv_pos) in enumerate(settlers):
+        ok = t.ok() & (inv_pos >= 0)
+        ok[ok] = inv_ok[inv_pos[ok]]
+        rows = np.flatnonzero(ok)
+        if len(rows):
+            parts.append((t, date_col, order, rows, inv_pos[rows], _in_base(t.typed, rates, base)[rows]))
     if not parts:
         return
-    ev = pd.concat(parts, ignore_index=True).sort_values(["invoice_id", "day", "src", "pos"], kind="stable")
-    ev["cap"] = ev["invoice_id"].map(cap).to_numpy()
-    ev["cum"] = ev.groupby("invoice_id", sort=False)["amount"].cumsum()
-    over_inv = ev.loc[ev["cum"] > ev["cap"] + 1e-9, "invoice_id"].unique()
-    if not len(over_inv):
+    total = np.zeros(len(cap))
+    for *_, ipos, amount in parts:
+        total += np.bincount(ipos, weights=amount, minlength=len(cap))
+    over = total > cap + _EPS
+    if not over.any():
         return
-    rejected: list[tuple[int, int]] = []
-    for _, grp in ev.loc[ev["invoice_id"].isin(over_inv)].groupby("invoice_id", sort=False):
-        total, cap_v = 0.0, float(grp["cap"].iloc[0])
-        for src, p, amt in zip(grp["src"].to_numpy(), grp["pos"].to_numpy(), grp["amount"].to_numpy(), strict=True):
-            if total + amt > cap_v + 1e-9:
-                rejected.append((int(src), int(p)))
-            else:
-                total += amt
-    for order, (t, _) in enumerate(settlers):
-        pos = [p for s, p in rejected if s == order]
+    ev_ipos, ev_day, ev_src, ev_rows, ev_amount = [], [], [], [], []
+    for t, date_col, order, rows, ipos, amount in parts:
+        sel = over[ipos]
+        ev_ipos.append(ipos[sel])
+        ev_day.append(t.typed[date_col].to_numpy()[rows[sel]].astype("datetime64[ns]").astype(np.int64))
+        ev_src.append(np.full(int(sel.sum()), order))
+        ev_rows.append(rows[sel])
+        ev_amount.append(amount[sel])
+    ipos, day, src, rows, amount = (np.concatenate(x) for x in (ev_ipos, ev_day, ev_src, ev_rows, ev_amount))
+    order = np.lexsort((rows, src, day, ipos))
+    ipos, src, rows, amount = ipos[order], src[order], rows[order], amount[order]
+    rejected = np.zeros(len(ipos), dtype=bool)
+    # exact and sequential, but only over the events of the invoices that go over their cap
+    current, applied = -1, 0.0
+    for k, (gi, ai, ci) in enumerate(zip(ipos.tolist(), amount.tolist(), cap[ipos].tolist(), strict=True)):
+        if gi != current:
+            current, applied = gi, 0.0
+        if applied + ai > ci + _EPS:
+            rejected[k] = True
+        else:
+            applied += ai
+    for t, _, order_no, *_ in parts:
         mask = np.zeros(len(t.typed), dtype=bool)
-        mask[pos] = True
+        mask[rows[rejected & (src == order_no)]] = True
         t.fail(mask, "amount", "overpayment")
 
 
-def _converted(frame: pd.DataFrame, rates: dict[str, float], base: str | None) -> pd.Series:
-    """Amounts in the base currency (rows without a currency, or in the base, unchanged)."""
-    amount = frame["amount"].astype("float64")
-    if not rates or "currency" not in frame:
-        return amount
-    rate = frame["currency"].map(lambda c: 1.0 if c is None or c == base else rates.get(c, 1.0))
-    rate = pd.to_numeric(rate, errors="coerce").fillna(1.0)
-    return amount * rate.to_numpy()
+def _cell_text(src: pd.Series, pos: np.ndarray) -> np.ndarray:
+    """The cells at ``pos`` as text as read (missing stays missing)."""
+    vals = src.iloc[pos]
+    text = vals.astype("str").to_numpy(dtype=object)
+    text[vals.isna().to_numpy()] = None
+    return text
 
 
 def _reject_frame(table: _Table) -> pd.DataFrame:
-    f = table.failed().drop_duplicates().sort_values(["pos", "column"], kind="stable")
+    f = table.failed().drop_duplicates().sort_values(["pos", "column"], kind="stable").reset_index(drop=True)
     pos = f["pos"].to_numpy(dtype=np.int64)
+    cols = f["column"].to_numpy()
+    values = np.full(len(f), None, dtype=object)
+    for col in pd.unique(cols):
+        sel = np.flatnonzero(cols == col)
+        if col in table.text:
+            values[sel] = _cell_text(table.text[col], pos[sel])
     key = TABLES[table.name].key
-    values = []
-    for col, p in zip(f["column"].to_numpy(), pos, strict=True):
-        src = table.text.get(col)
-        v = None if src is None else src.iloc[p]
-        values.append(None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
     return pd.DataFrame({
         "table": table.name,
         "file": table.raw.path.name,
@@ -485,7 +804,7 @@ def _reject_frame(table: _Table) -> pd.DataFrame:
         "id": table.typed[key].iloc[pos].to_numpy(),
         "customer_id": (table.typed["customer_id"].iloc[pos].to_numpy() if "customer_id" in table.typed
                         else np.full(len(pos), None)),
-        "column": f["column"].to_numpy(),
+        "column": cols,
         "rule": f["rule"].to_numpy(),
         "value": pd.Series(values, dtype="str").to_numpy(),
         "message": f["rule"].map(RULES).to_numpy(),
@@ -503,11 +822,17 @@ def _malformed_frame(raw: _Raw) -> pd.DataFrame:
 
 def _ledger_frame(table: _Table, rates: dict[str, float], base: str | None) -> pd.DataFrame:
     """The accepted rows with the Ledger's dtypes (amounts converted to the base currency)."""
-    df = table.typed.loc[table.ok()].reset_index(drop=True)
+    ok = table.ok()
+    df = table.typed if ok.all() else _filter(table.typed, ok)
     if "amount" in df:
-        df["amount"] = _converted(df, rates, base)
-        if "currency" in df and base is not None:
-            df["currency"] = pd.Series(base, index=df.index, dtype="str")
+        rate = _rate(df, rates, base)
+        if rate is not None:
+            df["amount"] = df["amount"].to_numpy() * rate
+    if "currency" in df and base is not None:
+        cur = _arrow(df["currency"])
+        if cur.null_count or not pc.all(pc.equal(cur, base)).as_py():
+            df["currency"] = pd.Series(pd.array(pa.repeat(pa.scalar(base, pa.large_string()), len(df)),
+                                                dtype="str"), index=df.index)
     if table.name == "customers":
         df["payment_terms_days"] = df["payment_terms_days"].astype("int64")
     if "disputed" in df:
@@ -515,69 +840,104 @@ def _ledger_frame(table: _Table, rates: dict[str, float], base: str | None) -> p
     return df
 
 
+def _lines_text(lines: np.ndarray, limit: int = 5) -> str:
+    shown = ", ".join(str(int(x)) for x in lines[:limit])
+    return shown + (f" and {len(lines) - limit:,} more" if len(lines) > limit else "")
+
+
+def _why(reject_df: pd.DataFrame, name: str) -> str:
+    """The most frequent rules of a table's rejects, for a one-line message."""
+    r = reject_df.loc[reject_df["table"] == name].drop_duplicates(["line", "rule", "column"])
+    top = r.groupby(["rule", "column"], dropna=False).size().sort_values(ascending=False).head(3)
+    return "; ".join(f"{rule} {n:,}" + (f" in {col}" if isinstance(col, str) else "")
+                     for (rule, col), n in top.items())
+
+
 def validate_tables(raws: dict[str, _Raw], cfg: DataConfig) -> tuple[Ledger, ValidationReport]:
     """Validate tables already read (see :func:`load_ledger`)."""
     problems: list[str] = []
     warnings: list[str] = []
+    missing = [n for n, spec in TABLES.items() if spec.required and n not in raws]
+    if missing:
+        raise DataError([f"required table {n} is missing" for n in missing])
+    as_of = _as_of(cfg)
     tables: dict[str, _Table] = {}
     for name in TABLE_ORDER:
         if name not in raws:
             continue
-        table, fatal, warn = _conform(raws[name], cfg)
+        raw = raws[name]
+        if len(raw.blank_lines):
+            warnings.append(f"{raw.path}: {len(raw.blank_lines):,} blank lines skipped (lines "
+                            f"{_lines_text(raw.blank_lines)})")
+        if len(raw.multiline_lines):  # legitimate in quoted text, or a quote left open by the export
+            warnings.append(f"{raw.path}: {len(raw.multiline_lines):,} rows hold line breaks inside quoted values "
+                            f"(rows starting on lines {_lines_text(raw.multiline_lines)}); if that is not intended, "
+                            "a quote is not closed")
+        table, fatal, warn = _conform(raw, cfg)
         problems += fatal
         warnings += warn
         if table is not None:
             tables[name] = table
     if problems:
         raise DataError(problems)
-    base, fatal = _currencies(tables, cfg)
+    base, rates, fatal = _currencies(tables, cfg)
     if fatal:
         raise DataError(fatal)
-    rates = {k: float(v) for k, v in cfg.fx_rates.items()}
     for table in tables.values():
         _schema_checks(table, cfg)
-        _row_rules(table, cfg, base)
+        _row_rules(table, cfg, base, rates, as_of)
     customers, invoices = tables["customers"], tables["invoices"]
     for name in ("invoices", "payments", "adjustments", "orders"):
         if name in tables:
             _reference_customers(tables[name], customers)
+    settling = [(tables[n], c) for n, c in (("payments", "payment_date"), ("adjustments", "date")) if n in tables]
+    inv_pos = _positions([t.typed["invoice_id"] for t, _ in settling], invoices.typed["invoice_id"])
     settlers = []
-    for name, date_col in (("payments", "payment_date"), ("adjustments", "date")):
-        if name in tables:
-            _reference_invoices(tables[name], invoices, date_col)
-            settlers.append((tables[name], date_col))
+    for (t, date_col), pos in zip(settling, inv_pos, strict=True):
+        _reference_invoices(t, invoices, date_col, pos)
+        settlers.append((t, date_col, pos))
     _overpayments(settlers, invoices, cfg, rates, base)
 
-    frames = {name: _ledger_frame(t, rates, base) for name, t in tables.items()}
     rejects = [_malformed_frame(raws[n]) for n in tables if len(raws[n].malformed)]
     rejects += [_reject_frame(t) for t in tables.values() if t.failures]
     rejects = [r for r in rejects if len(r)]
     reject_df = (pd.concat(rejects, ignore_index=True) if rejects else
                  pd.DataFrame({c: pd.Series([], dtype="int64" if c == "line" else "str") for c in REJECT_COLUMNS}))
     reject_df["line"] = reject_df["line"].astype("int64")
+    table_rank = reject_df["table"].map({n: i for i, n in enumerate(TABLE_ORDER)})
+    reject_df = (reject_df.assign(_t=table_rank.to_numpy()).sort_values(["_t", "line"], kind="stable")
+                 .drop(columns="_t").reset_index(drop=True))
     rows = []
     for name, t in tables.items():
         read = raws[name].read
-        accepted = len(frames[name])
+        accepted = int(t.ok().sum())
         rows.append({"table": name, "file": raws[name].path.name, "read": read, "accepted": accepted,
                      "rejected": read - accepted})
     summary = pd.DataFrame(rows, columns=["table", "file", "read", "accepted", "rejected"])
     rule_counts = (reject_df.drop_duplicates(["table", "line", "rule"]).groupby(["table", "rule"], sort=False)
                    .size().rename("rows").reset_index())
+    files = {n: r.path for n, r in raws.items()}
 
-    for name, t in tables.items():
-        read = raws[name].read
-        if len(frames[name]) == 0 and read > 0 and not TABLES[name].required:
-            warnings.append(f"{raws[name].path}: every row rejected; the ledger is used without {name}")
-        elif len(frames[name]) == 0 and (read > 0 or name == "customers"):
-            problems.append(f"{raws[name].path}: no usable rows ({read:,} read, "
-                            + ("all rejected; see the rejects for why)" if read else "the file has a header only)"))
-    if problems:
-        raise DataError(problems)
+    for row in rows:
+        name, read, accepted = row["table"], row["read"], row["accepted"]
+        path = raws[name].path
+        if accepted == 0 and read > 0 and not TABLES[name].required:
+            warnings.append(f"{path}: every row rejected ({_why(reject_df, name)}); the ledger is used without "
+                            f"{name}")
+        elif accepted == 0 and read > 0:
+            problems.append(f"{path}: no usable rows ({read:,} read, all rejected: {_why(reject_df, name)})")
+        elif accepted == 0 and name == "customers":
+            problems.append(f"{path}: no usable rows (the file has a header only)")
     if raws["invoices"].read == 0:
         warnings.append("no invoices: every customer is scored on the customer master alone (thin file)")
-    if "payments" in frames and len(frames["payments"]) == 0:
-        warnings.append("no payments accepted: every invoice counts as unpaid")
+    if raws["payments"].read == 0 and raws["invoices"].read > 0:
+        warnings.append("no payments: every invoice counts as unpaid")
+    report = ValidationReport(summary=summary, rule_counts=rule_counts, rejects=reject_df, warnings=warnings,
+                              files=files)
+    if problems:
+        raise LedgerUnusable(problems, report)
+
+    frames = {name: _ledger_frame(t, rates, base) for name, t in tables.items()}
     ledger = Ledger(
         customers=frames["customers"],
         invoices=frames["invoices"],
@@ -586,8 +946,6 @@ def validate_tables(raws: dict[str, _Raw], cfg: DataConfig) -> tuple[Ledger, Val
         extra_attributes=tuple(cfg.extra_attributes),
         source=str(next(iter(raws.values())).path.parent),
     )
-    report = ValidationReport(summary=summary, rule_counts=rule_counts, rejects=reject_df, warnings=warnings,
-                              files={n: r.path for n, r in raws.items()})
     return ledger, report
 
 
@@ -601,8 +959,6 @@ def load_ledger(data_dir: str | Path, config: DataConfig | None = None) -> tuple
                         "payments as .csv or .parquet)")
     cfg = config if config is not None else resolve_data_config(data_dir)
     files, problems = _find_files(data_dir)
-    if problems:
-        raise DataError(problems)
     raws: dict[str, _Raw] = {}
     for name in TABLE_ORDER:
         if name in files:
@@ -610,7 +966,9 @@ def load_ledger(data_dir: str | Path, config: DataConfig | None = None) -> tuple
                 raws[name] = _read_table(name, files[name], cfg)
             except DataError as exc:
                 problems += exc.problems
-    if problems:
+    if problems:  # every fatal problem at once: also those of the tables that could be read
+        for raw in raws.values():
+            problems += _conform(raw, cfg)[1]
         raise DataError(problems)
     return validate_tables(raws, cfg)
 
@@ -620,11 +978,11 @@ def frames_to_raw(frames: dict[str, pd.DataFrame], root: str | Path = "<memory>"
     for validating data that is not on disk."""
     out = {}
     for name, df in frames.items():
-        empty = pd.DataFrame({"line": pd.Series([], dtype="int64"), "value": pd.Series([], dtype="str")})
-        out[name] = _Raw(name, Path(root) / f"{name}.csv", df.reset_index(drop=True),
-                         np.arange(2, len(df) + 2, dtype=np.int64), empty)
+        df = df.reset_index(drop=True)
+        df.columns = [str(c).strip() for c in df.columns]
+        out[name] = _Raw(name, Path(root) / f"{name}.csv", df, np.arange(2, len(df) + 2, dtype=np.int64))
     return out
 
 
-__all__ = ["EVENT_DATE", "REJECT_COLUMNS", "ValidationReport", "frames_to_raw", "load_ledger",
+__all__ = ["EVENT_DATE", "REJECT_COLUMNS", "LedgerUnusable", "ValidationReport", "frames_to_raw", "load_ledger",
            "resolve_data_config", "validate_tables"]
