@@ -36,7 +36,7 @@ def test_worked_example_increase() -> None:
 
 @pytest.mark.parametrize(("basis", "need"), [("3m", 15_000), ("12m", 12_000), ("max", 15_000)])
 def test_sales_basis(basis: str, need: float) -> None:
-    out = run(rows({"credit_limit": None}), [0.04], LimitPolicy(sales_basis=basis))  # grade 6: x1.0
+    out = run(rows({"credit_limit": None}), [0.04], LimitPolicy(sales_basis=basis))  # grade 6: x1.0, set
     assert out["suggested_limit"].iloc[0] == need
 
 
@@ -99,25 +99,47 @@ def test_thin_file_starter_and_maximum() -> None:
                  {"sales_avg_3m": 0.0, "sales_avg_12m": 0.0, "credit_limit": None})
     thin = np.array([True, True, False])
     out = run(frame, [0.04, 0.04, 0.04], thin=thin)
-    assert out["suggested_limit"].tolist() == [5_000.0, 25_000.0, 0.0]
-    assert out["action"].tolist() == ["increase", "increase", "keep"]
+    assert out["suggested_limit"].tolist()[:2] == [5_000.0, 25_000.0] and np.isnan(out["suggested_limit"].iloc[2])
+    assert out["action"].tolist() == ["set", "set", "keep"]
     assert "thin file" in out["limit_rationale"].iloc[0]
-    # the dormant established customer keeps its limit
-    assert "nothing to size" in out["limit_rationale"].iloc[2]
+    # the dormant established customer has nothing to size a limit on: none is suggested
+    assert "nothing to size" in out["limit_rationale"].iloc[2] and "none suggested" in out["limit_rationale"].iloc[2]
+
+
+def test_thin_file_sizing_never_cuts_an_existing_limit() -> None:
+    # need 100,000 x (30 + 15) / 30 = 150,000 x1.1 (grade 5) = 165,000 -> thin-file maximum 25,000 < current 40,000
+    frame = rows({"sales_avg_3m": 100_000.0, "credit_limit": 40_000.0},
+                 {"sales_avg_3m": 100_000.0, "credit_limit": 40_000.0},
+                 {"sales_avg_3m": 1_000.0, "sales_avg_12m": 1_000.0, "credit_limit": 22_000.0},  # still ramping up
+                 {"sales_avg_3m": 10_000.0, "credit_limit": 10_000.0})
+    out = run(frame, [0.03, 0.03, 0.004, 0.03], thin=np.array([True, False, True, True]))
+    assert out["suggested_limit"].tolist() == [40_000, 165_000, 22_000, 17_000]
+    assert out["action"].tolist() == ["keep", "increase", "keep", "increase"]
+    assert "thin file: the current limit 40,000 is not cut on so little history: kept" in out["limit_rationale"].iloc[0]
+    cut = run(frame.iloc[:1], [0.03], LimitPolicy(thin_file_cut_existing=True), thin=np.array([True]))
+    assert cut["suggested_limit"].iloc[0] == 25_000 and cut["action"].iloc[0] == "decrease"
+    # the worst grade is still revoked
+    assert run(frame.iloc[:1], [0.5], thin=np.array([True]))["action"].iloc[0] == "revoke"
 
 
 def test_unscored_rows_keep_their_limit() -> None:
     out = run(rows({}, {"credit_limit": None}), [np.nan, np.nan])
-    assert out["suggested_limit"].tolist() == [15_000.0, 0.0]
+    assert out["suggested_limit"].iloc[0] == 15_000.0 and np.isnan(out["suggested_limit"].iloc[1])
+    assert out["limit_change"].iloc[0] == 0 and np.isnan(out["limit_change"].iloc[1])
     assert out["action"].tolist() == ["keep", "keep"] and not out["revoked"].any()
     assert out["limit_rationale"].str.startswith("not scored").all()
 
 
-def test_no_current_limit_counts_as_zero() -> None:
-    out = run(rows({"credit_limit": None}), [0.04])
+def test_no_limit_on_file_is_set_not_increased() -> None:
+    out = run(rows({"credit_limit": None}, {"credit_limit": None}, {"credit_limit": 0.0}), [0.04, 0.5, 0.04])
     assert np.isnan(out["current_limit"].iloc[0])
-    assert out["limit_change"].iloc[0] == out["suggested_limit"].iloc[0] == 15_000
-    assert out["action"].iloc[0] == "increase" and "no current limit" in out["limit_rationale"].iloc[0]
+    assert out["suggested_limit"].iloc[0] == 15_000 and np.isnan(out["limit_change"].iloc[0])
+    assert out["action"].iloc[0] == "set"
+    assert "no limit on file (open terms without a ceiling): set 15,000" in out["limit_rationale"].iloc[0]
+    # the worst grade is revoked whether or not a limit is on file
+    assert out["action"].iloc[1] == "revoke" and out["suggested_limit"].iloc[1] == 0
+    # a limit of 0 is a limit (cash in advance): a positive suggestion is an increase
+    assert out["action"].iloc[2] == "increase" and out["limit_change"].iloc[2] == 15_000
 
 
 @settings(max_examples=60, deadline=None)
@@ -138,16 +160,19 @@ def test_invariants(data) -> None:
     pol = LimitPolicy()
     out = run(frame, pds, pol, thin=thin)
     sugg = out["suggested_limit"].to_numpy()
-    cur = np.nan_to_num(out["current_limit"].to_numpy(), nan=0.0)
-    assert (sugg >= 0).all()
-    assert np.allclose(out["limit_change"].to_numpy(), sugg - cur)
-    assert set(out["action"]) <= set(ACTIONS)
-    assert (sugg[out["revoked"].to_numpy()] == 0).all()
+    cur = out["current_limit"].to_numpy()
     act = out["action"].to_numpy()
     ch = out["limit_change"].to_numpy()
+    assert set(act) <= set(ACTIONS)
+    assert (np.nan_to_num(sugg, nan=0.0) >= 0).all()
+    # no limit on file: nothing to change from; otherwise the change is suggested - current
+    assert np.isnan(ch[np.isnan(cur)]).all()
+    assert np.allclose(ch[~np.isnan(cur)], (sugg - cur)[~np.isnan(cur)])
+    assert ((act == "set") <= np.isnan(cur)).all() and (sugg[act == "set"] > 0).all()
+    assert (sugg[out["revoked"].to_numpy()] == 0).all()
     assert ((act == "increase") == ((ch > 0) & (act != "revoke"))).all()
     assert ((act == "decrease") == ((ch < 0) & (act != "revoke"))).all()
     # a changed limit is a multiple of the rounding step and within the thin-file bounds for thin files
-    changed = (act != "keep") & (act != "revoke")
+    changed = (act == "increase") | (act == "decrease") | (act == "set")
     assert np.allclose(np.mod(sugg[changed], pol.round_to), 0.0)
-    assert (sugg[changed & thin] <= pol.thin_file_max_limit).all()
+    assert (sugg[changed & thin] <= np.maximum(pol.thin_file_max_limit, np.nan_to_num(cur[changed & thin]))).all()

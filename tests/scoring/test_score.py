@@ -68,13 +68,16 @@ def test_pd_grade_and_contributions_are_the_models(batch, small_features, tiny_m
 def test_reasons_and_policies_are_filled(batch) -> None:
     s = batch.scores
     assert (s["reason_1"] != "").all() and (s["reason_codes"] != "").all()
-    assert set(s["action"]) <= {"increase", "keep", "decrease", "revoke"}
+    assert set(s["action"]) <= {"increase", "keep", "decrease", "revoke", "set"}
     revoked = s["action"] == "revoke"
     assert (s.loc[revoked, "suggested_limit"] == 0).all() and s.loc[revoked, "order_hold"].all()
-    assert ((s["hold_reason"] != "") == s["order_hold"]).all()
+    assert ((s["hold_reason"] != "") == s["order_hold"]).all() and ((s["hold_codes"] != "") == s["order_hold"]).all()
     assert ((s["review_reason"] != "") == s["review_due"]).all()
+    assert ((s["review_priority"] > 0) == s["review_due"]).all() and s["review_priority"].isin([0, 1, 2, 3]).all()
     assert (s["limit_rationale"] != "").all()
-    assert np.allclose(s["limit_change"], s["suggested_limit"] - s["current_limit"].fillna(0.0))
+    has = s["current_limit"].notna()
+    assert np.allclose(s.loc[has, "limit_change"], s.loc[has, "suggested_limit"] - s.loc[has, "current_limit"])
+    assert s.loc[~has, "limit_change"].isna().all() and (s.loc[~has, "action"] != "increase").all()
 
 
 def test_unscorable_rows_are_flagged_not_dropped(small_features, tiny_model, batch) -> None:
@@ -91,8 +94,9 @@ def test_unscorable_rows_are_flagged_not_dropped(small_features, tiny_model, bat
     assert "sales_avg_12m = inf" in bad["score_error"].iloc[1]
     assert bad["reason_1"].str.startswith("Not scored: feature").all()
     assert bad["review_due"].all() and bad["review_reason"].str.contains("could not be scored").all()
+    assert (bad["review_priority"] == 1).all()
     assert (bad["action"] == "keep").all()
-    assert (bad["suggested_limit"] == bad["current_limit"].fillna(0.0)).all()
+    pd.testing.assert_series_equal(bad["suggested_limit"], bad["current_limit"], check_names=False)
     # the other rows are untouched, and unscored rows have no contributions
     ok = s.drop(index=[3, 7])
     assert np.array_equal(ok["pd"].to_numpy(), batch.scores.drop(index=[3, 7])["pd"].to_numpy())
@@ -154,6 +158,14 @@ def test_chunking_is_invisible_and_reports_progress(small_features, tiny_model, 
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
 
 
+def test_threads_and_blocks_never_change_a_result(small_features, tiny_model, batch) -> None:
+    for threads, chunk in ((1, 300), (2, 37)):
+        res = score_customers(small_features, tiny_model, ScoringConfig(num_threads=threads, chunk_size=chunk), INFO,
+                              data_fingerprint="fp123")
+        pd.testing.assert_frame_equal(res.scores, batch.scores)
+        pd.testing.assert_frame_equal(res.contributions, batch.contributions)
+
+
 def test_previous_scores_trigger_grade_reviews(small_features, tiny_model, batch) -> None:
     s = batch.scores
     i = int(np.flatnonzero(s["grade"].isin(["4", "5", "6"]).to_numpy())[0])
@@ -182,6 +194,10 @@ def test_summary_counts(batch) -> None:
     assert sum(summ["by_action"].values()) == n and sum(summ["by_persona"].values()) == n
     assert summ["total_limit_change"] == pytest.approx(batch.scores["limit_change"].sum())
     assert summ["order_holds"] == batch.scores["order_hold"].sum()
+    assert sum(summ["reviews_by_priority"].values()) == summ["reviews_due"] == batch.scores["review_due"].sum()
+    codes = batch.scores["review_codes"].str.split(";").explode()
+    assert summ["reviews_by_reason"] == {c: int((codes == c).sum()) for c in summ["reviews_by_reason"]}
+    assert summ["holds_by_reason"] and set(summ["holds_by_reason"]) <= {"past_due", "over_limit", "revoked"}
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])

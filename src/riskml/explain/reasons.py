@@ -1,12 +1,30 @@
 """Reason codes from LightGBM's own contributions (``pred_contrib``), in the credit manager's words.
 
-For each customer, the features whose contributions push the score toward delinquency are grouped by
-family (so three correlated DBT features cannot fill all three slots); families are ranked by their net
-contribution, and each adverse family is cited through its strongest feature, written with the
-customer's own figures and the portfolio median from the training data. A customer with no adverse
-family gets a positive statement naming their strongest factors — never an empty field.
+How a reason is chosen (``docs/scoring.md``, "Reason codes"):
 
-Everything is vectorised per (slot, feature) group, so wording a million customers costs a few seconds.
+1. **Adverse side.** A factor can only be cited as adverse when the customer's figure is on the adverse
+   side of the reference median: above it for features where more is riskier, below it where less is
+   riskier. The side is the feature's monotone direction, or for features the model leaves
+   unconstrained the side declared in :data:`REASON_SIDE` (e.g. a *short* invoice history is adverse,
+   a long one is not). A positive contribution on the other side is an interaction artefact, not a
+   reason: it stays in the contributions file but is never worded as one. Features with no declared
+   side (sales volume, open balance, payment terms) may be cited either way and are worded "above" or
+   "below" the median. The same check, mirrored, applies to strengths.
+2. **Families.** Contributions are summed per family (DBT, lateness, aging, ...) so correlated features
+   do not fill all slots; families are ranked by that net push toward delinquency and each adverse
+   family is cited through its strongest adverse feature.
+3. **Wording.** The feature's reason template with the customer's own figures, the customer's own
+   earlier figure where the model has it (3-month DBT against the 12-month DBT, see
+   :data:`OWN_COMPARISON`) and the reference median. The reference is the median of the model's
+   training population, persisted with the model, so the batch, a single-customer call and the served
+   MLflow model word a reason identically. Cumulative features (window ``all``, e.g. months of invoice
+   history) are stated without a median: their median depends on how long the ledger ran at training,
+   not on the customers.
+4. A customer with no adverse family gets positive statements (prefixed :data:`POSITIVE_PREFIX`) naming
+   their strongest favourable factors, never an empty field.
+
+Everything is vectorised per (slot, feature) group: one ``str.format`` per cited reason, no per-row
+Python beyond it.
 """
 
 from __future__ import annotations
@@ -22,6 +40,53 @@ from riskml.features.registry import FAMILIES, FeatureSpec
 # contributions (log-odds) below this are noise, not a reason
 MIN_CONTRIBUTION = 1e-3
 POSITIVE_PREFIX = "No adverse factor. Strength: "
+NEUTRAL_STATEMENT = "No factor moves this customer's risk away from the portfolio average"
+
+# the adverse side of features the model leaves unconstrained (monotone 0): +1 = high values are
+# adverse, -1 = low values are adverse. Unlisted unconstrained features may be cited on either side.
+REASON_SIDE: dict[str, int] = {
+    "dbt_volatility_12m": 1,
+    "aging_current_share": -1,
+    "no_credit_limit": 1,
+    "dispute_share_12m": 1,
+    "disputed_open_share": 1,
+    "credit_note_share_12m": 1,
+    "deduction_share_12m": 1,
+    "unapplied_cash_12m": 1,
+    "unapplied_cash_age_days": 1,
+    "invoice_count_12m": -1,
+    "active_months_12m": -1,
+    "days_since_last_invoice": 1,
+    "invoices_total": -1,
+    "paid_invoices_12m": -1,
+    "history_months": -1,
+    "no_payment_history": 1,
+}
+
+# the customer's own earlier figure, shown beside the current one: feature -> (earlier feature, its window)
+OWN_COMPARISON: dict[str, tuple[str, str]] = {
+    "dbt_avg_3m": ("dbt_avg_12m", "over 12 months"),
+    "dbt_avg_6m": ("dbt_avg_12m", "over 12 months"),
+    "sales_avg_3m": ("sales_avg_12m", "a month over 12 months"),
+}
+
+# how a missing figure reads, where the generic "<description>: no figure" would mislead
+MISSING_TEXT: dict[str, str] = {
+    "dbt_avg_3m": "No payment received in the last 3 months",
+    "dbt_avg_6m": "No payment received in the last 6 months",
+    "dbt_avg_12m": "No payment received in the last 12 months",
+    "dbt_max_12m": "No payment received in the last 12 months",
+    "late_paid_share_12m": "No invoice settled in the last 12 months",
+    "late_amount_share_12m": "No invoice settled in the last 12 months",
+    "late_days_avg_12m": "No invoice settled late in the last 12 months",
+    "utilisation": "No credit limit on file to measure the exposure against",
+    "utilisation_hwm_12m": "No credit limit on file to measure the open balance against",
+    "days_since_last_payment": "No payment received yet",
+    "days_since_last_invoice": "Never invoiced",
+    "history_months": "Never invoiced",
+}
+
+_UNIT_WORD = {"months": " months", "invoices": " invoices"}
 
 
 def format_value(value: float, unit: str) -> str:
@@ -41,36 +106,167 @@ def format_value(value: float, unit: str) -> str:
     return f"{value:.3g}"
 
 
+def _figure(value: float, unit: str) -> str:
+    """:func:`format_value` with the unit word for counts (``62 months``, ``23 invoices``)."""
+    return format_value(value, unit) + (_UNIT_WORD.get(unit, "") if np.isfinite(value) else "")
+
+
+def adverse_side(spec: FeatureSpec) -> int:
+    """+1 when high values of the feature are adverse, -1 when low ones are, 0 when either can be."""
+    if spec.monotone:
+        return int(spec.monotone)
+    return REASON_SIDE.get(spec.name, 0)
+
+
 def _template_fields(template: str) -> list[str]:
     return [f for _, f, _, _ in string.Formatter().parse(template) if f]
 
 
-def render(spec: FeatureSpec, rows: pd.DataFrame, median: float | None) -> list[str]:
-    """Reason text of ``spec`` for each row of ``rows`` (all feature columns available)."""
-    fields = _template_fields(spec.reason)
-    names = [spec.name if f == "value" else f for f in fields]
-    names = [n for n in names if n in rows.columns] if names else []
-    cols = [rows[n].to_numpy("float64") if rows[n].dtype.kind in "fiub" else rows[n].to_numpy() for n in names]
-    suffix = "" if median is None or not np.isfinite(median) else f" (portfolio median {format_value(median, spec.unit)})"
-    missing = f"{spec.description}: not available (no history yet)"
-    out = []
+def _short(description: str) -> str:
+    return description.split(" (")[0]
+
+
+def _missing_text(spec: FeatureSpec) -> str:
+    if spec.name in MISSING_TEXT:
+        return MISSING_TEXT[spec.name]
+    where = "nothing in that period" if spec.window.endswith("m") else "nothing on record"
+    return f"{_short(spec.description)}: no figure, {where}"
+
+
+def _column(rows: pd.DataFrame, name: str) -> np.ndarray:
+    s = rows[name]
+    if s.dtype.kind in "fiub":
+        return s.to_numpy("float64")
+    if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+        num = pd.to_numeric(s, errors="coerce")
+        if num.notna().sum() == s.notna().sum():
+            return num.to_numpy("float64")
+        return s.astype("object").to_numpy()
+    return pd.to_numeric(s, errors="coerce").to_numpy("float64")
+
+
+def _is_missing(v: object) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or v is pd.NA
+
+
+def render(spec: FeatureSpec, rows: pd.DataFrame, median: float | None, favourable: bool = False) -> list[str]:
+    """Reason text of ``spec`` for each row of ``rows`` (which holds the feature and, when the template
+    names them, the other features it quotes): the template with the customer's figures, the customer's
+    own earlier figure (:data:`OWN_COMPARISON`) and the reference median."""
+    return _render(spec, _Columns(rows), np.arange(len(rows)), median, favourable).tolist()
+
+
+class _Columns:
+    """The columns of a frame as arrays (:func:`_column`), each converted once, on first use."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.cache: dict[str, np.ndarray] = {}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.frame.columns
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.cache:
+            self.cache[name] = _column(self.frame, name)
+        return self.cache[name]
+
+
+def _render(spec: FeatureSpec, columns: _Columns, sel: np.ndarray, median: float | None,
+            favourable: bool = False) -> np.ndarray:
+    n = len(sel)
     template = spec.reason
+    if favourable and template.startswith("Only "):  # "Only 100% ... has been paid" reads wrong as a strength
+        template = template[5].upper() + template[6:]
     if spec.kind == "flag":  # the reason text describes the flag when set; otherwise say it is not
-        values = rows[spec.name].to_numpy("float64") if spec.name in rows else np.ones(len(rows))
-        return [template if v >= 0.5 else f"Not the case: {template[0].lower()}{template[1:]}" for v in values]
-    for vals in zip(*cols, strict=True) if cols else [()] * len(rows):
-        kw = dict(zip(names, vals, strict=True))
-        if any(isinstance(v, float) and v != v for v in vals):
-            out.append(missing)
+        values = columns[spec.name][sel].astype("float64") if spec.name in columns else np.ones(n)
+        off = f"Not the case: {template[0].lower()}{template[1:]}"
+        return np.where(values >= 0.5, template, off).astype(object)
+    fields = _template_fields(template)
+    names = [spec.name if f == "value" else f for f in fields]
+    if spec.name not in columns or any(c not in columns for c in names):
+        value = columns[spec.name][sel].tolist() if spec.name in columns else [None] * n
+        return np.array([f"{spec.description}: {v}" for v in value], dtype=object)
+    values = columns[spec.name][sel]
+    numeric = values.dtype.kind == "f"
+    texts = np.full(n, _missing_text(spec), dtype=object)
+    fmt = template.format
+    if set(fields) <= {"value"}:
+        known = np.isfinite(values) if numeric else np.array([not _is_missing(v) for v in values], dtype=bool)
+        if known.any():
+            texts[known] = [fmt(value=v) for v in values[known].tolist()]
+    else:
+        cols = {("value" if c == spec.name else c): columns[c][sel].tolist() for c in names}
+        keys = list(cols)
+        known = np.zeros(n, dtype=bool)
+        for i, vals in enumerate(zip(*cols.values(), strict=True)):
+            if any(_is_missing(v) for v in vals):
+                continue
+            known[i] = True
+            try:
+                texts[i] = fmt(**dict(zip(keys, vals, strict=True)))
+            except (ValueError, TypeError, KeyError):
+                texts[i] = f"{spec.description}: {vals[keys.index('value')]}"
+    if not numeric:
+        return texts
+
+    side = adverse_side(spec)
+    own = OWN_COMPARISON.get(spec.name)
+    if own is not None and own[0] in columns:
+        earlier = columns[own[0]][sel]
+        if earlier.dtype.kind == "f":
+            with np.errstate(invalid="ignore"):
+                moved = known & np.isfinite(earlier) & (np.round(values) != np.round(earlier))
+                # the earlier figure is cited when it makes the point of the reason: worse now for an adverse
+                # reason, better now for a strength; either way for a two-sided feature
+                if side:
+                    moved &= ((values - earlier) * side > 0) != favourable
+            if moved.any():
+                e, v = earlier[moved], values[moved]
+                words = np.where(v > e, ", up from ", ", down from ").astype(object)
+                figs = np.array([_figure(x, spec.unit) for x in e.tolist()], dtype=object)
+                texts[moved] = texts[moved] + words + figs + f" {own[1]}"
+    if median is None or not np.isfinite(median) or spec.window == "all" or not known.any():
+        return texts
+    med = _figure(median, spec.unit)
+    if side:
+        note = np.full(n, f"portfolio median {med}", dtype=object)
+    else:
+        with np.errstate(invalid="ignore"):
+            where = np.where(values > median, "above", np.where(values < median, "below", "at")).astype(object)
+        note = where + f" the portfolio median {med}"
+    # "... (now 33 days)" + note -> "... (now 33 days; portfolio median 4 days)"
+    k = np.flatnonzero(known)
+    paren = np.array([t.endswith(")") for t in texts[k].tolist()], dtype=bool)
+    texts[k[paren]] = np.array([t[:-1] for t in texts[k[paren]].tolist()], dtype=object) + "; " + note[k[paren]] + ")"
+    texts[k[~paren]] = texts[k[~paren]] + " (" + note[k[~paren]] + ")"
+    return texts
+
+
+def _on_side(features: pd.DataFrame, feature_names: list[str], specs: Mapping[str, FeatureSpec],
+             medians: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Per (feature, row) -- feature-major, shape (k, n): may the feature be cited as adverse, and as a
+    strength?"""
+    n, k = len(features), len(feature_names)
+    adverse_ok = np.ones((k, n), dtype=bool)
+    strength_ok = np.ones((k, n), dtype=bool)
+    for i, f in enumerate(feature_names):
+        spec = specs.get(f)
+        if spec is None:
             continue
-        kw = {("value" if n == spec.name else n): v for n, v in kw.items()}
-        if spec.name in names and spec.name != "value":
-            kw[spec.name] = kw["value"]
-        try:
-            out.append(template.format(**kw) + (suffix if spec.kind != "flag" else ""))
-        except (ValueError, TypeError, KeyError):
-            out.append(f"{spec.description}: {kw.get('value')}")
-    return out
+        if spec.kind == "flag":
+            strength_ok[i] = False  # "a limit has been set" is not a strength worth stating
+        side = adverse_side(spec)
+        med = medians.get(f)
+        if not side or med is None or not np.isfinite(med) or f not in features:
+            continue
+        v = pd.to_numeric(features[f], errors="coerce").to_numpy("float64")
+        with np.errstate(invalid="ignore"):
+            d = (v - med) * side
+        unknown = ~np.isfinite(v)
+        adverse_ok[i] = unknown | (d > 0)
+        strength_ok[i] &= unknown | (d <= 0)
+    return adverse_ok, strength_ok
 
 
 def reason_codes(
@@ -93,78 +289,81 @@ def reason_codes(
         raise ValueError(
             f"contrib must have shape ({len(features)}, {k + 1}) for {k} features; got {c.shape}"
         )
-    c = c[:, :k].copy()
+    rows_n = len(features)
     medians = medians or {}
-    # a monotone feature is cited as adverse only when its value is on the risky side of the median:
-    # reasons must be accurate, not artefacts of interactions
-    for i, f in enumerate(feature_names):
-        spec = specs.get(f)
-        med = medians.get(f)
-        if spec is None or not spec.monotone or med is None or not np.isfinite(med) or f not in features:
-            continue
-        v = pd.to_numeric(features[f], errors="coerce").to_numpy("float64")
-        wrong_side = (v - med) * spec.monotone <= 0
-        c[:, i] = np.where(wrong_side & (c[:, i] > 0), 0.0, c[:, i])
+    adverse_ok, strength_ok = _on_side(features, feature_names, specs, medians)
     fam_names = list(dict.fromkeys(specs[f].family if f in specs else "attributes" for f in feature_names))
-    fam_idx = np.array([fam_names.index(specs[f].family if f in specs else "attributes") for f in feature_names])
-    onehot = np.zeros((k, len(fam_names)))
-    onehot[np.arange(k), fam_idx] = 1.0
-    fam_sum = c @ onehot  # net contribution per family
-
-    # strongest adverse and strongest favourable feature within each family, per row
+    fam_idx = np.array([fam_names.index(specs[f].family if f in specs else "attributes") for f in feature_names],
+                       dtype=np.int64)
     nf = len(fam_names)
-    best_hi = np.zeros((len(c), nf), dtype=np.int64)
-    best_lo = np.zeros((len(c), nf), dtype=np.int64)
-    best_hi_val = np.zeros((len(c), nf))
+    # feature-major (k, n) with the features grouped by family: each family is a block of contiguous rows,
+    # so the per-family sums and arg-maxima below run over whole columns of customers at once
+    perm = np.argsort(fam_idx, kind="stable")
+    bounds = np.searchsorted(fam_idx[perm], np.arange(nf + 1))
+    cT = np.ascontiguousarray(c[:, perm].T)
+    up = np.maximum(cT, 0.0)
+    up *= adverse_ok[perm]         # pushes toward delinquency that may be cited
+    neg = np.minimum(cT, 0.0)
+    down = neg * strength_ok[perm]  # pulls toward safety that may be cited as strengths
+    fam_net = np.empty((nf, rows_n))   # a family's net push: its citable adverse pushes plus every pull
+    fam_down = np.empty((nf, rows_n))  # toward safety within it; and its citable pulls toward safety
+    best_hi = np.empty((nf, rows_n), dtype=np.int64)
+    best_hi_val = np.empty((nf, rows_n))
+    best_lo = np.empty((nf, rows_n), dtype=np.int64)
     for f in range(nf):
-        members = np.flatnonzero(fam_idx == f)
-        sub = c[:, members]
-        hi = sub.argmax(axis=1)
-        best_hi[:, f] = members[hi]
-        best_hi_val[:, f] = sub[np.arange(len(c)), hi]
-        best_lo[:, f] = members[sub.argmin(axis=1)]
+        a, b = bounds[f], bounds[f + 1]
+        su, sd = up[a:b], down[a:b]
+        best_hi[f] = perm[a + su.argmax(axis=0)]
+        best_hi_val[f] = su.max(axis=0)
+        best_lo[f] = perm[a + sd.argmin(axis=0)]
+        fam_net[f] = su.sum(axis=0) + neg[a:b].sum(axis=0)
+        fam_down[f] = sd.sum(axis=0)
+    fam_net, fam_down, best_hi_val = fam_net.T, fam_down.T, best_hi_val.T
+    best_hi, best_lo = best_hi.T, best_lo.T
+    r = np.arange(rows_n)
 
-    adverse = (fam_sum > MIN_CONTRIBUTION) & (best_hi_val > MIN_CONTRIBUTION)
-    order = np.argsort(-np.where(adverse, fam_sum, -np.inf), axis=1, kind="stable")[:, :n]
+    adverse = (fam_net > MIN_CONTRIBUTION) & (best_hi_val > MIN_CONTRIBUTION)
     n_adverse = adverse.sum(axis=1)
-    fav_order = np.argsort(fam_sum, axis=1, kind="stable")[:, :n]
+    order = np.argsort(-np.where(adverse, fam_net, -np.inf), axis=1, kind="stable")[:, :n]
+    fav_order = np.argsort(fam_down, axis=1, kind="stable")[:, :n]
+    none_adverse = n_adverse == 0
 
-    rows = np.arange(len(features))
-    slot_feat = np.full((len(features), n), -1)
-    slot_pos = np.zeros((len(features), n), dtype=bool)
-    for j in range(n):
+    slot_feat = np.full((rows_n, n), -1, dtype=np.int64)
+    slot_pos = np.zeros((rows_n, n), dtype=bool)
+    for j in range(min(n, nf)):
         fam_adv = order[:, j]
-        use_adv = j < n_adverse
-        slot_feat[:, j] = np.where(use_adv, best_hi[rows, fam_adv], -1)
-        none_adverse = n_adverse == 0
+        slot_feat[:, j] = np.where(j < n_adverse, best_hi[r, fam_adv], -1)
         fam_fav = fav_order[:, j]
-        fav_ok = none_adverse & (fam_sum[rows, fam_fav] < -MIN_CONTRIBUTION)
-        slot_feat[:, j] = np.where(fav_ok, best_lo[rows, fam_fav], slot_feat[:, j])
+        fav_ok = none_adverse & (fam_down[r, fam_fav] < -MIN_CONTRIBUTION)
+        slot_feat[:, j] = np.where(fav_ok, best_lo[r, fam_fav], slot_feat[:, j])
         slot_pos[:, j] = fav_ok
 
-    out = {f"reason_{j + 1}": np.full(len(features), "", dtype=object) for j in range(n)}
-    feats = features.reset_index(drop=True)
+    out = {f"reason_{j + 1}": np.full(rows_n, "", dtype=object) for j in range(n)}
+    columns = _Columns(features)
     for j in range(n):
         col = out[f"reason_{j + 1}"]
-        for fi in np.unique(slot_feat[:, j]):
-            if fi < 0:
-                continue
-            name = feature_names[fi]
-            spec = specs.get(name) or FeatureSpec(name, "attributes", name, "", "", 0, f"{name}: {{value}}")
-            sel = np.flatnonzero(slot_feat[:, j] == fi)
-            texts = render(spec, feats.iloc[sel], medians.get(name))
-            pos = slot_pos[sel, j]
-            col[sel] = [POSITIVE_PREFIX + t if p else t for t, p in zip(texts, pos, strict=True)]
+        for pos in (False, True):
+            sel_slot = slot_pos[:, j] == pos
+            for fi in np.unique(slot_feat[sel_slot, j]):
+                if fi < 0:
+                    continue
+                name = feature_names[fi]
+                spec = specs.get(name) or FeatureSpec(name, "attributes", name, "", "", 0, f"{name}: {{value}}")
+                sel = np.flatnonzero(sel_slot & (slot_feat[:, j] == fi))
+                texts = _render(spec, columns, sel, medians.get(name), favourable=pos)
+                col[sel] = POSITIVE_PREFIX + texts if pos else texts
     # a customer with neither adverse nor favourable factors (e.g. exactly average) still gets a statement
-    empty = out["reason_1"] == ""
-    out["reason_1"][empty] = "No factor moves this customer's risk away from the portfolio average"
+    out["reason_1"][out["reason_1"] == ""] = NEUTRAL_STATEMENT
 
-    names = np.array(feature_names + [""], dtype=object)
-    cited = np.where(slot_feat >= 0, slot_feat, k)
-    codes = names[cited]
-    codes = np.where(slot_pos, "+" + codes.astype(str), codes)
-    out["reason_codes"] = np.array([";".join(x for x in r if x and x != "+") for r in codes], dtype=object)
-    return pd.DataFrame(out, index=features.index)
+    names = np.array([*feature_names, ""], dtype=object)
+    codes = names[np.where(slot_feat >= 0, slot_feat, k)]
+    codes[slot_pos] = "+" + codes[slot_pos]
+    joined = codes[:, 0].copy() if n else np.full(rows_n, "", dtype=object)
+    for j in range(1, n):
+        nxt = codes[:, j]
+        joined = np.where(nxt != "", np.where(joined != "", joined + ";" + nxt, nxt), joined)
+    out["reason_codes"] = joined
+    return pd.DataFrame({c: pd.Series(v, index=features.index, dtype=object) for c, v in out.items()})
 
 
 def family_heading(family: str) -> str:

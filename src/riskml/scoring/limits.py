@@ -21,7 +21,11 @@ The policy, step by step (``docs/scoring.md`` has a worked example):
 
    With ``PD = 0`` there is no cap.
 4. **Thin file** (too little history to trust the sizing): the limit is kept between
-   ``thin_file_starter_limit`` and ``thin_file_max_limit``.
+   ``thin_file_starter_limit`` and ``thin_file_max_limit``. The sizing never *cuts* an existing thin-file
+   limit: it rests on a few months of sales (a new customer is still ramping up), while the existing
+   limit was set by a person at onboarding, usually on outside data. Thin files can be increased (up to
+   the maximum), set when there is no limit, or revoked by grade; ``thin_file_cut_existing`` lets the
+   sizing cut them too.
 5. **Round** to the nearest ``round_to``, never above the cap (then rounded down); a positive limit
    rounds to at least one ``round_to`` when the cap allows it.
 6. **Hysteresis**: when ``|suggested - current| < min_change_pct x current`` the current limit is kept.
@@ -31,8 +35,14 @@ The policy, step by step (``docs/scoring.md`` has a worked example):
    is 0 (no limit pays for itself; not applied to thin files, whose PD rests on little evidence).
 
 A customer with no sales in the basis window (dormant, not thin file) has nothing to size a limit on:
-its current limit is kept. A customer that could not be scored keeps its current limit. A missing
-current limit ("no limit set") counts as 0 for the change and the action.
+its current limit is kept. A customer that could not be scored keeps its current limit.
+
+**No limit on file** (``credit_limit`` missing) is not a limit of 0: the ERP runs no credit check on the
+customer, who buys on open terms without a ceiling. Any limit riskml suggests *adds* a control rather than
+extending credit, so the action is ``set`` (not ``increase``), ``limit_change`` is empty (there is no
+limit to change from) and the rationale says so; the review rules flag the customer (see
+:mod:`riskml.scoring.actions`). Worst grades and habitual debtors are still ``revoke``. A limit of 0 *is*
+a limit (cash in advance): a positive suggestion against it is an ``increase``.
 """
 
 from __future__ import annotations
@@ -45,7 +55,9 @@ import pandas as pd
 from riskml.config import Grade, LimitPolicy
 from riskml.scoring.grades import grade_positions
 
-ACTIONS = ("increase", "keep", "decrease", "revoke")
+# "set": the customer master holds no limit (the customer trades on open terms without a ceiling) and the
+# policy suggests one to set; see the module docstring
+ACTIONS = ("increase", "keep", "decrease", "revoke", "set")
 
 # feature columns the limit policy reads
 LIMIT_COLUMNS = (
@@ -60,6 +72,12 @@ def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
 
 def _money(x: float) -> str:
     return f"{x:,.0f}"
+
+
+def _frame(cols: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
+    """A frame of policy columns; texts stay Python objects (no string-dtype inference per block)."""
+    return pd.DataFrame({c: pd.Series(v, index=index, dtype=object if np.asarray(v).dtype == object else None)
+                         for c, v in cols.items()})
 
 
 def monthly_sales(frame: pd.DataFrame, basis: str) -> np.ndarray:
@@ -121,8 +139,8 @@ def suggest_limits(
     """The limit policy for every row of ``frame`` (which holds :data:`LIMIT_COLUMNS`).
 
     Returns, on ``frame``'s index: ``current_limit``, ``suggested_limit``, ``limit_change`` (suggested
-    minus current, a missing current limit counting as 0), ``action`` (one of :data:`ACTIONS`),
-    ``revoked`` (bool), ``revoke_reason`` and ``limit_rationale`` (the computation in words)."""
+    minus current; empty when no limit is on file), ``action`` (one of :data:`ACTIONS`), ``revoked``
+    (bool), ``revoke_reason`` and ``limit_rationale`` (the computation in words)."""
     n = len(frame)
     p = np.asarray(pd_values, dtype="float64")
     grades = np.asarray(grades, dtype=object)
@@ -135,7 +153,8 @@ def suggest_limits(
     terms = _num(frame, "payment_terms_days")
     sales = monthly_sales(frame, policy.sales_basis)
     need_ = need(sales, terms, policy.grace_days)
-    mult = np.array([policy.grade_multiplier.get(str(g), 1.0) for g in grades], dtype="float64") if n else np.zeros(0)
+    mult_of = {g.grade: float(policy.grade_multiplier.get(g.grade, 1.0)) for g in master_scale}
+    mult = pd.Series(grades, dtype=object).map(mult_of).fillna(1.0).to_numpy("float64") if n else np.zeros(0)
     scaled = need_ * mult
     cap = break_even_cap(p, sales, need_, policy)
     capped = np.minimum(scaled, cap)
@@ -144,17 +163,20 @@ def suggest_limits(
     limit = np.where(thin, np.clip(capped, thin_lo, thin_hi), capped)
     upper = np.where(thin, thin_hi, cap)
     rounded = round_limit(limit, upper, policy.round_to)
+    # thin file: sizing on a few months of sales does not cut a limit a person set
+    thin_kept = thin & has_current & (rounded < current0) & (not policy.thin_file_cut_existing)
+    sized = np.where(thin_kept, current0, rounded)
 
     dormant = ok & ~thin & (sales <= 0)
-    suggested = np.where(dormant, current0, rounded)
+    suggested = np.where(dormant, current, sized)
 
     # hysteresis: small changes against an existing limit are not worth a review
     with np.errstate(all="ignore"):
-        rel = np.where(current0 > 0, (suggested - current0) / current0, np.where(suggested > 0, np.inf, 0.0))
-    small = has_current & (current0 > 0) & (np.abs(suggested - current0) < policy.min_change_pct * current0)
+        rel = np.where(current0 > 0, (sized - current0) / current0, 0.0)
+    small = has_current & (current0 > 0) & ~dormant & (np.abs(sized - current0) < policy.min_change_pct * current0)
     suggested = np.where(small, current0, suggested)
 
-    # revoke: worst grades and habitual debtors
+    # revoke: worst grades, habitual debtors, and customers no limit pays for
     pos = grade_positions(grades, master_scale)
     revoke_pos = [g.grade for g in master_scale].index(policy.revoke_grade)
     by_grade = ok & (pos >= revoke_pos)
@@ -162,11 +184,14 @@ def suggest_limits(
     unprofitable = ok & ~thin & ~dormant & (need_ > 0) & (cap <= 0)
     revoked = by_grade | habitual | unprofitable
     suggested = np.where(revoked, 0.0, suggested)
-    suggested = np.where(ok, suggested, current0)
+    suggested = np.where(ok, suggested, current)
 
-    change = suggested - current0
+    change = suggested - current  # NaN when no limit is on file
     action = np.where(change > 0, "increase", np.where(change < 0, "decrease", "keep")).astype(object)
+    action[ok & ~has_current & ~dormant & (suggested > 0)] = "set"
     action[revoked] = "revoke"
+    change = np.where(ok | has_current, change, np.nan)
+    change = np.where(~ok & has_current, 0.0, change)
 
     late = _num(frame, "late_paid_share_12m")
     dbt12 = _num(frame, "dbt_avg_12m")
@@ -183,36 +208,9 @@ def suggest_limits(
                          "on the sales it enables")
         revoke_reason[i] = " and ".join(parts)
 
-    rationale = np.empty(n, dtype=object)
-    step = _money(policy.round_to)
-    for i in range(n):
-        if not ok[i]:
-            rationale[i] = "not scored: current limit left as is"
-            continue
-        if revoked[i]:
-            rationale[i] = f"revoke (cash in advance): {revoke_reason[i]}"
-            continue
-        if dormant[i]:
-            rationale[i] = f"no sales over the {policy.sales_basis} basis: nothing to size a limit on; current limit left as is"
-            continue
-        text = (f"need {_money(need_[i])} = sales {_money(sales[i])}/month x ({terms[i]:.0f} + {policy.grace_days}) days / 30;"
-                f" x{mult[i]:g} for grade {grades[i]} = {_money(scaled[i])}")
-        if cap_binds[i]:
-            text += (f"; capped at break-even {_money(cap[i])} (expected loss PD {p[i]:.1%} x LGD {policy.lgd:.0%}"
-                     f" = expected margin on {policy.margin_horizon_months:g} months of sales)")
-        if thin[i]:
-            text += f"; thin file: kept between {_money(thin_lo)} and {_money(thin_hi)}"
-        text += f"; rounded to {step}: {_money(rounded[i])}"
-        if small[i]:
-            text += (f"; change {rel[i]:+.0%} is below {policy.min_change_pct:.0%} of the current limit"
-                     f" {_money(current0[i])}: kept")
-        elif not has_current[i]:
-            text += "; no current limit"
-        else:
-            text += f"; {rel[i]:+.0%} vs current {_money(current0[i])}" if current0[i] > 0 else f"; current {_money(0)}"
-        rationale[i] = text
-
-    return pd.DataFrame(
+    rationale = _rationale(policy, ok, revoked, revoke_reason, dormant, has_current, current0, terms, sales, need_,
+                           mult, grades, scaled, cap, cap_binds, p, thin, thin_kept, rounded, small, rel, suggested)
+    return _frame(
         {
             "current_limit": current,
             "suggested_limit": suggested,
@@ -222,5 +220,69 @@ def suggest_limits(
             "revoke_reason": revoke_reason,
             "limit_rationale": rationale,
         },
-        index=frame.index,
+        frame.index,
     )
+
+
+def _amounts(x: np.ndarray) -> np.ndarray:
+    """Amounts as text with thousands separators (object array), one format per distinct value."""
+    r = np.round(np.asarray(x, dtype="float64"))
+    uniq, inv = np.unique(r, return_inverse=True)
+    return np.array([f"{u:,.0f}" for u in uniq.tolist()], dtype=object)[inv.reshape(-1)]
+
+
+def _cat(*parts: object) -> np.ndarray:
+    """Element-wise concatenation of object arrays and strings."""
+    out = parts[0] if isinstance(parts[0], np.ndarray) else np.asarray(parts[0], dtype=object)
+    for p in parts[1:]:
+        out = out + p
+    return out
+
+
+def _rationale(policy: LimitPolicy, ok, revoked, revoke_reason, dormant, has_current, current0, terms, sales, need_,
+               mult, grades, scaled, cap, cap_binds, p, thin, thin_kept, rounded, small, rel, suggested) -> np.ndarray:
+    """The limit computation in words, one text per row, built piece by piece over whole arrays."""
+    n = len(ok)
+    out = np.empty(n, dtype=object)
+    out[~ok] = "not scored: current limit left as is"
+    out[ok & revoked] = [f"revoke (cash in advance): {r}" for r in revoke_reason[ok & revoked]]
+    dorm = ok & ~revoked & dormant
+    out[dorm & has_current] = (f"no sales over the {policy.sales_basis} basis: nothing to size a limit on; "
+                               "current limit left as is")
+    out[dorm & ~has_current] = (f"no sales over the {policy.sales_basis} basis: nothing to size a limit on; "
+                                "no limit on file, none suggested")
+    i = np.flatnonzero(ok & ~revoked & ~dormant)
+    if not len(i):
+        return out
+    g = policy.grace_days
+    t = terms[i]
+    terms_txt = np.where(np.isfinite(t), _amounts(np.nan_to_num(t)), "terms unknown").astype(object)
+    mult_txt = np.array([f"{m:g}" for m in mult[i].tolist()], dtype=object)
+    text = _cat("need ", _amounts(need_[i]), " = sales ", _amounts(sales[i]), "/month x (", terms_txt,
+                f" + {g}) days / 30; x", mult_txt, " for grade ", grades[i].astype(str).astype(object), " = ",
+                _amounts(scaled[i]))
+    binds = cap_binds[i]
+    if binds.any():
+        j = np.flatnonzero(binds)
+        pd_txt = np.array([f"{x:.1%}" for x in p[i][j].tolist()], dtype=object)
+        text[j] = _cat(text[j], "; capped at break-even ", _amounts(cap[i][j]), " (expected loss PD ", pd_txt,
+                       f" x LGD {policy.lgd:.0%} = expected margin on {policy.margin_horizon_months:g} months of sales)")
+    th = thin[i]
+    text[th] = text[th] + (f"; thin file: kept between {_money(policy.thin_file_starter_limit)} and "
+                           f"{_money(policy.thin_file_max_limit)}")
+    text = _cat(text, f"; rounded to {_money(policy.round_to)}: ", _amounts(rounded[i]))
+    cur_txt = _amounts(current0[i])
+    rel_txt = np.array([f"{x:+.0%}" for x in np.nan_to_num(rel[i]).tolist()], dtype=object)
+    kept, sm, has, pos = thin_kept[i], small[i] & ~thin_kept[i], has_current[i], current0[i] > 0
+    tail = np.full(len(i), "; current limit 0 (cash in advance)", dtype=object)
+    tail[has & pos] = _cat("; ", rel_txt[has & pos], " vs current ", cur_txt[has & pos])
+    no_lim = ~has
+    positive = suggested[i] > 0
+    tail[no_lim & positive] = _cat("; no limit on file (open terms without a ceiling): set ",
+                                   _amounts(suggested[i][no_lim & positive]))
+    tail[no_lim & ~positive] = "; no limit on file, none suggested"
+    tail[sm] = _cat("; change ", rel_txt[sm], f" is below {policy.min_change_pct:.0%} of the current limit ", cur_txt[sm],
+                    ": kept")
+    tail[kept] = _cat("; thin file: the current limit ", cur_txt[kept], " is not cut on so little history: kept")
+    out[i] = text + tail
+    return out

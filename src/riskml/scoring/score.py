@@ -3,11 +3,16 @@ reason codes for every customer, plus each customer's per-feature contributions 
 
 ``score_customers(features, model, config, model_info)`` is the whole step, from a feature table (one
 row per customer, :func:`riskml.features.build_features`) and a fitted model to the output frames; the
-CLI (``riskml score``) adds loading and writing. Rows are scored in chunks (bounded memory, a progress
-callback per chunk). A row that cannot be scored (a non-numeric or infinite feature, a model failure on
-that row, no PD) is still output with ``scored = False`` and the reason in ``score_error``: it keeps
-its current limit, gets a review and no contributions. Every customer of the input appears exactly
-once, in input order.
+CLI (``riskml score``) adds loading and writing. A row that cannot be scored (a non-numeric or infinite
+feature, a model failure on that row, no PD) is still output with ``scored = False`` and the reason in
+``score_error``: it keeps its current limit, gets an urgent review and no contributions. Every customer
+of the input appears exactly once, in input order.
+
+Rows are scored in blocks of at most ``chunk_size`` rows (bounded memory, a progress callback per
+block), ``num_threads`` blocks at a time, each worker thread running LightGBM on one core: LightGBM
+releases the GIL, so one block's tree walk runs while another block's reasons and policies are worded,
+and every core is busy without oversubscription. Every output is a function of its own row only, so the
+blocking and the threads never change a result (a single customer scores exactly as in the batch).
 
 The model is used through its public methods only: ``feature_names_``, ``predict_pd(X)``,
 ``contributions(X)`` (LightGBM ``pred_contrib``: n x (k + 1), last column the expected value, log-odds)
@@ -16,8 +21,11 @@ and the training medians (``medians`` or ``reference_["features"][f]["median"]``
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,7 +38,16 @@ from riskml.explain.reasons import reason_codes
 from riskml.features.build import feature_specs
 from riskml.features.registry import FeatureSpec
 from riskml.io import TABLE_SUFFIXES, atomic_path, read_table
-from riskml.scoring.actions import HOLD_COLUMNS, REVIEW_COLUMNS, order_holds, reviews_due
+from riskml.scoring.actions import (
+    HOLD_CODES,
+    HOLD_COLUMNS,
+    PRIORITY_NAMES,
+    REVIEW_CODES,
+    REVIEW_COLUMNS,
+    _index_previous,
+    order_holds,
+    reviews_due,
+)
 from riskml.scoring.grades import UNSCORED, assign_grades, grade_names
 from riskml.scoring.limits import ACTIONS, LIMIT_COLUMNS, suggest_limits
 from riskml.scoring.personas import PERSONA_COLUMNS, PERSONAS, assign_personas, thin_file_mask
@@ -39,14 +56,19 @@ KEYS = ("customer_id", "as_of")
 # the columns of the scores output, in order (docs/scoring.md describes each)
 BASE_COLUMNS = (
     "customer_id", "as_of", "pd", "grade", "current_limit", "suggested_limit", "limit_change", "action",
-    "order_hold", "hold_reason", "review_due", "review_reason", "persona",
+    "order_hold", "hold_reason", "review_due", "review_reason", "review_priority", "persona",
 )
-TAIL_COLUMNS = ("reason_codes", "model_version", "data_fingerprint", "limit_rationale", "scored", "score_error")
+TAIL_COLUMNS = ("reason_codes", "model_version", "data_fingerprint", "limit_rationale", "hold_codes", "review_codes",
+                "scored", "score_error")
+_TEXT_COLUMNS = ("action", "hold_reason", "review_reason", "persona", "reason_codes", "limit_rationale",
+                 "hold_codes", "review_codes", "score_error")
 CONTRIBUTION_COLUMNS = ("customer_id", "as_of", "feature", "value", "contribution", "family")
 # the row of the contributions output that carries the expected value (base value) of the model
 BASE_VALUE_FEATURE = "_expected_value"
 POLICY_COLUMNS = tuple(dict.fromkeys((*LIMIT_COLUMNS, *HOLD_COLUMNS, *REVIEW_COLUMNS, *PERSONA_COLUMNS)))
 CONTRIBUTIONS_SUFFIX = ".contributions.parquet"
+# blocks smaller than this are not worth a thread of their own
+MIN_BLOCK = 2_000
 
 
 class ScoringModel(Protocol):
@@ -157,7 +179,7 @@ def _fails(model: ScoringModel, X: pd.DataFrame) -> bool:
 def _predict_rows(model: ScoringModel, X: pd.DataFrame, probe: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """PD and contributions of ``X``. When the model fails on the block, it is split in halves until the
     failing rows are isolated (a few extra calls per bad row, not one call per row), so one bad row
-    does not sink the chunk. A model that fails on the block *and* on its first, middle and last rows
+    does not sink the block. A model that fails on the block *and* on its first, middle and last rows
     alone is broken, not fed a few bad rows: that raises :class:`ModelError` instead of scoring row
     by row.
 
@@ -186,18 +208,138 @@ def _contributions_long(ids: np.ndarray, as_of: np.ndarray, values: np.ndarray, 
     names = [*feature_names, BASE_VALUE_FEATURE]
     fams = [specs[f].family if f in specs else ("" if f == BASE_VALUE_FEATURE else "attributes") for f in names]
     fam_levels = list(dict.fromkeys(fams))
-    cust = pd.Categorical.from_codes(np.repeat(np.arange(n, dtype=np.int32), k1), categories=pd.Index(ids).unique()) \
-        if pd.Index(ids).is_unique else np.repeat(ids, k1)
+    ids_index = pd.Index(ids)
+    if ids_index.is_unique:
+        cust = pd.Categorical.from_codes(np.repeat(np.arange(n, dtype=np.int32), k1), categories=ids_index)
+    else:
+        cust = np.repeat(ids, k1)
     feat_codes = np.tile(np.arange(k1, dtype=np.int16), n)
     fam_codes = np.array([fam_levels.index(f) for f in fams], dtype=np.int16)[feat_codes]
+    # the as-of date as a categorical: one date for a whole run, 1 byte per row instead of 8
+    day_codes, days = pd.factorize(pd.DatetimeIndex(as_of), sort=True)
+    as_of_col = pd.Categorical.from_codes(np.repeat(day_codes.astype(np.int8 if len(days) < 127 else np.int32), k1),
+                                          categories=days)
     return pd.DataFrame({
         "customer_id": cust,
-        "as_of": np.repeat(as_of, k1),
+        "as_of": as_of_col,
         "feature": pd.Categorical.from_codes(feat_codes, categories=names),
         "value": values.reshape(-1),
         "contribution": contrib.reshape(-1),
         "family": pd.Categorical.from_codes(fam_codes, categories=fam_levels),
+    }, copy=False)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Everything a block needs, shared read-only by the worker threads."""
+
+    model: ScoringModel
+    names: list[str]
+    specs: Mapping[str, FeatureSpec]
+    medians: dict[str, float]
+    categorical: set[str]
+    config: ScoringConfig
+    previous: pd.DataFrame | None
+    feats: pd.DataFrame
+    errors: np.ndarray
+    # every row's contributions, (n, k + 1): each block writes its own rows (None: not requested)
+    contrib: np.ndarray | None
+    # in worker threads, LightGBM's OpenMP is held to one thread per block (see _one_openmp_thread)
+    one_thread: Callable[[], Any] = contextlib.nullcontext
+
+
+@dataclass
+class _Block:
+    columns: dict[str, np.ndarray]
+    model_failures: int
+
+
+def _score_block(run: _Run, start: int, stop: int) -> _Block:
+    """Score rows ``start:stop`` of the feature table: PD, contributions, reasons and every policy."""
+    config, names = run.config, run.names
+    part = run.feats.iloc[start:stop]
+    m, k = stop - start, len(names)
+    errors = run.errors[start:stop].copy()
+    pd_block = np.full(m, np.nan)
+    contrib = np.full((m, k + 1), np.nan)
+    n_fail = 0
+    todo = np.flatnonzero(errors == "")
+    if len(todo):
+        X = part[names] if len(todo) == m else part[names].iloc[todo]
+        with run.one_thread():
+            p, c, err = _predict_rows(run.model, X)
+        n_fail = int((err != "").sum())
+        bad_pd = (err == "") & ~(np.isfinite(p) & (p >= 0) & (p <= 1))
+        errors[todo] = np.where(bad_pd, "model returned no valid PD for this row", err)
+        pd_block[todo], contrib[todo] = p, c
+    scored = errors == ""
+    pd_block[~scored] = np.nan
+    good = np.flatnonzero(scored)
+
+    n_reasons = config.n_reasons
+    cols: dict[str, np.ndarray] = {f"reason_{j + 1}": np.full(m, "", dtype=object) for j in range(n_reasons)}
+    cols["reason_codes"] = np.full(m, "", dtype=object)
+    if len(good):
+        rows = part if len(good) == m else part.iloc[good]
+        rc = reason_codes(rows, contrib[good], names, run.specs, run.medians, n=n_reasons)
+        for col in cols:
+            cols[col][good] = rc[col].to_numpy(dtype=object)
+    cols["reason_1"] = np.where(scored, cols["reason_1"],
+                                np.array(["Not scored: " + str(e) for e in errors], dtype=object))
+
+    grades = assign_grades(pd_block, config.master_scale)
+    thin = thin_file_mask(part, config.thin_file)
+    limits = suggest_limits(part, pd_block, grades, config.limits, config.master_scale, thin, scored)
+    holds = order_holds(part, limits, config.actions)
+    reviews = reviews_due(part, grades, config.actions, config.master_scale, run.previous, scored, errors, limits)
+    cols.update({
+        "pd": pd_block,
+        "grade": grades,
+        "current_limit": limits["current_limit"].to_numpy("float64"),
+        "suggested_limit": limits["suggested_limit"].to_numpy("float64"),
+        "limit_change": limits["limit_change"].to_numpy("float64"),
+        "action": limits["action"].to_numpy(dtype=object),
+        "limit_rationale": limits["limit_rationale"].to_numpy(dtype=object),
+        "order_hold": holds["order_hold"].to_numpy(dtype=bool),
+        "hold_reason": holds["hold_reason"].to_numpy(dtype=object),
+        "hold_codes": holds["hold_codes"].to_numpy(dtype=object),
+        "review_due": reviews["review_due"].to_numpy(dtype=bool),
+        "review_reason": reviews["review_reason"].to_numpy(dtype=object),
+        "review_codes": reviews["review_codes"].to_numpy(dtype=object),
+        "review_priority": reviews["review_priority"].to_numpy(dtype=np.int8),
+        "persona": assign_personas(part, pd_block, config.personas, thin),
+        "scored": scored,
+        "score_error": errors,
     })
+    if run.contrib is not None:
+        run.contrib[start:stop] = contrib  # disjoint rows per block: safe from several threads
+    return _Block(cols, n_fail)
+
+
+def _blocks(n: int, config: ScoringConfig, threads: int) -> list[tuple[int, int]]:
+    """Row ranges of at most ``chunk_size`` rows, small enough that ``threads`` workers share the work."""
+    size = min(config.chunk_size, max(MIN_BLOCK, -(-n // (2 * threads))))
+    return [(s, min(s + size, n)) for s in range(0, n, size)]
+
+
+def _one_openmp_thread() -> Callable[[], Any]:
+    """A context that holds OpenMP (LightGBM's threads) to one thread *in the calling thread only*.
+
+    Each worker thread then walks the trees on one core instead of every worker starting an OpenMP team
+    per core (which oversubscribes the cores and burns them in spin-waits). OpenMP's thread count is a
+    per-thread setting, so the caller's own thread keeps its default. Needs threadpoolctl (a scikit-learn
+    dependency); without it LightGBM keeps its default."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover
+        return contextlib.nullcontext
+    controller = ThreadpoolController()
+    return lambda: controller.limit(limits=1, user_api="openmp")
+
+
+def scoring_threads(config: ScoringConfig) -> int:
+    """Worker threads: ``num_threads``, or the machine's cores when it is 0 (at most 8)."""
+    return config.num_threads or min(os.cpu_count() or 1, 8)
 
 
 def score_customers(
@@ -216,113 +358,101 @@ def score_customers(
     ``model_info["model_version"]`` is written to every row; ``previous`` is the last scores output
     (``customer_id``, ``grade``, optionally ``as_of`` and ``dbt_avg_3m``, see :func:`load_previous`) for the
     grade-move and DBT-jump reviews; ``specs`` the feature specs (default: the registry); ``progress`` is
-    called with (rows done, rows total) after each chunk."""
+    called with (rows done, rows total) after each block, in order."""
     config = config or ScoringConfig()
     names = [str(f) for f in model.feature_names_]
     check_features(features, names)
-    specs = feature_specs() if specs is None else specs
-    medians = model_medians(model)
-    categorical = set(getattr(model, "categories_", {}) or {})
     feats = features.reset_index(drop=True)
     n, k = len(feats), len(names)
-    n_reasons = config.n_reasons
+    run = _Run(
+        model=model, names=names, specs=feature_specs() if specs is None else specs, medians=model_medians(model),
+        categorical=set(getattr(model, "categories_", {}) or {}), config=config,
+        previous=_index_previous(previous) if previous is not None and len(previous) else None,
+        feats=feats, errors=row_problems(feats[names], set(getattr(model, "categories_", {}) or {})),
+        contrib=np.full((n, k + 1), np.nan) if with_contributions else None,
+    )
+    threads = scoring_threads(config)
+    ranges = _blocks(n, config, threads)
+    blocks: list[_Block] = []
+    if threads > 1 and len(ranges) > 1:
+        run = replace(run, one_thread=_one_openmp_thread())
+        pool = ThreadPoolExecutor(max_workers=min(threads, len(ranges)), thread_name_prefix="riskml-score")
+        try:
+            for (_, stop), block in zip(ranges, pool.map(lambda r: _score_block(run, *r), ranges), strict=True):
+                blocks.append(block)
+                if progress is not None:
+                    progress(stop, n)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    else:
+        for start, stop in ranges:
+            blocks.append(_score_block(run, start, stop))
+            if progress is not None:
+                progress(stop, n)
 
-    pd_all = np.full(n, np.nan)
-    errors = row_problems(feats[names], categorical)
-    reason_cols = {f"reason_{j + 1}": np.full(n, "", dtype=object) for j in range(n_reasons)}
-    reason_cols["reason_codes"] = np.full(n, "", dtype=object)
-    contrib_parts: list[np.ndarray] = []
-    value_parts: list[np.ndarray] = []
-    row_parts: list[np.ndarray] = []
-    n_model_failures = 0
-    chunk = config.chunk_size
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        rows = np.arange(start, stop)
-        rows = rows[errors[rows] == ""]
-        if len(rows):
-            part = feats.iloc[rows]
-            p, c, err = _predict_rows(model, part[names])
-            n_model_failures += int((err != "").sum())
-            bad_pd = (err == "") & ~(np.isfinite(p) & (p >= 0) & (p <= 1))
-            err = np.where(bad_pd, "model returned no valid PD for this row", err)
-            errors[rows] = err
-            good = err == ""
-            pd_all[rows[good]] = p[good]
-            if good.any():
-                g_rows = rows[good]
-                rc = reason_codes(part.iloc[np.flatnonzero(good)], c[good], names, specs, medians, n=n_reasons)
-                for col, arr in reason_cols.items():
-                    arr[g_rows] = rc[col].to_numpy(dtype=object)
-                if with_contributions:
-                    contrib_parts.append(c[good])
-                    vals = np.column_stack([
-                        pd.to_numeric(part[f].iloc[np.flatnonzero(good)], errors="coerce").to_numpy("float64")
-                        if f not in categorical else np.full(int(good.sum()), np.nan) for f in names
-                    ] + [np.full(int(good.sum()), np.nan)]) if k else np.zeros((int(good.sum()), 1))
-                    value_parts.append(vals)
-                    row_parts.append(g_rows)
-        if progress is not None:
-            progress(stop, n)
+    def stack(col: str) -> np.ndarray:
+        """One output column from the blocks, releasing the blocks' copies as it goes."""
+        return np.concatenate([b.columns.pop(col) for b in blocks]) if blocks else np.zeros(0, dtype=object)
 
-    scored = np.isfinite(pd_all)
-    if n and not scored.any() and n_model_failures == n:
+    scored = stack("scored").astype(bool) if blocks else np.zeros(0, dtype=bool)
+    errors = stack("score_error")
+    if n and not scored.any() and sum(b.model_failures for b in blocks) == n:
         first = next(e for e in errors if e)
         raise ModelError(f"no customer could be scored; the model fails on every row ({first})")
-    reason_cols["reason_1"] = np.where(scored, reason_cols["reason_1"],
-                                       np.array(["Not scored: " + str(e) for e in errors], dtype=object))
-
-    grades = assign_grades(pd_all, config.master_scale)
-    thin = thin_file_mask(feats, config.thin_file)
-    limits = suggest_limits(feats, pd_all, grades, config.limits, config.master_scale, thin, scored)
-    holds = order_holds(feats, limits["revoked"].to_numpy(), limits["revoke_reason"].to_numpy(), config.actions)
-    reviews = reviews_due(feats, grades, config.actions, config.master_scale, previous, scored, errors)
-    personas = assign_personas(feats, pd_all, config.personas, thin)
 
     info = dict(model_info or {})
-    out = pd.DataFrame({
-        "customer_id": feats["customer_id"].astype("str"),
-        "as_of": pd.to_datetime(feats["as_of"]),
-        "pd": pd_all,
-        "grade": pd.Series(grades, dtype="str"),
-        "current_limit": limits["current_limit"].to_numpy(),
-        "suggested_limit": limits["suggested_limit"].to_numpy(),
-        "limit_change": limits["limit_change"].to_numpy(),
-        "action": pd.Series(limits["action"].to_numpy(), dtype="str"),
-        "order_hold": holds["order_hold"].to_numpy(dtype=bool),
-        "hold_reason": pd.Series(holds["hold_reason"].to_numpy(), dtype="str"),
-        "review_due": reviews["review_due"].to_numpy(dtype=bool),
-        "review_reason": pd.Series(reviews["review_reason"].to_numpy(), dtype="str"),
-        "persona": pd.Series(personas, dtype="str"),
-        **{c: pd.Series(v, dtype="str") for c, v in reason_cols.items()},
-        "model_version": str(info.get("model_version", "") or ""),
-        "data_fingerprint": str(data_fingerprint or ""),
-        "limit_rationale": pd.Series(limits["limit_rationale"].to_numpy(), dtype="str"),
-        "scored": scored,
-        "score_error": pd.Series(errors, dtype="str"),
-    })[output_columns(n_reasons)]
+    as_of = pd.to_datetime(feats["as_of"])
+    out_cols: dict[str, Any] = {"customer_id": feats["customer_id"].astype("str"), "as_of": as_of}
+    for col in output_columns(config.n_reasons)[2:]:
+        if col == "model_version":
+            out_cols[col] = str(info.get("model_version", "") or "")
+        elif col == "data_fingerprint":
+            out_cols[col] = str(data_fingerprint or "")
+        elif col == "scored":
+            out_cols[col] = scored
+        elif col == "score_error":
+            out_cols[col] = pd.Series(errors, dtype="str")
+        elif col == "grade" or col in _TEXT_COLUMNS or col.startswith("reason_"):
+            out_cols[col] = pd.Series(stack(col), dtype="str")
+        elif col in ("order_hold", "review_due"):
+            out_cols[col] = stack(col).astype(bool)
+        elif col == "review_priority":
+            out_cols[col] = stack(col).astype(np.int8)
+        else:
+            out_cols[col] = stack(col).astype("float64")
+    out = pd.DataFrame(out_cols)[output_columns(config.n_reasons)]
 
     contributions = None
-    if with_contributions:
-        if row_parts:
-            idx = np.concatenate(row_parts)
-            contributions = _contributions_long(
-                out["customer_id"].to_numpy()[idx], out["as_of"].to_numpy()[idx],
-                np.concatenate(value_parts), np.concatenate(contrib_parts), names, specs)
-        else:
-            contributions = _contributions_long(np.array([], dtype=object), np.array([], dtype="datetime64[us]"),
-                                                np.zeros((0, k + 1)), np.zeros((0, k + 1)), names, specs)
+    if run.contrib is not None:
+        idx = np.flatnonzero(scored)
+        contrib = run.contrib if len(idx) == n else run.contrib[idx]
+        values = np.full((len(idx), k + 1), np.nan)  # the customers' own figures; none for categoricals
+        for i, f in enumerate(names):
+            if f not in run.categorical:
+                values[:, i] = pd.to_numeric(feats[f], errors="coerce").to_numpy("float64")[idx]
+        contributions = _contributions_long(out["customer_id"].to_numpy()[idx], as_of.to_numpy()[idx],
+                                            values, contrib, names, run.specs)
     return ScoreResult(out, contributions)
 
 
 # ------------------------------------------------------------------------------------------ summary
 def summarise(scores: pd.DataFrame, master_scale: Any = None) -> dict[str, Any]:
     """Run summary: counts by grade (scale order, unscored last), action and persona; limit totals;
-    holds and reviews due."""
+    holds by reason; reviews due by priority and by reason."""
     grades = [*grade_names(master_scale), UNSCORED]
     by_grade = scores["grade"].fillna(UNSCORED).astype("str").value_counts()
     by_action = scores["action"].value_counts()
     by_persona = scores["persona"].value_counts()
+
+    def code_counts(col: str, codes: Mapping[str, str]) -> dict[str, int]:
+        if col not in scores:
+            return {}
+        parts = scores[col].fillna("").astype("str").str.split(";").explode()
+        counts = parts[parts != ""].value_counts()
+        return {c: int(counts.get(c, 0)) for c in codes if counts.get(c, 0)}
+
+    priority = scores["review_priority"] if "review_priority" in scores else pd.Series(dtype="int8")
+    set_rows = scores["action"] == "set"
     return {
         "customers": int(len(scores)),
         "scored": int(scores["scored"].sum()),
@@ -333,8 +463,12 @@ def summarise(scores: pd.DataFrame, master_scale: Any = None) -> dict[str, Any]:
         "total_current_limit": float(np.nansum(scores["current_limit"].to_numpy("float64"))),
         "total_suggested_limit": float(np.nansum(scores["suggested_limit"].to_numpy("float64"))),
         "total_limit_change": float(np.nansum(scores["limit_change"].to_numpy("float64"))),
+        "total_limit_set": float(np.nansum(scores.loc[set_rows, "suggested_limit"].to_numpy("float64"))),
         "order_holds": int(scores["order_hold"].sum()),
+        "holds_by_reason": code_counts("hold_codes", HOLD_CODES),
         "reviews_due": int(scores["review_due"].sum()),
+        "reviews_by_priority": {name: int((priority == p).sum()) for p, name in PRIORITY_NAMES.items()},
+        "reviews_by_reason": code_counts("review_codes", REVIEW_CODES),
     }
 
 
