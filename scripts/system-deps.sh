@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages the test suite uses: Java 17+ for Spark (riskml[spark]) and Chromium for the report
-# screenshots. Installed from Debian's packages when missing and when we may (root, apt-get present);
-# otherwise the tests that need them skip, saying why.
+# tests (rendered DOM, screenshots, PDF). Installed from Debian's packages when missing and when we may
+# (root, apt-get present); otherwise the tests that need them skip, saying why.
+# Chromium runs headless with a fresh profile and no network features (riskml.reporting.browser).
 set -u
 need=()
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
@@ -13,8 +14,11 @@ if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "installing system packages: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null 2>&1 || true
-if ! apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1; then
-  echo "note: could not install ${need[*]}; the tests that need them will skip" >&2
+log=$(mktemp -t riskml-apt.XXXXXX)
+apt-get update -qq >"$log" 2>&1 || true
+if ! apt-get install -y -qq --no-install-recommends "${need[@]}" >>"$log" 2>&1; then
+  echo "note: could not install ${need[*]}; the tests that need them will skip. Last lines of apt-get:" >&2
+  tail -n 5 "$log" >&2
 fi
+rm -f "$log"
 exit 0

@@ -42,6 +42,13 @@ def report(
     model_uri: str = typer.Option(
         DEFAULT_MODEL, "--model", "-m", help="MLflow model URI (models:/NAME@alias, runs:/...) or a local model directory."),
     pdf: bool = typer.Option(False, "--pdf", help="Also print every page to PDF (needs a Chromium binary)."),
+    creditor: str = typer.Option(
+        "", "--creditor", help="Your company's name: signs the statements of specific reasons."),
+    ecoa_agency: str = typer.Option(
+        "", "--ecoa-agency", help="Agency named in the statements' ECOA notice (default: the Federal Trade Commission, "
+        "for creditors no other agency supervises)."),
+    ecoa_notice: bool = typer.Option(
+        True, "--ecoa-notice/--no-ecoa-notice", help="Print the US ECOA notice under each statement of reasons."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes drawing the figures; 0 = one per CPU."),
     config: Path | None = typer.Option(None, "--config", "-c", help="Scoring config (default configs/scoring.yaml)."),
     data_config: Path | None = typer.Option(None, "--data-config", help="Data config (column mapping etc.)."),
@@ -58,6 +65,7 @@ def report(
     from riskml.errors import ModelError, RiskmlError
     from riskml.io import read_table
     from riskml.modeling.registry import load_model
+    from riskml.reporting.html import DEFAULT_ECOA_AGENCY
     from riskml.reporting.inputs import model_summary
     from riskml.reporting.run import (
         ReportData,
@@ -123,6 +131,7 @@ def report(
         ledger, as_of_ts, now_scores, now_contrib, model_summary(model, info, model_uri, problem),
         previous=(prev_ts, *prev_frames) if prev_frames is not None else None,
         scoring_config=scoring_config, feature_config=fconf, source=source, extra_attributes=dict(extra),
+        creditor=creditor.strip(), ecoa_agency=(ecoa_agency.strip() or DEFAULT_ECOA_AGENCY) if ecoa_notice else None,
     )
     n = len(wanted) if wanted else len(report_data.scores)
     workers = jobs or (os.cpu_count() or 1)
@@ -131,8 +140,9 @@ def report(
         task = bar.add_task("reports", total=n)
         files = write_reports(report_data, out, wanted or None, pdf=pdf, jobs=workers,
                               progress=lambda done, total: bar.update(task, completed=done))
-    console.print(f"wrote {len(files.customers):,} customer reports to {out / 'customers'} and the portfolio report "
-                  f"to {files.portfolio}" + (f"; {len(files.pdfs):,} PDFs" if files.pdfs else ""))
+    console.print(f"wrote {len(files.customers):,} customer reports to {out / 'customers'}, the portfolio report "
+                  f"to {files.portfolio} and its full lists ({', '.join(p.name for p in files.lists)})"
+                  + (f"; {len(files.pdfs):,} PDFs" if files.pdfs else ""))
 
 
 def _check_scores(scores: pd.DataFrame, path: Path, as_of: pd.Timestamp, info: dict | None, comparing: bool) -> None:

@@ -14,6 +14,7 @@ history; :mod:`riskml.reporting.html` renders it. Three parts have their own log
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -29,6 +30,7 @@ ACTION_TEXT = {
     "keep": "Keep the limit",
     "decrease": "Decrease the limit",
     "revoke": "Revoke open terms (cash in advance)",
+    "set": "Set a first credit limit (none on file)",
 }
 ADVERSE_ACTIONS = ("decrease", "revoke")
 
@@ -47,6 +49,13 @@ def pd_text(value: float | None) -> str:
     return f"{100 * value:.2f}%"
 
 
+def _amount(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def value_text(value: object, spec: FeatureSpec | None) -> str:
     """A feature value in its unit, as a credit manager writes it."""
     if spec is None:
@@ -61,13 +70,17 @@ def value_text(value: object, spec: FeatureSpec | None) -> str:
     except (TypeError, ValueError):
         return str(value)
     if not np.isfinite(v):
-        return "n/a (no history)"
+        return "n/a"
     if spec.kind == "flag" or spec.unit == "flag":
         return "yes" if v >= 0.5 else "no"
     if spec.unit == "share per month":
         return f"{v:+.0%} a month"
     if spec.unit == "ratio":
         return f"{v:.0%}"
+    if spec.unit == "months":
+        return f"{v:.0f} month" + ("" if round(v) == 1 else "s")
+    if spec.unit == "invoices":
+        return f"{v:.0f} invoice" + ("" if round(v) == 1 else "s")
     return format_value(v, spec.unit)
 
 
@@ -188,6 +201,7 @@ class Change:
     raw_then: float = float("nan")
     raw_now: float = float("nan")
     limit_then: float = float("nan")
+    current_limit_then: float = float("nan")
     action_then: str = ""
     movers: tuple[Mover, ...] = ()
     other_delta: float = 0.0  # the summed change of the features not listed
@@ -207,8 +221,10 @@ def changes_since(
     previous_as_of: pd.Timestamp,
     specs: Mapping[str, FeatureSpec],
     n: int = 6,
+    min_delta: float = 5e-4,
 ) -> Change:
-    """Score then and now, and the ``n`` features whose contributions moved most (by absolute change).
+    """Score then and now, and the ``n`` features whose contributions moved most (by absolute change;
+    moves below ``min_delta`` log-odds are not listed).
 
     ``raw_now - raw_then`` equals the sum of every feature's change plus the change of the base value
     (zero when both dates were scored with the same model)."""
@@ -224,7 +240,8 @@ def changes_since(
     c_then = a["contribution"].reindex(feats).fillna(0.0)
     c_now = b["contribution"].reindex(feats).fillna(0.0)
     delta = (c_now - c_then).sort_values(key=np.abs, ascending=False, kind="stable")
-    top = list(delta.index[:n])
+    # a factor whose effect did not move (to the third decimal shown) did not move the score
+    top = [f for f in delta.index[:n] if abs(delta[f]) >= min_delta]
     movers = []
     for f in top:
         spec = specs.get(f)
@@ -246,25 +263,49 @@ def changes_since(
         grade_now=str(now_row.get("grade", "")),
         raw_then=float(prev_base + c_then.sum()),
         raw_now=float(now_base + c_now.sum()),
-        limit_then=float(prev_row.get("suggested_limit", np.nan)),  # type: ignore[arg-type]
+        limit_then=_amount(prev_row.get("suggested_limit")),
+        current_limit_then=_amount(prev_row.get("current_limit")),
         action_then=str(prev_row.get("action", "")),
         movers=tuple(movers),
-        other_delta=float(delta.iloc[n:].sum()) if len(delta) > n else 0.0,
+        other_delta=float(delta.drop(index=top).sum()),
     )
 
 
 # ---------------------------------------------------------------------- statement of specific reasons
+# the part of a reason that compares with other customers (scoring writes "(portfolio median X)",
+# "(below the portfolio median X)" or "(now X; portfolio median Y)"): internal, not for the customer
+_MEDIAN_NOTE = re.compile(r"(;\s*|\s*\()(?:(?:above|below|at) the )?portfolio median [^;)]*\)")
+_PARENTHESES = re.compile(r"\s*\([^)]*\)")
+# how scoring words a reason whose figure is missing without a specific text for it
+_NO_FIGURE = ": no figure"
+
+
 @dataclass(frozen=True)
 class StatementReason:
+    """One reason of the statement: the factor (a feature the model used), the sentence for the
+    customer and the customer's own figure (``value_text``; ``measured`` is False when the figure does
+    not exist yet: no history behind it)."""
+
     feature: str
     heading: str
     text: str
+    value: object
     value_text: str
+    measured: bool = True
+
+    @property
+    def figure_in_text(self) -> bool:
+        """Whether the sentence already states the customer's figure (else the page adds it)."""
+        return not self.measured or self.value_text.lower() in self.text.lower()
 
 
 @dataclass(frozen=True)
 class Statement:
-    """A statement of specific reasons for one customer, worded to be sent on request."""
+    """A statement of specific reasons for one customer, worded to be sent on request.
+
+    ``kind`` says how the reasons relate to the decision: ``adverse`` (a decrease, revocation or order
+    hold: the reasons are the principal reasons for it), ``limiting`` (an increase or no change: the
+    factors that held the limit back) or ``favourable`` (no adverse factor: the strengths of the file)."""
 
     customer_id: str
     customer_name: str
@@ -273,6 +314,13 @@ class Statement:
     adverse: bool
     reasons: tuple[StatementReason, ...]
     favourable: bool  # no adverse factor: the reasons are the strengths of the file
+    past_due_now: float = float("nan")  # amount past due at the as-of date (current delinquency)
+
+    @property
+    def kind(self) -> str:
+        if self.favourable:
+            return "favourable"
+        return "adverse" if self.adverse else "limiting"
 
     def features(self) -> list[str]:
         return [r.feature for r in self.reasons]
@@ -281,24 +329,43 @@ class Statement:
 def decision_text(row: Mapping[str, object]) -> str:
     """The decision in words a customer understands."""
     action = str(row.get("action", ""))
-    cur = row.get("current_limit")
-    new = row.get("suggested_limit")
-    cur_f = float(cur) if cur is not None else float("nan")  # type: ignore[arg-type]
-    new_f = float(new) if new is not None else float("nan")  # type: ignore[arg-type]
+    cur_f = _amount(row.get("current_limit"))
+    new_f = _amount(row.get("suggested_limit"))
+    has_limit = np.isfinite(cur_f)
     if action == "revoke":
         text = "We have withdrawn open credit terms: until further review, orders require payment in advance."
+    elif action in ("set", "decrease", "increase") and not has_limit and np.isfinite(new_f):
+        text = f"We have set a credit limit of {money(new_f)} for your account."
     elif action == "decrease":
         text = f"We have reduced your credit limit from {money(cur_f)} to {money(new_f)}."
     elif action == "increase":
         text = f"We have increased your credit limit from {money(cur_f)} to {money(new_f)}."
     elif action == "keep":
-        text = (f"Your credit limit remains {money(cur_f)}." if np.isfinite(cur_f)
+        text = (f"Your credit limit remains {money(cur_f)}." if has_limit
                 else "Your account remains on its current terms.")
     else:
         text = "We have reviewed your account."
     if bool(row.get("order_hold", False)):
         text += " New orders are on hold until the account is brought within terms."
     return text
+
+
+def customer_sentence(reason_text: str) -> str:
+    """A reason as written for the customer: the comparison with the portfolio median (internal
+    information about other customers) is left out."""
+    text = _MEDIAN_NOTE.sub(lambda m: ")" if m.group(1).startswith(";") else "", reason_text.strip())
+    return text.rstrip(" .")
+
+
+def unmeasured_sentence(spec: FeatureSpec | None, feature: str) -> str:
+    """The reason when the customer's figure does not exist yet (too little history to measure it):
+    in Regulation B's terms, limited credit experience with us."""
+    what = _PARENTHESES.sub("", spec.description).strip() if spec else feature.replace("_", " ")
+    what = what.split(":")[0] if spec is not None and spec.family == "exposure" else what
+    what = what[:1].lower() + what[1:]
+    if spec is not None and spec.family == "exposure":  # utilisation needs a limit
+        return f"No credit limit is set for your account, so the {what} cannot be measured"
+    return f"There is not yet enough payment history with us to measure the {what}"
 
 
 def statement_of_reasons(
@@ -308,12 +375,14 @@ def statement_of_reasons(
     customer_name: str = "",
     model_features: Sequence[str] | None = None,
     n: int = 4,
+    past_due_now: float = float("nan"),
 ) -> Statement | None:
     """The statement of specific reasons for one scored customer (``None`` when not scored).
 
-    The reasons are the factors cited by scoring's reason codes (the model's own contributions), in
-    order, at most ``n``, each with the customer's figure. A cited feature that the model did not use
-    (absent from the contributions or from ``model_features``) is never included."""
+    The reasons are the factors cited by scoring's reason codes (the model's own contributions, grouped
+    by family and checked against the median), in order, at most ``n`` (Regulation B's commentary: more
+    than four reasons is rarely helpful), each with the customer's figure. A cited feature that the model
+    did not use (absent from the contributions or from ``model_features``) is never included."""
     if contrib.empty or not bool(row.get("scored", True)):
         return None
     used = set(contrib["feature"])
@@ -328,8 +397,16 @@ def statement_of_reasons(
     for f, _ in picked:
         spec = specs.get(f)
         heading = FAMILIES.get(spec.family, spec.family) if spec else f
-        text = texts[f].text if f in texts else (spec.description if spec else f)
-        out.append(StatementReason(feature=f, heading=heading, text=text, value_text=value_text(values.get(f), spec)))
+        value = values.get(f)
+        measured = value is not None and not (isinstance(value, float) and np.isnan(value))
+        if not measured and (f not in texts or _NO_FIGURE in texts[f].text):
+            text = unmeasured_sentence(spec, f)
+        elif f in texts:
+            text = customer_sentence(texts[f].text)
+        else:
+            text = spec.render_reason({f: value}) if spec else f"{f}: {value}"
+        out.append(StatementReason(feature=f, heading=heading, text=text, value=value,
+                                   value_text=value_text(value, spec), measured=measured))
     action = str(row.get("action", ""))
     return Statement(
         customer_id=str(row.get("customer_id", "")),
@@ -339,6 +416,7 @@ def statement_of_reasons(
         adverse=action in ADVERSE_ACTIONS or bool(row.get("order_hold", False)),
         reasons=tuple(out),
         favourable=favourable,
+        past_due_now=float(past_due_now),
     )
 
 
@@ -360,6 +438,9 @@ class CustomerReport:
     statement: Statement | None
     change: Change | None
     history_summary: dict[str, str] = field(default_factory=dict)
+    past_due_now: float = float("nan")
+    # statement reasons citing a feature that drifted from the training data: (feature, PSI)
+    drifted_reasons: list[tuple[str, float]] = field(default_factory=list)
     waterfall_png: bytes | None = None
     history_png: bytes | None = None
     history_note: str = ""
@@ -373,6 +454,20 @@ def band_of(grade: str, bands: pd.DataFrame) -> tuple[float, float] | None:
     return float(hit["min_pd"].iloc[0]), float(hit["max_pd"].iloc[0])
 
 
+def rationale_steps(rationale: str) -> list[str]:
+    """The limit policy's rationale (``step; step; ...``) as a list of steps."""
+    return [p.strip() for p in str(rationale or "").split(";") if p.strip()]
+
+
+def past_due_amount(history: pd.DataFrame | None) -> float:
+    """The amount past due at the last period end of a history (NaN without history)."""
+    if history is None or not len(history):
+        return float("nan")
+    last = history.sort_values("month", kind="stable").iloc[-1]
+    cols = ["aging_1_30_amount", "aging_31_60_amount", "aging_61_90_amount", "aging_90p_amount"]
+    return float(pd.to_numeric(last[cols], errors="coerce").fillna(0.0).sum())
+
+
 def history_summary(history: pd.DataFrame) -> dict[str, str]:
     """A few headline figures of the last 12 months of the history (for the text beside the charts)."""
     h = history.sort_values("month", kind="stable").tail(12)
@@ -384,8 +479,7 @@ def history_summary(history: pd.DataFrame) -> dict[str, str]:
         "paid_12m": money(float(paid)),
         "dbt_12m": "n/a" if not np.isfinite(dbt) else f"{dbt:.0f} days",
         "open_balance": money(float(last["open_balance"])) if last is not None else "n/a",
-        "past_due": money(float(last[["aging_1_30_amount", "aging_31_60_amount", "aging_61_90_amount",
-                                      "aging_90p_amount"]].sum())) if last is not None else "n/a",
+        "past_due": money(past_due_amount(history)),
     }
 
 
@@ -399,8 +493,11 @@ def build_customer_report(
     previous: tuple[pd.DataFrame, Contributions, pd.Timestamp] | None = None,
     model_features: Sequence[str] | None = None,
     n_movers: int = 6,
+    drifted: Mapping[str, float] | None = None,
 ) -> CustomerReport:
-    """The content of one customer's report (no figures yet: see :func:`add_figures`)."""
+    """The content of one customer's report (no figures yet: see :func:`add_figures`). ``drifted`` maps
+    the features whose population drifted from the training data to their PSI: a statement citing one
+    is flagged for the credit manager."""
     cid = str(row["customer_id"])
     contrib = contributions.of(cid)
     base = float(contributions.base.get(cid, np.nan))
@@ -417,6 +514,10 @@ def build_customer_report(
             float(prev_contrib.base.get(cid, np.nan)), prev_as_of, specs, n=n_movers,
         )
     terms = customer.get("payment_terms_days")
+    past_due = past_due_amount(history)
+    statement = statement_of_reasons(row, contrib, specs, name or cid, model_features, past_due_now=past_due)
+    drifted = drifted or {}
+    flagged = [(f, float(drifted[f])) for f in (statement.features() if statement else []) if f in drifted]
     return CustomerReport(
         row=dict(row),
         name=name or cid,
@@ -428,9 +529,11 @@ def build_customer_report(
         factors=factors(contrib, specs),
         base_value=base,
         raw_score=raw,
-        statement=statement_of_reasons(row, contrib, specs, name or cid, model_features),
+        statement=statement,
         change=change,
         history_summary=history_summary(history) if history is not None and len(history) else {},
+        past_due_now=past_due,
+        drifted_reasons=flagged,
     )
 
 

@@ -22,7 +22,8 @@ SCORE_COLUMNS = (
     "customer_id", "as_of", "pd", "grade", "current_limit", "suggested_limit", "limit_change", "action",
     "order_hold", "hold_reason", "review_due", "review_reason", "persona", "reason_codes", "model_version",
 )
-OPTIONAL_SCORE_COLUMNS = ("limit_rationale", "scored", "score_error", "data_fingerprint")
+OPTIONAL_SCORE_COLUMNS = ("limit_rationale", "scored", "score_error", "data_fingerprint", "hold_codes", "review_codes",
+                          "review_priority")
 CONTRIBUTION_COLUMNS = ("customer_id", "feature", "value", "contribution")
 # how a base (expected) value may be stored in the long table: a row with one of these feature names
 BASE_FEATURE_NAMES = ("__base__", "_base", "_base_value", "base_value", "expected_value", "_expected_value", "bias")
@@ -72,8 +73,11 @@ def prepare_scores(scores: pd.DataFrame, source: str = "scores") -> pd.DataFrame
         out[c] = _bool(out[c])
     out["scored"] = _bool(out["scored"]) if "scored" in out else out["pd"].notna()
     for c in ("action", "hold_reason", "review_reason", "persona", "reason_codes", "model_version",
-              "limit_rationale", "score_error", "data_fingerprint"):
+              "limit_rationale", "score_error", "data_fingerprint", "hold_codes", "review_codes"):
         out[c] = _text(out[c]) if c in out else ""
+    # 1 urgent, 2 soon, 3 routine; 0 when no review is due (older scores files have no priority: NaN)
+    out["review_priority"] = (pd.to_numeric(out["review_priority"], errors="coerce").astype("float64")
+                              if "review_priority" in out else np.nan)
     reason_cols = sorted((c for c in out.columns if c.startswith("reason_") and c[7:].isdigit()),
                          key=lambda c: int(c[7:]))
     for c in reason_cols:

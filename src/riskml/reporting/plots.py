@@ -9,12 +9,16 @@ scoring — no second model and no re-explanation — and saved from the figure 
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from riskml.reporting.history import AGING_COLUMNS, AGING_LABELS, Trend
 
@@ -24,6 +28,9 @@ SAFE = "#2166ac"
 GREY = "#888888"
 AGING_COLOURS = ("#4d9221", "#fdb863", "#f08a24", "#d6604d", "#8c1a1a")
 PNG_KWARGS = {"compress_level": 3}
+# width of one character of shap's 12-point labels, as a share of its 8-inch-wide waterfall
+LABEL_EM = 0.0115
+_thousands = FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 
 def _new_figure(width: float, height: float, **margins: float) -> Figure:
@@ -53,7 +60,10 @@ def waterfall_png(
 
     ``data`` are the values shown beside each feature name (pre-formatted strings read best)."""
     import matplotlib.pyplot as plt
-    import shap
+
+    with warnings.catch_warnings():  # shap 0.51 sets colormap extremes the way matplotlib 3.11 deprecates
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        import shap
 
     if len(values) != len(feature_names) or len(data) != len(feature_names):
         raise ValueError(
@@ -66,14 +76,20 @@ def waterfall_png(
         data=np.asarray(list(data), dtype=object),
         feature_names=list(feature_names),
     )
+    # shap draws on pyplot's current figure and puts the "value = feature" labels left of the axes: a
+    # figure made here with a left margin sized to the longest label shown saves the second drawing a
+    # tight bounding box would cost
+    shown = np.argsort(-np.abs(explanation.values), kind="stable")[: max(max_display - 1, 1)]
+    longest = max((len(f"{data[i]} = {feature_names[i]}") for i in shown), default=10)
+    left = min(max(0.12 + LABEL_EM * longest, 0.3), 0.62)
     before = set(plt.get_fignums())
     try:
+        fig = plt.figure(dpi=DPI)
+        fig.subplots_adjust(left=left, right=0.9, top=0.93, bottom=0.1)
         shap.plots.waterfall(explanation, max_display=max_display, show=False)
         fig = plt.gcf()
-        fig.set_dpi(DPI)
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None},
-                    pil_kwargs=PNG_KWARGS)
+        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None}, pil_kwargs=PNG_KWARGS)
         return buf.getvalue()
     finally:
         for num in set(plt.get_fignums()) - before:
@@ -90,6 +106,26 @@ def _sparse_ticks(ax, labels: list[str], every: int = 3) -> None:
     ax.set_xticklabels([labels[i] for i in x[::-1][::every][::-1]], fontsize=7)
 
 
+def _bars(ax, x: np.ndarray, heights: np.ndarray, bottom: np.ndarray | None = None, width: float = 0.8,
+          color: object = SAFE, alpha: float = 1.0, label: str | None = None) -> None:
+    """Vertical bars as one PolyCollection: the same picture as ``ax.bar`` at a fraction of the cost
+    (one artist instead of one Rectangle per bar, which matters with a page per customer)."""
+    h = np.nan_to_num(np.asarray(heights, dtype="float64"))
+    b = np.zeros_like(h) if bottom is None else np.asarray(bottom, dtype="float64")
+    keep = h != 0
+    x0 = np.asarray(x, dtype="float64")[keep] - width / 2
+    x1 = x0 + width
+    y0, y1 = b[keep], b[keep] + h[keep]
+    verts = np.stack([np.column_stack([x0, y0]), np.column_stack([x0, y1]), np.column_stack([x1, y1]),
+                      np.column_stack([x1, y0])], axis=1)
+    colours = np.asarray(color, dtype=object)[keep] if np.ndim(color) else color
+    ax.add_collection(PolyCollection(verts, facecolors=colours, edgecolors="none", alpha=alpha, label=label))
+
+
+def _legend_patch(colour: object, label: str, alpha: float = 1.0) -> Patch:
+    return Patch(facecolor=colour, alpha=alpha, label=label)
+
+
 def history_png(history: pd.DataFrame, trend: Trend | None, terms_days: float | None = None) -> bytes:
     """Four panels of one customer's monthly history: DBT with its trend line, aging of the open
     balance, partial payments and sales."""
@@ -100,50 +136,60 @@ def history_png(history: pd.DataFrame, trend: Trend | None, terms_days: float | 
     axes = fig.subplots(2, 2)
 
     ax = axes[0, 0]
-    dbt = h["dbt"].to_numpy("float64")
-    ax.bar(x, np.nan_to_num(dbt), color=np.where(np.nan_to_num(dbt) > 0, RISK, SAFE), alpha=0.75,
-           label="DBT of the month's payments")
+    dbt = np.nan_to_num(h["dbt"].to_numpy("float64"))
+    _bars(ax, x, dbt, color=np.where(dbt > 0, RISK, SAFE), alpha=0.75)
+    handles = [_legend_patch(RISK, "DBT of the month's payments", 0.75)]
+    avg = h["dbt_avg_3m"].to_numpy("float64") if "dbt_avg_3m" in h else np.zeros(len(h))
     if "dbt_avg_3m" in h:
-        ax.plot(x, h["dbt_avg_3m"].to_numpy("float64"), color="black", lw=1.2, label="3-month average")
+        handles += ax.plot(x, avg, color="black", lw=1.2, label="3-month average")
     if trend is not None:
-        ax.plot(list(trend.positions), trend.values(), color=RISK, ls="--", lw=1.6,
-                label=f"trend {trend.slope:+.1f} days/month")
-    top = np.nanmax([np.nanmax(np.nan_to_num(dbt)), np.nanmax(np.nan_to_num(h.get("dbt_avg_3m", pd.Series([0.0])))), 1.0])
+        handles += ax.plot(list(trend.positions), trend.values(), color=RISK, ls="--", lw=1.6,
+                           label=f"trend {trend.slope:+.1f} days/month")
+    top = max(float(dbt.max(initial=0.0)), float(np.nanmax(np.nan_to_num(avg), initial=0.0)), 1.0)
     low = min(0.0, float(trend.values().min())) if trend is not None else 0.0
     ax.set_ylim(low, top * 1.3)
-    ax.set_title("Days beyond terms, amount-weighted", fontsize=9)
+    ax.set_title("Days beyond terms, amount-weighted", fontsize=9, y=1.0)
     ax.set_ylabel("days", fontsize=8)
-    ax.legend(fontsize=7, loc="upper left", frameon=False)
+    ax.legend(handles=handles, fontsize=7, loc="upper left", frameon=False)
 
     ax = axes[0, 1]
     bottom = np.zeros(len(h))
+    handles = []
     for col, lab, colour in zip(AGING_COLUMNS, AGING_LABELS, AGING_COLOURS, strict=True):
         vals = np.nan_to_num(h[col].to_numpy("float64"))
-        ax.bar(x, vals, bottom=bottom, color=colour, label=lab, width=0.8)
+        _bars(ax, x, vals, bottom=bottom, color=colour)
+        handles.append(_legend_patch(colour, lab))
         bottom += vals
-    if "credit_limit" in h and h["credit_limit"].notna().any():
-        ax.plot(x, h["credit_limit"].to_numpy("float64"), color="black", lw=1.0, ls=":", label="credit limit")
-    limit_max = np.nan_to_num(h["credit_limit"].to_numpy("float64")).max() if "credit_limit" in h else 0.0
-    ax.set_ylim(0, max(bottom.max(), limit_max, 1.0) * 1.35)
-    ax.set_title("Aging of the open balance at month end", fontsize=9)
-    ax.legend(fontsize=6.5, loc="upper left", frameon=False, ncol=3)
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+    limit = h["credit_limit"].to_numpy("float64") if "credit_limit" in h else np.full(len(h), np.nan)
+    if np.isfinite(limit).any():
+        handles += ax.plot(x, limit, color="black", lw=1.0, ls=":", label="credit limit")
+    ax.set_ylim(0, max(float(bottom.max(initial=0.0)), float(np.nan_to_num(limit).max(initial=0.0)), 1.0) * 1.35)
+    ax.set_title("Aging of the open balance at month end", fontsize=9, y=1.0)
+    ax.legend(handles=handles, fontsize=6.5, loc="upper left", frameon=False, ncol=3)
+    ax.yaxis.set_major_formatter(_thousands)
 
     ax = axes[1, 0]
+    peak = 0.0
     for col, lab, colour in (("multi_payment_share_12m", "settled in instalments", "#762a83"),
                              ("short_paid_share_12m", "paid short", RISK)):
-        ax.plot(x, 100 * h[col].to_numpy("float64"), marker="o", ms=2.5, lw=1.3, color=colour, label=lab)
-    ax.set_ylim(bottom=0)
-    ax.set_title("Partial payments: share of invoices settled, trailing 12 months", fontsize=9)
+        vals = 100 * h[col].to_numpy("float64")
+        ax.plot(x, vals, marker="o", ms=2.5, lw=1.3, color=colour, label=lab)
+        peak = max(peak, float(np.nanmax(vals)) if np.isfinite(vals).any() else 0.0)
+    # head room for the legend; at least 0-5% so that a flat 0% line reads as "none", not as noise
+    ax.set_ylim(0, max(peak, 4.0) * 1.35)
+    ax.set_title("Partial payments: share of invoices settled, trailing 12 months", fontsize=9, y=1.0)
     ax.set_ylabel("% of invoices", fontsize=8)
     ax.legend(fontsize=7, loc="upper left", frameon=False)
 
     ax = axes[1, 1]
-    ax.bar(x, h["sales"].to_numpy("float64"), color=SAFE, alpha=0.8, label="invoiced in the month")
-    ax.set_title("Sales (amount invoiced per month)", fontsize=9)
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+    sales = np.nan_to_num(h["sales"].to_numpy("float64"))
+    _bars(ax, x, sales, color=SAFE, alpha=0.8)
+    ax.set_ylim(0, max(float(sales.max(initial=0.0)), 1.0) * 1.1)
+    ax.set_title("Sales (amount invoiced per month)", fontsize=9, y=1.0)
+    ax.yaxis.set_major_formatter(_thousands)
 
     for a in axes.flat:
+        a.yaxis.set_major_locator(MaxNLocator(5))
         _sparse_ticks(a, labels)
         a.tick_params(axis="y", labelsize=7)
         a.spines[["top", "right"]].set_visible(False)
@@ -157,9 +203,9 @@ def grade_distribution_png(grades: Sequence[str], counts: Sequence[float], expos
     ax1, ax2 = fig.subplots(1, 2)
     x = np.arange(len(grades))
     ax1.bar(x, counts, color=SAFE)
-    ax1.set_title("Customers by grade", fontsize=9)
+    ax1.set_title("Customers by grade", fontsize=9, y=1.0)
     ax2.bar(x, exposure, color="#5e3c99")
-    ax2.set_title("Exposure by grade", fontsize=9)
+    ax2.set_title("Exposure by grade", fontsize=9, y=1.0)
     ax2.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
     for a in (ax1, ax2):
         a.set_xticks(x)

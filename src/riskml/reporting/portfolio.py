@@ -9,11 +9,13 @@ its test metrics, and the population stability of the score and of every model f
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from riskml.features.registry import FAMILIES, FeatureSpec
 from riskml.reporting.inputs import ModelSummary
 from riskml.reporting.psi import DRIFTED, MODERATE, BinnedReference, psi_table, reference_psi
 
@@ -43,6 +45,28 @@ class PortfolioReport:
     grade_moves: pd.DataFrame | None = None
     grade_png: bytes | None = None
     score_png: bytes | None = None
+
+    @property
+    def score_psi(self) -> float:
+        """PSI of the score against training (NaN when the model has no score reference)."""
+        hit = self.stability.loc[self.stability["variable"] == "score (PD)", "psi"]
+        return float(hit.iloc[0]) if len(hit) else float("nan")
+
+    @property
+    def score_psi_status(self) -> str:
+        """``stable``, ``moderate``, ``drifted`` or ``n/a`` (the stability table's reading of the score)."""
+        hit = self.stability.loc[self.stability["variable"] == "score (PD)", "status"]
+        return str(hit.iloc[0]) if len(hit) else "n/a"
+
+    @property
+    def drifted_features(self) -> list[str]:
+        """The features (not the score) whose PSI is at or above the drift threshold."""
+        return [v for v in self.drifted if v != "score (PD)"]
+
+    @property
+    def drifted(self) -> list[str]:
+        """The variables whose PSI is at or above the drift threshold."""
+        return self.stability.loc[self.stability["status"] == "drifted", "variable"].tolist()
 
 
 def _exposure(scores: pd.DataFrame, features: pd.DataFrame | None) -> pd.Series:
@@ -83,20 +107,26 @@ def by_grade(scores: pd.DataFrame, bands: pd.DataFrame, exposure: pd.Series) -> 
                 "current_limit", "suggested_limit", "avg_pd"]]
 
 
+LIMIT_ACTIONS = ("increase", "decrease", "revoke", "set", "keep")
+
+
 def limit_changes(scores: pd.DataFrame) -> pd.DataFrame:
-    """Count and total amount of the suggested changes per action (increase, decrease, revoke, keep)
-    plus the total; amounts are the sum of ``limit_change``."""
+    """Count and total amount of the suggested changes per action (increase, decrease, revoke, set,
+    keep) plus the total. Amounts are the sum of ``limit_change``; for ``set`` (no limit on file) the
+    limits to set, so the total is the change of the sum of limits, a missing limit counting as 0."""
+    change = scores["limit_change"].astype("float64")
+    change = change.where(change.notna() | (scores["action"] != "set"), scores["suggested_limit"]).fillna(0.0)
     rows = []
-    for action in ("increase", "decrease", "revoke", "keep"):
+    for action in LIMIT_ACTIONS:
         sel = scores["action"] == action
-        rows.append({"action": action, "customers": int(sel.sum()),
-                     "amount": float(scores.loc[sel, "limit_change"].fillna(0.0).sum())})
-    other = ~scores["action"].isin(["increase", "decrease", "revoke", "keep"])
+        if action == "set" and not sel.any():
+            continue
+        rows.append({"action": action, "customers": int(sel.sum()), "amount": float(change[sel].sum())})
+    other = ~scores["action"].isin(LIMIT_ACTIONS)
     if other.any():
         rows.append({"action": "other / not scored", "customers": int(other.sum()),
-                     "amount": float(scores.loc[other, "limit_change"].fillna(0.0).sum())})
-    rows.append({"action": "total", "customers": int(len(scores)),
-                 "amount": float(scores["limit_change"].fillna(0.0).sum())})
+                     "amount": float(change[other].sum())})
+    rows.append({"action": "total", "customers": int(len(scores)), "amount": float(change.sum())})
     return pd.DataFrame(rows)
 
 
@@ -111,6 +141,25 @@ REASON_KINDS = (
     ("open balance reached", "open balance exceeded the limit in the last 12 months"),
     ("could not be scored", "could not be scored"),
 )
+
+
+# scoring's hold and review codes as the portfolio page names them (riskml.scoring.actions describes
+# them for developers; a code not listed here is shown with that description)
+CODE_LABELS = {
+    "past_due": "oldest open invoice past due beyond tolerance",
+    "over_limit": "exposure over the limit",
+    "revoked": "credit terms revoked (cash in advance)",
+    "not_scored": "could not be scored",
+    "grade_down": "grade worsened since the previous score",
+    "dbt_jump": "DBT jumped",
+    "revoke": "revocation of open terms suggested: to confirm",
+    "limit_pending": "over the limit but within a suggested increase",
+    "no_limit_exposed": "no limit on file, exposure above the suggested limit",
+    "grade_up": "grade improved since the previous score",
+    "no_limit": "no limit on file: set the suggested one",
+    "over_utilised": "open balance exceeded the limit in the last 12 months",
+    "stale_limit": "limit not reviewed within the policy period",
+}
 
 
 def reason_kind(text: str) -> str:
@@ -134,12 +183,32 @@ def _split_reasons(s: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"reason": counts.index.astype("str"), "customers": counts.to_numpy("int64")})
 
 
+def _count_codes(codes: pd.Series, labels: Mapping[str, str]) -> pd.DataFrame:
+    """Customers per code of ``;``-separated code strings (scoring's ``hold_codes`` / ``review_codes``),
+    in the order of ``labels`` (code -> description), most customers first within it."""
+    parts = codes.astype("str").str.split(";").explode().str.strip()
+    counts = parts[parts.ne("") & parts.ne("nan")].value_counts()
+    order = sorted(counts.index, key=lambda c: (-int(counts[c]), list(labels).index(c) if c in labels else len(labels)))
+    return pd.DataFrame({"reason": [CODE_LABELS.get(c, labels.get(c, c)) for c in order], "code": order,
+                         "customers": [int(counts[c]) for c in order]})
+
+
+def _reason_counts(frame: pd.DataFrame, codes_col: str, text_col: str, labels: Mapping[str, str]) -> pd.DataFrame:
+    """Counts per reason: from scoring's codes when the scores have them, else from the reason texts."""
+    if codes_col in frame and frame[codes_col].astype("str").str.strip().ne("").any():
+        return _count_codes(frame[codes_col], labels)
+    out = _split_reasons(frame[text_col])
+    return out.assign(code="")[["reason", "code", "customers"]]
+
+
 def holds(scores: pd.DataFrame, exposure: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Customers on order hold, largest exposure first, and the count per hold reason."""
+    from riskml.scoring.actions import HOLD_CODES
+
     s = scores.assign(exposure=exposure)
     h = s.loc[s["order_hold"]].sort_values(["exposure", "customer_id"], ascending=[False, True], kind="stable")
     cols = ["customer_id", "name", "grade", "pd", "exposure", "current_limit", "action", "hold_reason"]
-    return h[[c for c in cols if c in h]].reset_index(drop=True), _split_reasons(h["hold_reason"])
+    return h[[c for c in cols if c in h]].reset_index(drop=True), _reason_counts(h, "hold_codes", "hold_reason", HOLD_CODES)
 
 
 def reviews(scores: pd.DataFrame, features: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -153,9 +222,12 @@ def reviews(scores: pd.DataFrame, features: pd.DataFrame | None) -> tuple[pd.Dat
         r["months_since_review"] = np.nan
     r = r.sort_values(["months_since_review", "customer_id"], ascending=[False, True], na_position="first",
                       kind="stable")
-    cols = ["customer_id", "name", "grade", "pd", "months_since_review", "current_limit", "suggested_limit",
-            "action", "review_reason"]
-    return r[[c for c in cols if c in r]].reset_index(drop=True), _split_reasons(r["review_reason"])
+    cols = ["customer_id", "name", "grade", "pd", "months_since_review", "review_priority", "current_limit",
+            "suggested_limit", "action", "review_reason"]
+    from riskml.scoring.actions import REVIEW_CODES
+
+    return (r[[c for c in cols if c in r]].reset_index(drop=True),
+            _reason_counts(r, "review_codes", "review_reason", REVIEW_CODES))
 
 
 def personas(scores: pd.DataFrame, exposure: pd.Series) -> pd.DataFrame:
@@ -182,8 +254,10 @@ def score_stability(scores: pd.DataFrame, ref: BinnedReference | None) -> tuple[
 
 
 def stability(scores: pd.DataFrame, features: pd.DataFrame | None, model: ModelSummary,
-              moderate: float = MODERATE, drifted: float = DRIFTED) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The PSI table (score first, then every feature with a training reference, largest first)."""
+              moderate: float = MODERATE, drifted: float = DRIFTED,
+              specs: Mapping[str, FeatureSpec] | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The PSI table (score first, then every feature with a training reference, largest first), with
+    each feature's family heading and description from ``specs`` (the feature registry)."""
     score_psi, dist = score_stability(scores, model.score_reference)
     rows = []
     if model.score_reference is not None:
@@ -203,6 +277,11 @@ def stability(scores: pd.DataFrame, features: pd.DataFrame | None, model: ModelS
         rows.append(psi_table(model.feature_references, cur, moderate, drifted))
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
         columns=["variable", "psi", "status", "n", "missing_share_train", "missing_share_now"])
+    specs = specs or {}
+    table["heading"] = [("Model score" if v == "score (PD)" else
+                         FAMILIES.get(specs[v].family, specs[v].family) if v in specs else "") for v in table["variable"]]
+    table["description"] = [("Probability of delinquency given by the model" if v == "score (PD)" else
+                             specs[v].description if v in specs else "") for v in table["variable"]]
     return table, dist
 
 
@@ -233,6 +312,7 @@ def build_portfolio_report(
     customers: pd.DataFrame | None = None,
     previous: tuple[pd.DataFrame, pd.Timestamp] | None = None,
     figures: bool = True,
+    specs: Mapping[str, FeatureSpec] | None = None,
 ) -> PortfolioReport:
     """The portfolio report's content from prepared scores (:func:`~riskml.reporting.inputs.prepare_scores`)."""
     s = scores.copy()
@@ -243,7 +323,7 @@ def build_portfolio_report(
     grade_tab = by_grade(s, bands, exposure)
     hold_tab, hold_reasons = holds(s, exposure)
     review_tab, review_reasons = reviews(s, features)
-    stab, dist = stability(s, features, model)
+    stab, dist = stability(s, features, model, specs=specs)
     unscored = s.loc[~s["scored"], ["customer_id", "score_error"]].reset_index(drop=True)
     report = PortfolioReport(
         as_of=pd.Timestamp(s["as_of"].iloc[0]) if len(s) else pd.NaT,

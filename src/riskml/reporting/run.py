@@ -19,10 +19,10 @@ from riskml.config import FeatureConfig, ScoringConfig
 from riskml.data.ledger import Ledger
 from riskml.errors import RiskmlError
 from riskml.features import build_features, feature_specs
-from riskml.io import write_text
+from riskml.io import write_table, write_text
 from riskml.reporting.customer import CustomerReport, add_figures, build_customer_report
 from riskml.reporting.history import monthly_history
-from riskml.reporting.html import render_customer, render_portfolio, safe_filename
+from riskml.reporting.html import DEFAULT_ECOA_AGENCY, render_customer, render_portfolio, safe_filename
 from riskml.reporting.inputs import (
     Contributions,
     ModelSummary,
@@ -35,6 +35,8 @@ CUSTOMER_DIR = "customers"
 # below this many customers, worker processes cost more to start than they save
 MIN_PARALLEL = 40
 PORTFOLIO_FILE = "portfolio.html"
+HOLDS_FILE = "holds.csv"
+REVIEWS_FILE = "reviews_due.csv"
 
 
 @dataclass
@@ -61,6 +63,8 @@ class ReportData:
     previous: Previous | None = None
     source: str = ""
     extra_attributes: dict[str, Any] = field(default_factory=dict)
+    creditor: str = ""  # signs the statements of reasons
+    ecoa_agency: str | None = DEFAULT_ECOA_AGENCY  # completes their ECOA notice; None leaves it out
 
     @classmethod
     def from_frames(cls, ledger: Ledger, as_of: object, scores: pd.DataFrame, contributions: pd.DataFrame,
@@ -86,11 +90,14 @@ class _Task:
     model_uri: str
     source: str
     extra: dict[str, Any]
+    creditor: str = ""
+    ecoa_agency: str | None = DEFAULT_ECOA_AGENCY
 
 
 def _draw_and_render(task: _Task) -> tuple[str, str]:
     add_figures(task.report, task.contrib, feature_specs(task.extra), task.history)
-    html = render_customer(task.report, model_uri=task.model_uri, generated_from=task.source)
+    html = render_customer(task.report, model_uri=task.model_uri, generated_from=task.source,
+                           creditor=task.creditor, ecoa_agency=task.ecoa_agency)
     return str(task.report.row["customer_id"]), html
 
 
@@ -115,6 +122,7 @@ class ReportFiles:
     portfolio: Path
     customers: dict[str, Path]
     pdfs: list[Path] = field(default_factory=list)
+    lists: list[Path] = field(default_factory=list)  # holds.csv and reviews_due.csv
 
 
 def model_feature_config(model: Any, path: Path | None = None) -> FeatureConfig:
@@ -208,14 +216,23 @@ def write_reports(
     previous = None
     if data.previous is not None:
         previous = (data.previous.scores, data.previous.contributions, data.previous.as_of)
+    # the portfolio first: its population stability flags customer statements citing a drifted feature
+    features = build_features(ledger, data.as_of, data.feature_config)
+    prev = (data.previous.scores, data.previous.as_of) if data.previous is not None else None
+    portfolio = build_portfolio_report(data.scores, bands, data.model, features, ledger.customers, prev, specs=specs)
+    st = portfolio.stability
+    drifted = dict(zip(st.loc[st["status"] == "drifted", "variable"], st.loc[st["status"] == "drifted", "psi"],
+                       strict=True))
 
     def tasks() -> Iterator[_Task]:
         for cid in ids:
             row = scores_by.loc[cid].to_dict()
             cust = master.loc[cid].to_dict() if cid in master.index else {}
             h = hist_by.get(cid)
-            report = build_customer_report(row, cust, data.contributions, specs, bands, h, previous, model_features)
-            yield _Task(report, data.contributions.of(cid), h, data.model.uri, data.source, data.extra_attributes)
+            report = build_customer_report(row, cust, data.contributions, specs, bands, h, previous, model_features,
+                                           drifted=drifted)
+            yield _Task(report, data.contributions.of(cid), h, data.model.uri, data.source, data.extra_attributes,
+                        data.creditor, data.ecoa_agency)
 
     written: dict[str, Path] = {}
     for i, (cid, html) in enumerate(_render_all(tasks(), jobs if len(ids) >= MIN_PARALLEL else 1)):
@@ -223,12 +240,13 @@ def write_reports(
         if progress is not None:
             progress(i + 1, len(ids))
 
-    features = build_features(ledger, data.as_of, data.feature_config)
-    prev = (data.previous.scores, data.previous.as_of) if data.previous is not None else None
-    portfolio = build_portfolio_report(data.scores, bands, data.model, features, ledger.customers, prev)
     links = {cid: f"{CUSTOMER_DIR}/{p.name}" for cid, p in written.items()}
-    ppath = write_text(render_portfolio(portfolio, links, generated_from=data.source), out / PORTFOLIO_FILE)
-    files = ReportFiles(portfolio=ppath, customers=written)
+    # the full lists behind the portfolio page's tables, for filtering and work queues
+    lists = {name: write_table(table, out / name) for name, table in
+             ((HOLDS_FILE, portfolio.holds), (REVIEWS_FILE, portfolio.reviews))}
+    ppath = write_text(render_portfolio(portfolio, links, generated_from=data.source,
+                                        list_files={k: v.name for k, v in lists.items()}), out / PORTFOLIO_FILE)
+    files = ReportFiles(portfolio=ppath, customers=written, lists=list(lists.values()))
     if pdf:
         from riskml.reporting.browser import print_pdf
 
