@@ -174,17 +174,16 @@ def subsample(source: Path, n: int, out_dir: Path, seed: int = 0) -> Path:
 
 
 # ------------------------------------------------------------------------------------------ the maths
-def test_masks(ids: pd.Series, config_path: Path) -> dict[str, np.ndarray]:
-    """The pipeline's grouped split (one as-of date) recomputed per customer: train / valid / test masks."""
+def test_masks(ids: pd.Series, config_path: Path, y: np.ndarray) -> dict[str, np.ndarray]:
+    """The pipeline's grouped split (one as-of date, stratified by outcome) recomputed per customer:
+    train / valid / test masks."""
     from riskml.config import load_config
-    from riskml.modeling.split import customer_uniform
+    from riskml.modeling.split import grouped_split
 
     cfg = load_config("train", config_path)
-    u = customer_uniform(ids.astype("str"), cfg.seed)
-    t, v = cfg.split.group_test_share, cfg.split.group_valid_share
-    test = u < t
-    valid = (u >= t) & (u < t + v)
-    return {"train": ~(test | valid), "valid": valid, "test": test}
+    keys = pd.DataFrame({"customer_id": ids.astype("str").to_numpy(), "as_of": pd.Timestamp("2000-01-31")})
+    split = grouped_split(keys, cfg.split, cfg.seed, np.asarray(y))
+    return {"train": split.train, "valid": split.valid, "test": split.test}
 
 
 def lightgbm_same_split(X: pd.DataFrame, y: np.ndarray, masks: dict[str, np.ndarray], seed: int = 42) -> np.ndarray:
@@ -352,7 +351,7 @@ def run_labelled(case: Case, source: Path, work: Path, store: Path, cap: int | N
     labels = pd.read_csv(data / "labels.csv", dtype={"customer_id": "str"})
     out.rows, out.positives = len(labels), int(labels["label"].sum())
     raw, allowed, y, ids = raw_columns(case, source)
-    masks = test_masks(ids, cfg)
+    masks = test_masks(ids, cfg, y)
     if int(masks["test"].sum()) != int(out.metrics.get("test_rows", -1)):
         out.notes.append(f"the recomputed test set has {int(masks['test'].sum()):,} customers, the run's "
                          f"{out.metrics.get('test_rows', float('nan')):,.0f}: the split changed; same-split "

@@ -157,6 +157,9 @@ class LabelConfig(_Section):
     dpd_threshold: int = Field(default=90, ge=1)
     # a write-off within the window is a delinquency event too
     include_write_offs: bool = True
+    # an invoice under dispute by the day it would reach the threshold is a paperwork problem, not a credit
+    # event: it does not count (its write-off still does)
+    exclude_disputed: bool = True
     # ignore tiny items: an invoice counts only while more than this is open; write-offs above it only
     min_amount: float = Field(default=0.0, ge=0)
     # accounts with no invoice in this many months and nothing open are outside the population (0 = keep)

@@ -27,10 +27,12 @@ def _case_ledger():
     """Customers named after their case, each with one invoice of 1,000 unless said otherwise."""
     customers, invoices, payments, adjustments = [], [], [], []
 
-    def inv(cid: str, due: pd.Timestamp = DUE, amount: float = 1000.0, date: pd.Timestamp | None = None) -> str:
+    def inv(cid: str, due: pd.Timestamp = DUE, amount: float = 1000.0, date: pd.Timestamp | None = None,
+            dispute: pd.Timestamp | None = None) -> str:
         iid = f"I_{cid}_{len(invoices)}"
         invoices.append({"invoice_id": iid, "customer_id": cid, "invoice_date": date or due - pd.Timedelta(days=30),
-                         "due_date": due, "amount": amount})
+                         "due_date": due, "amount": amount, "disputed": dispute is not None,
+                         "dispute_date": dispute})
         return iid
 
     def pay(cid: str, iid: str, day: pd.Timestamp, amount: float) -> None:
@@ -105,6 +107,12 @@ def _case_ledger():
     pay(c, inv(c, due=D("2024-01-15"), date=D("2022-12-15")), D("2024-02-01"), 1000.0)
     c = cust("recent_invoice")  # last invoice 11 months before T, paid: in the population
     pay(c, inv(c, due=D("2023-03-31")), D("2023-03-31"), 1000.0)
+    c = cust("disputed_before_90")  # disputed on day 20, never paid: a paperwork problem, not a DPD event
+    inv(c, dispute=_day(20))
+    c = cust("disputed_after_90")  # disputed only on day 120: it had already reached 90 DPD unpaid
+    inv(c, dispute=_day(120))
+    c = cust("disputed_then_written_off")  # disputed, then written off: the write-off still counts
+    adj(c, inv(c, dispute=_day(5)), _day(150), 1000.0, "write_off")
     c = cust("filler")  # its payment on 2025-06-30 is the ledger's last date
     pay(c, inv(c, due=D("2025-06-01")), D("2025-06-30"), 1000.0)
     return make_ledger(customers, invoices, payments, adjustments)
@@ -125,6 +133,9 @@ def _label(frame: pd.DataFrame, cid: str) -> int | None:
 
 
 @pytest.mark.parametrize(("cid", "expected"), [
+    ("disputed_before_90", 0),
+    ("disputed_after_90", 1),
+    ("disputed_then_written_off", 1),
     ("paid_day_89", 0),
     ("paid_day_90", 0),  # paid on day 90: not open at the end of day due + 90
     ("paid_day_91", 1),
@@ -230,3 +241,10 @@ def test_definition_text_names_the_settings() -> None:
     assert "due_date + 60" in text and "6 months" in text and "100.00" in text
     assert "written off" in text
     assert "written off" not in describe_definition(LabelConfig(include_write_offs=False))
+
+
+def test_disputed_invoices_count_when_exclude_disputed_is_off(ledger) -> None:
+    lab = _labels(ledger, LabelConfig(exclude_disputed=False))
+    assert _label(lab, "disputed_before_90") == 1
+    assert "do not count" not in describe_definition(LabelConfig(exclude_disputed=False))
+    assert "invoices disputed by then do not count" in describe_definition(LabelConfig())

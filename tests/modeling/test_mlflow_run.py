@@ -23,8 +23,8 @@ from .conftest import small_config, store_uri
 
 pytestmark = pytest.mark.slow
 NAME = "riskml-delinquency"
-# the weak model: three payment-behaviour features only
-WEAK_KEEP = ["dbt_avg_6m", "late_paid_share_12m", "utilisation"]
+# the weak model: four payment-behaviour features only
+WEAK_KEEP = ["dbt_avg_6m", "late_paid_share_12m", "utilisation", "past_due_share"]
 
 
 @dataclass

@@ -109,3 +109,24 @@ def test_customer_hash_is_stable_and_seeded() -> None:
     assert u[0] == u[3] and ((u >= 0) & (u < 1)).all()
     assert customer_uniform(ids, 1).tolist() == u.tolist()
     assert customer_uniform(ids, 2).tolist() != u.tolist()
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 1000), rate=st.floats(0.02, 0.3))
+def test_labels_stratify_validation_and_test_without_mixing_customers(seed: int, rate: float) -> None:
+    dates = list(pd.date_range("2023-01-31", periods=30, freq="ME"))
+    keys = _keys(400, dates)
+    rng = np.random.default_rng(seed)
+    y = (rng.random(len(keys)) < rate).astype(int)
+    split = oot_split(keys, SplitConfig(), 12, seed=seed, y=y)
+    assert "stratified" in split.description
+    valid_c = set(keys.loc[split.valid, "customer_id"])
+    test_c = set(keys.loc[split.test, "customer_id"])
+    assert not valid_c & test_c
+    # customers with a positive in the out-of-time window are shared evenly (up to one customer)
+    oot = split.valid | split.test
+    pos = set(keys.loc[oot & (y == 1), "customer_id"])
+    assert abs(len(pos & valid_c) - len(pos & test_c)) <= 1
+    # without labels the assignment is the plain hash, as before
+    plain = oot_split(keys, SplitConfig(), 12, seed=seed)
+    assert (plain.valid | plain.test).tolist() == oot.tolist() and "stratified" not in plain.description

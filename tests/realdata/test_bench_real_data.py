@@ -60,11 +60,16 @@ def test_recomputed_split_matches_the_training_split(tmp_path: Path) -> None:
     path = rd.train_config(tmp_path / "t.yaml", {})
     cfg = load_config("train", path)
     ids = pd.Series([f"C{i}" for i in range(2000)], dtype="str")
-    masks = rd.test_masks(ids, path)
+    y = (np.arange(2000) % 7 == 0).astype(int)
+    masks = rd.test_masks(ids, path, y)
     split = grouped_split(pd.DataFrame({"customer_id": ids, "as_of": pd.Timestamp("2020-01-31")}), cfg.split,
-                          cfg.seed)
+                          cfg.seed, y)
     for part in ("train", "valid", "test"):
         assert np.array_equal(masks[part], getattr(split, part))
+    # stratified: every part holds the same share of positives, up to one customer
+    for part in ("train", "valid", "test"):
+        m = getattr(split, part)
+        assert abs(y[m].sum() - y.mean() * m.sum()) <= 1.5
 
 
 def test_auc_interval_brackets_the_estimate() -> None:

@@ -8,6 +8,8 @@ with horizon end ``E = T + horizon_months`` (month ends map to month ends):
   dated on or before that day are below ``settled_share`` of its amount -- the same rule the features
   use -- and more than ``min_amount`` is still open). An invoice paid on day 90 past due therefore does
   **not** reach 90 DPD; one paid on day 91, or never, does (the bureaus' "91+ days beyond terms").
+  With ``exclude_disputed``, an invoice disputed on or before that day does not count: a dispute is a
+  paperwork problem (pricing, delivery, quantity), not a sign the customer cannot pay.
 * **Write-off event** (``include_write_offs``) -- a write-off of more than ``min_amount`` on any date.
 
 ``label = 1`` when an event falls in ``(T, E]``, else 0. A snapshot is *not* labeled when:
@@ -139,6 +141,11 @@ def _invoice_state(ledger: Ledger, cust_index: pd.Index, config: LabelConfig,
     small = need <= 1e-9
     cure[small] = to_days(inv["invoice_date"])[small]
     reach = to_days(inv["due_date"]) + config.dpd_threshold
+    if config.exclude_disputed and "disputed" in inv:
+        disputed = inv["disputed"].fillna(False).to_numpy(bool)
+        ddate = inv["dispute_date"] if "dispute_date" in inv else pd.Series(pd.NaT, index=inv.index)
+        dday = np.where(ddate.isna().to_numpy(), to_days(inv["invoice_date"]), to_days(ddate))
+        reach = np.where(disputed & (dday <= reach), NO_DAY, reach)  # never reaches the threshold
     return _InvoiceState(cust=cust, reach=reach, cure=cure)
 
 
@@ -297,13 +304,14 @@ def _settle_days(ledger: Ledger, settled_share: float) -> np.ndarray:
 def describe_definition(config: LabelConfig) -> str:
     """The label definition in one paragraph (for the model card, MLflow and the CLI)."""
     wo = " or an amount is written off" if config.include_write_offs else ""
+    disp = " (invoices disputed by then do not count)" if config.exclude_disputed else ""
     amt = f" (more than {config.min_amount:,.2f} open)" if config.min_amount > 0 else ""
     dormant = (f"; dormant accounts (no invoice in {config.dormant_months} months and nothing open) are "
                "outside the population" if config.dormant_months > 0 else "")
     return (
         f"Delinquent within {config.horizon_months} months after the as-of date T: an invoice is still "
         f"unpaid{amt} at the end of day due_date + {config.dpd_threshold} (i.e. paid "
-        f"{config.dpd_threshold + 1}+ days past due or never){wo}, in (T, T + {config.horizon_months} months]. "
+        f"{config.dpd_threshold + 1}+ days past due or never){disp}{wo}, in (T, T + {config.horizon_months} months]. "
         f"Customers already delinquent at T (an invoice at {config.dpd_threshold}+ DPD still open, or a "
         f"write-off in the {config.horizon_months} months before T) are excluded{dormant}; snapshots whose "
         "window ends after the ledger's last date are unlabeled."

@@ -67,13 +67,36 @@ def customer_uniform(customer_ids: pd.Series, seed: int) -> np.ndarray:
     return (h >> np.uint64(11)).astype("float64") / float(2**53)
 
 
-def oot_split(keys: pd.DataFrame, config: SplitConfig, horizon_months: int, seed: int = 42) -> Split:
-    """Split rows (``customer_id``, ``as_of``) out of time; a single as-of date falls back to groups."""
+def stratified_uniform(customer_ids: pd.Series, u: np.ndarray, y: np.ndarray | None,
+                       rows: np.ndarray | None = None) -> np.ndarray:
+    """``u`` replaced by each customer's rank among customers of the same outcome, as a share in (0, 1].
+
+    A customer's outcome is whether any of its ``rows`` (default: all) is positive. Cutting the result at
+    a share then gives every part the same share of delinquent customers (up to one customer), instead of
+    leaving it to chance: calibration fitted on the validation customers transfers to the test customers.
+    Still one number per customer, so a customer lands in one part only. ``y`` None returns ``u``."""
+    if y is None:
+        return u
+    rows = np.ones(len(u), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    frame = pd.DataFrame({"c": customer_ids.astype("str").to_numpy(), "u": u,
+                          "pos": np.where(rows, np.asarray(y), 0)})
+    per = frame.groupby("c", sort=False).agg(u=("u", "first"), pos=("pos", "max"))
+    rank = per.groupby("pos")["u"].rank(method="first")
+    share = (rank - 0.5) / per.groupby("pos")["u"].transform("size")
+    return frame["c"].map(share).to_numpy("float64")
+
+
+def oot_split(keys: pd.DataFrame, config: SplitConfig, horizon_months: int, seed: int = 42,
+              y: np.ndarray | None = None) -> Split:
+    """Split rows (``customer_id``, ``as_of``) out of time; a single as-of date falls back to groups.
+
+    With the labels ``y``, the validation/test assignment is stratified by outcome
+    (:func:`stratified_uniform`)."""
     dates = sorted(pd.DatetimeIndex(keys["as_of"]).unique())
     if len(dates) == 0:
         raise LabelError("no labeled snapshots to split")
     if len(dates) == 1:
-        return grouped_split(keys, config, seed)
+        return grouped_split(keys, config, seed, y)
     gap = horizon_months if config.gap_months is None else config.gap_months
     k = config.oot_snapshots
     if k >= len(dates):
@@ -95,7 +118,7 @@ def oot_split(keys: pd.DataFrame, config: SplitConfig, horizon_months: int, seed
         )
     as_of = pd.DatetimeIndex(keys["as_of"])
     in_oot = as_of.isin(oot)
-    u = customer_uniform(keys["customer_id"], seed)
+    u = stratified_uniform(keys["customer_id"], customer_uniform(keys["customer_id"], seed), y, np.asarray(in_oot))
     valid = np.asarray(in_oot & (u < config.valid_share))
     test = np.asarray(in_oot & (u >= config.valid_share))
     train = np.asarray(as_of.isin(train_dates))
@@ -107,14 +130,16 @@ def oot_split(keys: pd.DataFrame, config: SplitConfig, horizon_months: int, seed
         f"out-of-time: train on {len(train_dates)} month ends {train_dates[0].date()}..{train_dates[-1].date()}; "
         f"gap of {gap} months ({len(unused)} dates unused); validate and test on the latest {k} month ends "
         f"{oot[0].date()}..{oot[-1].date()}, customers split {config.valid_share:.0%} validation / "
-        f"{1 - config.valid_share:.0%} test by a hash of customer_id.{overlap}"
+        f"{1 - config.valid_share:.0%} test by a hash of customer_id"
+        f"{' within each outcome (stratified)' if y is not None else ''}.{overlap}"
     )
     return Split("oot", train, valid, test, list(train_dates), oot, unused, gap, desc)
 
 
-def grouped_split(keys: pd.DataFrame, config: SplitConfig, seed: int = 42) -> Split:
-    """Train / validation / test by customer (the fallback when there is a single as-of date)."""
-    u = customer_uniform(keys["customer_id"], seed)
+def grouped_split(keys: pd.DataFrame, config: SplitConfig, seed: int = 42, y: np.ndarray | None = None) -> Split:
+    """Train / validation / test by customer (the fallback when there is a single as-of date); with the
+    labels ``y``, stratified by outcome (:func:`stratified_uniform`)."""
+    u = stratified_uniform(keys["customer_id"], customer_uniform(keys["customer_id"], seed), y)
     test = u < config.group_test_share
     valid = (u >= config.group_test_share) & (u < config.group_test_share + config.group_valid_share)
     train = ~(test | valid)

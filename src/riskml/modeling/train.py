@@ -285,7 +285,7 @@ def lightgbm_params(config: TrainConfig) -> dict[str, Any]:
 def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quiet) -> TrainResult:
     """Split, train LightGBM + calibrator, verify monotonicity, fit benchmark and rule, evaluate on test."""
     frame, y = data.frame, data.y
-    split = oot_split(frame[KEYS], config.split, config.label.horizon_months, config.seed)
+    split = oot_split(frame[KEYS], config.split, config.label.horizon_months, config.seed, data.y)
     if split.kind == "grouped":
         echo(f"WARNING: {split.description}")
     else:
