@@ -187,7 +187,9 @@ def _aging_bucket(bucket: str, label: str, monotone: int) -> None:
     @feature(
         name=f"aging_{bucket}_share", family="aging", unit="share", window="as of", monotone=monotone,  # type: ignore[arg-type]
         description=f"Share of the open balance {label}",
-        reason=f"{{value:.0%}} of the open balance is {label}",
+        # a low current share is the adverse case: say so ("only"), the past-due share says the rest
+        reason=(f"Only {{value:.0%}} of the open balance is {label}" if bucket == "current"
+                else f"{{value:.0%}} of the open balance is {label}"),
     )
     def _share(amt: pd.Series, open_amt: pd.Series) -> pd.Series:
         return _div(amt, open_amt)
