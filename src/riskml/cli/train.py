@@ -12,16 +12,20 @@ from rich.table import Table
 from riskml.cli.common import console, err_console, user_errors
 
 
-def _metrics_table(outcome: Any, rule_feature: str) -> Table:
-    from riskml.modeling.card import MODEL_LABELS
+# short names, so that the table fits an 80-column terminal; the caption says what they are
+SHORT_LABELS = {"lightgbm": "LightGBM", "logistic": "Logistic", "rule": "Rule"}
 
+
+def _metrics_table(outcome: Any, rule_feature: str) -> Table:
     title = ("Out-of-time test window" if outcome.result.split.kind == "oot"
              else "Test customers (grouped split: the labels have a single as-of date)")
-    table = Table(title=title, header_style="bold")
+    table = Table(title=title, header_style="bold",
+                  caption=f"LightGBM = this model; Logistic = the benchmark on binned features; Rule = "
+                          f"{rule_feature} as the score")
     for col in ("model", "ROC-AUC", "Gini", "KS", "PR-AUC", "Brier", "log loss", "top-10% capture"):
-        table.add_column(col, justify="left" if col == "model" else "right")
+        table.add_column(col, justify="left" if col == "model" else "right", no_wrap=col == "model")
     for name, m in outcome.result.test_metrics.items():
-        label = MODEL_LABELS[name] + (f" ({rule_feature})" if name == "rule" else "")
+        label = SHORT_LABELS.get(name, name)
         table.add_row(label, *(f"{m[k]:.4f}" for k in ("auc", "gini", "ks", "pr_auc", "brier", "log_loss")),
                       f"{m['capture_top10']:.1%}")
     return table
