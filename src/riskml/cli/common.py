@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from riskml.errors import RiskmlError
 
@@ -21,7 +22,7 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 def fail(message: str) -> typer.Exit:
     """Print ``message`` (one line per problem) to stderr and return the exit to raise."""
     for line in str(message).splitlines() or [str(message)]:
-        err_console.print(f"[bold red]error:[/] {line}", markup=True)
+        err_console.print(f"[bold red]error:[/] {escape(line)}", markup=True)
     return typer.Exit(code=1)
 
 

@@ -9,7 +9,10 @@ import typer
 from riskml.cli.common import console, parse_date, user_errors
 from riskml.cli.ledger import load_ledger_for_cli
 from riskml.config import load_config
+from riskml.errors import RiskmlError
 from riskml.io import write_table
+
+ENGINES = ("pandas", "spark")
 
 
 @user_errors
@@ -19,11 +22,22 @@ def features(
     out: Path = typer.Option(..., "--out", "-o", help="Output file, .parquet or .csv."),
     data_config: Path | None = typer.Option(None, "--data-config", help="Data config (column mapping etc.)."),
     config: Path | None = typer.Option(None, "--config", "-c", help="Feature config (default configs/features.yaml)."),
+    engine: str = typer.Option(
+        "pandas", "--engine",
+        help="pandas (this machine) or spark (needs pip install 'riskml\\[spark]' and Java 17+; --data may then be "
+             "a URI and --out is a Parquet directory; see docs/spark.md)."),
 ) -> None:
     """Build the features of every customer in the master as of a date.
 
     Example: riskml features --data data/demo --as-of 2026-09-30 --out out/features.parquet
     """
+    if engine not in ENGINES:
+        raise RiskmlError(f"--engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    if engine == "spark":
+        from riskml.spark.cli import features_command
+
+        features_command(data, as_of, out, data_config, config)
+        return
     from riskml.features import build_features
 
     as_of_ts = parse_date(as_of)

@@ -13,6 +13,8 @@ from rich.table import Table
 from riskml.cli.common import console, err_console, parse_date, user_errors
 
 DEFAULT_MODEL = "models:/riskml-delinquency@champion"
+# runs of at least this many customers show a progress bar
+PROGRESS_MIN_ROWS = 20_000
 
 
 def _feature_config(model: Any, path: Path | None) -> Any:
@@ -62,8 +64,20 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         table.add_row(a, f"{c:,}")
     table.add_section()
     table.add_row("order hold", f"{summary['order_holds']:,}")
+    for code, c in summary["holds_by_reason"].items():
+        table.add_row(f"  {code}", f"{c:,}", style="dim")
+    table.add_section()
     table.add_row("review due", f"{summary['reviews_due']:,}")
+    for name, c in summary["reviews_by_priority"].items():
+        table.add_row(f"  priority {name}", f"{c:,}")
+    for code, c in summary["reviews_by_reason"].items():
+        table.add_row(f"  {code}", f"{c:,}", style="dim")
     return table
+
+
+def _progress(total: int, show: bool) -> Progress:
+    return Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True, disable=not show)
 
 
 @user_errors
@@ -82,12 +96,24 @@ def score(
     data_config: Path | None = typer.Option(None, "--data-config", help="Data config (column mapping etc.)."),
     features_config: Path | None = typer.Option(
         None, "--features-config", help="Feature config (default: the one stored with the model, else configs/features.yaml)."),
+    engine: str = typer.Option(
+        "pandas", "--engine",
+        help="pandas (this machine) or spark (needs pip install 'riskml\\[spark]' and Java 17+; see docs/spark.md)."),
 ) -> None:
     """Score every customer of the master: PD, grade, suggested limit, action, order hold, review due,
     persona and reason codes.
 
     Example: riskml score --data data/demo --as-of 2026-09-30 --out out/scores.parquet
     """
+    if engine not in ("pandas", "spark"):
+        from riskml.errors import RiskmlError
+
+        raise RiskmlError(f"--engine must be one of pandas, spark; got {engine!r}")
+    if engine == "spark":  # the Spark engine (riskml.spark.cli) takes the same arguments
+        from riskml.spark.cli import score_command
+
+        score_command(data, as_of, out, model_uri, previous, contributions, config, data_config, features_config)
+        return
     from riskml.config import load_config
     from riskml.features import build_features, feature_specs
     from riskml.modeling.registry import load_model
@@ -120,9 +146,7 @@ def score(
     fingerprint = ledger.until(as_of_ts).fingerprint()
 
     n = len(feats)
-    show = n > scoring_config.chunk_size
-    with Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True, disable=not show) as bar:
+    with _progress(n, show=n >= PROGRESS_MIN_ROWS) as bar:
         task = bar.add_task("scoring", total=n)
         result = score_customers(
             feats, model, scoring_config, info, previous=prev, data_fingerprint=fingerprint,
@@ -132,10 +156,12 @@ def score(
 
     summary = summarise(result.scores, scoring_config.master_scale)
     console.print(_summary_table(summary))
-    console.print(
-        f"limits: current {summary['total_current_limit']:,.0f} -> suggested {summary['total_suggested_limit']:,.0f} "
-        f"(change {summary['total_limit_change']:+,.0f})"
-    )
+    line = (f"limits: current {summary['total_current_limit']:,.0f} -> suggested {summary['total_suggested_limit']:,.0f} "
+            f"(change {summary['total_limit_change']:+,.0f})")
+    if summary["by_action"].get("set"):
+        line += (f"; {summary['by_action']['set']:,} customers with no limit on file: set "
+                 f"{summary['total_limit_set']:,.0f}")
+    console.print(line)
     if summary["not_scored"]:
         console.print(f"[yellow]{summary['not_scored']:,} customers could not be scored[/] "
                       "(scored = false; the reason is in score_error)")

@@ -11,7 +11,6 @@ from rich.table import Table
 
 from riskml.cli.common import console, err_console, user_errors
 
-
 # short names, so that the table fits an 80-column terminal; the caption says what they are
 SHORT_LABELS = {"lightgbm": "LightGBM", "logistic": "Logistic", "rule": "Rule"}
 

@@ -290,9 +290,9 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
     ev_cash = np.concatenate([np.ones(p_on.sum(), bool), np.zeros(a_on.sum(), bool)])
     order = _sort_order(ev_inv, ev_day)
     ev_inv, ev_day, ev_amt, ev_cash = ev_inv[order], ev_day[order], ev_amt[order], ev_cash[order]
-    ev_cum = _group_cumsum(ev_inv, ev_amt)
-    cash_cum = _group_cumsum(ev_inv, np.where(ev_cash, ev_amt, 0.0))
-    ncash_cum = _group_cumsum(ev_inv, ev_cash.astype("float64"))
+    ev_cum = group_cumsum(ev_inv, ev_amt)
+    cash_cum = group_cumsum(ev_inv, np.where(ev_cash, ev_amt, 0.0))
+    ncash_cum = group_cumsum(ev_inv, ev_cash.astype("float64"))
 
     n_inv = len(inv)
     settle_day = np.full(n_inv, NO_DAY, dtype=np.int64)
@@ -316,7 +316,7 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
     # same day: settlements before invoices (the order within each kind moves no end-of-day balance)
     order = _sort_order(bal_cust, bal_day, bal_amt > 0)
     bal_cust, bal_day, bal_amt = bal_cust[order], bal_day[order], bal_amt[order]
-    bal_run = _group_cumsum(bal_cust, bal_amt)
+    bal_run = group_cumsum(bal_cust, bal_amt)
 
     orders = ledger.orders
     limit = pd.to_numeric(cust["credit_limit"], errors="coerce").to_numpy("float64")
@@ -339,15 +339,21 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
     )
 
 
-def _group_cumsum(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Cumulative sum of ``values`` within runs of equal (sorted) ``groups``."""
+# running sums are exact integer sums of amounts in units of 1/10,000: a customer's figures then never
+# depend on which other customers were summed before it (float running totals would carry their rounding)
+CUMSUM_SCALE = 10_000
+
+
+def group_cumsum(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Cumulative sum of ``values`` within runs of equal (sorted) ``groups``, exact to 1/10,000."""
     if len(values) == 0:
         return np.zeros(0)
-    total = np.cumsum(values, dtype="float64")
-    starts = np.r_[True, groups[1:] != groups[:-1]]
-    offset = np.where(starts, total - values, np.nan)
-    offset = pd.Series(offset).ffill().to_numpy()
-    return total - offset
+    q = np.round(np.asarray(values, dtype="float64") * CUMSUM_SCALE).astype(np.int64)
+    total = np.cumsum(q)
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    before = np.r_[np.int64(0), total][starts]
+    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(q)]))
+    return (total - before[run]) / CUMSUM_SCALE
 
 
 def _expand(start: np.ndarray, stop: np.ndarray, snap_days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

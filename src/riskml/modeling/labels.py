@@ -36,7 +36,7 @@ import pandas as pd
 
 from riskml.config import LabelConfig
 from riskml.data.ledger import Ledger
-from riskml.features.engine import NO_DAY, to_days
+from riskml.features.engine import NO_DAY, group_cumsum, to_days
 
 STATUSES = ("labeled", "censored", "delinquent_at_as_of", "dormant")
 # the statuses in words (messages and the model card); "not_started" comes from a user's labels file
@@ -133,7 +133,7 @@ def _invoice_state(ledger: Ledger, cust_index: pd.Index, config: LabelConfig,
     ev_inv, ev_day, ev_amt = ev_inv[on], ev_day[on], ev_amt[on]
     order = np.lexsort((ev_day, ev_inv))
     ev_inv, ev_day, ev_amt = ev_inv[order], ev_day[order], ev_amt[order]
-    cum = _group_cumsum(ev_inv, ev_amt)
+    cum = group_cumsum(ev_inv, ev_amt)
     # delinquent while less than the settled share is covered AND more than min_amount is open
     need = np.minimum(settled_share * amount, amount - config.min_amount)
     cure = _first_reaching(ev_inv, ev_day, cum, need, len(inv))
@@ -147,17 +147,6 @@ def _invoice_state(ledger: Ledger, cust_index: pd.Index, config: LabelConfig,
         dday = np.where(ddate.isna().to_numpy(), to_days(inv["invoice_date"]), to_days(ddate))
         reach = np.where(disputed & (dday <= reach), NO_DAY, reach)  # never reaches the threshold
     return _InvoiceState(cust=cust, reach=reach, cure=cure)
-
-
-def _group_cumsum(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Cumulative sum of ``values`` within runs of equal (sorted) ``groups``."""
-    if len(values) == 0:
-        return np.zeros(0)
-    total = np.cumsum(values, dtype="float64")
-    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
-    before = np.r_[0.0, total][starts]
-    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(values)]))
-    return total - before[run]
 
 
 def _events(state: _InvoiceState, ledger: Ledger, cust_index: pd.Index, config: LabelConfig) -> _Events:

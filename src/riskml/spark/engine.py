@@ -7,11 +7,13 @@ runtime from the system packages; without either, :func:`require_spark` raises a
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import warnings
 from collections.abc import Mapping
 from functools import lru_cache
@@ -101,50 +103,104 @@ def require_spark() -> None:
 
 
 def is_local(master: str | None) -> bool:
-    return master is None or master.startswith("local")
+    return master is not None and master.startswith("local")
+
+
+def required_conf() -> dict[str, str]:
+    """Settings the results depend on, set on every session riskml uses (also a shared one).
+
+    * Session time zone UTC: ledger dates are calendar dates; a local time zone must not shift them.
+    * Parquet nanosecond timestamps (what pandas writes) readable, as int64 nanoseconds
+      (:mod:`riskml.spark.tables` turns them into dates).
+    * CSV column pruning off: with it, Spark parses only the columns a query uses and no longer
+      notices lines with the wrong number of fields (the ``malformed_row`` rule)."""
+    return {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.legacy.parquet.nanosAsLong": "true",
+        "spark.sql.csv.parser.columnPruning.enabled": "false",
+    }
+
+
+def tunable_conf() -> dict[str, str]:
+    """riskml's defaults for settings a submission may set itself (``spark-submit --conf``, the
+    cluster's Spark config), which then win: Arrow for pandas conversions, and the Arrow batch size
+    (rows per batch exchanged with the Python workers of the model UDF)."""
+    return {
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(DEFAULT_ARROW_BATCH),
+    }
+
+
+def local_conf(master: str) -> dict[str, str]:
+    """Defaults for a ``local[N]`` master that riskml starts itself: shuffle partitions 2 x cores (the
+    default 200 is for clusters and only adds overhead on one machine), no web UI or progress bar
+    (quiet command-line runs, no port clashes), 2 GB for the driver (which is also the executor)."""
+    m = re.match(r"local\[(\d+|\*)", master)
+    cores = (os.cpu_count() or 2) if (m is None or m.group(1) == "*") else int(m.group(1))
+    return {
+        "spark.sql.shuffle.partitions": str(max(2, 2 * cores)),
+        "spark.default.parallelism": str(max(2, 2 * cores)),
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.memory": "2g",
+    }
 
 
 def default_conf(master: str | None) -> dict[str, str]:
-    """Settings riskml needs on every cluster, plus small-machine defaults for ``local[...]`` masters.
+    """The settings of a session riskml starts itself on ``master``."""
+    return {**tunable_conf(), **(local_conf(master) if is_local(master) else {}), **required_conf()}
 
-    * Arrow on, with a bounded batch size: pandas UDFs exchange data with Python workers as Arrow.
-    * Parquet nanosecond timestamps (what pandas writes) readable, as int64 nanoseconds.
-    * Session time zone UTC: ledger dates are calendar dates; a local time zone must not shift them.
-    * Local masters: few shuffle partitions (the default 200 is for clusters and only adds overhead),
-      no web UI or console progress bar (quiet command-line runs, no port clashes between runs)."""
-    conf = {
-        "spark.sql.execution.arrow.pyspark.enabled": "true",
-        "spark.sql.execution.arrow.maxRecordsPerBatch": str(DEFAULT_ARROW_BATCH),
-        "spark.sql.session.timeZone": "UTC",
-        "spark.ui.showConsoleProgress": "false",
-        # pandas writes datetime64[ns] as Parquet TIMESTAMP(NANOS), which Spark refuses to read as a
-        # timestamp; read it as the raw int64 nanoseconds (riskml.spark.tables turns them into dates)
-        "spark.sql.legacy.parquet.nanosAsLong": "true",
-    }
-    if is_local(master):
-        m = re.match(r"local\[(\d+|\*)", master or "local[2]")
-        cores = (os.cpu_count() or 2) if (m is None or m.group(1) == "*") else int(m.group(1))
-        conf.update({
-            "spark.sql.shuffle.partitions": str(max(2, 2 * cores)),
-            "spark.default.parallelism": str(max(2, 2 * cores)),
-            "spark.ui.enabled": "false",
-            "spark.driver.memory": "2g",
-        })
-    return conf
+
+_LOG4J = """\
+rootLogger.level = warn
+rootLogger.appenderRef.stderr.ref = stderr
+appender.stderr.type = Console
+appender.stderr.name = stderr
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+# the two warnings of every local start (host name on a loopback address, no native Hadoop library)
+logger.utils.name = org.apache.spark.util.Utils
+logger.utils.level = error
+logger.native.name = org.apache.hadoop.util.NativeCodeLoader
+logger.native.level = error
+"""
+
+
+@lru_cache(maxsize=1)
+def _quiet_log4j() -> str:
+    """A log4j2 config without the start-up warnings Spark's default prints on every local run (the
+    session then logs errors only, see ``log_level``), written once to the temporary directory."""
+    path = Path(tempfile.gettempdir()) / f"riskml-log4j2-{hashlib.sha1(_LOG4J.encode()).hexdigest()[:10]}.properties"
+    if not path.exists() or path.read_text(encoding="utf-8") != _LOG4J:
+        fd, tmp = tempfile.mkstemp(prefix=".riskml-log4j2-", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(_LOG4J)
+        os.replace(tmp, path)
+    return str(path)
+
+
+def launched_by_spark() -> bool:
+    """Whether this Python process runs where Spark is already set up: a driver started by
+    ``spark-submit`` (its JVM is up, with the master and settings of the submission), a Databricks
+    cluster, or a Spark Connect client (``SPARK_REMOTE``)."""
+    return any(k in os.environ for k in ("PYSPARK_GATEWAY_PORT", "DATABRICKS_RUNTIME_VERSION", "SPARK_REMOTE"))
 
 
 def spark_session(
-    master: str | None = "local[2]",
+    master: str | None = None,
     app_name: str = "riskml",
     conf: Mapping[str, Any] | None = None,
     log_level: str = "ERROR",
 ) -> SparkSession:
-    """A Spark session with riskml's defaults (see :func:`default_conf`); ``conf`` overrides them.
+    """The Spark session riskml runs on, with its settings (:func:`required_conf`, :func:`tunable_conf`).
 
-    ``master=None`` leaves the master to ``spark-submit`` / the cluster (Databricks, YARN, Kubernetes).
-    On a local master the Python workers run this interpreter (``PYSPARK_PYTHON`` is set to it unless
-    already set), so they see the same riskml and pandas. An active session is reused (its SQL
-    settings updated), as ``SparkSession.builder.getOrCreate`` does.
+    When there is a session already (``spark-submit``, a Databricks job or notebook, a test fixture) it
+    is used as it is: master, resources and the tunable settings it was given are kept, riskml's
+    required settings and the ``spark.sql.*`` entries of ``conf`` are set on it. Otherwise riskml starts
+    one on ``master`` (default ``local[*]``) with :func:`default_conf` and ``conf``; on a local master
+    the Python workers run this interpreter (``PYSPARK_PYTHON`` is set to it unless already set) and
+    Spark logs errors only.
 
     Example: ``spark = spark_session("local[2]", conf={"spark.sql.shuffle.partitions": "8"})``
     """
@@ -152,13 +208,27 @@ def spark_session(
     from pyspark.errors import PySparkRuntimeError
     from pyspark.sql import SparkSession
 
+    user = {k: str(v) for k, v in (conf or {}).items()}
+    if SparkSession.getActiveSession() is not None or launched_by_spark():
+        spark = SparkSession.builder.appName(app_name).getOrCreate()
+        try:
+            submitted = spark.sparkContext.getConf()
+        except Exception:  # Spark Connect: no SparkContext; the server's settings stay as they are
+            submitted = None
+        for key, value in tunable_conf().items():
+            if submitted is not None and not submitted.contains(key):
+                spark.conf.set(key, value)
+        for key, value in {**required_conf(), **user}.items():
+            if key.startswith("spark.sql."):  # runtime settings; the others belong to the submission
+                spark.conf.set(key, value)
+        return spark
+    master = master or "local[*]"
+    settings = {**default_conf(master), **user}
     if is_local(master):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    settings = {**default_conf(master), **{k: str(v) for k, v in (conf or {}).items()}}
-    builder = SparkSession.builder.appName(app_name)
-    if master is not None:
-        builder = builder.master(master)
+        settings.setdefault("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_quiet_log4j()}")
+    builder = SparkSession.builder.appName(app_name).master(master)
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:

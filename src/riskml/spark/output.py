@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from riskml.errors import RiskmlError
 from riskml.spark.engine import require_spark, spark_session
 from riskml.spark.tables import has_scheme
@@ -22,17 +24,19 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass(frozen=True)
 class SparkRun:
-    """What a ``run_*`` entry point wrote: the output path, its row count and the rejected ledger rows
-    per (table, rule) (empty when nothing was rejected)."""
+    """What a ``run_*`` entry point wrote: the output path and its row count, the ledger's validation
+    summary (rows read, accepted, rejected per table) and warnings, and where the rejects went."""
 
     out: str
     rows: int
-    rejects: dict[tuple[str, str], int] = field(default_factory=dict)
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    warnings: list[str] = field(default_factory=list)
     rejects_out: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_rejected(self) -> int:
-        return sum(self.rejects.values())
+        return int(self.summary["rejected"].sum()) if len(self.summary) else 0
 
 
 def check_parquet_target(out: str | Path, option: str = "--out") -> str:

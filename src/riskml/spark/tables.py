@@ -1,36 +1,44 @@
-"""Ledger tables on Spark: read them (a Parquet/CSV directory, catalog tables or DataFrames), give them
-the contract's names and types, and apply the validation rules that can run row by row on a cluster.
+"""Ledger tables on Spark: read them (a ledger directory of CSV or Parquet, catalog tables or
+DataFrames), give them the contract's names and types, and validate them on the cluster.
 
-The result, a :class:`SparkLedger`, holds one typed DataFrame per contract table (canonical column
-names, every contract column present, the same meaning as :class:`riskml.data.ledger.Ledger`) and a
-``rejects`` DataFrame listing every row dropped, with its table, id, customer, column and rule.
+The rules are those of the pandas validator :mod:`riskml.data.validate`, under the same rule names
+(:data:`riskml.data.schemas.RULES`), so that both engines accept the same rows of the same data and
+list the same (row, column, rule) rejects; ``tests/spark/test_tables.py`` checks this on a ledger
+with every kind of error. They are written again as Spark column expressions because the pandas
+validator needs a whole table in memory; what can only be checked across rows is done with a
+window (duplicate ids), joins (references) and a grouped pandas function over the few invoices
+that are paid above their cap (overpayments).
 
-Rules applied on Spark (``validate=True``), each row failing at most one (the first that fails):
+Where the Spark engine differs from ``riskml validate`` (``docs/spark.md`` says the same):
 
-* required value missing; a date, number or flag that cannot be parsed;
-* amounts ``> 0``, credit limit ``>= 0``, payment terms a whole number ``> 0``, due date on or after
-  the invoice date, adjustment kind among ``credit_note``, ``write_off``, ``deduction``;
-* event dates after the data's own as-of (``DataConfig.as_of``), a currency other than
-  ``DataConfig.base_currency`` when one is set;
-* duplicate ids (every copy is rejected: Spark rows have no order to pick a "first" copy by);
-* references, against the rows accepted so far: unknown customer, unknown invoice, an invoice that
-  belongs to another customer, a payment dated before its invoice.
+* rejects carry the file (the part file for a dataset) but no line number: Spark does not number the
+  lines of a file. The CSV reader does not accept line breaks inside quoted values (that would make a
+  file unsplittable: one task per file); such a row is rejected as malformed. Blank lines are skipped
+  without a warning.
+* "first" (for ``duplicate_id``, and for the order of same-day payments in ``overpayment``) is the
+  order in which Spark reads the rows: file order for one file, as in pandas; for a dataset of part
+  files or a catalog table it is the order of the parts, which is not meaningful.
+* a timezone-aware Parquet timestamp is taken as its UTC date (pandas keeps the wall-clock date).
 
-Not applied on Spark (they stay with ``riskml validate`` on the pandas path): the overpayment tolerance
-across the payments of an invoice, and currency conversion with ``fx_rates`` (the Spark engine refuses
-a config that sets rates rather than score unconverted amounts). ``docs/spark.md`` says the same.
+The result, a :class:`SparkLedger`, holds the accepted rows per contract table (canonical columns, the
+meaning of :class:`riskml.data.ledger.Ledger`), the rejects, the per-table summary and the warnings.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from riskml.config import DataConfig
-from riskml.data.contract import ADJUSTMENT_KINDS, EVENT_DATE, TABLES, Column
+import pandas as pd
+
+from riskml.config import DataConfig, ExtraAttribute
+from riskml.data.contract import TABLES
+from riskml.data.schemas import RULES
+from riskml.data.validate import DATE_MAX, DATE_MIN, FALSE_WORDS, NOT_AS_OF_CHECKED, TABLE_ORDER, TRUE_WORDS
 from riskml.errors import ConfigError, DataError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,54 +48,89 @@ if TYPE_CHECKING:  # pragma: no cover
 # a ledger directory (local path or URI), or {table: DataFrame or catalog table name}
 TableSource: TypeAlias = "str | Path | Mapping[str, DataFrame | str]"
 
-REJECT_COLUMNS = ("table", "id", "customer_id", "column", "rule")
-
-# strftime directive -> Java DateTimeFormatter pattern (the subset dates in ERP exports use)
-_STRFTIME = {"%Y": "yyyy", "%y": "yy", "%m": "MM", "%d": "dd", "%b": "MMM", "%B": "MMMM", "%H": "HH",
-             "%M": "mm", "%S": "ss", "%j": "DDD", "%%": "%"}
+REJECT_COLUMNS = ("table", "file", "id", "customer_id", "column", "rule", "value", "message")
+SUMMARY_COLUMNS = ("table", "file", "read", "accepted", "rejected")
+# applied amounts are compared with an invoice's cap with this slack, as in riskml.data.validate
+_EPS = 1e-6
+_FAILS = "_fails"
+_FAIL_TYPE = "array<struct<column:string,rule:string,value:string>>"
+_CORRUPT = "_corrupt_record"
+# strftime directive -> Java DateTimeFormatter letters (one letter: 1 or 2 digits, as strptime accepts)
+_STRFTIME = {"%Y": "yyyy", "%y": "yy", "%m": "M", "%d": "d", "%b": "MMM", "%B": "MMMM", "%H": "H",
+             "%M": "m", "%S": "s", "%j": "D", "%%": "%"}
+# up to this many customers the (id, accepted) list is broadcast to the tasks rather than joined by shuffle
+BROADCAST_CUSTOMERS = 1_000_000
+_FIXED = {"%m": "MM", "%d": "dd", "%H": "HH", "%M": "mm", "%S": "ss", "%j": "DDD"}
+# a UTC offset at the end of an ISO date-time: dropped, the date is the one written (as in pandas)
+_TZ_SUFFIX = r"(Z|[+-]\d\d(:?\d\d)?)$"
 
 
 @dataclass
 class SparkLedger:
     """Typed, validated ledger tables as Spark DataFrames (see the module docstring).
 
-    ``tables`` maps every contract table name to a DataFrame with the contract's columns in contract
-    order (customers also carry the declared extra attributes); optional tables that were not supplied
-    are empty. ``rejects`` lists the rows dropped (columns ``REJECT_COLUMNS``)."""
+    ``tables``: every contract table (accepted rows, contract columns in contract order; customers also
+    carry the declared extra attributes; optional tables not supplied are empty). ``rejects``: one row
+    per failing (row, column, rule), columns :data:`REJECT_COLUMNS`. ``summary``: rows read, accepted and
+    rejected per table (pandas, computed once). The checked tables are persisted; :meth:`unpersist`
+    frees them."""
 
     tables: dict[str, DataFrame]
     rejects: DataFrame
-    extra_attributes: dict[str, Any] = field(default_factory=dict)
+    summary: pd.DataFrame
+    extra_attributes: dict[str, ExtraAttribute] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     source: str = ""
+    _persisted: list[DataFrame] = field(default_factory=list, repr=False)
+
+    @property
+    def n_rejected(self) -> int:
+        return int(self.summary["rejected"].sum()) if len(self.summary) else 0
 
     def row_counts(self) -> dict[str, int]:
-        """Accepted rows per table (runs one Spark job per table)."""
-        return {name: df.count() for name, df in self.tables.items()}
+        """Accepted rows per table (from the summary; optional tables not supplied count 0)."""
+        got = dict(zip(self.summary["table"], self.summary["accepted"], strict=True))
+        return {name: int(got.get(name, 0)) for name in TABLES}
 
     def reject_counts(self) -> dict[tuple[str, str], int]:
         """{(table, rule): rows rejected} (one Spark job)."""
         rows = self.rejects.groupBy("table", "rule").count().collect()
         return {(r["table"], r["rule"]): int(r["count"]) for r in rows}
 
+    def unpersist(self) -> None:
+        for df in self._persisted:
+            df.unpersist()
+        self._persisted.clear()
+
 
 # ------------------------------------------------------------------------------------------- reading
 def strftime_to_java(fmt: str) -> str:
     """A strftime date format (as ``DataConfig.date_format`` holds) as a Spark/Java pattern.
 
-    ``'%d/%m/%Y'`` -> ``'dd/MM/yyyy'``. Literal letters are quoted; unsupported directives raise."""
-    out, i = [], 0
+    ``'%d/%m/%Y'`` -> ``'d/M/yyyy'`` (one letter: 1 or 2 digits, as strptime reads them);
+    ``'%Y%m%d'`` -> ``'yyyyMMdd'`` (fields that touch need fixed widths). Literal letters are quoted;
+    unsupported directives raise."""
+    tokens, i = [], 0
     while i < len(fmt):
         if fmt[i] == "%":
             tok = fmt[i:i + 2]
             if tok not in _STRFTIME:
                 raise ConfigError(f"date_format {fmt!r}: the Spark engine does not support {tok!r}; "
                                   f"use one of {' '.join(sorted(_STRFTIME))}")
-            out.append(_STRFTIME[tok])
+            tokens.append(tok)
             i += 2
         else:
-            ch = fmt[i]
-            out.append(f"'{ch}'" if ch.isalpha() else ("''" if ch == "'" else ch))
+            tokens.append(fmt[i])
             i += 1
+    out = []
+    for k, tok in enumerate(tokens):
+        if tok.startswith("%") and tok != "%%":
+            touching = any(0 <= j < len(tokens) and tokens[j].startswith("%") and tokens[j] != "%%" for j in (k - 1, k + 1))
+            out.append(_FIXED.get(tok, _STRFTIME[tok]) if touching else _STRFTIME[tok])
+        elif tok == "%%":
+            out.append("%")
+        else:
+            out.append(f"'{tok}'" if tok.isalpha() else ("''" if tok == "'" else tok))
     return "".join(out)
 
 
@@ -96,40 +139,59 @@ def has_scheme(path: str) -> bool:
     return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:/", path) is not None and not re.match(r"^[A-Za-z]:[\\/]", path)
 
 
-def _exists(spark: SparkSession, path: str) -> bool:
-    """Whether ``path`` (a local path or a URI such as s3a://, abfss://, dbfs:/) exists."""
-    if not has_scheme(path) or path.startswith("file:"):
-        return Path(path.removeprefix("file:")).exists()
-    try:  # classic Spark: ask the Hadoop file system the path lives on
-        jvm = spark._jvm  # type: ignore[attr-defined]
-        hpath = jvm.org.apache.hadoop.fs.Path(path)
-        return bool(hpath.getFileSystem(spark._jsc.hadoopConfiguration()).exists(hpath))  # type: ignore[attr-defined]
-    except Exception:  # Spark Connect has no JVM handle: try to read it instead
-        from pyspark.errors import AnalysisException
-
-        try:
-            spark.read.format("binaryFile").load(path).limit(0).collect()
-            return True
-        except AnalysisException:
-            return False
+def _clean_name(name: object) -> str:
+    return str(name).replace("\ufeff", "").strip()
 
 
-def _find_table(spark: SparkSession, root: str, name: str) -> tuple[str, str] | None:
-    """(path, format) of table ``name`` under ``root``: ``name.parquet``, ``name/`` (a Parquet dataset,
-    as Spark writes) or ``name.csv`` (a file or a directory of part files); None when absent."""
-    base = root.rstrip("/")
-    for suffix, fmt in ((".parquet", "parquet"), ("", "parquet"), (".csv", "csv")):
-        cand = f"{base}/{name}{suffix}"
-        if _exists(spark, cand):
-            return cand, fmt
-    return None
+def _check_header(where: str, names: list[str]) -> None:
+    dupes = sorted({h for h in names if names.count(h) > 1})
+    if dupes:
+        raise DataError(f"{where}: column names appear more than once: {dupes}")
 
 
-def read_raw_tables(spark: SparkSession, source: TableSource) -> dict[str, tuple[DataFrame, str]]:
+def _read_csv(spark: SparkSession, path: str, cfg: DataConfig) -> DataFrame:
+    """All columns as text, plus the raw line of rows with the wrong number of fields (``_CORRUPT``)."""
+    opts = {"sep": cfg.delimiter, "encoding": cfg.encoding, "quote": '"', "escape": '"', "multiLine": "false"}
+    first = spark.read.options(header="false", **opts).csv(path).first()
+    if first is None or not any(v and v.strip() for v in first):
+        raise DataError(f"{path}: the file is empty or its first line (the header) is blank")
+    header = [_clean_name(v) for v in first]
+    _check_header(f"{path}: line 1", header)
+    from pyspark.sql import types as T
+
+    schema = T.StructType([T.StructField(h, T.StringType()) for h in header] + [T.StructField(_CORRUPT, T.StringType())])
+    return (spark.read.options(header="true", mode="PERMISSIVE", columnNameOfCorruptRecord=_CORRUPT, **opts)
+            .schema(schema).csv(path))
+
+
+def _load(spark: SparkSession, path: str, fmt: str, cfg: DataConfig) -> DataFrame | None:
+    """``path`` read as ``fmt``; None when it does not exist (asked of Spark: works for any URI)."""
+    from pyspark.errors import AnalysisException
+
+    if not has_scheme(path) and not Path(path).exists():
+        return None
+    try:
+        if fmt == "csv":
+            return _read_csv(spark, path, cfg)
+        df = spark.read.parquet(path)
+    except AnalysisException as exc:
+        if exc.getCondition() == "PATH_NOT_FOUND":
+            return None
+        raise DataError(f"{path}: cannot be read as {fmt} ({str(exc).splitlines()[0]})") from None
+    names = [_clean_name(c) for c in df.columns]
+    _check_header(path, names)
+    return df.toDF(*names)
+
+
+def read_raw_tables(spark: SparkSession, source: TableSource, cfg: DataConfig | None = None
+                    ) -> dict[str, tuple[DataFrame, str]]:
     """{table: (DataFrame as stored, label for messages)} for every table present in ``source``.
 
-    ``source`` is a ledger directory (local path or URI) or a mapping {table: DataFrame or catalog
-    table name}. A missing required table raises :class:`DataError` naming where it was looked for."""
+    ``source`` is a ledger directory (local path or URI) holding per table ``NAME.csv`` or
+    ``NAME.parquet`` (a file or a directory of part files) or ``NAME/`` (a Parquet dataset), or a
+    mapping {table: DataFrame or catalog table name}. A missing required table, or a table present in
+    two forms, raises :class:`DataError`."""
+    cfg = cfg or DataConfig()
     out: dict[str, tuple[DataFrame, str]] = {}
     if isinstance(source, Mapping):
         unknown = sorted(set(source) - set(TABLES))
@@ -139,273 +201,613 @@ def read_raw_tables(spark: SparkSession, source: TableSource) -> dict[str, tuple
             if isinstance(value, str):
                 if not spark.catalog.tableExists(value):
                     raise DataError(f"{name}: catalog table {value!r} not found")
-                out[name] = (spark.table(value), f"table {value}")
+                df, label = spark.table(value), f"table {value}"
             else:
-                out[name] = (value, f"{name} (DataFrame)")
+                df, label = value, f"{name} (DataFrame)"
+            names = [_clean_name(c) for c in df.columns]
+            _check_header(label, names)
+            out[name] = (df.toDF(*names), label)
         missing = [t.name for t in TABLES.values() if t.required and t.name not in out]
         if missing:
             raise DataError([f"required table {m!r} not given" for m in missing])
         return out
-    root = str(source)
-    if not _exists(spark, root):
-        raise DataError(f"{root}: ledger directory not found")
+    root = str(source).rstrip("/")
+    if not has_scheme(root) and not Path(root).is_dir():
+        raise DataError(f"{root}: not a directory (expected a folder holding customers, invoices and payments "
+                        "as .csv or .parquet)")
     problems = []
     for name, table in TABLES.items():
-        found = _find_table(spark, root, name)
-        if found is None:
-            if table.required:
-                problems.append(f"{root}: required table {name!r} missing (expected {name}.parquet, "
-                                f"{name}/ or {name}.csv)")
-            continue
-        path, fmt = found
-        reader = spark.read.option("header", "true") if fmt == "csv" else spark.read
-        out[name] = (reader.format(fmt).load(path), path)
+        found = []
+        for suffix, fmt in ((".csv", "csv"), (".parquet", "parquet"), ("", "parquet")):
+            df = _load(spark, f"{root}/{name}{suffix}", fmt, cfg)
+            if df is not None:
+                found.append((df, f"{root}/{name}{suffix}"))
+        if len(found) > 1:
+            problems.append(f"{root}: {name} exists as {' and '.join(p.rsplit('/', 1)[-1] for _, p in found)}; keep one")
+        elif found:
+            out[name] = found[0]
+        elif table.required:
+            problems.append(f"{root}: required table {name} is missing (expected {name}.csv, {name}.parquet "
+                            f"or a Parquet dataset {name}/)")
     if problems:
         raise DataError(problems)
     return out
 
 
 # ------------------------------------------------------------------------------------------- typing
-def _date_format(cfg: DataConfig, table: str) -> str | None:
-    fmt = cfg.date_format.get(table) or cfg.date_format.get("*")
-    return strftime_to_java(fmt) if fmt else None
+# Unicode White_Space, which pandas (pyarrow's utf8_trim_whitespace) strips from cells
+_WHITESPACE = "".join(map(chr, [*range(9, 14), 32, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029,
+                                 0x202F, 0x205F, 0x3000]))
 
 
-def _typed(raw: SparkColumn, src_type: Any, ctype: str, date_fmt: str | None) -> SparkColumn:
-    """``raw`` converted to the contract type; values that cannot be converted become null."""
+def _strip(text: SparkColumn) -> SparkColumn:
+    """Text without leading/trailing (Unicode) whitespace; blank as null."""
+    from pyspark.sql import functions as F
+
+    s = F.trim(text, F.lit(_WHITESPACE))
+    return F.when(s != "", s)
+
+
+def _text(raw: SparkColumn, src: Any) -> SparkColumn:
+    """Cells as stripped text, null where blank; whole floats without their ``.0`` (as pandas)."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    if ctype == "date":
-        if isinstance(src_type, T.DateType):
-            return raw
-        if isinstance(src_type, T.TimestampType | T.TimestampNTZType):
-            return F.to_date(raw)
-        if isinstance(src_type, T.LongType):
-            # Parquet TIMESTAMP(NANOS) as pandas writes it, read as nanoseconds since 1970-01-01 (see
-            # riskml.spark.engine.default_conf); small integers are dates written as numbers (20260930)
-            nanos = F.when(F.abs(raw) > F.lit(10**12), F.to_date(F.timestamp_micros(F.floor(raw / 1000))))
-            text = raw.cast("string")
-            as_text = F.try_to_timestamp(text, F.lit(date_fmt or "yyyyMMdd"))
-            return F.coalesce(nanos, F.when(F.abs(raw) <= F.lit(10**12), F.to_date(as_text)))
-        text = F.trim(raw.cast("string"))
-        ts = F.try_to_timestamp(text, F.lit(date_fmt)) if date_fmt else F.try_to_timestamp(text)
-        return F.to_date(ts)
-    if ctype in ("number", "integer"):
-        if isinstance(src_type, T.StringType):
-            raw = F.trim(raw)
-        num = raw.try_cast("double")
-        num = F.when(~F.isnan(num) & (F.abs(num) != F.lit(float("inf"))), num)
-        if ctype == "integer":
-            return F.when(num == F.floor(num), num.cast("long"))
-        return num
-    if ctype == "bool":
-        if isinstance(src_type, T.BooleanType):
-            return raw
-        return F.trim(raw.cast("string")).try_cast("boolean")
-    return F.when(F.trim(raw.cast("string")) != "", raw.cast("string"))  # ids and strings: "" = missing
+    if isinstance(src, T.FloatType | T.DoubleType):
+        whole = (F.abs(raw) < F.lit(9.2e18)) & (raw == F.floor(raw))
+        text = F.when(whole, raw.cast("long").cast("string")).otherwise(raw.cast("string"))
+        return F.when(~F.isnan(raw), text)  # NaN is a missing value
+    if isinstance(src, T.StringType):
+        return _strip(raw)
+    return _strip(raw.cast("string"))
 
 
-def _spark_type(ctype: str) -> str:
-    return {"date": "date", "number": "double", "integer": "long", "bool": "boolean"}.get(ctype, "string")
+def _finite(num: SparkColumn) -> SparkColumn:
+    from pyspark.sql import functions as F
+
+    return F.when(~F.isnan(num) & (F.abs(num) != F.lit(float("inf"))), num)
+
+
+# The parsers take the cell as stored (``raw``) and as text (``text``, from :func:`_text`, computed once).
+def _number(raw: SparkColumn, text: SparkColumn, src: Any) -> SparkColumn:
+    from pyspark.sql import types as T
+
+    if isinstance(src, T.NumericType):
+        return _finite(raw.cast("double"))
+    return _finite(text.try_cast("double"))
+
+
+def _in_range(day: SparkColumn) -> SparkColumn:
+    from pyspark.sql import functions as F
+
+    lo, hi = F.lit(str(DATE_MIN.date())).cast("date"), F.lit(str(DATE_MAX.date())).cast("date")
+    return F.when((day >= lo) & (day <= hi), day)
+
+
+def _date(raw: SparkColumn, text: SparkColumn, src: Any, java_fmt: str | None) -> SparkColumn:
+    """Dates at day precision: native dates/timestamps as they are; Parquet nanosecond timestamps (read
+    as int64, see :func:`riskml.spark.engine.required_conf`); text in ``java_fmt``, else as pandas
+    does: ``YYYY-MM-DD``, else ISO 8601 without a trailing UTC offset, else ``YYYYMMDD``."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    if isinstance(src, T.DateType):
+        return _in_range(raw)
+    if isinstance(src, T.TimestampType | T.TimestampNTZType):
+        return _in_range(F.to_date(raw))
+    if java_fmt:
+        parsed = F.to_date(F.try_to_timestamp(text, F.lit(java_fmt)))
+    else:
+        parsed = F.coalesce(F.to_date(F.try_to_timestamp(text, F.lit("yyyy-M-d"))),
+                            F.to_date(F.try_to_timestamp(F.regexp_replace(text, _TZ_SUFFIX, ""))),
+                            F.to_date(F.try_to_timestamp(text, F.lit("yyyyMMdd"))))
+    if isinstance(src, T.LongType | T.IntegerType):
+        nanos = F.to_date(F.timestamp_micros(F.floor(raw / 1000)))
+        parsed = F.when(F.abs(raw) > F.lit(10**12), nanos).otherwise(parsed)
+    return _in_range(parsed)
+
+
+def _bool(raw: SparkColumn, text: SparkColumn, src: Any) -> SparkColumn:
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    if isinstance(src, T.BooleanType):
+        return raw
+    low = F.lower(text)
+    return F.when(low.isin(*sorted(TRUE_WORDS)), F.lit(True)).when(low.isin(*sorted(FALSE_WORDS)), F.lit(False))
+
+
+_PARSE_RULE = {"number": "not_a_number", "integer": "not_a_number", "date": "unparseable_date", "bool": "not_a_boolean"}
+_SPARK_TYPE = {"date": "date", "number": "double", "integer": "double", "bool": "boolean"}
+
+
+def _fail(cond: SparkColumn, column: str, rule: str, value: SparkColumn | None) -> SparkColumn:
+    """A failure struct where ``cond`` holds (null elsewhere)."""
+    from pyspark.sql import functions as F
+
+    v = value.cast("string") if value is not None else F.lit(None).cast("string")
+    return F.when(cond, F.struct(F.lit(column).alias("column"), F.lit(rule).alias("rule"), v.alias("value")))
+
+
+def _with_fails(df: DataFrame, fails: list[SparkColumn]) -> DataFrame:
+    """``df`` with ``fails`` (from :func:`_fail`) appended to its failure list."""
+    from pyspark.sql import functions as F
+
+    if not fails:
+        return df
+    new = F.filter(F.array(*fails), lambda x: x.isNotNull())
+    return df.withColumn(_FAILS, F.concat(F.col(_FAILS), new))
+
+
+def _ok() -> SparkColumn:
+    from pyspark.sql import functions as F
+
+    return F.size(F.col(_FAILS)) == 0
 
 
 @dataclass
-class _Conformed:
-    """A table with its typed columns (``c``) and the rule failing on each row (``_rule``), if any."""
-
+class _Checked:
     name: str
-    df: DataFrame  # canonical typed columns + "_rule" (null = passes the row rules)
+    df: DataFrame  # typed contract columns (+ extras), _pos, _file, _fails
     label: str
 
 
-def _row_rules(name: str, cols: dict[str, SparkColumn], raw_present: dict[str, SparkColumn],
-               cfg: DataConfig) -> list[tuple[str, SparkColumn]]:
-    """(``"column: rule"``, failing condition) pairs of the per-row rules of table ``name``."""
+def _conform(name: str, raw: DataFrame, label: str, is_file: bool, cfg: DataConfig, as_of: pd.Timestamp | None,
+             problems: list[str], warnings: list[str]) -> _Checked | None:
+    """Names mapped and checked, every cell typed, the rules of one row applied (see module docstring)
+    except the currency rule, which needs the base currency of the whole ledger (see load_spark_ledger)."""
     from pyspark.sql import functions as F
+    from pyspark.sql import types as T
 
-    table = TABLES[name]
-    rules: list[tuple[str, SparkColumn]] = []
-    for c in table.columns:
-        if c.name not in cols:
-            continue
-        if c.type in ("date", "number", "integer", "bool"):
-            what = {"integer": "a whole number"}.get(c.type, f"a {c.type}")
-            rules.append((f"{c.name}: not {what}", raw_present[c.name] & cols[c.name].isNull()))
-        if not c.nullable and c.required:
-            rules.append((f"{c.name}: missing", cols[c.name].isNull()))
-    if "amount" in cols:
-        rules.append(("amount: must be > 0", cols["amount"] <= 0))
-    if name == "customers":
-        rules.append(("credit_limit: must be >= 0", cols["credit_limit"] < 0))
-        rules.append(("payment_terms_days: must be > 0", cols["payment_terms_days"] <= 0))
-    if name == "invoices":
-        rules.append(("due_date: before invoice_date", cols["due_date"] < cols["invoice_date"]))
-    if name == "adjustments":
-        rules.append((f"kind: not one of {', '.join(ADJUSTMENT_KINDS)}", ~cols["kind"].isin(*ADJUSTMENT_KINDS)))
-    if cfg.as_of and name in EVENT_DATE:
-        limit = F.lit(str(cfg.as_of)).cast("date")
-        rules.append((f"{EVENT_DATE[name]}: after the data's as-of {cfg.as_of}", cols[EVENT_DATE[name]] > limit))
-    if cfg.base_currency and "currency" in cols:
-        rules.append((f"currency: not the base currency {cfg.base_currency}",
-                      cols["currency"].isNotNull() & (cols["currency"] != F.lit(cfg.base_currency))))
-    return rules
+    from riskml.data.contract import ADJUSTMENT_KINDS
 
-
-def _first_failing(rules: list[tuple[str, SparkColumn]]) -> SparkColumn:
-    from pyspark.sql import functions as F
-
-    if not rules:
-        return F.lit(None).cast("string")
-    return F.coalesce(*[F.when(cond, F.lit(label)) for label, cond in rules])
-
-
-def conform_table(name: str, df: DataFrame, label: str, cfg: DataConfig, validate: bool = True) -> _Conformed:
-    """Table ``name`` with the contract's column names and types (``cfg.column_map`` renames first).
-
-    A missing required column raises :class:`DataError` naming the table's source and the column; a
-    missing optional column is added empty (``disputed`` as false). Customers keep the declared extra
-    attributes (numeric as double, categorical as string)."""
-    from pyspark.sql import functions as F
-
-    table = TABLES[name]
+    spec = TABLES[name]
     mapping = cfg.column_map.get(name, {})
-    have = set(df.columns)
-    wanted: list[Column] = list(table.columns)
-    extras = cfg.extra_attributes if name == "customers" else {}
-    missing = [f"{label}: required column {c.name!r} missing"
-               + (f" (mapped from {mapping[c.name]!r})" if c.name in mapping else "")
-               for c in wanted if c.required and mapping.get(c.name, c.name) not in have]
-    missing += [f"{label}: declared extra attribute {x!r} missing" for x in extras
-                if mapping.get(x, x) not in have]
-    if missing:
-        raise DataError(missing)
+    have = [c for c in raw.columns if c != _CORRUPT]
+    start = len(problems)
+    used: dict[str, str] = {}
+    for ours, theirs in mapping.items():
+        if theirs in used:
+            problems.append(f"{label}: column_map.{name} maps both {used[theirs]!r} and {ours!r} to column "
+                            f"{theirs!r}; map each of our columns to its own column")
+        used[theirs] = ours
+        if theirs not in have and ours not in have:
+            problems.append(f"{label}: column_map.{name}.{ours} names column {theirs!r}, which is not in the "
+                            f"table (its columns: {have})")
 
-    fields = {f.name: f.dataType for f in df.schema.fields}
-    date_fmt = _date_format(cfg, name)
-    typed: dict[str, SparkColumn] = {}
-    present: dict[str, SparkColumn] = {}
-    for c in wanted:
-        src = mapping.get(c.name, c.name)
-        if src in have:
-            raw = F.col(f"`{src}`")
-            typed[c.name] = _typed(raw, fields[src], c.type, date_fmt)
-            present[c.name] = raw.isNotNull() & (F.trim(raw.cast("string")) != "")
-        else:
-            typed[c.name] = F.lit(False) if c.type == "bool" else F.lit(None).cast(_spark_type(c.type))
-            present[c.name] = F.lit(False)
-    if "disputed" in typed:
-        typed["disputed"] = F.coalesce(typed["disputed"], F.lit(False))
+    def source_of(ours: str) -> str | None:
+        theirs = mapping.get(ours)
+        if theirs is not None and theirs in have:
+            return theirs
+        return ours if ours in have else None
+
+    extras = dict(cfg.extra_attributes) if name == "customers" else {}
+    for c in spec.required_columns:
+        if source_of(c) is None:
+            hint = f" (mapped from {mapping[c]!r})" if c in mapping else ""
+            problems.append(f"{label}: required column {c!r}{hint} is missing; the table has {have}")
+    for x in extras:
+        if source_of(x) is None:
+            hint = f" (mapped from {mapping[x]!r})" if x in mapping else ""
+            problems.append(f"{label}: extra attribute {x!r}{hint} declared in the data config is not a column "
+                            "of the customer master")
+    if len(problems) > start:
+        return None
+    known = {source_of(c) for c in [*spec.column_names, *extras]} - {None}
+    ignored = [c for c in have if c not in known]
+    if ignored:
+        warnings.append(f"{label}: columns ignored (not in the contract, not declared as extra attributes, or "
+                        f"shadowed by column_map): {', '.join(ignored)}")
+
+    fmt = cfg.date_format.get(name) or cfg.date_format.get("*")
+    java_fmt = strftime_to_java(fmt) if fmt else None
+    fields = {f.name: f.dataType for f in raw.schema.fields}
+    sources = {c: source_of(c) for c in [*spec.column_names, *extras]}
+    sources = {c: src for c, src in sources.items() if src is not None}
+    corrupt = F.col(_CORRUPT) if _CORRUPT in raw.columns else None
+
+    def kept(col: SparkColumn) -> SparkColumn:  # a CSV line with the wrong number of fields has no value
+        return col if corrupt is None else F.when(corrupt.isNull(), col)
+
+    kinds = {c.name: c.type for c in spec.columns}
+    kinds.update({x: ("number" if a.kind == "numeric" else "categorical") for x, a in extras.items() if x not in kinds})
+
+    def text_of(c: str, src: str) -> SparkColumn:
+        """The cell as text where a rule or a parser needs it; for native numbers, dates and flags only
+        whether it is present (text is slow and not needed)."""
+        kind, raw_col = fields[src], F.col(f"`{src}`")
+        ctype = kinds[c]
+        native = ((ctype in ("number", "integer") and isinstance(kind, T.NumericType))
+                  or (ctype == "date" and isinstance(kind, T.DateType | T.TimestampType | T.TimestampNTZType))
+                  or (ctype == "bool" and isinstance(kind, T.BooleanType)))
+        if not native:  # the parser reads text (a number as a date, 0/1 as a flag: as pandas does)
+            return _text(raw_col, kind)
+        present = raw_col.isNotNull()
+        if isinstance(kind, T.FloatType | T.DoubleType):
+            present = present & ~F.isnan(raw_col)
+        return F.when(present, F.lit("."))
+
+    # Three projections, each expression once (Spark's code generation fails on one projection that
+    # repeats every parser). Stage 1: the cells as stored and as text, the reading order (taken before
+    # any shuffle: "first" for duplicates and same-day payments) and the file.
+    file_col = F.regexp_extract(F.input_file_name(), r"([^/]*)$", 1) if is_file else F.lit(label)
+    stage1 = [kept(F.col(f"`{src}`")).alias(f"_r__{c}") for c, src in sources.items()]
+    stage1 += [kept(text_of(c, src)).alias(f"_t__{c}") for c, src in sources.items()]
+    stage1 += [F.monotonically_increasing_id().alias("_pos"), file_col.alias("_file")]
+    stage1 += [corrupt.alias(_CORRUPT)] if corrupt is not None else []
+    df = raw.select(*stage1)
+
+    # stage 2: typed values
+    def parsed(c: str, ctype: str) -> SparkColumn:
+        r, t, kind = F.col(f"_r__{c}"), F.col(f"_t__{c}"), fields[sources[c]]
+        if ctype in ("id", "string", "categorical"):
+            return t
+        if ctype == "date":
+            return _date(r, t, kind, java_fmt)
+        return _bool(r, t, kind) if ctype == "bool" else _number(r, t, kind)
+
+    typed = [(parsed(c, kinds[c]) if c in sources else F.lit(None).cast(_SPARK_TYPE.get(kinds[c], "string"))).alias(c)
+             for c in kinds]
+    df = df.select("*", *typed)
+
+    # stage 3: the rules of one row
+    def col(c: str) -> SparkColumn:
+        return F.col(f"`{c}`")
+
+    fails: list[SparkColumn] = []
+    for c in spec.columns:
+        if c.name not in sources:
+            continue
+        present = F.col(f"_t__{c.name}").isNotNull()
+        if c.type not in ("id", "string"):
+            fails.append(_fail(present & col(c.name).isNull(), c.name, _PARSE_RULE[c.type], F.col(f"_r__{c.name}")))
+        if c.required and not c.nullable:  # an unparseable cell is reported by its parse rule only
+            fails.append(_fail(~present, c.name, "missing_value", F.col(f"_r__{c.name}")))
     for x, attr in extras.items():
-        raw = F.col(f"`{mapping.get(x, x)}`")
-        typed[x] = raw.cast("string") if attr.kind == "categorical" else raw.try_cast("double")
-    rule = _first_failing(_row_rules(name, typed, present, cfg)) if validate else F.lit(None).cast("string")
-    out = df.select(*[v.alias(k) for k, v in typed.items()], rule.alias("_rule"))
-    return _Conformed(name, out, label)
+        if attr.kind == "numeric" and x not in TABLES[name].column_names:
+            fails.append(_fail(F.col(f"_t__{x}").isNotNull() & col(x).isNull(), x, "not_a_number", F.col(f"_r__{x}")))
+    # the schema's value rules (riskml.data.schemas); a null is not checked (pandera's ignore_na)
+    if "amount" in kinds:
+        fails.append(_fail(col("amount") <= 0, "amount", "amount_not_positive", col("amount")))
+    if name == "customers":
+        terms = col("payment_terms_days")
+        fails.append(_fail(col("credit_limit") < 0, "credit_limit", "negative_credit_limit", col("credit_limit")))
+        fails.append(_fail(~((terms > 0) & (F.floor(terms) == terms)), "payment_terms_days", "invalid_payment_terms",
+                           terms))
+    if name == "invoices":
+        fails.append(_fail(col("due_date") < col("invoice_date"), "due_date", "due_before_invoice", col("due_date")))
+    if name == "adjustments":
+        fails.append(_fail(~col("kind").isin(*ADJUSTMENT_KINDS), "kind", "unknown_kind", col("kind")))
+    if as_of is not None:
+        limit = F.lit(str(as_of.date())).cast("date")
+        for c in spec.date_columns:
+            if c not in NOT_AS_OF_CHECKED:
+                fails.append(_fail(col(c) > limit, c, "future_date", col(c)))
+    row_fails = F.filter(F.array(*fails), lambda x: x.isNotNull())
+    if corrupt is not None:  # pandas drops such a line before any rule
+        row_fails = F.when(corrupt.isNull(), row_fails).otherwise(F.array(F.struct(
+            F.lit(None).cast("string").alias("column"), F.lit("malformed_row").alias("rule"), corrupt.alias("value"))))
+    df = df.select(*[col(c) for c in kinds], "_pos", "_file", row_fails.alias(_FAILS))
+    return _Checked(name, df, label)
 
 
-# ------------------------------------------------------------------------------------------ validation
-def _flag_duplicates(t: _Conformed) -> DataFrame:
+# ------------------------------------------------------------------------------ rules across rows
+@dataclass(frozen=True)
+class _Context:
+    as_of: pd.Timestamp | None
+    base: str | None
+    rates: dict[str, float]
+
+
+def _rate(ctx: _Context, currency: SparkColumn) -> SparkColumn:
+    """Units of base currency per unit of ``currency`` (1 without a currency or in the base)."""
     from pyspark.sql import functions as F
 
-    key = TABLES[t.name].key
-    dups = (t.df.groupBy(key).count().where(F.col("count") > 1)
-            .select(F.col(key).alias("_dup_key"), F.lit(True).alias("_dup")))
-    joined = t.df.join(dups, t.df[key].eqNullSafe(dups["_dup_key"]), "left")
-    rule = F.coalesce(F.col("_rule"), F.when(F.col("_dup"), F.lit(f"{key}: duplicate id")))
-    return joined.select(*[c for c in t.df.columns if c != "_rule"], rule.alias("_rule"))
+    if not ctx.rates or ctx.base is None:
+        return F.lit(1.0)
+    pairs = [x for k, v in ctx.rates.items() for x in (F.lit(k), F.lit(float(v)))]
+    return F.when(currency.isNull() | (currency == ctx.base), F.lit(1.0)).otherwise(
+        F.coalesce(F.element_at(F.create_map(*pairs), currency), F.lit(1.0)))
 
 
-def _check_references(name: str, df: DataFrame, customers: DataFrame, invoices: DataFrame | None) -> DataFrame:
-    """``df`` with reference rules added to ``_rule`` (against accepted customers and invoices)."""
+def _duplicates(df: DataFrame, key: str) -> DataFrame:
+    """Every copy of an id after the first (in reading order) fails ``duplicate_id``."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    cols = [c for c in df.columns if c != "_rule"]
-    known = customers.select(F.col("customer_id").alias("_c_id"), F.lit(True).alias("_c_known"))
-    out = df.join(known, df["customer_id"] == known["_c_id"], "left")
-    rule = F.coalesce(F.col("_rule"), F.when(F.col("_c_known").isNull(), F.lit("customer_id: unknown customer")))
-    if invoices is not None and name in ("payments", "adjustments"):
-        inv = invoices.select(F.col("invoice_id").alias("_i_id"), F.col("customer_id").alias("_i_cust"),
-                              F.col("invoice_date").alias("_i_date"))
-        out = out.join(inv, out["invoice_id"] == inv["_i_id"], "left")
-        applied = F.col("invoice_id").isNotNull()
-        conds = [
-            (applied & F.col("_i_id").isNull(), "invoice_id: unknown invoice"),
-            (applied & (F.col("_i_cust") != F.col("customer_id")), "invoice_id: invoice of another customer"),
-        ]
-        if name == "payments":
-            conds.append((applied & (F.col("payment_date") < F.col("_i_date")), "payment_date: before its invoice"))
-        rule = F.coalesce(rule, *[F.when(c, F.lit(label)) for c, label in conds])
-    return out.select(*cols, rule.alias("_rule"))
+    nth = F.row_number().over(Window.partitionBy(key).orderBy("_pos"))
+    return _with_fails(df, [_fail(F.col(key).isNotNull() & (nth > 1), key, "duplicate_id", F.col(key))])
 
 
-def _rejects_of(name: str, df: DataFrame) -> DataFrame:
+def _status(df: DataFrame, key: str, prefix: str, keep: dict[str, SparkColumn]) -> DataFrame:
+    """One row per id of ``df``: ``{prefix}ok`` (its first copy, the only one that can pass, passed) and
+    the ``keep`` values of the accepted copy."""
     from pyspark.sql import functions as F
 
-    rule = F.col("_rule")
-    return df.where(rule.isNotNull()).select(
-        F.lit(name).alias("table"), F.col(TABLES[name].key).alias("id"), F.col("customer_id"),
-        F.substring_index(rule, ":", 1).alias("column"),
-        F.trim(F.expr("substr(_rule, instr(_rule, ':') + 1)")).alias("rule"),
-    )
+    ok = _ok()
+    aggs = [F.max(ok).alias(f"{prefix}ok")] + [F.max(F.when(ok, v)).alias(f"{prefix}{k}") for k, v in keep.items()]
+    return df.where(F.col(key).isNotNull()).groupBy(F.col(key).alias(f"{prefix}id")).agg(*aggs)
+
+
+def _check_customers(df: DataFrame, status: DataFrame) -> DataFrame:
+    """Rows whose customer is not in the master, or whose master row was rejected (``status`` from
+    :func:`_status` of the customers)."""
+    from pyspark.sql import functions as F
+
+    out = df.join(status, df["customer_id"] == status["_c_id"], "left")
+    cid = F.col("customer_id")
+    out = _with_fails(out, [
+        _fail(cid.isNotNull() & F.col("_c_ok").isNull(), "customer_id", "unknown_customer", cid),
+        _fail(~F.col("_c_ok"), "customer_id", "customer_rejected", cid),
+    ])
+    return out.drop("_c_id", "_c_ok")
+
+
+def _invoice_status(invoices: DataFrame, ctx: _Context) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return _status(invoices, "invoice_id", "_i_", {
+        "customer": F.col("customer_id"), "date": F.col("invoice_date"),
+        "amount": F.col("amount") * _rate(ctx, F.col("currency")),
+    })
+
+
+def _check_invoices(df: DataFrame, status: DataFrame, date_col: str) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    out = df.join(status, df["invoice_id"] == status["_i_id"], "left")
+    iid, ok = F.col("invoice_id"), F.coalesce(F.col("_i_ok"), F.lit(False))
+    return _with_fails(out, [
+        _fail(iid.isNotNull() & F.col("_i_ok").isNull(), "invoice_id", "unknown_invoice", iid),
+        _fail(~F.col("_i_ok"), "invoice_id", "invoice_rejected", iid),
+        _fail(ok & F.col("customer_id").isNotNull() & (F.col("customer_id") != F.col("_i_customer")),
+              "customer_id", "customer_mismatch", F.col("customer_id")),
+        _fail(ok & (F.col(date_col) < F.col("_i_date")), date_col, "payment_before_invoice", F.col(date_col)),
+    ])
+
+
+def _greedy_cap(pdf: pd.DataFrame) -> pd.DataFrame:
+    """The events of one invoice over its cap, in order: each that would take the total above the cap
+    is rejected and not counted (the rule of riskml.data.validate._overpayments)."""
+    pdf = pdf.sort_values(["day", "src", "_pos"], kind="stable")
+    cap, total, rejected = float(pdf["cap"].iloc[0]), 0.0, []
+    for src, pos, amount in zip(pdf["src"].tolist(), pdf["_pos"].tolist(), pdf["amount"].tolist(), strict=True):
+        if total + amount > cap + _EPS:
+            rejected.append((src, pos))
+        else:
+            total += amount
+    return pd.DataFrame(rejected, columns=["src", "_pos"]).astype({"src": "int32", "_pos": "int64"})
+
+
+def _overpaid(settlers: list[tuple[DataFrame, str]], status: DataFrame, cfg: DataConfig, ctx: _Context
+              ) -> DataFrame:
+    """(src, _pos) of the payments (src 0) and adjustments (src 1) that take the amount applied to an
+    accepted invoice above ``amount x (1 + pct) + abs``, in date order, payments first on the same
+    day. Only the events of invoices over their cap go through the sequential pandas step."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    events = None
+    for src, (df, date_col) in enumerate(settlers):
+        part = df.where(_ok() & F.col("invoice_id").isNotNull()).select(
+            "invoice_id", F.col(date_col).alias("day"), F.lit(src).cast("int").alias("src"), "_pos",
+            (F.col("amount") * _rate(ctx, F.col("currency"))).alias("amount"))
+        events = part if events is None else events.unionByName(part)
+    cap = status.where(F.col("_i_ok")).select(
+        F.col("_i_id").alias("invoice_id"),
+        (F.col("_i_amount") * (1 + cfg.overpayment_tolerance_pct) + cfg.overpayment_tolerance_abs).alias("cap"))
+    # joined on invoice_id, the window and the grouping reuse that partitioning (one shuffle of the events)
+    events = events.join(cap, "invoice_id")
+    events = events.withColumn("_total", F.sum("amount").over(Window.partitionBy("invoice_id")))
+    over = events.where(F.col("_total") > F.col("cap") + _EPS).drop("_total")
+    return over.groupBy("invoice_id").applyInPandas(_greedy_cap, "src int, _pos long")
+
+
+def _mark_overpaid(df: DataFrame, src: int, overpaid: DataFrame) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    mine = overpaid.where(F.col("src") == src).select("_pos", F.lit(True).alias("_over"))
+    out = _with_fails(df.join(F.broadcast(mine), "_pos", "left"),
+                      [_fail(F.col("_over").isNotNull(), "amount", "overpayment", F.col("amount"))])
+    return out.drop("_over")
+
+
+# ------------------------------------------------------------------------------------------ the ledger
+def _as_of(cfg: DataConfig) -> pd.Timestamp | None:
+    if cfg.as_of is None or str(cfg.as_of).strip() == "":
+        return None
+    try:
+        ts = pd.Timestamp(cfg.as_of)
+    except (ValueError, TypeError):
+        ts = pd.NaT
+    if ts is pd.NaT or pd.isna(ts):
+        raise DataError(f"as_of in the data config must be a date like 2026-09-30; got {cfg.as_of!r}")
+    return ts.tz_localize(None).normalize() if ts.tz is not None else ts.normalize()
 
 
 def _empty(spark: SparkSession, name: str) -> DataFrame:
-    ddl = ", ".join(f"`{c.name}` {_spark_type(c.type)}" for c in TABLES[name].columns)
-    return spark.createDataFrame([], f"{ddl}, `_rule` string")
+    ddl = ", ".join(f"`{c.name}` {_SPARK_TYPE.get(c.type, 'string')}" for c in TABLES[name].columns)
+    return spark.createDataFrame([], f"{ddl}, `_pos` long, `_file` string, `{_FAILS}` {_FAIL_TYPE}")
 
 
-def load_spark_ledger(spark: SparkSession, source: TableSource | SparkLedger, data_config: DataConfig | None = None,
-                      validate: bool = True) -> SparkLedger:
-    """Read, type and (``validate=True``) validate the ledger tables in ``source`` (see module docs).
+def _accepted(name: str, df: DataFrame, ctx: _Context, extras: list[str]) -> DataFrame:
+    """The accepted rows with the ledger's types: amounts in the base currency, terms as whole days,
+    ``disputed`` false when empty."""
+    from pyspark.sql import functions as F
 
-    Nothing is computed yet: the result's DataFrames are lazy plans. With ``validate=False`` only the
-    typing and the customer reference check run (rows of customers missing from the master would
-    otherwise be grouped with no master row); use it for tables an upstream job already validated."""
+    cols = []
+    for c in TABLES[name].columns:
+        col = F.col(c.name)
+        if c.name == "amount":
+            col = col * _rate(ctx, F.col("currency")) if "currency" in df.columns else col
+        elif c.name == "currency" and ctx.base is not None:
+            col = F.lit(ctx.base)
+        elif c.name == "payment_terms_days":
+            col = col.cast("long")
+        elif c.name == "disputed":
+            col = F.coalesce(col, F.lit(False))
+        cols.append(col.alias(c.name))
+    cols += [F.col(f"`{x}`") for x in extras]
+    return df.where(_ok()).select(*cols)
+
+
+def _rejects(name: str, df: DataFrame) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    messages = F.create_map(*[F.lit(x) for kv in RULES.items() for x in kv])
+    return (df.where(~_ok()).select(F.lit(name).alias("table"), F.col("_file").alias("file"),
+                                    F.col(TABLES[name].key).alias("id"), "customer_id",
+                                    F.explode(_FAILS).alias("f"))
+            .select("table", "file", "id", "customer_id", F.col("f.column").alias("column"),
+                    F.col("f.rule").alias("rule"), F.col("f.value").alias("value"),
+                    F.element_at(messages, F.col("f.rule")).alias("message")))
+
+
+def load_spark_ledger(spark: SparkSession, source: TableSource | SparkLedger, data_config: DataConfig | None = None
+                      ) -> SparkLedger:
+    """Read, type and validate the ledger tables in ``source`` (see the module docstring).
+
+    The checked tables are persisted (memory and disk) and counted once here (a few Spark jobs), so
+    that the features, the rejects and the summary do not repeat the validation; call
+    :meth:`SparkLedger.unpersist` when done. Raises :class:`DataError` for what makes the ledger
+    unusable, as ``riskml validate`` does (missing tables or columns, several currencies without a base
+    currency, a required table without a usable row)."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
     if isinstance(source, SparkLedger):
         return source
     cfg = data_config or DataConfig()
-    if cfg.fx_rates:
-        raise ConfigError("data config sets fx_rates: the Spark engine does not convert currencies; convert "
-                          "amounts to the base currency upstream or use the pandas engine")
-    raw = read_raw_tables(spark, source)
-    conformed = {}
-    for name in TABLES:
+    raw = read_raw_tables(spark, source, cfg)
+    is_file = not isinstance(source, Mapping)
+    as_of = _as_of(cfg)
+    problems: list[str] = []
+    warnings: list[str] = []
+    checked: dict[str, _Checked] = {}
+    for name in TABLE_ORDER:
         if name in raw:
-            df, label = raw[name]
-            t = conform_table(name, df, label, cfg, validate)
-            conformed[name] = _Conformed(name, _flag_duplicates(t) if validate else t.df, label)
-        else:
-            conformed[name] = _Conformed(name, _empty(spark, name), f"{name} (not supplied)")
+            t = _conform(name, *raw[name], is_file, cfg, as_of, problems, warnings)
+            if t is not None:
+                checked[name] = t
+    if problems:
+        raise DataError(problems)
+    base = cfg.base_currency.strip().upper() if cfg.base_currency else None
+    rates = {k.strip().upper(): float(v) for k, v in cfg.fx_rates.items()} if base is not None else {}
+    ctx = _Context(as_of, base, rates)
+    if base is not None:  # without a configured base, the one currency seen is the base: the rule cannot fail
+        for t in checked.values():
+            cur = F.col("currency")
+            t.df = _with_fails(t.df, [_fail(cur.isNotNull() & ~cur.isin(base, *rates), "currency",
+                                            "currency_without_rate", cur)]) if "currency" in t.df.columns else t.df
 
-    def accepted(df: DataFrame) -> DataFrame:
-        return df.where(df["_rule"].isNull())
+    frames = {n: _duplicates(t.df, TABLES[n].key) for n, t in checked.items()}
+    for name in TABLES:
+        if name not in frames:
+            frames[name] = _empty(spark, name)
+    # each step is persisted once, in dependency order, so that no rule is evaluated twice
+    persisted: list[DataFrame] = []
 
-    checked = {"customers": conformed["customers"].df}
-    customers_ok = accepted(checked["customers"])
-    checked["invoices"] = _check_references("invoices", conformed["invoices"].df, customers_ok, None)
-    invoices_ok = accepted(checked["invoices"])
-    for name in ("payments", "adjustments", "orders"):
-        checked[name] = _check_references(name, conformed[name].df, customers_ok,
-                                          invoices_ok if validate else None)
-    extras = list(cfg.extra_attributes)
-    tables, rejects = {}, None
-    for name, df in checked.items():
-        keep = TABLES[name].column_names + (extras if name == "customers" else [])
-        tables[name] = accepted(df).select(*keep)
-        r = _rejects_of(name, df)
+    def keep(df: DataFrame) -> DataFrame:
+        persisted.append(df.persist(StorageLevel.MEMORY_AND_DISK))
+        return persisted[-1]
+
+    customers = keep(frames["customers"])
+    known = keep(_status(customers, "customer_id", "_c_", {}))
+    if known.count() <= BROADCAST_CUSTOMERS:  # sent to every task: no shuffle of the ledger by customer
+        known = F.broadcast(known)
+    invoices = keep(_check_customers(frames["invoices"], known))
+    status = keep(_invoice_status(invoices, ctx))
+    settlers = [(keep(_check_invoices(_check_customers(frames[n], known), status, d)), d)
+                for n, d in (("payments", "payment_date"), ("adjustments", "date"))]
+    overpaid = keep(_overpaid(settlers, status, cfg, ctx))
+    checked_frames = {
+        "customers": customers, "invoices": invoices,
+        "payments": _mark_overpaid(settlers[0][0], 0, overpaid),
+        "adjustments": _mark_overpaid(settlers[1][0], 1, overpaid),
+        "orders": keep(_check_customers(frames["orders"], known)),
+    }
+    try:
+        summary, extra, currencies = _summarise(checked_frames, checked)
+        if base is None:  # as riskml validate: the one currency seen is the base; several are fatal
+            if len(currencies) > 1:
+                raise DataError(f"the ledger holds several currencies ({', '.join(currencies)}) and no "
+                                "base_currency is set: set base_currency and fx_rates (units of base currency per "
+                                "unit) in the data config")
+            ctx = _Context(as_of, currencies[0] if currencies else None, {})
+    except DataError:
+        for df in persisted:
+            df.unpersist()
+        raise
+    rejects = None
+    for name in TABLE_ORDER:
+        r = _rejects(name, checked_frames[name])
         rejects = r if rejects is None else rejects.unionByName(r)
-    label = str(source) if not isinstance(source, Mapping) else ", ".join(
-        f"{k}={v if isinstance(v, str) else 'DataFrame'}" for k, v in source.items())
-    return SparkLedger(tables=tables, rejects=rejects, extra_attributes=dict(cfg.extra_attributes),
-                       source=label)
+    extras = list(cfg.extra_attributes)
+    tables = {n: _accepted(n, checked_frames[n], ctx, extras if n == "customers" else []) for n in TABLES}
+    ledger = SparkLedger(tables=tables, rejects=rejects, summary=summary, extra_attributes=dict(cfg.extra_attributes),
+                         warnings=warnings + extra, source=_label(source), _persisted=persisted)
+    fatal = _unusable(ledger)
+    if fatal:
+        ledger.unpersist()
+        raise DataError(fatal)
+    return ledger
+
+
+def _label(source: TableSource) -> str:
+    if isinstance(source, Mapping):
+        return ", ".join(f"{k}={v if isinstance(v, str) else 'DataFrame'}" for k, v in source.items())
+    return str(source)
+
+
+def _summarise(frames: dict[str, DataFrame], checked: dict[str, _Checked]
+               ) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Rows read, accepted and rejected per supplied table, warnings, and the currencies of the rows
+    (accepted or not, as riskml validate counts them; up to 10), in one aggregation over the checked
+    tables."""
+    from pyspark.sql import functions as F
+
+    names = [n for n in TABLE_ORDER if n in checked]
+    parts = [frames[n].select(F.lit(n).alias("table"), _ok().alias("ok"),
+                              (F.col("currency") if "currency" in frames[n].columns
+                               else F.lit(None).cast("string")).alias("currency"))
+             for n in names]
+    got = (functools.reduce(lambda a, b: a.unionByName(b), parts).groupBy("table")
+           .agg(F.count(F.lit(1)).alias("n"), F.count_if("ok").alias("ok"),
+                F.slice(F.array_sort(F.collect_set("currency")), 1, 10).alias("currencies"))
+           .collect())
+    got = {r["table"]: r for r in got}
+    rows, warnings, currencies = [], [], set()
+    for name in names:
+        read, accepted = int(got[name]["n"]), int(got[name]["ok"])
+        currencies |= set(got[name]["currencies"] or [])
+        rows.append({"table": name, "file": checked[name].label, "read": read, "accepted": accepted,
+                     "rejected": read - accepted})
+    summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    reads = dict(zip(summary["table"], summary["read"], strict=True))
+    if reads.get("invoices", 0) == 0:
+        warnings.append("no invoices: every customer is scored on the customer master alone (thin file)")
+    if reads.get("payments", 0) == 0 and reads.get("invoices", 0) > 0:
+        warnings.append("no payments: every invoice counts as unpaid")
+    return summary, warnings, sorted(currencies)
+
+
+def _unusable(ledger: SparkLedger) -> list[str]:
+    problems = []
+    for row in ledger.summary.itertuples():
+        if row.accepted == 0 and row.read > 0 and not TABLES[row.table].required:
+            ledger.warnings.append(f"{row.file}: every row rejected; the ledger is used without {row.table}")
+        elif row.accepted == 0 and row.read > 0:
+            problems.append(f"{row.file}: no usable rows ({row.read:,} read, all rejected; see the rejects)")
+        elif row.accepted == 0 and row.table == "customers":
+            problems.append(f"{row.file}: no usable rows (the table is empty)")
+    return problems
 
 
 __all__ = [
     "REJECT_COLUMNS",
+    "SUMMARY_COLUMNS",
     "SparkLedger",
     "TableSource",
-    "conform_table",
     "load_spark_ledger",
     "read_raw_tables",
     "strftime_to_java",

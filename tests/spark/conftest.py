@@ -1,0 +1,220 @@
+"""Fixtures of the Spark engine tests: one local Spark session for the whole run, a ledger with every
+kind of row error (made from the shared small ledger) and a small model registered in a throwaway
+MLflow store.
+
+Spark tests skip, with the reason, when pyspark or a Java 17+ runtime is missing
+(``riskml.spark.engine.spark_missing_reason``)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskml.data.synth import SyntheticLedger
+
+AS_OF = "2026-09-30"
+# pyspark 4.3's notices about pandas 3 (the Spark path is tested against the pandas path here)
+SPARK_WARNINGS = [
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:DeprecationWarning"),
+]
+# a tiny LightGBM: enough for scores with every grade, fast to train
+TINY_PARAMS = {"n_estimators": 40, "num_leaves": 7, "max_depth": 3, "min_child_samples": 10,
+               "learning_rate": 0.1, "early_stopping_rounds": 10}
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """A ``local[2]`` session (2 shuffle partitions, Arrow on) shared by every Spark test."""
+    from riskml.spark.engine import spark_missing_reason
+
+    reason = spark_missing_reason()
+    if reason is not None:
+        pytest.skip(f"Spark engine unavailable: {reason} (pip install 'riskml[spark]' and Java 17+)")
+    from riskml.spark.engine import spark_session
+
+    session = spark_session("local[2]", app_name="riskml-tests", conf={
+        "spark.sql.shuffle.partitions": "2",
+        "spark.default.parallelism": "2",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "1000",
+    })
+    yield session
+    session.stop()
+
+
+# ------------------------------------------------------------------------------- a ledger with errors
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _row(df: pd.DataFrame, **values: str) -> dict[str, str]:
+    return {**{c: "" for c in df.columns}, **values}
+
+
+def make_dirty_ledger(clean: Path, out: Path) -> Path:
+    """A copy of the ledger in ``clean`` with rows that break every rule of riskml.data.validate, cells
+    in the many forms exports use (blanks, spaces, other date layouts, yes/no flags, GBP amounts), a
+    malformed line and a blank line, and a data config (base currency EUR, a GBP rate, an as-of)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for f in clean.glob("*.csv"):
+        shutil.copy(f, out / f.name)
+    (out / "data.yaml").write_text(f"base_currency: EUR\nfx_rates:\n  GBP: 1.15\nas_of: '{AS_OF}'\n")
+
+    cust = _read(out / "customers.csv")
+    inv = _read(out / "invoices.csv")
+    pay = _read(out / "payments.csv")
+    adj = _read(out / "adjustments.csv")
+    orders = _read(out / "orders.csv")
+    c = cust["customer_id"].tolist()
+    # the master: every parse rule, value rule and a duplicate; tricky but valid cells accepted alike
+    cust.loc[cust["customer_id"] == c[3], "credit_limit"] = "-5"  # rejected: its rows become customer_rejected
+    cust.loc[cust["customer_id"] == c[4], "payment_terms_days"] = "30.5"
+    cust.loc[cust["customer_id"] == c[5], "onboarded_date"] = "31/12/2020"
+    cust.loc[cust["customer_id"] == c[6], "credit_limit"] = " 1e5 "
+    cust.loc[cust["customer_id"] == c[7], "onboarded_date"] = "2024-05-06T23:30:00+02:00"
+    cust.loc[cust["customer_id"] == c[8], "onboarded_date"] = "20240506"
+    cust.loc[cust["customer_id"] == c[9], "last_review_date"] = "2024-5-6"
+    cust.loc[cust["customer_id"] == c[10], "payment_terms_days"] = "45.0"
+    cust.loc[cust["customer_id"] == c[11], "credit_limit"] = ""
+    cust.loc[cust["customer_id"] == c[12], "name"] = "Smith, Jones & \"Partners\""
+    cust.loc[cust["customer_id"] == c[13], "last_review_date"] = "2026-12-01"  # future_date
+    extra = [
+        _row(cust, customer_id="", credit_limit="1000", payment_terms_days="30"),
+        _row(cust, customer_id="CX001", credit_limit="abc", payment_terms_days="30"),
+        _row(cust, customer_id="CX002", credit_limit="2000", payment_terms_days="0"),
+        _row(cust, customer_id="CX003", credit_limit="2000", payment_terms_days=""),
+        _row(cust, customer_id="CX004", credit_limit="inf", payment_terms_days="x"),
+        _row(cust, customer_id="  CX005\t", credit_limit="5000", payment_terms_days=" 60 ",
+             onboarded_date=" 2025-01-15 "),
+        cust.iloc[20].to_dict(),  # a duplicate id: the second copy is rejected
+    ]
+    cust = pd.concat([cust, pd.DataFrame(extra)], ignore_index=True)
+
+    i0 = inv.iloc[0].to_dict()
+    # rows away from those modified here, of customers left valid
+    untouched = ~inv["customer_id"].isin(c[:25]) & (inv.index > 100)
+    paid = pay.loc[pay["invoice_id"].isin(inv.loc[untouched, "invoice_id"])].iloc[0]
+    inv_paid = inv.loc[inv["invoice_id"] == paid["invoice_id"]].iloc[0]
+    other = inv.loc[untouched & (inv["customer_id"] != paid["customer_id"])].iloc[0]
+    inv.loc[1, "amount"] = "0"
+    inv.loc[2, "amount"] = "1,234.50"
+    inv.loc[3, "amount"] = ""
+    inv.loc[4, "due_date"] = "2020-01-01"  # due before issued
+    inv.loc[5, "customer_id"] = "C999999"
+    inv.loc[6, "disputed"] = "maybe"
+    inv.loc[7, "disputed"] = "yes"
+    inv.loc[8, "disputed"] = "1.0"
+    inv.loc[9, "currency"] = "USD"  # no rate
+    inv.loc[10, "currency"] = "GBP"  # converted at 1.15
+    inv.loc[11, "invoice_date"] = "2026-10-05"  # after the data's as-of
+    inv.loc[12, "currency"] = " EUR "
+    inv = pd.concat([inv, pd.DataFrame([
+        {**i0},  # duplicate invoice id
+        _row(inv, invoice_id="INVX1", customer_id="CX005", invoice_date="2026-01-10", due_date="2026-02-09",
+             amount="1500.00", currency="EUR"),
+    ])], ignore_index=True)
+
+    pay = pd.concat([pay, pd.DataFrame([
+        _row(pay, payment_id="PAYX1", customer_id=paid["customer_id"], invoice_id="INV-NOPE",
+             payment_date="2026-01-05", amount="10", currency="EUR"),
+        _row(pay, payment_id="PAYX2", customer_id=paid["customer_id"], invoice_id=other["invoice_id"],
+             payment_date="2026-01-05", amount="10", currency="EUR"),
+        _row(pay, payment_id="PAYX3", customer_id=inv_paid["customer_id"], invoice_id=inv_paid["invoice_id"],
+             payment_date="2020-01-01", amount="10", currency="EUR"),
+        _row(pay, payment_id="PAYX4", customer_id=inv_paid["customer_id"], invoice_id=inv_paid["invoice_id"],
+             payment_date=AS_OF, amount=inv_paid["amount"], currency="EUR"),  # pays it a second time
+        _row(pay, payment_id="PAYX5", customer_id=inv_paid["customer_id"], invoice_id="", payment_date="2026-02-01",
+             amount="-10", currency="EUR"),
+        _row(pay, payment_id="PAYX6", customer_id="CX005", invoice_id="INVX1", payment_date="2026-02-01",
+             amount="700", currency="GBP"),
+        _row(pay, payment_id="PAYX7", customer_id="CX005", invoice_id="INVX1", payment_date="2026-02-01",
+             amount="800", currency="EUR"),  # 700 GBP = 805 EUR + 800 > 1500 x 1.01 + 1: rejected
+        _row(pay, payment_id="PAYX8", customer_id=c[3], invoice_id="", payment_date="2026-02-01",
+             amount="50", currency="EUR"),
+    ])], ignore_index=True)
+    adj = pd.concat([adj, pd.DataFrame([
+        _row(adj, adjustment_id="ADJX1", customer_id="CX005", invoice_id="INVX1", date="2026-02-01", amount="20",
+             kind="refund", currency="EUR"),
+        _row(adj, adjustment_id="ADJX2", customer_id="CX005", invoice_id="INVX1", date="2026-01-01", amount="20",
+             kind="credit_note", currency="EUR"),
+        # same day as PAYX6/7: taken after them; 20 + 805 (PAYX7 not counted) + 700 > 1516: rejected
+        _row(adj, adjustment_id="ADJX3", customer_id="CX005", invoice_id="INVX1", date="2026-02-01", amount="700",
+             kind="write_off", currency="EUR"),
+        _row(adj, adjustment_id="ADJX4", customer_id="CX005", invoice_id="INVX1", date="2026-02-02", amount="5",
+             kind="deduction", currency="EUR"),  # still fits after the rejected ones
+    ])], ignore_index=True)
+    orders = pd.concat([orders, pd.DataFrame([
+        _row(orders, order_id="ORDX1", customer_id="C999999", order_date="2026-03-01", amount="100", currency="EUR"),
+        _row(orders, order_id="ORDX2", customer_id="CX005", order_date="2026-11-01", amount="100", currency="EUR"),
+    ])], ignore_index=True)
+
+    for name, df in (("customers", cust), ("invoices", inv), ("payments", pay), ("adjustments", adj),
+                     ("orders", orders)):
+        df.to_csv(out / f"{name}.csv", index=False, quoting=csv.QUOTE_MINIMAL)
+    with open(out / "invoices.csv", "a", encoding="utf-8") as fh:
+        fh.write("INVX9,C000001,2026-01-01,2026-02-01,100,False,,EUR,surplus field\n\n")
+    return out
+
+
+@pytest.fixture(scope="session")
+def dirty_ledger_dir(small_ledger_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small ledger with rows breaking every validation rule (see :func:`make_dirty_ledger`)."""
+    return make_dirty_ledger(small_ledger_dir, tmp_path_factory.mktemp("dirty") / "ledger")
+
+
+# ----------------------------------------------------------------------------------- a registered model
+@pytest.fixture(scope="session")
+def registered_model(small_synth: SyntheticLedger, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``models:/riskml-spark-test@champion`` in a throwaway sqlite store (MLFLOW_TRACKING_URI points at it
+    for the session): a small RiskModel on quarterly snapshots of the small ledger, logged as riskml's
+    pyfunc with its signature, as ``riskml train`` does."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from riskml.config import ScoringConfig
+    from riskml.features import REGISTRY, build_snapshots, model_features
+    from riskml.modeling import pyfunc_entry
+    from riskml.modeling.model import RiskModel
+    from riskml.modeling.pyfunc import ARTIFACT_KEY, predict_frame, signature_frame
+
+    ledger = small_synth.ledger
+    snaps = build_snapshots(ledger, list(pd.date_range("2025-03-31", "2025-09-30", freq="QE")))
+    default = small_synth.truth.set_index("customer_id")["default_date"].reindex(snaps["customer_id"]).to_numpy()
+    as_of = snaps["as_of"].to_numpy()
+    y = ((default > as_of) & (default <= as_of + np.timedelta64(365, "D"))).astype(int)
+    names = model_features()
+    valid = np.random.default_rng(0).random(len(snaps)) < 0.3
+    X = snaps[names]
+    model = RiskModel(TINY_PARAMS, {f: REGISTRY[f].monotone for f in names}, calibration="platt").fit(
+        X[~valid], y[~valid], X[valid], y[valid])
+    cfg = ScoringConfig()
+    model.metadata_.update({"master_scale": [g.model_dump(mode="json") for g in cfg.master_scale],
+                            "n_reasons": cfg.n_reasons})
+
+    root = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLFLOW_TRACKING_URI", uri)
+    previous_uri = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    exp = mlflow.create_experiment("spark-tests", artifact_location=(root / "artifacts").as_uri())
+    model_dir = root / ARTIFACT_KEY
+    model.save(model_dir)
+    example = signature_frame(model, X.head(5))
+    with mlflow.start_run(experiment_id=exp):
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=pyfunc_entry.__file__, artifacts={ARTIFACT_KEY: str(model_dir)},
+            signature=infer_signature(example, predict_frame(model, example)), input_example=example)
+    mlflow.register_model(info.model_uri, "riskml-spark-test")
+    mlflow.MlflowClient().set_registered_model_alias("riskml-spark-test", "champion", "1")
+    yield "models:/riskml-spark-test@champion"
+    mlflow.set_tracking_uri(previous_uri)
+    mp.undo()

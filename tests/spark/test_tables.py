@@ -1,0 +1,95 @@
+"""The ledger validated on Spark agrees with ``riskml validate`` (riskml.data.validate) on a ledger with
+every kind of row error: the same rows accepted per table, the same (row, column, rule) rejects, the
+same typed values in the accepted rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskml.data.contract import TABLES
+from riskml.data.schemas import RULES
+from riskml.data.validate import load_ledger, resolve_data_config
+from riskml.errors import DataError
+from tests.spark.conftest import SPARK_WARNINGS
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow, *SPARK_WARNINGS]
+
+
+@pytest.fixture(scope="module")
+def validated(spark, dirty_ledger_dir: Path) -> Iterator[tuple]:
+    from riskml.spark.tables import load_spark_ledger
+
+    cfg = resolve_data_config(dirty_ledger_dir)
+    ledger, report = load_ledger(dirty_ledger_dir, cfg)
+    on_spark = load_spark_ledger(spark, str(dirty_ledger_dir), cfg)
+    yield ledger, report, on_spark
+    on_spark.unpersist()
+
+
+def test_the_ledger_breaks_every_row_rule(validated) -> None:
+    _, report, _ = validated
+    assert set(report.rejects["rule"]) == set(RULES)  # the fixture exercises every rule
+
+
+def test_same_rows_read_accepted_and_rejected(validated) -> None:
+    _, report, on_spark = validated
+    cols = ["table", "read", "accepted", "rejected"]
+    expected = report.summary[cols].sort_values("table").reset_index(drop=True)
+    got = on_spark.summary[cols].sort_values("table").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
+def test_same_rejects_row_column_and_rule(validated) -> None:
+    _, report, on_spark = validated
+    spark_rejects = on_spark.rejects.toPandas()
+
+    def keyed(df: pd.DataFrame) -> set[tuple]:
+        df = df.loc[df["rule"] != "malformed_row"]
+        return set(zip(df["table"], df["id"].fillna("<none>"), df["column"], df["rule"], strict=True))
+
+    assert keyed(spark_rejects) == keyed(report.rejects)
+    malformed = report.rejects.loc[report.rejects["rule"] == "malformed_row"]
+    got = spark_rejects.loc[spark_rejects["rule"] == "malformed_row"]
+    assert sorted(got["value"]) == sorted(malformed["value"].str.rstrip("\r\n"))
+    assert (got["message"] == RULES["malformed_row"]).all()
+    assert set(spark_rejects["file"]) <= {f"{t}.csv" for t in TABLES}
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_accepted_rows_have_the_same_typed_values(validated, table: str) -> None:
+    ledger, _, on_spark = validated
+    key = TABLES[table].key
+    expected = ledger.tables()[table].sort_values(key).reset_index(drop=True)
+    got = on_spark.tables[table].toPandas().sort_values(key).reset_index(drop=True)
+    assert list(got.columns) == list(expected.columns)
+    assert len(got) == len(expected)
+    for col in expected.columns:
+        e, g = expected[col], got[col]
+        if e.dtype.kind in "fi":
+            assert np.allclose(g.to_numpy("float64"), e.to_numpy("float64"), rtol=1e-12, equal_nan=True), col
+        elif e.dtype.kind == "M":
+            assert (pd.to_datetime(g).astype("datetime64[ns]").fillna(pd.Timestamp(0))
+                    == e.fillna(pd.Timestamp(0))).all(), col
+        else:
+            assert g.astype("str").fillna("<na>").tolist() == e.astype("str").fillna("<na>").tolist(), col
+
+
+def test_what_makes_a_ledger_unusable_is_a_clean_error(spark, small_ledger_dir: Path, tmp_path: Path) -> None:
+    from riskml.spark.tables import load_spark_ledger
+
+    with pytest.raises(DataError, match="not a directory"):
+        load_spark_ledger(spark, str(tmp_path / "nowhere"))
+    only = tmp_path / "no_invoices"
+    only.mkdir()
+    (only / "customers.csv").write_text((small_ledger_dir / "customers.csv").read_text())
+    (only / "payments.csv").write_text((small_ledger_dir / "payments.csv").read_text())
+    with pytest.raises(DataError, match="required table invoices is missing"):
+        load_spark_ledger(spark, str(only))
+    (only / "invoices.csv").write_text("invoice_id,customer_id,amount\nI1,C000001,10\n")
+    with pytest.raises(DataError, match="required column 'invoice_date' is missing"):
+        load_spark_ledger(spark, str(only))
