@@ -153,7 +153,8 @@ def test_statement_cites_the_top_factors_with_their_values_and_no_other_feature(
 def test_what_changed_since_the_previous_review(demo_run: DemoRun, pages: dict[str, Page]) -> None:
     from riskml.cli.ledger import load_ledger_for_cli
     from riskml.modeling.registry import load_model
-    from riskml.reporting.run import model_feature_config, score_for_report
+    from riskml.reporting.run import score_for_report
+    from riskml.scoring.score import model_feature_config
 
     model, info = load_model(str(demo_run.model_dir))
     ledger = load_ledger_for_cli(demo_run.ledger_dir, None)

@@ -12,8 +12,8 @@ from riskml.cli.ledger import load_ledger_for_cli
 from riskml.features import build_features
 from riskml.modeling.registry import load_model
 from riskml.reporting.inputs import model_summary
-from riskml.reporting.run import ReportData, model_feature_config, write_reports
-from riskml.scoring.score import score_customers
+from riskml.reporting.run import ReportData, write_reports
+from riskml.scoring.score import model_feature_config, score_customers
 
 from .conftest import AS_OF, DemoRun
 from .pages import Page

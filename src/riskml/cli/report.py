@@ -69,12 +69,11 @@ def report(
     from riskml.reporting.inputs import model_summary
     from riskml.reporting.run import (
         ReportData,
-        model_feature_config,
         previous_for_reviews,
         score_for_report,
         write_reports,
     )
-    from riskml.scoring.score import contributions_path
+    from riskml.scoring.score import contributions_path, model_extra_attributes, model_feature_config
 
     # every argument is checked before the expensive work
     as_of_ts = parse_date(as_of)
@@ -111,6 +110,7 @@ def report(
         problem = f"model {model_uri} could not be loaded ({exc}); test metrics and population stability are not shown"
         err_console.print(f"warning: {problem}")
     fconf = model_feature_config(model, features_config) if model is not None else load_config("features", features_config)
+    extra = model_extra_attributes(model, extra)  # as the model was trained, like `riskml score`
 
     prev_frames = None
     if prev_ts is not None:

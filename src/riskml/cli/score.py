@@ -17,29 +17,6 @@ DEFAULT_MODEL = "models:/riskml-delinquency@champion"
 PROGRESS_MIN_ROWS = 20_000
 
 
-def _feature_config(model: Any, path: Path | None) -> Any:
-    """The feature settings: ``--features-config`` if given, else those stored with the model (scoring
-    must build features the way training did), else ``configs/features.yaml`` / the defaults."""
-    from riskml.config import FeatureConfig, load_config
-
-    if path is not None:
-        return load_config("features", path)
-    stored = (getattr(model, "metadata_", None) or {}).get("feature_config")
-    if isinstance(stored, dict):
-        return FeatureConfig.model_validate(stored)
-    return load_config("features")
-
-
-def _extra_attributes(model: Any, from_data_config: dict[str, Any]) -> dict[str, Any]:
-    """The user-declared attribute features: those stored with the model (as trained), else the data config's."""
-    from riskml.config import ExtraAttribute
-
-    stored = (getattr(model, "metadata_", None) or {}).get("extra_attributes")
-    if isinstance(stored, dict) and stored:
-        return {k: ExtraAttribute.model_validate(v) for k, v in stored.items()}
-    return from_data_config
-
-
 def _scale_warning(model: Any, scoring_config: Any) -> str | None:
     """A warning when the scoring config grades differently from the scale frozen with the model (the
     MLflow pyfunc grades with the model's)."""
@@ -121,6 +98,8 @@ def score(
         check_output_path,
         contributions_path,
         load_previous,
+        model_extra_attributes,
+        model_feature_config,
         score_customers,
         summarise,
         write_outputs,
@@ -139,10 +118,10 @@ def score(
     ledger = load_ledger_for_cli(data, data_config)
     model, info = load_model(model_uri)
     console.print(f"model {info.get('uri', model_uri)} (version {info.get('model_version', '?')})")
-    extra = _extra_attributes(model, resolve_data_config(data, data_config).extra_attributes)
+    extra = model_extra_attributes(model, resolve_data_config(data, data_config).extra_attributes)
     if (warning := _scale_warning(model, scoring_config)) is not None:
         err_console.print(f"warning: {warning}")
-    feats = build_features(ledger, as_of_ts, _feature_config(model, features_config))
+    feats = build_features(ledger, as_of_ts, model_feature_config(model, features_config))
     fingerprint = ledger.until(as_of_ts).fingerprint()
 
     n = len(feats)

@@ -631,7 +631,8 @@ def _currencies(tables: dict[str, _Table], cfg: DataConfig) -> tuple[str | None,
     return base, rates, []
 
 
-def _as_of(cfg: DataConfig) -> pd.Timestamp | None:
+def data_as_of(cfg: DataConfig) -> pd.Timestamp | None:
+    """The data's own as-of (export date) from the config, as a midnight Timestamp; None when not set."""
     if cfg.as_of is None or str(cfg.as_of).strip() == "":
         return None
     try:
@@ -860,7 +861,7 @@ def validate_tables(raws: dict[str, _Raw], cfg: DataConfig) -> tuple[Ledger, Val
     missing = [n for n, spec in TABLES.items() if spec.required and n not in raws]
     if missing:
         raise DataError([f"required table {n} is missing" for n in missing])
-    as_of = _as_of(cfg)
+    as_of = data_as_of(cfg)
     tables: dict[str, _Table] = {}
     for name in TABLE_ORDER:
         if name not in raws:

@@ -125,19 +125,6 @@ class ReportFiles:
     lists: list[Path] = field(default_factory=list)  # holds.csv and reviews_due.csv
 
 
-def model_feature_config(model: Any, path: Path | None = None) -> FeatureConfig:
-    """Feature settings for scoring with ``model``: ``path`` if given, else those stored with the model
-    (features must be built the way training built them), else ``configs/features.yaml`` / defaults."""
-    from riskml.config import load_config
-
-    if path is not None:
-        return load_config("features", path)
-    stored = (getattr(model, "metadata_", None) or {}).get("feature_config")
-    if isinstance(stored, dict):
-        return FeatureConfig.model_validate(stored)
-    return load_config("features")
-
-
 def score_for_report(ledger: Ledger, as_of: object, model: Any, info: dict[str, Any] | None = None,
                      config: ScoringConfig | None = None, feature_config: FeatureConfig | None = None,
                      previous_scores: pd.DataFrame | None = None,

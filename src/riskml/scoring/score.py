@@ -98,6 +98,30 @@ def output_columns(n_reasons: int = 3) -> list[str]:
     return [*BASE_COLUMNS, *(f"reason_{j + 1}" for j in range(n_reasons)), *TAIL_COLUMNS]
 
 
+def model_feature_config(model: Any, path: Path | None = None) -> Any:
+    """Feature settings for scoring with ``model``: ``path`` if given, else those stored with the model
+    (features must be built the way training built them), else ``configs/features.yaml`` / defaults."""
+    from riskml.config import FeatureConfig, load_config
+
+    if path is not None:
+        return load_config("features", path)
+    stored = (getattr(model, "metadata_", None) or {}).get("feature_config")
+    if isinstance(stored, dict):
+        return FeatureConfig.model_validate(stored)
+    return load_config("features")
+
+
+def model_extra_attributes(model: Any, from_data_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The user-declared attribute features: those stored with the model (as trained), else the data
+    config's."""
+    from riskml.config import ExtraAttribute
+
+    stored = (getattr(model, "metadata_", None) or {}).get("extra_attributes")
+    if isinstance(stored, dict) and stored:
+        return {k: ExtraAttribute.model_validate(v) for k, v in stored.items()}
+    return dict(from_data_config)
+
+
 def model_medians(model: Any) -> dict[str, float]:
     """Training medians per numeric feature, from ``model.medians`` or ``model.reference_``."""
     med = getattr(model, "medians", None)

@@ -38,7 +38,15 @@ import pandas as pd
 from riskml.config import DataConfig, ExtraAttribute
 from riskml.data.contract import TABLES
 from riskml.data.schemas import RULES
-from riskml.data.validate import DATE_MAX, DATE_MIN, FALSE_WORDS, NOT_AS_OF_CHECKED, TABLE_ORDER, TRUE_WORDS
+from riskml.data.validate import (
+    DATE_MAX,
+    DATE_MIN,
+    FALSE_WORDS,
+    NOT_AS_OF_CHECKED,
+    TABLE_ORDER,
+    TRUE_WORDS,
+    data_as_of,
+)
 from riskml.errors import ConfigError, DataError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -613,18 +621,6 @@ def _mark_overpaid(df: DataFrame, src: int, overpaid: DataFrame) -> DataFrame:
 
 
 # ------------------------------------------------------------------------------------------ the ledger
-def _as_of(cfg: DataConfig) -> pd.Timestamp | None:
-    if cfg.as_of is None or str(cfg.as_of).strip() == "":
-        return None
-    try:
-        ts = pd.Timestamp(cfg.as_of)
-    except (ValueError, TypeError):
-        ts = pd.NaT
-    if ts is pd.NaT or pd.isna(ts):
-        raise DataError(f"as_of in the data config must be a date like 2026-09-30; got {cfg.as_of!r}")
-    return ts.tz_localize(None).normalize() if ts.tz is not None else ts.normalize()
-
-
 def _empty(spark: SparkSession, name: str) -> DataFrame:
     ddl = ", ".join(f"`{c.name}` {_SPARK_TYPE.get(c.type, 'string')}" for c in TABLES[name].columns)
     return spark.createDataFrame([], f"{ddl}, `_pos` long, `_file` string, `{_FAILS}` {_FAIL_TYPE}")
@@ -680,7 +676,7 @@ def load_spark_ledger(spark: SparkSession, source: TableSource | SparkLedger, da
     cfg = data_config or DataConfig()
     raw = read_raw_tables(spark, source, cfg)
     is_file = not isinstance(source, Mapping)
-    as_of = _as_of(cfg)
+    as_of = data_as_of(cfg)
     problems: list[str] = []
     warnings: list[str] = []
     checked: dict[str, _Checked] = {}
