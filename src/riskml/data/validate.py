@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 
 from riskml.config import DataConfig, load_config
 from riskml.data.contract import EVENT_DATE, TABLES, Column
+from riskml.data.keys import arrow_strings, positions
 from riskml.data.ledger import Ledger
 from riskml.data.schemas import RULES, schema_failures
 from riskml.errors import DataError
@@ -198,15 +199,6 @@ def _check_header(path: Path, header: list[str]) -> None:
         raise DataError(f"{path}: line 1: column names appear more than once: {dupes}")
 
 
-def _arrow(s: pd.Series) -> pa.ChunkedArray:
-    """The Arrow data behind a ``str`` Series (zero copy for pandas' Arrow-backed strings)."""
-    arr = s.array
-    if hasattr(arr, "__arrow_array__"):
-        out = arr.__arrow_array__()
-        return out if isinstance(out, pa.ChunkedArray) else pa.chunked_array([out])
-    return pa.chunked_array([pa.array(s.astype(object).where(s.notna(), None), type=pa.large_string())])
-
-
 def _read_csv(path: Path, cfg: DataConfig) -> _Raw:
     import pyarrow.csv as pacsv
 
@@ -324,7 +316,7 @@ def _read_table(name: str, path: Path, cfg: DataConfig) -> _Raw:
 # ------------------------------------------------------------------------------------------- parsing
 def _clean_str(s: pd.Series) -> pd.Series:
     """A ``str`` Series stripped, blanks as missing; the original data when nothing changes."""
-    arr = _arrow(s)
+    arr = arrow_strings(s)
     trimmed = pc.utf8_trim_whitespace(arr)
     if pc.all(pc.equal(pc.binary_length(trimmed), pc.binary_length(arr))).as_py() is not False:
         trimmed = arr
@@ -360,7 +352,7 @@ def _parse_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         text = _as_text(s)
         present = text.notna().to_numpy()
         try:  # fast path for clean data: Arrow's parser; anything it refuses goes through pandas
-            v = pc.cast(_arrow(text), pa.float64()).to_numpy(zero_copy_only=False)
+            v = pc.cast(arrow_strings(text), pa.float64()).to_numpy(zero_copy_only=False)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             v = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     if np.isinf(v).any():
@@ -427,7 +419,7 @@ def _typed_column(col: Column, raw: pd.Series, fmt: str | None) -> tuple[pd.Seri
     if col.type in ("id", "string"):
         typed = _as_text(raw)
         if col.name == "currency":  # ISO 4217 codes: " eur" and "EUR" are one currency
-            arr = _arrow(typed)
+            arr = arrow_strings(typed)
             upper = pc.utf8_upper(arr)
             if pc.all(pc.equal(upper, arr)).as_py() is False:  # some codes are not upper case
                 typed = pd.Series(pd.array(upper, dtype="str"), index=typed.index)
@@ -583,7 +575,7 @@ def _filter(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     for name in frame.columns:
         s = frame[name]
         if isinstance(s.dtype, pd.StringDtype) and hasattr(s.array, "__arrow_array__"):
-            cols[name] = pd.Series(pd.array(pc.filter(_arrow(s), mask), dtype=s.dtype))
+            cols[name] = pd.Series(pd.array(pc.filter(arrow_strings(s), mask), dtype=s.dtype))
         else:
             cols[name] = pd.Series(s.to_numpy()[keep] if s.dtype.kind in "fiubM" else s.array[keep], copy=False)
     return _frame_of(cols, int(keep.sum()))
@@ -619,7 +611,7 @@ def _currencies(tables: dict[str, _Table], cfg: DataConfig) -> tuple[str | None,
     seen: set[str] = set()
     for t in tables.values():
         if "currency" in t.typed:
-            seen |= {c for c in pc.unique(_arrow(t.typed["currency"])).to_pylist() if c is not None}
+            seen |= {c for c in pc.unique(arrow_strings(t.typed["currency"])).to_pylist() if c is not None}
     base = cfg.base_currency.strip().upper() if cfg.base_currency else None
     rates = {k.strip().upper(): float(v) for k, v in cfg.fx_rates.items()}
     if base is None and len(seen) > 1:
@@ -656,28 +648,6 @@ def _row_rules(table: _Table, cfg: DataConfig, base: str | None, rates: dict[str
                 table.fail(typed[c] > as_of, c, "future_date")
 
 
-def _positions(values: pd.Series | list[pd.Series], keys: pd.Series) -> np.ndarray | list[np.ndarray]:
-    """For each value, the row of its first occurrence in ``keys``; -1 when absent or missing.
-
-    ``values`` may be a list of Series looked up in one pass (the keys are hashed once)."""
-    many = isinstance(values, list)
-    series = values if many else [values]
-    sizes = [len(v) for v in series]
-    k = _arrow(keys)
-    if not len(k) or not sum(sizes):
-        out = [np.full(n, -1, dtype=np.int64) for n in sizes]
-        return out if many else out[0]
-    arrs = [_arrow(v) for v in series]
-    typ = arrs[0].type
-    v = pa.chunked_array([c.cast(typ) if c.type != typ else c for a in arrs for c in a.chunks], type=typ)
-    k = k.combine_chunks()
-    if k.type != typ:
-        k = k.cast(typ)
-    idx = pc.fill_null(pc.index_in(v, value_set=k, skip_nulls=True), -1).to_numpy(zero_copy_only=False)
-    out = np.split(idx.astype(np.int64), np.cumsum(sizes)[:-1])
-    return out if many else out[0]
-
-
 def _at(values: np.ndarray, pos: np.ndarray, fill) -> np.ndarray:
     """``values[pos]``, with ``fill`` where ``pos`` is -1 (also when ``values`` is empty)."""
     return np.append(values, np.array([fill], dtype=values.dtype))[pos]
@@ -685,7 +655,7 @@ def _at(values: np.ndarray, pos: np.ndarray, fill) -> np.ndarray:
 
 def _reference_customers(table: _Table, customers: _Table) -> None:
     """Rows whose customer is not in the master, or whose master row was rejected."""
-    pos = _positions(table.typed["customer_id"], customers.typed["customer_id"])
+    pos = positions(table.typed["customer_id"], customers.typed["customer_id"])
     table.cust_pos = pos
     present = table.typed["customer_id"].notna().to_numpy()
     known = pos >= 0
@@ -830,7 +800,7 @@ def _ledger_frame(table: _Table, rates: dict[str, float], base: str | None) -> p
         if rate is not None:
             df["amount"] = df["amount"].to_numpy() * rate
     if "currency" in df and base is not None:
-        cur = _arrow(df["currency"])
+        cur = arrow_strings(df["currency"])
         if cur.null_count or not pc.all(pc.equal(cur, base)).as_py():
             df["currency"] = pd.Series(pd.array(pa.repeat(pa.scalar(base, pa.large_string()), len(df)),
                                                 dtype="str"), index=df.index)
@@ -892,7 +862,7 @@ def validate_tables(raws: dict[str, _Raw], cfg: DataConfig) -> tuple[Ledger, Val
         if name in tables:
             _reference_customers(tables[name], customers)
     settling = [(tables[n], c) for n, c in (("payments", "payment_date"), ("adjustments", "date")) if n in tables]
-    inv_pos = _positions([t.typed["invoice_id"] for t, _ in settling], invoices.typed["invoice_id"])
+    inv_pos = positions([t.typed["invoice_id"] for t, _ in settling], invoices.typed["invoice_id"])
     settlers = []
     for (t, date_col), pos in zip(settling, inv_pos, strict=True):
         _reference_invoices(t, invoices, date_col, pos)

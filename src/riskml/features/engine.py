@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from riskml.config import FeatureConfig
+from riskml.data.keys import positions
 from riskml.data.ledger import Ledger
 
 WINDOWS = (3, 6, 12)
@@ -237,16 +238,10 @@ class _Prepared:
 
 def _codes(index: pd.Index, values: pd.Series) -> np.ndarray:
     """Position of each value in ``index`` (-1: absent or missing), hashed on Arrow strings."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if len(values) == 0:
-        return np.zeros(0, dtype=np.int64)
-    found = pc.index_in(pa.array(values.astype("str").array), value_set=pa.array(index.astype("str").array))
-    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return positions(values.astype("str"), pd.Series(index.astype("str")))
 
 
-def _sort_order(major: np.ndarray, day: np.ndarray, minor: np.ndarray | None = None) -> np.ndarray:
+def sort_order(major: np.ndarray, day: np.ndarray, minor: np.ndarray | None = None) -> np.ndarray:
     """Stable order by (major, day[, minor in {0, 1}]) through one int64 key (faster than lexsort)."""
     if len(major) == 0:
         return np.zeros(0, dtype=np.int64)
@@ -288,7 +283,7 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
     ev_day = np.concatenate([pay_day[p_on], adj_day[a_on]])
     ev_amt = np.concatenate([pay_amt[p_on], adj_amt[a_on]])
     ev_cash = np.concatenate([np.ones(p_on.sum(), bool), np.zeros(a_on.sum(), bool)])
-    order = _sort_order(ev_inv, ev_day)
+    order = sort_order(ev_inv, ev_day)
     ev_inv, ev_day, ev_amt, ev_cash = ev_inv[order], ev_day[order], ev_amt[order], ev_cash[order]
     ev_cum = group_cumsum(ev_inv, ev_amt)
     cash_cum = group_cumsum(ev_inv, np.where(ev_cash, ev_amt, 0.0))
@@ -314,7 +309,7 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
     bal_day = np.concatenate([inv_day, ev_day])
     bal_amt = np.concatenate([inv_amt, -ev_amt])
     # same day: settlements before invoices (the order within each kind moves no end-of-day balance)
-    order = _sort_order(bal_cust, bal_day, bal_amt > 0)
+    order = sort_order(bal_cust, bal_day, bal_amt > 0)
     bal_cust, bal_day, bal_amt = bal_cust[order], bal_day[order], bal_amt[order]
     bal_run = group_cumsum(bal_cust, bal_amt)
 

@@ -35,8 +35,9 @@ import numpy as np
 import pandas as pd
 
 from riskml.config import LabelConfig
+from riskml.data.keys import positions
 from riskml.data.ledger import Ledger
-from riskml.features.engine import NO_DAY, group_cumsum, to_days
+from riskml.features.engine import NO_DAY, group_cumsum, sort_order, to_days
 
 STATUSES = ("labeled", "censored", "delinquent_at_as_of", "dormant")
 # the statuses in words (messages and the model card); "not_started" comes from a user's labels file
@@ -118,12 +119,11 @@ def _invoice_state(ledger: Ledger, cust_index: pd.Index, config: LabelConfig,
     inv = ledger.invoices
     inv_ids = pd.Index(inv["invoice_id"].astype("str"))
     amount = inv["amount"].to_numpy("float64")
-    cust = cust_index.get_indexer(pd.Index(inv["customer_id"].astype("str")))
+    cust = positions(inv["customer_id"], pd.Series(cust_index))
 
     pay, adj = ledger.payments, ledger.adjustments
     ev_inv = np.concatenate([
-        inv_ids.get_indexer(pd.Index(pay["invoice_id"].astype("str"))) if len(pay) else np.zeros(0, np.int64),
-        inv_ids.get_indexer(pd.Index(adj["invoice_id"].astype("str"))) if len(adj) else np.zeros(0, np.int64),
+        *positions([pay["invoice_id"].astype("str"), adj["invoice_id"].astype("str")], pd.Series(inv_ids)),
     ])
     ev_inv = np.where(np.concatenate([pay["invoice_id"].isna().to_numpy(), adj["invoice_id"].isna().to_numpy()]),
                       -1, ev_inv)
@@ -131,7 +131,7 @@ def _invoice_state(ledger: Ledger, cust_index: pd.Index, config: LabelConfig,
     ev_amt = np.concatenate([pay["amount"].to_numpy("float64"), adj["amount"].to_numpy("float64")])
     on = ev_inv >= 0
     ev_inv, ev_day, ev_amt = ev_inv[on], ev_day[on], ev_amt[on]
-    order = np.lexsort((ev_day, ev_inv))
+    order = sort_order(ev_inv, ev_day)
     ev_inv, ev_day, ev_amt = ev_inv[order], ev_day[order], ev_amt[order]
     cum = group_cumsum(ev_inv, ev_amt)
     # delinquent while less than the settled share is covered AND more than min_amount is open
@@ -161,14 +161,14 @@ def _events(state: _InvoiceState, ledger: Ledger, cust_index: pd.Index, config: 
         day.append(wo_day)
         kind.append(np.full(len(wo_cust), EVENT_WRITE_OFF, dtype=object))
     c, d, k = np.concatenate(cust), np.concatenate(day), np.concatenate(kind)
-    order = np.lexsort((d, c))
+    order = sort_order(c, d)
     return _Events(cust=c[order], day=d[order], kind=k[order])
 
 
 def _write_offs(ledger: Ledger, cust_index: pd.Index, config: LabelConfig) -> tuple[np.ndarray, np.ndarray]:
     adj = ledger.adjustments
     wo = adj.loc[(adj["kind"].astype("str") == "write_off") & (adj["amount"] > config.min_amount)]
-    cust = cust_index.get_indexer(pd.Index(wo["customer_id"].astype("str")))
+    cust = positions(wo["customer_id"], pd.Series(cust_index))
     ok = cust >= 0
     return cust[ok], to_days(wo["date"])[ok]
 
@@ -239,7 +239,7 @@ def label_snapshots(
     delinquent = _open_invoice_counts(state.reach, state.cure, state.cust, q_cust, t_day) > 0
     if config.include_write_offs:
         wo_cust, wo_day = _write_offs(ledger, cust_index, config)
-        order = np.lexsort((wo_day, wo_cust))
+        order = sort_order(wo_cust, wo_day)
         recent_wo, _ = _count_between(wo_cust[order], wo_day[order], q_cust, back, t_day)
         delinquent |= recent_wo > 0
 
@@ -270,13 +270,13 @@ def _dormant(ledger: Ledger, cust_index: pd.Index, config: LabelConfig, settled_
              q_cust: np.ndarray, t_day: np.ndarray, nd: int, dates: list[pd.Timestamp]) -> np.ndarray:
     """No invoice in the last ``dormant_months`` months and no invoice open at the as-of date."""
     inv = ledger.invoices
-    cust = cust_index.get_indexer(pd.Index(inv["customer_id"].astype("str")))
+    cust = positions(inv["customer_id"], pd.Series(cust_index))
     inv_day = to_days(inv["invoice_date"])
     ok = cust >= 0
     cust, inv_day = cust[ok], inv_day[ok]
     lo = np.tile(to_days(pd.DatetimeIndex([shift_months(d, -config.dormant_months) for d in dates])),
                  len(cust_index))
-    order = np.lexsort((inv_day, cust))
+    order = sort_order(cust, inv_day)
     recent, _ = _count_between(cust[order], inv_day[order], q_cust, lo, t_day)
     settled = _settle_days(ledger, settled_share)[ok]
     open_now = _open_invoice_counts(inv_day, settled, cust, q_cust, t_day)
