@@ -12,11 +12,11 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from riskml.data.synth import SyntheticLedger
+from tests.scoring.tiny_model import train_tiny_model
 
 AS_OF = "2026-09-30"
 # pyspark 4.3's notices about pandas 3 (the Spark path is tested against the pandas path here)
@@ -24,9 +24,6 @@ SPARK_WARNINGS = [
     pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:DeprecationWarning"),
 ]
-# a tiny LightGBM: enough for scores with every grade, fast to train
-TINY_PARAMS = {"n_estimators": 40, "num_leaves": 7, "max_depth": 3, "min_child_samples": 10,
-               "learning_rate": 0.1, "early_stopping_rounds": 10}
 
 
 @pytest.fixture(scope="session")
@@ -179,21 +176,10 @@ def registered_model(small_synth: SyntheticLedger, tmp_path_factory: pytest.Temp
     from mlflow.models import infer_signature
 
     from riskml.config import ScoringConfig
-    from riskml.features import REGISTRY, build_snapshots, model_features
     from riskml.modeling import pyfunc_entry
-    from riskml.modeling.model import RiskModel
     from riskml.modeling.pyfunc import ARTIFACT_KEY, predict_frame, signature_frame
 
-    ledger = small_synth.ledger
-    snaps = build_snapshots(ledger, list(pd.date_range("2025-03-31", "2025-09-30", freq="QE")))
-    default = small_synth.truth.set_index("customer_id")["default_date"].reindex(snaps["customer_id"]).to_numpy()
-    as_of = snaps["as_of"].to_numpy()
-    y = ((default > as_of) & (default <= as_of + np.timedelta64(365, "D"))).astype(int)
-    names = model_features()
-    valid = np.random.default_rng(0).random(len(snaps)) < 0.3
-    X = snaps[names]
-    model = RiskModel(TINY_PARAMS, {f: REGISTRY[f].monotone for f in names}, calibration="platt").fit(
-        X[~valid], y[~valid], X[valid], y[valid])
+    model, X = train_tiny_model(small_synth)
     cfg = ScoringConfig()
     model.metadata_.update({"master_scale": [g.model_dump(mode="json") for g in cfg.master_scale],
                             "n_reasons": cfg.n_reasons})
