@@ -1,12 +1,14 @@
 """Stage 4: batch scoring of the customer master.
 
-``score_customers(features, model, config, model_info)`` gives every customer a PD, a grade on the
+``score_customers(features, model, config, model_info)`` predicts, words the reasons and calls the pure
+``apply_policy(features, pd, config, previous)`` (:mod:`~riskml.scoring.policy`), which gives every customer a PD, a grade on the
 master scale (:mod:`~riskml.scoring.grades`), a suggested limit and action (:mod:`~riskml.scoring.limits`),
 an order hold and review flag (:mod:`~riskml.scoring.actions`), a collector persona
 (:mod:`~riskml.scoring.personas`) and reason codes; ``docs/scoring.md`` documents every column and rule.
 """
 
 from riskml.scoring.grades import UNSCORED, assign_grades, grade_bands, grade_positions, notch, notches
+from riskml.scoring.policy import DECISION_COLUMNS, apply_policy
 from riskml.scoring.score import (
     ScoreResult,
     contributions_path,
@@ -18,6 +20,8 @@ from riskml.scoring.score import (
 )
 
 __all__ = [
+    "DECISION_COLUMNS",
+    "apply_policy",
     "UNSCORED",
     "ScoreResult",
     "assign_grades",

@@ -38,19 +38,11 @@ from riskml.explain.reasons import reason_codes
 from riskml.features.build import feature_specs
 from riskml.features.registry import FeatureSpec
 from riskml.io import TABLE_SUFFIXES, atomic_path, read_table
-from riskml.scoring.actions import (
-    HOLD_CODES,
-    HOLD_COLUMNS,
-    PRIORITY_NAMES,
-    REVIEW_CODES,
-    REVIEW_COLUMNS,
-    _index_previous,
-    order_holds,
-    reviews_due,
-)
-from riskml.scoring.grades import UNSCORED, assign_grades, grade_names
-from riskml.scoring.limits import ACTIONS, LIMIT_COLUMNS, suggest_limits
-from riskml.scoring.personas import PERSONA_COLUMNS, PERSONAS, assign_personas, thin_file_mask
+from riskml.scoring.actions import HOLD_CODES, PRIORITY_NAMES, REVIEW_CODES
+from riskml.scoring.grades import UNSCORED, grade_names
+from riskml.scoring.limits import ACTIONS
+from riskml.scoring.personas import PERSONAS
+from riskml.scoring.policy import DECISION_COLUMNS, POLICY_INPUTS, apply_policy, index_previous
 
 KEYS = ("customer_id", "as_of")
 # the columns of the scores output, in order (docs/scoring.md describes each)
@@ -65,7 +57,7 @@ _TEXT_COLUMNS = ("action", "hold_reason", "review_reason", "persona", "reason_co
 CONTRIBUTION_COLUMNS = ("customer_id", "as_of", "feature", "value", "contribution", "family")
 # the row of the contributions output that carries the expected value (base value) of the model
 BASE_VALUE_FEATURE = "_expected_value"
-POLICY_COLUMNS = tuple(dict.fromkeys((*LIMIT_COLUMNS, *HOLD_COLUMNS, *REVIEW_COLUMNS, *PERSONA_COLUMNS)))
+POLICY_COLUMNS = POLICY_INPUTS
 CONTRIBUTIONS_SUFFIX = ".contributions.parquet"
 # blocks smaller than this are not worth a thread of their own
 MIN_BLOCK = 2_000
@@ -311,30 +303,10 @@ def _score_block(run: _Run, start: int, stop: int) -> _Block:
     cols["reason_1"] = np.where(scored, cols["reason_1"],
                                 np.array(["Not scored: " + str(e) for e in errors], dtype=object))
 
-    grades = assign_grades(pd_block, config.master_scale)
-    thin = thin_file_mask(part, config.thin_file)
-    limits = suggest_limits(part, pd_block, grades, config.limits, config.master_scale, thin, scored)
-    holds = order_holds(part, limits, config.actions)
-    reviews = reviews_due(part, grades, config.actions, config.master_scale, run.previous, scored, errors, limits)
-    cols.update({
-        "pd": pd_block,
-        "grade": grades,
-        "current_limit": limits["current_limit"].to_numpy("float64"),
-        "suggested_limit": limits["suggested_limit"].to_numpy("float64"),
-        "limit_change": limits["limit_change"].to_numpy("float64"),
-        "action": limits["action"].to_numpy(dtype=object),
-        "limit_rationale": limits["limit_rationale"].to_numpy(dtype=object),
-        "order_hold": holds["order_hold"].to_numpy(dtype=bool),
-        "hold_reason": holds["hold_reason"].to_numpy(dtype=object),
-        "hold_codes": holds["hold_codes"].to_numpy(dtype=object),
-        "review_due": reviews["review_due"].to_numpy(dtype=bool),
-        "review_reason": reviews["review_reason"].to_numpy(dtype=object),
-        "review_codes": reviews["review_codes"].to_numpy(dtype=object),
-        "review_priority": reviews["review_priority"].to_numpy(dtype=np.int8),
-        "persona": assign_personas(part, pd_block, config.personas, thin),
-        "scored": scored,
-        "score_error": errors,
-    })
+    decisions = apply_policy(part, pd_block, config, run.previous, scored, errors)
+    for col in DECISION_COLUMNS:
+        cols[col] = decisions[col].to_numpy()
+    cols.update({"pd": pd_block, "scored": scored, "score_error": errors})
     if run.contrib is not None:
         run.contrib[start:stop] = contrib  # disjoint rows per block: safe from several threads
     return _Block(cols, n_fail)
@@ -391,7 +363,7 @@ def score_customers(
     run = _Run(
         model=model, names=names, specs=feature_specs() if specs is None else specs, medians=model_medians(model),
         categorical=set(getattr(model, "categories_", {}) or {}), config=config,
-        previous=_index_previous(previous) if previous is not None and len(previous) else None,
+        previous=index_previous(previous),
         feats=feats, errors=row_problems(feats[names], set(getattr(model, "categories_", {}) or {})),
         contrib=np.full((n, k + 1), np.nan) if with_contributions else None,
     )
