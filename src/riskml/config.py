@@ -403,6 +403,49 @@ class PersonaPolicy(_Section):
     disputing_min_share: float = Field(default=0.15, gt=0, le=1)
 
 
+class ApprovalLevel(_Section):
+    """One approval level (an authority): the largest limit it may grant, the largest change it may make in
+    one decision, the worst grade it may increase, and whether it may revoke terms or release a hard hold."""
+
+    name: str = Field(min_length=1)
+    max_limit: float = Field(ge=0)
+    max_change: float = Field(ge=0)
+    # increases for grades worse than this need a higher level (None: any grade)
+    worst_grade_for_increase: str | None = None
+    may_revoke: bool = False
+    may_release_hard_hold: bool = False
+
+
+def _default_approval_levels() -> list[ApprovalLevel]:
+    inf = float("inf")
+    return [
+        ApprovalLevel(name="analyst", max_limit=50_000, max_change=25_000, worst_grade_for_increase="6"),
+        ApprovalLevel(name="credit_manager", max_limit=500_000, max_change=250_000, worst_grade_for_increase="8",
+                      may_revoke=True, may_release_hard_hold=True),
+        ApprovalLevel(name="finance_director", max_limit=inf, max_change=inf, may_revoke=True,
+                      may_release_hard_hold=True),
+    ]
+
+
+class ApprovalPolicy(_Section):
+    """Who approves what (``riskml.scoring.approvals``): levels from the lowest authority to the highest;
+    a decision needs the first level whose bounds admit it (the last level admits everything)."""
+
+    levels: list[ApprovalLevel] = Field(default_factory=_default_approval_levels, min_length=1)
+
+    @model_validator(mode="after")
+    def _levels_ordered(self) -> ApprovalPolicy:
+        names = [lv.name for lv in self.levels]
+        if len(set(names)) != len(names):
+            raise ValueError(f"approvals.levels names must be unique; got {names}")
+        last = self.levels[-1]
+        if not (last.max_limit == float("inf") and last.max_change == float("inf") and last.may_revoke
+                and last.may_release_hard_hold and last.worst_grade_for_increase is None):
+            raise ValueError("approvals.levels: the last (highest) level must admit every decision: max_limit and "
+                             "max_change .inf, may_revoke and may_release_hard_hold true, no worst_grade_for_increase")
+        return self
+
+
 class ScoringConfig(_Section):
     """Master scale, limit policy, actions and personas (``configs/scoring.yaml``)."""
 
@@ -411,6 +454,7 @@ class ScoringConfig(_Section):
     limits: LimitPolicy = Field(default_factory=LimitPolicy)
     actions: ActionPolicy = Field(default_factory=ActionPolicy)
     personas: PersonaPolicy = Field(default_factory=PersonaPolicy)
+    approvals: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
     n_reasons: int = Field(default=3, ge=1, le=10)
     # at most this many customers are scored per block (bounds memory; the progress bar advances per block)
     chunk_size: int = Field(default=100_000, ge=1)
@@ -433,6 +477,10 @@ class ScoringConfig(_Section):
         unknown = sorted(set(self.limits.grade_multiplier) - set(names))
         if unknown:
             raise ValueError(f"limits.grade_multiplier keys must be grades of master_scale {names}; got {unknown}")
+        bad = [lv.worst_grade_for_increase for lv in self.approvals.levels
+               if lv.worst_grade_for_increase is not None and lv.worst_grade_for_increase not in names]
+        if bad:
+            raise ValueError(f"approvals.levels worst_grade_for_increase must be grades of master_scale {names}; got {bad}")
         return self
 
 
