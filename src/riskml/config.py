@@ -461,6 +461,9 @@ class ScoringConfig(_Section):
     # blocks scored at a time, in threads (LightGBM releases the GIL while it walks the trees); 0 = one per
     # core (at most 8). Results never depend on it
     num_threads: int = Field(default=0, ge=0)
+    # per-feature contributions (reason codes): "fast" exact TreeSHAP by decision patterns, LightGBM's
+    # "pred_contrib", or "auto" = fast when it matches pred_contrib on a probe of the model (else pred_contrib)
+    explainer: Literal["auto", "pred_contrib", "fast"] = "auto"
 
     @model_validator(mode="after")
     def _scale_increasing(self) -> ScoringConfig:

@@ -36,8 +36,7 @@ def predict_frame(model: RiskModel, features: pd.DataFrame) -> pd.DataFrame:
     from riskml.scoring.grades import assign_grades
 
     X = features.reset_index(drop=True)
-    p = model.predict_pd(X)
-    contrib = model.contributions(X)
+    p, contrib = model.predict_pd_and_contributions(X)
     extra = {k: ExtraAttribute.model_validate(v) for k, v in model.metadata_.get("extra_attributes", {}).items()}
     n = int(model.metadata_.get("n_reasons", 3))
     reasons = reason_codes(X, contrib, model.feature_names_, feature_specs(extra), model.medians, n)

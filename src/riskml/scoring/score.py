@@ -34,6 +34,7 @@ import pandas as pd
 
 from riskml.config import ScoringConfig
 from riskml.errors import DataError, ModelError, RiskmlError
+from riskml.explain.explainer import one_thread as one_explainer_thread
 from riskml.explain.reasons import reason_codes
 from riskml.features.build import feature_specs
 from riskml.features.registry import FeatureSpec
@@ -176,8 +177,13 @@ def row_problems(X: pd.DataFrame, categorical: set[str] | frozenset[str] = froze
 # ------------------------------------------------------------------------------------------ scoring
 def _predict_block(model: ScoringModel, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     k = len(model.feature_names_)
-    p = np.asarray(model.predict_pd(X), dtype="float64").reshape(-1)
-    c = np.asarray(model.contributions(X), dtype="float64")
+    both = getattr(model, "predict_pd_and_contributions", None)
+    if both is not None:  # PD = calibrator(row sum of the contributions): one pass, no second tree walk
+        p, c = both(X)
+    else:
+        p, c = model.predict_pd(X), model.contributions(X)
+    p = np.asarray(p, dtype="float64").reshape(-1)
+    c = np.asarray(c, dtype="float64")
     if p.shape != (len(X),) or c.shape != (len(X), k + 1):
         raise ModelError(f"model returned PD shape {p.shape} and contributions shape {c.shape} "
                          f"for {len(X)} rows and {k} features")
@@ -330,7 +336,13 @@ def _one_openmp_thread() -> Callable[[], Any]:
     except ImportError:  # pragma: no cover
         return contextlib.nullcontext
     controller = ThreadpoolController()
-    return lambda: controller.limit(limits=1, user_api="openmp")
+
+    @contextlib.contextmanager
+    def one() -> Any:
+        with controller.limit(limits=1, user_api="openmp"), one_explainer_thread():
+            yield
+
+    return one
 
 
 def scoring_threads(config: ScoringConfig) -> int:
@@ -358,6 +370,8 @@ def score_customers(
     config = config or ScoringConfig()
     names = [str(f) for f in model.feature_names_]
     check_features(features, names)
+    if hasattr(model, "use_explainer"):
+        model.use_explainer(config.explainer)
     feats = features.reset_index(drop=True)
     n, k = len(feats), len(names)
     run = _Run(
