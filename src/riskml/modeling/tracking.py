@@ -201,11 +201,14 @@ def _requirements() -> list[str]:
 
 
 def log_tables(result: TrainResult, folder: Path) -> None:
-    result.calibration_table.to_csv(folder / "calibration_table.csv", index=False)
-    result.lift_table.to_csv(folder / "lift_table.csv", index=False)
-    result.split_summary.to_csv(folder / "split_summary.csv", index=False)
-    result.metrics_table().to_csv(folder / "test_metrics.csv")
-    result.importance.rename("mean_abs_shap").to_csv(folder / "feature_importance.csv", index_label="feature")
+    from riskml.io import write_csv
+
+    write_csv(result.calibration_table, folder / "calibration_table.csv")
+    write_csv(result.lift_table, folder / "lift_table.csv")
+    write_csv(result.split_summary, folder / "split_summary.csv")
+    write_csv(result.metrics_table(), folder / "test_metrics.csv", index=True)
+    write_csv(result.importance.rename("mean_abs_shap").rename_axis("feature").reset_index(),
+              folder / "feature_importance.csv")
 
 
 def feature_list(result: TrainResult) -> list[dict[str, Any]]:

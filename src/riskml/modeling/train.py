@@ -74,9 +74,8 @@ def read_labels_file(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise LabelError(f"{path}: labels file not found")
     try:
-        # ids stay text: "00123" must not become the number 123
-        raw = (pd.read_csv(path, dtype={"customer_id": "str"}) if path.suffix.lower() == ".csv"
-               else read_table(path))
+        # ids stay text: "00123" must not become the number 123, "NA" stays an id
+        raw = read_table(path)
     except Exception as exc:  # noqa: BLE001 - any read failure is the user's file
         raise LabelError(f"{path}: cannot read the labels file ({exc}); expected a .csv or .parquet file "
                          "with columns customer_id, as_of, label") from None
