@@ -219,3 +219,44 @@ def read_table(path: str | Path) -> pd.DataFrame:
         except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise RiskmlError(f"{path}: cannot be read as CSV ({str(exc).splitlines()[0][:200]})") from None
     raise RiskmlError(f"{path}: expected a .parquet or .csv file; got {path.suffix or 'no suffix'!r}")
+
+
+# names in a ledger directory that riskml reads (besides the tables): never an output
+LEDGER_SIDE_FILES = frozenset({"data.yaml", "labels.csv", "labels.parquet", "import.json"})
+
+
+def _is_ledger_file(name: str) -> bool:
+    stem, dot, suffix = name.rpartition(".")
+    return name.lower() in LEDGER_SIDE_FILES or (bool(dot) and stem in TABLES and f".{suffix.lower()}" in TABLE_SUFFIXES)
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except (OSError, RuntimeError):
+        return False
+
+
+def guard_output(path: str | Path, option: str, inputs: dict[str, str | Path | None] | None = None,
+                 data_dirs: tuple[str | Path | None, ...] = (), writes: tuple[str, ...] = ()) -> Path:
+    """Refuse an output that would overwrite an input, before any work is done.
+
+    ``path`` (given with ``option``) must not be one of ``inputs`` (option -> path, files or
+    directories), and must not name a table of a ledger directory in ``data_dirs`` (``customers.csv``,
+    ``invoices.parquet``, ... whatever suffix the table has there, and ``data.yaml``/``labels.csv``).
+    For an output directory, ``writes`` lists the names it will write inside; each is checked the same
+    way. Returns ``path``; raises :class:`RiskmlError` naming both options otherwise."""
+    path = Path(path)
+    given = {k: Path(v) for k, v in (inputs or {}).items() if v is not None and str(v) != ""}
+    dirs = [Path(d) for d in data_dirs if d is not None and str(d) != ""]
+    targets = [(path, str(path))] + [(path / w, str(path / w)) for w in writes]
+    for target, shown in targets:
+        for opt, inp in given.items():
+            if _same(target, inp):
+                what = "is" if target is path else f"would write {shown}, which is"
+                raise RiskmlError(f"{option} {path}: {what} the input given with {opt}; choose another output path")
+        for d in dirs:
+            if _same(target.parent, d) and _is_ledger_file(target.name):
+                raise RiskmlError(f"{option} {path}: would overwrite {target.name} of the ledger directory {d}; "
+                                  "write outputs outside the data directory or under another name")
+    return path

@@ -323,7 +323,7 @@ def test_nothing_usable_exits_1_but_writes_the_rejects_that_say_why(tiny_dir, tm
 
 @pytest.mark.parametrize("args,message", [
     (["--rejects", "r.xlsx"], "--rejects must end in .csv or .parquet; got 'r.xlsx'"),
-    (["--as-of", "soon"], "--as-of must be a date like 2026-09-30; got 'soon'"),
+    (["--rejects", "r.csv", "--as-of", "soon"], "--as-of must be a date like 2026-09-30; got 'soon'"),
 ])
 def test_bad_options_are_user_errors(tiny_dir, args, message):
     result = runner.invoke(app, ["validate", "--data", str(tiny_dir), *args])

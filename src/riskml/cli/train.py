@@ -74,6 +74,12 @@ def train(
     from riskml.modeling.tracking import ui_command
     from riskml.modeling.train import read_labels_file, run_training
 
+    if out_model is not None:
+        from riskml.io import guard_output
+
+        guard_output(out_model, "--out-model", {"--data": data, "--config": config, "--labels": labels,
+                                                "--data-config": data_config, "--features-config": features_config},
+                     (data,))
     train_config = load_config("train", config)
     feature_config = load_config("features", features_config)
     scoring_config = load_config("scoring")

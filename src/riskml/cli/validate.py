@@ -33,8 +33,9 @@ def summary_tables(report) -> tuple[Table, Table | None]:
 @user_errors
 def validate(
     data: Path = typer.Option(..., "--data", "-d", help="Ledger directory (customers, invoices, payments, ...)."),
-    rejects: Path = typer.Option(Path("rejects.csv"), "--rejects", "-r",
-                                 help="Where to write every rejected row (.csv or .parquet)."),
+    rejects: Path = typer.Option(..., "--rejects", "-r",
+                                 help="Where to write every rejected row (.csv or .parquet); outside the data "
+                                      "directory's tables."),
     data_config: Path | None = typer.Option(
         None, "--data-config", help="Data config (column mapping, date format, currencies); default DATA/data.yaml, "
         "else configs/data.yaml."),
@@ -50,10 +51,11 @@ def validate(
     """
     from riskml.data.validate import LedgerUnusable, load_ledger, resolve_data_config
     from riskml.errors import RiskmlError
-    from riskml.io import TABLE_SUFFIXES, write_table
+    from riskml.io import TABLE_SUFFIXES, guard_output, write_table
 
     if rejects.suffix.lower() not in TABLE_SUFFIXES:
         raise RiskmlError(f"--rejects must end in .csv or .parquet; got {str(rejects)!r}")
+    guard_output(rejects, "--rejects", {"--data": data, "--data-config": data_config}, (data,))
     cfg = resolve_data_config(data, data_config)
     if as_of is not None:
         cfg = cfg.model_copy(update={"as_of": str(parse_date(as_of).date())})
