@@ -126,6 +126,7 @@ def inject(src: Path, out: Path, synth) -> Injected:
     invoice = {"customer_id": c_ok, "invoice_date": "2026-06-01", "due_date": "2026-07-01", "amount": "100.00",
                "disputed": "False", "dispute_date": "", "currency": "EUR"}
     add("invoices", "amount_not_positive", "amount", {**invoice, "invoice_id": "IX0001", "amount": "0"})
+    add("invoices", "amount_too_large", "amount", {**invoice, "invoice_id": "IX0011", "amount": "1e15"})
     add("invoices", "due_before_invoice", "due_date", {**invoice, "invoice_id": "IX0002", "due_date": "2026-05-01"})
     add("invoices", "not_a_boolean", "disputed", {**invoice, "invoice_id": "IX0003", "disputed": "perhaps"})
     add("invoices", "unknown_customer", "customer_id", {**invoice, "invoice_id": "IX0004", "customer_id": "CX9999"})
