@@ -135,8 +135,11 @@ class RiskModel:
         bad_cat = sorted(n for n in self.categorical if self.monotone.get(n, 0))
         if bad_cat:
             raise ModelError(f"categorical features cannot be monotone-constrained: {bad_cat}")
+        objective = p.pop("objective", "binary")
+        if objective != "binary":  # a regression or multiclass booster is no probability of delinquency
+            raise ModelError(f"LightGBM objective must be binary; got {str(objective)[:60]!r}")
         p.update({
-            "objective": p.get("objective", "binary"),
+            "objective": "binary",
             "metric": p.get("metric", "binary_logloss"),
             "monotone_constraints": [int(self.monotone.get(f, 0)) for f in self.feature_names_],
             "seed": int(self.seed),
