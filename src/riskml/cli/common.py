@@ -15,8 +15,10 @@ from riskml.errors import RiskmlError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-console = Console(stderr=False, highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup off: paths, ids, column names and config values are printed as they are (a header cell "[/]" or a
+# folder "[final]" is text, not a Rich tag); the few styled lines pass markup=True and escape what they embed
+console = Console(stderr=False, highlight=False, soft_wrap=True, markup=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def fail(message: str) -> typer.Exit:

@@ -153,7 +153,7 @@ def score(
     console.print(line)
     if summary["not_scored"]:
         console.print(f"[yellow]{summary['not_scored']:,} customers could not be scored[/] "
-                      "(scored = false; the reason is in score_error)")
+                      "(scored = false; the reason is in score_error)", markup=True)
     console.print(f"wrote {n:,} customers as of {as_of_ts.date()} to {written[0]} and contributions to {written[1]}")
 
 

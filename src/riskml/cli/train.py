@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from riskml.cli.common import console, err_console, user_errors
@@ -98,7 +99,8 @@ def train(
     console.print(_calibration_table(outcome))
     d = outcome.decision
     word = f"[bold green]{CHAMPION}[/]" if d.promote else "[bold yellow]challenger[/]"
-    console.print(f"registered {train_config.model_name} version {d.model_version} as {word}: {d.reason}")
+    console.print(f"registered {escape(train_config.model_name)} version {d.model_version} as {word}: "
+                  f"{escape(d.reason)}", markup=True)
     if outcome.exported is not None:
         console.print(f"model exported to {outcome.exported}")
     console.print(f"MLflow run {outcome.run_id}; look at it with: {ui_command(outcome.tracking_uri)}")

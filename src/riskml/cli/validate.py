@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from riskml.cli.common import console, err_console, parse_date, user_errors
 
@@ -16,8 +17,8 @@ def summary_tables(report) -> tuple[Table, Table | None]:
     for col in ("table", "file", "read", "accepted", "rejected"):
         summary.add_column(col, justify="left" if col in ("table", "file") else "right")
     for _, r in report.summary.iterrows():
-        summary.add_row(r["table"], r["file"], f"{r['read']:,}", f"{r['accepted']:,}",
-                        f"[red]{r['rejected']:,}[/]" if r["rejected"] else "0")
+        summary.add_row(Text(str(r["table"])), Text(str(r["file"])), f"{r['read']:,}", f"{r['accepted']:,}",
+                        Text(f"{r['rejected']:,}", style="red") if r["rejected"] else "0")
     if not len(report.rule_counts):
         return summary, None
     rules = Table(title="Rejected rows per rule (a row can break several rules)", header_style="bold")

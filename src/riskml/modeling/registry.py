@@ -109,6 +109,11 @@ def load_model(uri: str | None = None) -> tuple[RiskModel, dict[str, Any]]:
             local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp)
         except MlflowException as exc:
             raise _not_registered(uri, str(exc).splitlines()[0]) from None
+        except Exception as exc:  # noqa: BLE001 - an http://, s3://... URI MLflow cannot fetch: the user's input
+            first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+            raise ModelError(f"--model {uri[:200]}: cannot be downloaded ({type(exc).__name__}: {first}); give "
+                             "models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN_ID/model or a local model "
+                             "directory") from None
         model = _load_dir(Path(local))
     return model, info
 
