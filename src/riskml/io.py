@@ -58,7 +58,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (an unknown answer counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -86,7 +87,7 @@ def clean_stale_temporaries(path: str | Path) -> list[Path]:
         pid_text, dash, _ = middle.partition("-")
         try:
             if dash and pid_text.isdigit():
-                stale = not _pid_alive(int(pid_text))
+                stale = not pid_alive(int(pid_text))
             else:
                 stale = now - cand.stat().st_mtime > STALE_TMP_SECONDS
             if stale:

@@ -234,7 +234,7 @@ def log_run(result: TrainResult, config: TrainConfig, fingerprint: str, row_coun
             tempfile.TemporaryDirectory(prefix="riskml-train-") as tmp:
         folder = Path(tmp)
         mlflow.set_tags({"data.fingerprint": fingerprint, "label.source": result.data.label_source,
-                         "split.kind": result.split.kind, "oot_window": window, **(tags or {})})
+                         "split.kind": result.split.kind, "oot_window": window, **process_tags(), **(tags or {})})
         mlflow.log_params(run_params(result, config))
         mlflow.log_params({f"data.rows.{k}": str(v) for k, v in row_counts.items()} | {"data.fingerprint": fingerprint})
         mlflow.log_metrics(run_metrics(result))
@@ -267,6 +267,14 @@ def log_run(result: TrainResult, config: TrainConfig, fingerprint: str, row_coun
             signature=signature, input_example=example, pip_requirements=_requirements(),
         )
         return run.info.run_id, info.model_uri
+
+
+def process_tags() -> dict[str, str]:
+    """Which process runs the training (a later run closes the runs of a process that is gone)."""
+    import os
+    import socket
+
+    return {"riskml.host": socket.gethostname(), "riskml.pid": str(os.getpid())}
 
 
 def log_card(run_id: str, text: str) -> None:
