@@ -7,6 +7,7 @@ A wrong value fails with a message that says what was expected and what was give
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +20,9 @@ CONFIG_DIR = Path("configs")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # infinite or NaN numbers make no sense in a setting (a tolerance of .inf accepts every overpayment);
+    # a section where "no bound" is meaningful allows them itself
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -276,7 +279,79 @@ class TrainConfig(_Section):
         if reserved:
             raise ValueError("lightgbm must not set " + "; ".join(
                 f"{k} (riskml takes it from {src})" for k, src in reserved.items()))
+        problems = check_lightgbm_params(v)
+        if problems:
+            raise ValueError("; ".join(problems))
         return {**LIGHTGBM_DEFAULTS, **v}
+
+
+# value rules of the LightGBM settings riskml's model depends on, by canonical name: (kind, low, high, low
+# inclusive, high inclusive); checked when the config is read, before any feature is built
+_LGB_RULES: dict[str, tuple[str, float, float, bool, bool]] = {
+    "learning_rate": ("float", 0.0, float("inf"), False, False),
+    "num_leaves": ("int", 2, 131_072, True, True),
+    "num_iterations": ("int", 1, 1_000_000, True, True),
+    "early_stopping_round": ("int", 1, 1_000_000, True, True),
+    "max_depth": ("int", -1, 1_000, True, True),
+    "min_data_in_leaf": ("int", 0, 1e12, True, True),
+    "min_sum_hessian_in_leaf": ("float", 0.0, float("inf"), True, False),
+    "feature_fraction": ("float", 0.0, 1.0, False, True),
+    "bagging_fraction": ("float", 0.0, 1.0, False, True),
+    "bagging_freq": ("int", 0, 1_000_000, True, True),
+    "lambda_l1": ("float", 0.0, float("inf"), True, False),
+    "lambda_l2": ("float", 0.0, float("inf"), True, False),
+    "min_gain_to_split": ("float", 0.0, float("inf"), True, False),
+    "max_bin": ("int", 2, 1_000_000, True, True),
+}
+# the model is a probability of delinquency: a binary objective only (a regression or multiclass model
+# would train, pass a gate on AUC and score nonsense)
+_LGB_OBJECTIVES = ("binary",)
+
+
+def _lightgbm_aliases() -> dict[str, str] | None:
+    """LightGBM's parameter aliases (alias -> canonical name), or None when this LightGBM does not expose them."""
+    try:
+        from lightgbm.basic import _ConfigAliases
+
+        table = _ConfigAliases._get_all_param_aliases()
+    except Exception:  # noqa: BLE001 - a private API: without it the names are not checked
+        return None
+    return {alias: name for name, aliases in table.items() for alias in [name, *aliases]}
+
+
+def check_lightgbm_params(params: dict[str, Any]) -> list[str]:
+    """Problems with user LightGBM settings: unknown names, and values LightGBM would refuse late or accept
+    silently (a negative learning rate, one leaf, a non-binary objective)."""
+    aliases = _lightgbm_aliases() if set(params) - set(LIGHTGBM_DEFAULTS) else {}
+    problems = []
+    for key, value in params.items():
+        name = {"n_estimators": "num_iterations", "early_stopping_rounds": "early_stopping_round",
+                "min_child_samples": "min_data_in_leaf"}.get(key, key)
+        if aliases is not None and key not in LIGHTGBM_DEFAULTS:
+            if key not in aliases:
+                problems.append(f"lightgbm.{shorten(key, 60)} is not a LightGBM parameter (a typo?)")
+                continue
+            name = aliases[key]
+        if name == "objective":
+            if value not in _LGB_OBJECTIVES:
+                problems.append(f"lightgbm.{key} must be binary (the model is a probability of delinquency); "
+                                f"got {shorten(repr(value), 60)}")
+            continue
+        rule = _LGB_RULES.get(name)
+        if rule is None:
+            continue
+        kind, lo, hi, lo_in, hi_in = rule
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if ok and kind == "int":
+            ok = float(value).is_integer()
+        if ok:
+            ok = (value >= lo if lo_in else value > lo) and (value <= hi if hi_in else value < hi)
+        if not ok:
+            bounds = (f"{'>=' if lo_in else '>'} {lo:g}" + ("" if hi == float("inf") else
+                                                              f" and {'<=' if hi_in else '<'} {hi:g}"))
+            problems.append(f"lightgbm.{key} must be {'a whole number' if kind == 'int' else 'a number'} {bounds}; "
+                            f"got {shorten(repr(value), 60)}")
+    return problems
 
 
 # ------------------------------------------------------------------------------------------- scoring
@@ -407,6 +482,8 @@ class ApprovalLevel(_Section):
     """One approval level (an authority): the largest limit it may grant, the largest change it may make in
     one decision, the worst grade it may increase, and whether it may revoke terms or release a hard hold."""
 
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=True)  # .inf = no bound
+
     name: str = Field(min_length=1)
     max_limit: float = Field(ge=0)
     max_change: float = Field(ge=0)
@@ -507,23 +584,92 @@ def load_config(section: str, path: str | Path | None = None) -> Any:
             return model()
         path = candidate
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings; got {type(raw).__name__}")
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         lines = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
+        for err in exc.errors()[:MAX_ERRORS_SHOWN]:
+            loc = shorten(".".join(str(p) for p in err["loc"]))
             given = err.get("input")
-            lines.append(f"{path}: {loc}: {err['msg']} (got {given!r})")
+            lines.append(f"{path}: {loc}: {shorten(err['msg'])} (got {shorten(repr(given))})")
+        if len(exc.errors()) > MAX_ERRORS_SHOWN:
+            lines.append(f"{path}: and {len(exc.errors()) - MAX_ERRORS_SHOWN} more problems")
         raise ConfigError("\n".join(lines)) from None
+
+
+# a config file is a few kilobytes: these bounds refuse a hostile one (a 289-byte YAML alias bomb expands
+# to gigabytes) before it costs anything, and keep error messages one readable line
+MAX_CONFIG_BYTES = 1_000_000
+MAX_CONFIG_NODES = 100_000  # YAML nodes once every alias is expanded
+MAX_ECHO_CHARS = 200
+MAX_ERRORS_SHOWN = 20
+
+
+def shorten(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """``text`` cut to ``limit`` characters (with the length said), for echoing user values in errors."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _expanded_nodes(root: yaml.Node | None, limit: int) -> int:
+    """Nodes of the YAML tree with every alias expanded (stops counting past ``limit``); a recursive
+    alias counts as over the limit."""
+    if root is None:
+        return 0
+    memo: dict[int, int] = {}
+    active: set[int] = set()
+
+    def count(node: yaml.Node) -> int:
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        if key in active:
+            return limit + 1
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            for child in node.value:
+                total += count(child)
+                if total > limit:
+                    break
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += count(k) + count(v)
+                if total > limit:
+                    break
+        active.discard(key)
+        memo[key] = min(total, limit + 1)
+        return memo[key]
+
+    return count(root)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """A YAML config file's content (``{}`` when empty), read with the safe loader after checking its size
+    and its size with aliases expanded; :class:`ConfigError` otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: {size:,} bytes; a config file may hold at most {MAX_CONFIG_BYTES:,}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(f"{path}: cannot be read as UTF-8 text ({shorten(str(exc))})") from None
+    try:
+        nodes = _expanded_nodes(yaml.compose(text, Loader=yaml.SafeLoader), MAX_CONFIG_NODES)
+        if nodes > MAX_CONFIG_NODES:
+            raise ConfigError(f"{path}: expands to more than {MAX_CONFIG_NODES:,} values through YAML aliases "
+                              "(&anchor/*alias); write the settings out")
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({shorten(str(exc)).replace(chr(10), ' ')})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config file") from None
 
 
 def dump_defaults(section: str) -> str:

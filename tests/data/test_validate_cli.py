@@ -126,6 +126,7 @@ def inject(src: Path, out: Path, synth) -> Injected:
     invoice = {"customer_id": c_ok, "invoice_date": "2026-06-01", "due_date": "2026-07-01", "amount": "100.00",
                "disputed": "False", "dispute_date": "", "currency": "EUR"}
     add("invoices", "amount_not_positive", "amount", {**invoice, "invoice_id": "IX0001", "amount": "0"})
+    add("invoices", "amount_too_large", "amount", {**invoice, "invoice_id": "IX0011", "amount": "1e15"})
     add("invoices", "due_before_invoice", "due_date", {**invoice, "invoice_id": "IX0002", "due_date": "2026-05-01"})
     add("invoices", "not_a_boolean", "disputed", {**invoice, "invoice_id": "IX0003", "disputed": "perhaps"})
     add("invoices", "unknown_customer", "customer_id", {**invoice, "invoice_id": "IX0004", "customer_id": "CX9999"})
@@ -323,7 +324,7 @@ def test_nothing_usable_exits_1_but_writes_the_rejects_that_say_why(tiny_dir, tm
 
 @pytest.mark.parametrize("args,message", [
     (["--rejects", "r.xlsx"], "--rejects must end in .csv or .parquet; got 'r.xlsx'"),
-    (["--as-of", "soon"], "--as-of must be a date like 2026-09-30; got 'soon'"),
+    (["--rejects", "r.csv", "--as-of", "soon"], "--as-of must be a date like 2026-09-30; got 'soon'"),
 ])
 def test_bad_options_are_user_errors(tiny_dir, args, message):
     result = runner.invoke(app, ["validate", "--data", str(tiny_dir), *args])

@@ -66,7 +66,8 @@ def test_save_and_load_give_identical_predictions(tmp_path: Path) -> None:
     assert np.array_equal(loaded.predict_pd(X), model.predict_pd(X))
     assert np.array_equal(loaded.contributions(X), model.contributions(X))
     assert loaded.categories_ == model.categories_ and loaded.calibration_method_ == "isotonic"
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["booster.txt", "calibrator.json", "model.json"]
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["booster.txt", "calibrator.json", "manifest.json",
+                                                               "model.json"]
     with pytest.raises(ModelError, match="not a riskml model directory"):
         RiskModel.load(tmp_path)
 

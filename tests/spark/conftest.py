@@ -101,6 +101,7 @@ def make_dirty_ledger(clean: Path, out: Path) -> Path:
     inv_paid = inv.loc[inv["invoice_id"] == paid["invoice_id"]].iloc[0]
     other = inv.loc[untouched & (inv["customer_id"] != paid["customer_id"])].iloc[0]
     inv.loc[1, "amount"] = "0"
+    inv.loc[13, "amount"] = "2e12"  # amount_too_large
     inv.loc[2, "amount"] = "1,234.50"
     inv.loc[3, "amount"] = ""
     inv.loc[4, "due_date"] = "2020-01-01"  # due before issued

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import typer
@@ -15,8 +18,10 @@ from riskml.errors import RiskmlError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-console = Console(stderr=False, highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup off: paths, ids, column names and config values are printed as they are (a header cell "[/]" or a
+# folder "[final]" is text, not a Rich tag); the few styled lines pass markup=True and escape what they embed
+console = Console(stderr=False, highlight=False, soft_wrap=True, markup=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def fail(message: str) -> typer.Exit:
@@ -26,13 +31,43 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+# signals that stop a command like Ctrl-C does, so that it unwinds: temporaries are removed, an MLflow run
+# is ended as FAILED (kill -9 cannot be caught: the next run cleans up after it)
+STOP_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None)
+
+
+def _interrupt(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise KeyboardInterrupt (main thread only; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {}
+    for sig in STOP_SIGNALS:
+        try:
+            old[sig] = signal.signal(sig, _interrupt)
+        except (ValueError, OSError):
+            continue
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 def user_errors(func: F) -> F:
-    """Turn :class:`RiskmlError` (and a missing optional extra) into a clean exit 1."""
+    """Turn :class:`RiskmlError` (and a missing optional extra) into a clean exit 1; SIGTERM/SIGHUP unwind
+    like Ctrl-C (exit 130)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with signals_interrupt():
+                return func(*args, **kwargs)
         except RiskmlError as exc:
             raise fail(str(exc)) from None
         except KeyboardInterrupt:

@@ -10,7 +10,7 @@ from riskml.cli.common import console, parse_date, user_errors
 from riskml.cli.ledger import load_ledger_for_cli
 from riskml.config import load_config
 from riskml.errors import RiskmlError
-from riskml.io import write_table
+from riskml.io import guard_output, write_table
 
 ENGINES = ("pandas", "spark")
 
@@ -33,6 +33,7 @@ def features(
     """
     if engine not in ENGINES:
         raise RiskmlError(f"--engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    guard_output(out, "--out", {"--data": data, "--data-config": data_config, "--config": config}, (data,))
     if engine == "spark":
         from riskml.spark.cli import features_command
 

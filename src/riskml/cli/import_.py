@@ -26,7 +26,12 @@ def import_command(
 
     Example: riskml import taiwan --source ../shared/datasets/uci_taiwan_credit_default/UCI_Credit_Card.csv --out data/taiwan
     """
+    from riskml.data.contract import TABLES
     from riskml.importers import ChecksumWarning, import_dataset
+    from riskml.io import LEDGER_SIDE_FILES, guard_output
+
+    guard_output(out, "--out", {"--source": source},
+                 writes=tuple(f"{t}.csv" for t in TABLES) + tuple(sorted(LEDGER_SIDE_FILES)))
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ChecksumWarning)

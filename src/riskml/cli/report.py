@@ -82,6 +82,16 @@ def report(
         raise RiskmlError(f"--previous must be before --as-of {as_of_ts.date()}; got {prev_ts.date()}")
     if out.exists() and not out.is_dir():
         raise RiskmlError(f"--out {out}: exists and is not a directory")
+    from riskml.io import guard_output
+    from riskml.reporting.run import CUSTOMER_DIR, HOLDS_FILE, PORTFOLIO_FILE, REVIEWS_FILE
+
+    guard_output(out, "--out", {"--data": data, "--scores": scores, "--contributions": contributions,
+                                "--config": config, "--data-config": data_config,
+                                "--features-config": features_config,
+                                "--model": model_uri if "://" not in model_uri
+                                and not model_uri.startswith(("models:/", "runs:/")) else None,
+                                **({"--scores' contributions": contributions_path(scores)} if scores else {})},
+                 (data,), writes=(CUSTOMER_DIR, HOLDS_FILE, REVIEWS_FILE, PORTFOLIO_FILE))
     cpath = None
     if scores is not None:
         if not scores.exists():

@@ -86,6 +86,16 @@ def score(
         from riskml.errors import RiskmlError
 
         raise RiskmlError(f"--engine must be one of pandas, spark; got {engine!r}")
+    from riskml.io import guard_output
+    from riskml.scoring.score import contributions_path as _cpath
+
+    inputs = {"--data": data, "--previous": previous, "--config": config, "--data-config": data_config,
+              "--features-config": features_config, "--model": model_uri if "://" not in model_uri
+              and not model_uri.startswith(("models:/", "runs:/")) else None}
+    if previous is not None:
+        inputs["--previous's contributions"] = _cpath(previous)
+    guard_output(out, "--out", inputs, (data,))
+    guard_output(contributions if contributions is not None else _cpath(out), "--contributions", inputs, (data,))
     if engine == "spark":  # the Spark engine (riskml.spark.cli) takes the same arguments
         from riskml.spark.cli import score_command
 
@@ -143,7 +153,7 @@ def score(
     console.print(line)
     if summary["not_scored"]:
         console.print(f"[yellow]{summary['not_scored']:,} customers could not be scored[/] "
-                      "(scored = false; the reason is in score_error)")
+                      "(scored = false; the reason is in score_error)", markup=True)
     console.print(f"wrote {n:,} customers as of {as_of_ts.date()} to {written[0]} and contributions to {written[1]}")
 
 

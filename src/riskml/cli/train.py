@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from riskml.cli.common import console, err_console, user_errors
@@ -74,6 +75,12 @@ def train(
     from riskml.modeling.tracking import ui_command
     from riskml.modeling.train import read_labels_file, run_training
 
+    if out_model is not None:
+        from riskml.io import guard_output
+
+        guard_output(out_model, "--out-model", {"--data": data, "--config": config, "--labels": labels,
+                                                "--data-config": data_config, "--features-config": features_config},
+                     (data,))
     train_config = load_config("train", config)
     feature_config = load_config("features", features_config)
     scoring_config = load_config("scoring")
@@ -92,7 +99,8 @@ def train(
     console.print(_calibration_table(outcome))
     d = outcome.decision
     word = f"[bold green]{CHAMPION}[/]" if d.promote else "[bold yellow]challenger[/]"
-    console.print(f"registered {train_config.model_name} version {d.model_version} as {word}: {d.reason}")
+    console.print(f"registered {escape(train_config.model_name)} version {d.model_version} as {word}: "
+                  f"{escape(d.reason)}", markup=True)
     if outcome.exported is not None:
         console.print(f"model exported to {outcome.exported}")
     console.print(f"MLflow run {outcome.run_id}; look at it with: {ui_command(outcome.tracking_uri)}")

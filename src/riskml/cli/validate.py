@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from riskml.cli.common import console, err_console, parse_date, user_errors
 
@@ -16,8 +17,8 @@ def summary_tables(report) -> tuple[Table, Table | None]:
     for col in ("table", "file", "read", "accepted", "rejected"):
         summary.add_column(col, justify="left" if col in ("table", "file") else "right")
     for _, r in report.summary.iterrows():
-        summary.add_row(r["table"], r["file"], f"{r['read']:,}", f"{r['accepted']:,}",
-                        f"[red]{r['rejected']:,}[/]" if r["rejected"] else "0")
+        summary.add_row(Text(str(r["table"])), Text(str(r["file"])), f"{r['read']:,}", f"{r['accepted']:,}",
+                        Text(f"{r['rejected']:,}", style="red") if r["rejected"] else "0")
     if not len(report.rule_counts):
         return summary, None
     rules = Table(title="Rejected rows per rule (a row can break several rules)", header_style="bold")
@@ -33,8 +34,9 @@ def summary_tables(report) -> tuple[Table, Table | None]:
 @user_errors
 def validate(
     data: Path = typer.Option(..., "--data", "-d", help="Ledger directory (customers, invoices, payments, ...)."),
-    rejects: Path = typer.Option(Path("rejects.csv"), "--rejects", "-r",
-                                 help="Where to write every rejected row (.csv or .parquet)."),
+    rejects: Path = typer.Option(..., "--rejects", "-r",
+                                 help="Where to write every rejected row (.csv or .parquet); outside the data "
+                                      "directory's tables."),
     data_config: Path | None = typer.Option(
         None, "--data-config", help="Data config (column mapping, date format, currencies); default DATA/data.yaml, "
         "else configs/data.yaml."),
@@ -50,10 +52,11 @@ def validate(
     """
     from riskml.data.validate import LedgerUnusable, load_ledger, resolve_data_config
     from riskml.errors import RiskmlError
-    from riskml.io import TABLE_SUFFIXES, write_table
+    from riskml.io import TABLE_SUFFIXES, guard_output, write_table
 
     if rejects.suffix.lower() not in TABLE_SUFFIXES:
         raise RiskmlError(f"--rejects must end in .csv or .parquet; got {str(rejects)!r}")
+    guard_output(rejects, "--rejects", {"--data": data, "--data-config": data_config}, (data,))
     cfg = resolve_data_config(data, data_config)
     if as_of is not None:
         cfg = cfg.model_copy(update={"as_of": str(parse_date(as_of).date())})

@@ -25,6 +25,11 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)
     import pandera.pandas as pa
 
+# the largest amount or credit limit accepted (in the file's units): above any real invoice in any currency,
+# and small enough that the feature engine's exact running sums (int64 in units of 1/10,000) hold 922 rows
+# of this size per customer; beyond that the engine falls back to exact big-integer sums (no wrong figure)
+MAX_AMOUNT = 1e12
+
 # rule name -> what it rejects (the rejects file and docs/data-contract.md use these names)
 RULES: dict[str, str] = {
     "malformed_row": "a CSV line with more or fewer fields than the header",
@@ -34,6 +39,7 @@ RULES: dict[str, str] = {
     "not_a_number": "an amount, limit, term or numeric attribute that is not a finite number",
     "not_a_boolean": "a disputed flag that is not one of true/false, yes/no, y/n, 1/0",
     "amount_not_positive": "an amount that is zero or negative",
+    "amount_too_large": "an amount or credit limit above 1,000,000,000,000 (MAX_AMOUNT; check the unit)",
     "negative_credit_limit": "a credit limit below zero",
     "invalid_payment_terms": "payment terms that are not a whole number of days above zero",
     "unknown_kind": f"an adjustment kind other than {', '.join(ADJUSTMENT_KINDS)}",
@@ -99,6 +105,10 @@ def _positive(s: pd.Series) -> pd.Series:
     return s > 0
 
 
+def _not_too_large(s: pd.Series) -> pd.Series:
+    return s <= MAX_AMOUNT
+
+
 def _non_negative(s: pd.Series) -> pd.Series:
     return s >= 0
 
@@ -123,8 +133,10 @@ def _column_checks(table: str, col: Column) -> list[pa.Check]:
         checks.append(pa.Check(_not_duplicated, name="duplicate_id"))
     if col.name == "amount":
         checks.append(pa.Check(_positive, name="amount_not_positive"))
+        checks.append(pa.Check(_not_too_large, name="amount_too_large"))
     elif col.name == "credit_limit":
         checks.append(pa.Check(_non_negative, name="negative_credit_limit"))
+        checks.append(pa.Check(_not_too_large, name="amount_too_large"))
     elif col.name == "payment_terms_days":
         checks.append(pa.Check(_positive_whole, name="invalid_payment_terms"))
     elif table == "adjustments" and col.name == "kind":

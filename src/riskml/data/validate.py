@@ -54,6 +54,8 @@ FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "0.0"})
 DATE_MIN, DATE_MAX = pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31")
 # date columns not checked against the data's as-of (they lie in the future by nature)
 NOT_AS_OF_CHECKED = {"due_date"}
+# the header must end within this many bytes
+_HEADER_BYTES = 1 << 20
 # applied amounts are compared with an invoice's cap with this slack (float sums of cents)
 _EPS = 1e-6
 _PARSE_RULE = {"number": "not_a_number", "integer": "not_a_number", "date": "unparseable_date",
@@ -160,9 +162,12 @@ def _csv_header(path: Path, cfg: DataConfig) -> list[str]:
     try:
         if _ascii_compatible(encoding):  # decode the first line only, so a bad byte later is not blamed on it
             with open(path, "rb") as fb:
-                first = fb.readline().decode(encoding)
+                chunk = fb.read(_HEADER_BYTES)
+            # the header ends at the first line break: LF, CRLF or a lone CR (old Mac exports)
+            ends = [i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0]
+            first = chunk[:min(ends)].decode(encoding) if ends else chunk.decode(encoding)
         else:
-            with open(path, encoding=encoding, newline="") as fh:
+            with open(path, encoding=encoding, newline="") as fh:  # newline="": a lone CR ends a line too
                 first = fh.readline()
     except LookupError:
         raise DataError(f"{path}: encoding {cfg.encoding!r} in the data config is not a known text encoding "
@@ -174,7 +179,10 @@ def _csv_header(path: Path, cfg: DataConfig) -> list[str]:
         raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if not first.strip():
         raise DataError(f"{path}: the file is empty or its first line (the header) is blank")
-    return next(csv.reader(io.StringIO(first), delimiter=cfg.delimiter))
+    try:
+        return next(csv.reader(io.StringIO(first.rstrip("\r\n"), newline=""), delimiter=cfg.delimiter))
+    except csv.Error as exc:
+        raise DataError(f"{path}: line 1 (the header) cannot be read as CSV ({exc})") from None
 
 
 def _first_undecodable_line(path: Path, encoding: str) -> int | None:

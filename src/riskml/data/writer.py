@@ -45,7 +45,8 @@ def write_ledger(ledger: Ledger, out_dir: str | Path, fmt: LedgerFormat = "csv")
             continue
         contract_cols = [c for c in TABLES[name].column_names if c in df.columns]
         extra_cols = [c for c in df.columns if c not in contract_cols]
-        written[name] = write_table(df[contract_cols + extra_cols], out / f"{name}.{fmt}")
+        # a ledger directory is riskml's input: written verbatim (no formula escape), read back as it was
+        written[name] = write_table(df[contract_cols + extra_cols], out / f"{name}.{fmt}", neutralise=False)
     for name in TABLES:
         for other in FORMATS:
             stale = out / f"{name}.{other}"

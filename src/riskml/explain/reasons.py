@@ -122,6 +122,15 @@ def _template_fields(template: str) -> list[str]:
     return [f for _, f, _, _ in string.Formatter().parse(template) if f]
 
 
+def _comparison_figure(template: str, unit: str):
+    """How to write a comparison figure (the median, an earlier value) in the unit the reason writes the
+    customer's own figure: a reason that says "27% of the 12-month level" compares with "204%", not 2.04."""
+    specs = [spec for _, f, spec, _ in string.Formatter().parse(template) if f == "value" and spec]
+    if specs and specs[0].endswith("%"):
+        return lambda x: format(x, specs[0]) if np.isfinite(x) else "n/a"
+    return lambda x: _figure(x, unit)
+
+
 def _short(description: str) -> str:
     return description.split(" (")[0]
 
@@ -211,6 +220,7 @@ def _render(spec: FeatureSpec, columns: _Columns, sel: np.ndarray, median: float
         return texts
 
     side = adverse_side(spec)
+    figure = _comparison_figure(template, spec.unit)
     own = OWN_COMPARISON.get(spec.name)
     if own is not None and own[0] in columns:
         earlier = columns[own[0]][sel]
@@ -224,11 +234,11 @@ def _render(spec: FeatureSpec, columns: _Columns, sel: np.ndarray, median: float
             if moved.any():
                 e, v = earlier[moved], values[moved]
                 words = np.where(v > e, ", up from ", ", down from ").astype(object)
-                figs = np.array([_figure(x, spec.unit) for x in e.tolist()], dtype=object)
+                figs = np.array([figure(x) for x in e.tolist()], dtype=object)
                 texts[moved] = texts[moved] + words + figs + f" {own[1]}"
     if median is None or not np.isfinite(median) or spec.window == "all" or not known.any():
         return texts
-    med = _figure(median, spec.unit)
+    med = figure(median)
     if side:
         note = np.full(n, f"portfolio median {med}", dtype=object)
     else:

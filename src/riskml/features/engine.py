@@ -343,11 +343,19 @@ def group_cumsum(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Cumulative sum of ``values`` within runs of equal (sorted) ``groups``, exact to 1/10,000."""
     if len(values) == 0:
         return np.zeros(0)
-    q = np.round(np.asarray(values, dtype="float64") * CUMSUM_SCALE).astype(np.int64)
+    qf = np.round(np.asarray(values, dtype="float64") * CUMSUM_SCALE)
+    # int64 differences of the global running total are exact (modulo 2**64) while no group's own sum of
+    # |amounts| reaches 2**63; when the amounts of all groups together could, sum in Python integers
+    huge = float(np.abs(qf).sum()) >= 2.0**62
+    q = qf.astype(object) if huge else qf.astype(np.int64)
+    if huge:
+        q[:] = [int(x) for x in qf]
     total = np.cumsum(q)
     starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
-    before = np.r_[np.int64(0), total][starts]
+    before = np.r_[np.zeros(1, dtype=total.dtype), total][starts]
     run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(q)]))
+    if huge:
+        return np.array([x / CUMSUM_SCALE for x in total - before[run]], dtype="float64")
     return (total - before[run]) / CUMSUM_SCALE
 
 

@@ -221,7 +221,7 @@ def write_converted(converted: Converted, out_dir: Path, manifest: dict[str, obj
     write_text(json.dumps({**manifest, "complete": False}, indent=2, default=str) + "\n", out_dir / MANIFEST)
     paths: dict[str, Path] = {}
     for name, df in converted.tables.items():
-        paths[name] = write_table(df, out_dir / f"{name}.csv")
+        paths[name] = write_table(df, out_dir / f"{name}.csv", neutralise=False)  # input: read back verbatim
     if converted.labels is not None:
         paths["labels"] = write_table(converted.labels, out_dir / LABELS)
     paths["data_config"] = write_text(data_config_yaml(converted.data_config, config_header),

@@ -55,7 +55,40 @@ class Calibrator:
         missing = [k for k in need if k not in params]
         if missing:
             raise ModelError(f"calibrator.json: {method} calibrator lacks {missing}")
+        problem = _calibrator_problem(method, params)
+        if problem:
+            raise ModelError(f"calibrator.json: {problem}")
         return cls(method, params)
+
+
+# a fitted Platt slope and intercept stay far inside these bounds (a raw score is a log-odds of a few units);
+# beyond them every PD would be 0 or 1
+MAX_PLATT = 1_000.0
+
+
+def _calibrator_problem(method: str, params: dict[str, Any]) -> str:
+    """What makes stored calibrator parameters unusable ("" when they are fine)."""
+    if method == "platt":
+        for k in ("a", "b"):
+            v = params[k]
+            if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v) or abs(v) > MAX_PLATT:
+                return f"platt {k} must be a finite number within +-{MAX_PLATT:g}; got {str(v)[:40]}"
+        return ""
+    if method == "isotonic":
+        try:
+            x = np.asarray(params["x"], dtype="float64")
+            y = np.asarray(params["y"], dtype="float64")
+        except (TypeError, ValueError):
+            return "isotonic x and y must be lists of numbers"
+        if x.ndim != 1 or x.shape != y.shape or len(x) < 1:
+            return f"isotonic x and y must be lists of one length; got {x.shape} and {y.shape}"
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            return "isotonic x and y must be finite numbers"
+        if (np.diff(x) < 0).any() or (np.diff(y) < 0).any():
+            return "isotonic x and y must be non-decreasing"
+        if y.min() < 0 or y.max() > 1:
+            return "isotonic y must be probabilities in [0, 1]"
+    return ""
 
 
 def fit_isotonic(raw: np.ndarray, y: np.ndarray) -> Calibrator:

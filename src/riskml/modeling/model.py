@@ -6,13 +6,19 @@ ends in ``_``. Persistence is a directory of plain files, no pickle:
 
 * ``booster.txt`` -- LightGBM's native text model (only the trees up to the best iteration);
 * ``calibrator.json`` -- isotonic thresholds or Platt coefficients;
-* ``model.json`` -- features, categories, monotone directions, parameters, ``reference_`` and ``metadata_``.
+* ``model.json`` -- features, categories, monotone directions, parameters, ``reference_`` and ``metadata_``;
+* ``manifest.json`` -- the SHA-256 of each of the three files, written last.
+
+Loading checks the files against each other and refuses, with one line, a directory whose files do not
+match the manifest (changed after training), whose booster names other features than ``model.json`` (in
+another order), or whose calibrator holds non-finite or absurd parameters.
 
 A reloaded model gives bit-identical predictions (the in-memory booster is rebuilt from the same text).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -32,6 +38,8 @@ from riskml.io import write_text
 from riskml.modeling.calibration import Calibrator, choose_calibrator
 
 FORMAT_VERSION = 1
+MODEL_FILES = ("booster.txt", "calibrator.json", "model.json")
+MANIFEST = "manifest.json"
 REFERENCE_BINS = 10
 SCORE_BINS = 10
 # one explainer is built per model, whichever thread asks first
@@ -138,8 +146,11 @@ class RiskModel:
         bad_cat = sorted(n for n in self.categorical if self.monotone.get(n, 0))
         if bad_cat:
             raise ModelError(f"categorical features cannot be monotone-constrained: {bad_cat}")
+        objective = p.pop("objective", "binary")
+        if objective != "binary":  # a regression or multiclass booster is no probability of delinquency
+            raise ModelError(f"LightGBM objective must be binary; got {str(objective)[:60]!r}")
         p.update({
-            "objective": p.get("objective", "binary"),
+            "objective": "binary",
             "metric": p.get("metric", "binary_logloss"),
             "monotone_constraints": [int(self.monotone.get(f, 0)) for f in self.feature_names_],
             "seed": int(self.seed),
@@ -319,6 +330,7 @@ class RiskModel:
             write_text(self.booster_.model_to_string(), tmp / "booster.txt")
             write_text(json.dumps(_clean(self.calibrator_.to_dict()), indent=1), tmp / "calibrator.json")
             write_text(json.dumps(self.to_json(), indent=1, sort_keys=False), tmp / "model.json")
+            write_text(json.dumps(manifest_of(tmp), indent=1), tmp / MANIFEST)
             old = None
             if path.exists():
                 old = path.with_name(f".{path.name}.old")
@@ -336,10 +348,11 @@ class RiskModel:
     def load(cls, path: str | Path) -> RiskModel:
         """Read a directory written by :meth:`save`."""
         path = Path(path)
-        files = {n: path / n for n in ("booster.txt", "calibrator.json", "model.json")}
+        files = {n: path / n for n in MODEL_FILES}
         missing = [n for n, p in files.items() if not p.exists()]
         if missing:
             raise ModelError(f"{path}: not a riskml model directory (missing {', '.join(missing)})")
+        verify_manifest(path)
         try:
             meta = json.loads(files["model.json"].read_text(encoding="utf-8"))
             cal = json.loads(files["calibrator.json"].read_text(encoding="utf-8"))
@@ -356,10 +369,58 @@ class RiskModel:
         if len(model.booster_.feature_name()) != len(model.feature_names_):
             raise ModelError(f"{path}: booster.txt has {len(model.booster_.feature_name())} features but "
                              f"model.json names {len(model.feature_names_)}")
+        # LightGBM keeps the names it was trained with (spaces as underscores): they must be model.json's,
+        # in the same order, or every prediction would read the wrong columns
+        own = [str(n) for n in model.booster_.feature_name()]
+        wrong = [(i, a, b) for i, (a, b) in enumerate(zip(own, model.feature_names_, strict=True))
+                 if a != str(b).replace(" ", "_")]
+        if wrong:
+            i, a, b = wrong[0]
+            raise ModelError(f"{path}: model.json does not match booster.txt: feature {i + 1} is {b!r} in model.json "
+                             f"but {a!r} in the booster ({len(wrong)} features differ)")
         model.best_iteration_ = int(meta.get("best_iteration") or model.booster_.current_iteration())
-        model.calibrator_ = Calibrator.from_dict(cal)
+        try:
+            model.calibrator_ = Calibrator.from_dict(cal)
+        except ModelError as exc:
+            raise ModelError(f"{path}/{exc}") from None
         model.calibration_method_ = model.calibrator_.method
         model.calibration_scores_ = meta.get("calibration_scores", {})
         model.reference_ = meta.get("reference", {})
         model.metadata_ = meta.get("metadata", {})
         return model
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def manifest_of(path: str | Path) -> dict[str, Any]:
+    """The manifest of a model directory: the SHA-256 of each model file."""
+    path = Path(path)
+    return {"algorithm": "sha256", "files": {n: _sha256(path / n) for n in MODEL_FILES}}
+
+
+def verify_manifest(path: str | Path) -> None:
+    """Refuse a model directory whose files are not the ones written at training (see the module docstring)."""
+    path = Path(path)
+    mpath = path / MANIFEST
+    if not mpath.exists():
+        raise ModelError(f"{path}: no {MANIFEST} (the SHA-256 of the model files, written since riskml checks "
+                         "models at load); retrain the model, or save it again with RiskModel.save")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        expected = dict(manifest["files"])
+        assert manifest.get("algorithm") == "sha256"
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AssertionError, UnicodeDecodeError):
+        raise ModelError(f"{path}/{MANIFEST}: not a riskml model manifest") from None
+    missing = [n for n in MODEL_FILES if n not in expected]
+    if missing:
+        raise ModelError(f"{path}/{MANIFEST}: lists no hash for {', '.join(missing)}")
+    changed = [n for n in MODEL_FILES if _sha256(path / n) != expected[n]]
+    if changed:
+        raise ModelError(f"{path}: {', '.join(changed)} changed since the model was saved (SHA-256 differs from "
+                         f"{MANIFEST}); refusing to score with it: retrain, or restore the original files")

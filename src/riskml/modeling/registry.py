@@ -11,6 +11,7 @@ absolute thresholds (``promotion.min_auc``, ``promotion.max_brier``).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
 from dataclasses import asdict, dataclass
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 DEFAULT_NAME = "riskml-delinquency"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+INTERRUPTED = "interrupted"
 _ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/]+)$")
 _VERSION_URI = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<version>[^/]+)$")
 _RUN_URI = re.compile(r"^runs:/(?P<run>[^/]+)/")
@@ -109,6 +111,11 @@ def load_model(uri: str | None = None) -> tuple[RiskModel, dict[str, Any]]:
             local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp)
         except MlflowException as exc:
             raise _not_registered(uri, str(exc).splitlines()[0]) from None
+        except Exception as exc:  # noqa: BLE001 - an http://, s3://... URI MLflow cannot fetch: the user's input
+            first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+            raise ModelError(f"--model {uri[:200]}: cannot be downloaded ({type(exc).__name__}: {first}); give "
+                             "models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN_ID/model or a local model "
+                             "directory") from None
         model = _load_dir(Path(local))
     return model, info
 
@@ -193,11 +200,27 @@ def register_and_promote(result: TrainResult, model_uri: str, name: str,
     champ_version, champ_auc, note = champion_on_test(result, name)
     mv = mlflow.register_model(model_uri, name)
     version = str(mv.version)
+    client = MlflowClient()
+    try:
+        return _gate_and_tag(result, name, config, version, champ_version, champ_auc, note, client)
+    except BaseException:  # interrupted between registration and promotion: say so on the version
+        with contextlib.suppress(Exception):
+            mark_interrupted_version(client, name, version)
+        raise
+
+
+def mark_interrupted_version(client: Any, name: str, version: str) -> None:
+    """Tag a registered version whose training stopped before the promotion gate ran."""
+    client.set_model_version_tag(name, version, "promotion.decision", INTERRUPTED)
+    client.set_model_version_tag(name, version, "promotion.reason",
+                                 "training was interrupted before the promotion gate ran; not a candidate")
+
+
+def _gate_and_tag(result: TrainResult, name: str, config: PromotionConfig, version: str,
+                  champ_version: str | None, champ_auc: float | None, note: str, client: Any) -> Decision:
     m = result.test_metrics["lightgbm"]
     decision = decide(m["auc"], m["brier"], config, champ_version, champ_auc, note)
     decision.model_version = version
-    client = MlflowClient()
-    client.set_registered_model_alias(name, CHAMPION if decision.promote else CHALLENGER, version)
     tags = {"promotion.decision": decision.decision, "promotion.reason": decision.reason,
             "test_auc": f"{m['auc']:.6f}", "test_brier": f"{m['brier']:.6f}",
             "oot_window": f"{result.split.oot_dates[0].date()}..{result.split.oot_dates[-1].date()}",
@@ -205,4 +228,61 @@ def register_and_promote(result: TrainResult, model_uri: str, name: str,
             "champion_auc_same_window": "" if champ_auc is None or not np.isfinite(champ_auc) else f"{champ_auc:.6f}"}
     for k, v in tags.items():
         client.set_model_version_tag(name, version, k, str(v)[:5000])
+    # the alias last: a version that holds an alias always carries the gate's decision and reason
+    client.set_registered_model_alias(name, CHAMPION if decision.promote else CHALLENGER, version)
     return decision
+
+
+# ------------------------------------------------------------------------------- interrupted trainings
+def _gone(tags: dict[str, str]) -> bool:
+    """Whether the process that wrote these run tags has ended (known only for one on this machine)."""
+    import socket
+
+    from riskml.io import pid_alive
+
+    pid = tags.get("riskml.pid", "")
+    return tags.get("riskml.host") == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
+
+
+def close_stale(experiment: str, name: str) -> list[str]:
+    """Close what killed trainings left behind, and say what: runs still RUNNING whose process has ended
+    (on this machine) are set FAILED, and registered versions of ``name`` that never got the gate's
+    decision, from a process that has ended, are tagged ``promotion.decision = interrupted``. Runs and
+    versions of other machines, or of processes still alive, are reported only when they cannot be judged."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    notes: list[str] = []
+    try:
+        exp = client.get_experiment_by_name(experiment)
+        runs = (client.search_runs([exp.experiment_id], filter_string="attributes.status = 'RUNNING'",
+                                   max_results=1000) if exp is not None else [])
+    except MlflowException:
+        runs = []
+    for run in runs:
+        tags = dict(run.data.tags or {})
+        if _gone(tags):
+            client.set_terminated(run.info.run_id, "FAILED")
+            client.set_tag(run.info.run_id, "riskml.interrupted", "true")
+            notes.append(f"MLflow run {run.info.run_id} of an interrupted training (process {tags['riskml.pid']} "
+                         "has ended) was still RUNNING: marked FAILED")
+        elif "riskml.pid" not in tags:
+            notes.append(f"MLflow run {run.info.run_id} is still RUNNING and names no riskml process (older riskml "
+                         "or another tool); if no training runs, end it in the MLflow UI")
+    try:
+        versions = client.search_model_versions(f"name='{name}'")
+    except MlflowException:
+        versions = []
+    for mv in versions:
+        if "promotion.decision" in (mv.tags or {}):
+            continue
+        try:
+            run_tags = dict(client.get_run(mv.run_id).data.tags or {}) if mv.run_id else {}
+        except MlflowException:
+            run_tags = {}
+        if _gone(run_tags):
+            mark_interrupted_version(client, name, str(mv.version))
+            notes.append(f"{name} version {mv.version} was registered by an interrupted training and never went "
+                         "through the promotion gate: tagged promotion.decision = interrupted (not a candidate)")
+    return notes

@@ -201,11 +201,14 @@ def _requirements() -> list[str]:
 
 
 def log_tables(result: TrainResult, folder: Path) -> None:
-    result.calibration_table.to_csv(folder / "calibration_table.csv", index=False)
-    result.lift_table.to_csv(folder / "lift_table.csv", index=False)
-    result.split_summary.to_csv(folder / "split_summary.csv", index=False)
-    result.metrics_table().to_csv(folder / "test_metrics.csv")
-    result.importance.rename("mean_abs_shap").to_csv(folder / "feature_importance.csv", index_label="feature")
+    from riskml.io import write_csv
+
+    write_csv(result.calibration_table, folder / "calibration_table.csv")
+    write_csv(result.lift_table, folder / "lift_table.csv")
+    write_csv(result.split_summary, folder / "split_summary.csv")
+    write_csv(result.metrics_table(), folder / "test_metrics.csv", index=True)
+    write_csv(result.importance.rename("mean_abs_shap").rename_axis("feature").reset_index(),
+              folder / "feature_importance.csv")
 
 
 def feature_list(result: TrainResult) -> list[dict[str, Any]]:
@@ -231,7 +234,7 @@ def log_run(result: TrainResult, config: TrainConfig, fingerprint: str, row_coun
             tempfile.TemporaryDirectory(prefix="riskml-train-") as tmp:
         folder = Path(tmp)
         mlflow.set_tags({"data.fingerprint": fingerprint, "label.source": result.data.label_source,
-                         "split.kind": result.split.kind, "oot_window": window, **(tags or {})})
+                         "split.kind": result.split.kind, "oot_window": window, **process_tags(), **(tags or {})})
         mlflow.log_params(run_params(result, config))
         mlflow.log_params({f"data.rows.{k}": str(v) for k, v in row_counts.items()} | {"data.fingerprint": fingerprint})
         mlflow.log_metrics(run_metrics(result))
@@ -264,6 +267,14 @@ def log_run(result: TrainResult, config: TrainConfig, fingerprint: str, row_coun
             signature=signature, input_example=example, pip_requirements=_requirements(),
         )
         return run.info.run_id, info.model_uri
+
+
+def process_tags() -> dict[str, str]:
+    """Which process runs the training (a later run closes the runs of a process that is gone)."""
+    import os
+    import socket
+
+    return {"riskml.host": socket.gethostname(), "riskml.pid": str(os.getpid())}
 
 
 def log_card(run_id: str, text: str) -> None:

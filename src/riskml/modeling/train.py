@@ -74,9 +74,8 @@ def read_labels_file(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise LabelError(f"{path}: labels file not found")
     try:
-        # ids stay text: "00123" must not become the number 123
-        raw = (pd.read_csv(path, dtype={"customer_id": "str"}) if path.suffix.lower() == ".csv"
-               else read_table(path))
+        # ids stay text: "00123" must not become the number 123, "NA" stays an id
+        raw = read_table(path)
     except Exception as exc:  # noqa: BLE001 - any read failure is the user's file
         raise LabelError(f"{path}: cannot read the labels file ({exc}); expected a .csv or .parquet file "
                          "with columns customer_id, as_of, label") from None
@@ -408,7 +407,7 @@ def run_training(ledger: Ledger, config: TrainConfig, feature_config: FeatureCon
                  scoring_config: ScoringConfig | None = None, echo: Echo = _quiet) -> TrainOutcome:
     """The whole ``riskml train``: assemble, fit, evaluate, log to MLflow, register, gate, export."""
     from riskml.modeling.card import model_card
-    from riskml.modeling.registry import register_and_promote
+    from riskml.modeling.registry import close_stale, register_and_promote
     from riskml.modeling.tracking import configure, log_card, log_decision, log_run
 
     feature_config = feature_config or FeatureConfig()
@@ -419,6 +418,8 @@ def run_training(ledger: Ledger, config: TrainConfig, feature_config: FeatureCon
     uri = configure()
     fingerprint, counts = ledger.fingerprint(), ledger.row_counts()
     echo(f"logging to MLflow at {uri}")
+    for note in close_stale(config.experiment, config.model_name):
+        echo(f"warning: {note}")
     run_id, model_uri = log_run(result, config, fingerprint, counts)
     decision = register_and_promote(result, model_uri, config.model_name, config.promotion)
     log_decision(run_id, decision.as_dict())

@@ -38,7 +38,7 @@ from riskml.explain.explainer import one_thread as one_explainer_thread
 from riskml.explain.reasons import reason_codes
 from riskml.features.build import feature_specs
 from riskml.features.registry import FeatureSpec
-from riskml.io import TABLE_SUFFIXES, atomic_path, read_table
+from riskml.io import TABLE_SUFFIXES, atomic_path, read_table, write_frame
 from riskml.scoring.actions import HOLD_CODES, PRIORITY_NAMES, REVIEW_CODES
 from riskml.scoring.grades import UNSCORED, grade_names
 from riskml.scoring.limits import ACTIONS
@@ -500,13 +500,6 @@ def check_output_path(path: str | Path, option: str = "--out") -> Path:
     return path
 
 
-def _write(df: pd.DataFrame, tmp: Path, suffix: str) -> None:
-    if suffix == ".parquet":
-        df.to_parquet(tmp, index=False)
-    else:
-        df.to_csv(tmp, index=False)
-
-
 def write_outputs(result: ScoreResult, out: str | Path, contributions: str | Path | None = None) -> list[Path]:
     """Write the scores (and the contributions, when present) atomically: both files are renamed into
     place only after both were written in full, so a killed run leaves neither half file."""
@@ -519,10 +512,10 @@ def write_outputs(result: ScoreResult, out: str | Path, contributions: str | Pat
             raise RiskmlError(f"--contributions {cpath}: must differ from --out")
         targets.append((result.contributions, cpath))
     with atomic_path(targets[0][1]) as tmp0:
-        _write(targets[0][0], tmp0, targets[0][1].suffix.lower())
+        write_frame(targets[0][0], tmp0, targets[0][1].suffix.lower())
         if len(targets) == 2:
             with atomic_path(targets[1][1]) as tmp1:
-                _write(targets[1][0], tmp1, targets[1][1].suffix.lower())
+                write_frame(targets[1][0], tmp1, targets[1][1].suffix.lower())
     return [p for _, p in targets]
 
 

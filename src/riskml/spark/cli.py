@@ -112,6 +112,6 @@ def score_command(data: str | Path, as_of: str, out: str | Path, model_uri: str,
     )
     if summary["not_scored"]:
         console.print(f"[yellow]{summary['not_scored']:,} customers could not be scored[/] "
-                      "(scored = false; the reason is in score_error)")
+                      "(scored = false; the reason is in score_error)", markup=True)
     console.print(f"wrote {run.rows:,} customers as of {as_of_ts.date()} to {run.out} (Parquet, written by Spark; "
                   "no contributions file with --engine spark)")

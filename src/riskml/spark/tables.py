@@ -37,7 +37,7 @@ import pandas as pd
 
 from riskml.config import DataConfig, ExtraAttribute
 from riskml.data.contract import TABLES
-from riskml.data.schemas import RULES
+from riskml.data.schemas import MAX_AMOUNT, RULES
 from riskml.data.validate import (
     DATE_MAX,
     DATE_MIN,
@@ -477,9 +477,11 @@ def _conform(name: str, raw: DataFrame, label: str, is_file: bool, cfg: DataConf
     # the schema's value rules (riskml.data.schemas); a null is not checked (pandera's ignore_na)
     if "amount" in kinds:
         fails.append(_fail(col("amount") <= 0, "amount", "amount_not_positive", col("amount")))
+        fails.append(_fail(col("amount") > MAX_AMOUNT, "amount", "amount_too_large", col("amount")))
     if name == "customers":
         terms = col("payment_terms_days")
         fails.append(_fail(col("credit_limit") < 0, "credit_limit", "negative_credit_limit", col("credit_limit")))
+        fails.append(_fail(col("credit_limit") > MAX_AMOUNT, "credit_limit", "amount_too_large", col("credit_limit")))
         fails.append(_fail(~((terms > 0) & (F.floor(terms) == terms)), "payment_terms_days", "invalid_payment_terms",
                            terms))
     if name == "invoices":
