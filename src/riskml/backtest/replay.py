@@ -68,6 +68,8 @@ class BacktestResult:
     assumptions: tuple[str, ...] = ASSUMPTIONS
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # (policy, date) -> the decisions (with customer_id and pd), when run_backtest(keep_decisions=True)
+    decisions: dict[tuple[str, pd.Timestamp], pd.DataFrame] = field(default_factory=dict)
 
 
 def _quiet(_: str) -> None:
@@ -125,8 +127,9 @@ def run_backtest(ledger: Ledger, policies: list[Policy], train_config: TrainConf
                  start: pd.Timestamp | None = None, end: pd.Timestamp | None = None,
                  every_months: int | None = None, retrain_months: int | None = None,
                  model: RiskModel | None = None, model_uri: str = "", extra: dict[str, ExtraAttribute] | None = None,
-                 echo: Echo = _quiet) -> BacktestResult:
-    """Replay every policy at every replay date (see the module docstring)."""
+                 keep_decisions: bool = False, echo: Echo = _quiet) -> BacktestResult:
+    """Replay every policy at every replay date (see the module docstring); ``keep_decisions`` keeps every
+    decision frame in the result (tests, audits)."""
     import time
 
     train_config = train_config or TrainConfig()
@@ -176,6 +179,7 @@ def run_backtest(ledger: Ledger, policies: list[Policy], train_config: TrainConf
     prev_decisions: dict[str, pd.DataFrame | None] = {p.name: None for p in policies}
     prev_held: dict[str, pd.Series | None] = {p.name: None for p in policies}
     prev_levels: dict[str, pd.Series | None] = {p.name: None for p in policies}
+    kept: dict[tuple[str, pd.Timestamp], pd.DataFrame] = {}
     out_by_date = {d: g for d, g in outcomes.groupby("as_of", sort=True)}
     for d in dates:
         feats = snaps.loc[snaps["as_of"] == d].reset_index(drop=True)
@@ -185,6 +189,8 @@ def run_backtest(ledger: Ledger, policies: list[Policy], train_config: TrainConf
         for pol in policies:
             dec = apply_policy(feats, p, pol.config, previous=prev_decisions[pol.name])
             levels = approval_levels(dec, pol)
+            if keep_decisions:
+                kept[(pol.name, d)] = dec.assign(customer_id=feats["customer_id"].to_numpy(), pd=p)
             ids = feats["customer_id"].to_numpy()
             ph, pl = prev_held[pol.name], prev_levels[pol.name]
             prev_flags = None if ph is None else ph.reindex(ids).fillna(False).to_numpy(bool)
@@ -213,4 +219,4 @@ def run_backtest(ledger: Ledger, policies: list[Policy], train_config: TrainConf
                      f"{train_config.label.horizon_months} months of outcomes in the ledger: customers who go "
                      "delinquent after its end count as good there")
     return BacktestResult(frame=frame, summary=summary, dates=dates, models=models, policies=policies,
-                          notes=notes, timings=timings)
+                          notes=notes, timings=timings, decisions=kept)
