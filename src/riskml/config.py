@@ -564,11 +564,28 @@ class ScoringConfig(_Section):
         return self
 
 
+# ------------------------------------------------------------------------------------------ backtest
+class BacktestConfig(_Section):
+    """Policy backtest settings (``configs/backtest.yaml``, ``riskml backtest``, docs/backtest.md)."""
+
+    # months between replay dates (``--every``)
+    every_months: int = Field(default=1, ge=1)
+    # the walk-forward model is retrained every this many months (on labels complete by the retrain date)
+    retrain_months: int = Field(default=6, ge=1)
+    # a walk-forward model needs at least this many labeled month ends whose label windows ended by the
+    # replay date (the last split.oot_snapshots of them validate and test it)
+    min_train_dates: int = Field(default=4, ge=2)
+    # months between the walk-forward training dates and its validation dates; the backtest itself is the
+    # out-of-time test, so no gap is needed (None = train.yaml's split.gap_months)
+    train_gap_months: int | None = Field(default=0, ge=0)
+
+
 SECTIONS: dict[str, type[_Section]] = {
     "data": DataConfig,
     "features": FeatureConfig,
     "train": TrainConfig,
     "scoring": ScoringConfig,
+    "backtest": BacktestConfig,
 }
 
 

@@ -1,0 +1,18 @@
+"""Extreme but real policies for the sanity tests: scoring-config overrides, no test-only code paths."""
+
+from __future__ import annotations
+
+from riskml.config import ScoringConfig
+
+_SCALE = [g.model_dump(mode="json") for g in ScoringConfig().master_scale]
+
+# nobody is held, cut or revoked: tolerances out of reach, a revoke grade no calibrated PD reaches, limits
+# never lowered (hysteresis covers every change) and sized far above any need
+HOLD_NOBODY = {
+    "master_scale": [*_SCALE[:-2], {"grade": "9", "max_pd": 0.999999}, {"grade": "10", "max_pd": 1.0}],
+    "actions": {"hold_past_due_days": 100_000, "hold_over_limit_pct": 1_000_000.0},
+    "limits": {"habitual_min_invoices": 1_000_000, "lgd": 1e-9, "min_change_pct": 1e9,
+               "grade_multiplier": {g["grade"]: 1e6 for g in _SCALE}, "thin_file_max_limit": 1e15},
+}
+# everybody scored loses open terms: the revoke grade is the best grade
+REVOKE_ALL = {"limits": {"revoke_grade": "1"}}
