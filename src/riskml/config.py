@@ -400,9 +400,9 @@ class PersonaPolicy(_Section):
     distressed_min_dpd: float = Field(default=90.0, gt=0)
     distressed_min_pd: float = Field(default=0.30, gt=0, le=1)
     # strong late payer: late, steadily, over a long history, paying in full, nothing growing or ageing
-    strong_min_dbt: float = Field(default=10.0, ge=0)  # 12-month DBT at least this
+    strong_min_dbt: float = Field(default=14.0, ge=0)  # 12-month DBT at least this
     strong_min_tenure_months: float = Field(default=9.0, ge=0)
-    strong_max_volatility: float = Field(default=6.0, gt=0)  # std of monthly DBT over 12 months, days
+    strong_max_volatility: float = Field(default=7.0, gt=0)  # std of monthly DBT over 12 months, days
     strong_max_shift: float = Field(default=7.0, gt=0)  # DBT now minus its own norm, days
     strong_min_paid_in_full: float = Field(default=0.85, ge=0, le=1)
     strong_max_balance_growth: float = Field(default=3.0, gt=0)  # months of sales over 3 months
