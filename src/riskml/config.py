@@ -420,6 +420,16 @@ class PersonaPolicy(_Section):
     disorganised_min_short_share: float = Field(default=0.2, gt=0, le=1)
 
 
+class TreatmentPolicy(_Section):
+    """Terms and price actions offered to strong late payers (``riskml.scoring.treatment``), quoted in the
+    treatment text: a late-payment fee, an early-payment discount and shorter terms at renewal."""
+
+    late_fee_monthly_rate: float = Field(default=0.01, ge=0, le=1)  # fee per month late, share of the overdue
+    early_discount_rate: float = Field(default=0.02, ge=0, le=1)  # discount for paying within the days below
+    early_discount_days: int = Field(default=10, ge=0)
+    shorter_terms_days: int = Field(default=15, ge=0)  # cut the payment terms by this many days at renewal
+
+
 class ApprovalLevel(_Section):
     """One approval level (an authority): the largest limit it may grant, the largest change it may make in
     one decision, the worst grade it may increase, and whether it may revoke terms or release a hard hold."""
@@ -471,6 +481,7 @@ class ScoringConfig(_Section):
     limits: LimitPolicy = Field(default_factory=LimitPolicy)
     actions: ActionPolicy = Field(default_factory=ActionPolicy)
     personas: PersonaPolicy = Field(default_factory=PersonaPolicy)
+    treatments: TreatmentPolicy = Field(default_factory=TreatmentPolicy)
     approvals: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
     n_reasons: int = Field(default=3, ge=1, le=10)
     # at most this many customers are scored per block (bounds memory; the progress bar advances per block)
