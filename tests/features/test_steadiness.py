@@ -13,6 +13,8 @@ Customer S (net 30, onboarded 2022-12-01), as of 2024-12-31:
     r2 2024-11-15 due 12-15   500: open                                  -> dbt_avg_3m = 30
   dbt_avg_24m = (20,000 + 30,000 + 30,000 + 5,000 + 15,000 + 24,000) / 7,800 = 15.897
   settled in the last 12 months: m1 (in full, one payment), m2 (instalments), r1 (short) -> 1/3 in full
+  steadiness: monthly DBT 15 (March), 20 (June), 30 (October): std sqrt(175/3) = 7.64 over a 12-month DBT of
+  74,000 / 3,800 = 19.47 -> dbt_variation_12m = 7.64 / (19.47 + 5) = 0.312
   sales of the last 12 months: 2,000 + 1,000 + 1,000 + 500 = 4,500 = 375 a month
   open balance: 500 now; 1,000 at 2024-09-30 (r1); 0 at 2023-12-31
 Customer N has only recent history (onboarded 2024-06-01): no earlier norm.
@@ -64,6 +66,10 @@ def feats() -> pd.DataFrame:
     ("dbt_shift_24m", 30.0 - 12.5),
     ("dbt_shift_12m", 30.0 - 50_000 / 3_000),
     ("paid_in_full_share_12m", 1 / 3),
+    # monthly DBT of the last 12 months: March 15, June 20 (500 x 10 + 500 x 30), October 30 -> sample
+    # variance 175/3; 12-month DBT 74,000 / 3,800
+    ("dbt_volatility_12m", np.sqrt(175 / 3)),
+    ("dbt_variation_12m", np.sqrt(175 / 3) / (74_000 / 3_800 + 5.0)),
     ("balance_growth_3m", (500.0 - 1000.0) / 375.0),
     ("balance_growth_12m", (500.0 - 0.0) / 375.0),
 ])
@@ -93,5 +99,6 @@ def test_registry_entries() -> None:
     # the 3-month balance growth (training snapshots rarely have two years of ledger)
     assert {n for n in ("dbt_avg_24m", "dbt_baseline_24m", "dbt_shift_24m", "balance_growth_12m")
             if REGISTRY[n].model} == set()
-    assert all(REGISTRY[n].model for n in ("dbt_shift_12m", "paid_in_full_share_12m", "balance_growth_3m"))
+    assert all(REGISTRY[n].model for n in ("dbt_shift_12m", "paid_in_full_share_12m", "balance_growth_3m",
+                                           "dbt_variation_12m"))
     assert REGISTRY["dbt_shift_12m"].monotone == 1 and REGISTRY["paid_in_full_share_12m"].monotone == -1

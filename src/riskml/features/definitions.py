@@ -126,6 +126,18 @@ def dbt_shift_12m(dbt_avg_3m: pd.Series, pay_dbt_amt_12m: pd.Series, pay_dbt_amt
 
 
 @feature(
+    family="dbt", unit="ratio", window="12m", monotone=1,
+    description="Steadiness of the lateness: standard deviation of monthly DBT over the last 12 months relative "
+    "to the 12-month DBT (plus 5 days, so that prompt payers' small wobbles stay small); low = late by a "
+    "steady, habitual amount",
+    reason="Payment timing erratic for its level: monthly DBT varies by {dbt_volatility_12m:.0f} days around "
+    "an average of {dbt_avg_12m:.0f}",
+)
+def dbt_variation_12m(dbt_volatility_12m: pd.Series, dbt_avg_12m: pd.Series) -> pd.Series:
+    return dbt_volatility_12m / (dbt_avg_12m.clip(lower=0.0) + 5.0)
+
+
+@feature(
     family="partial", unit="share", window="12m", monotone=-1,
     description="Share of invoices settled in the last 12 months that were paid in full by a single payment "
     "(no instalments, nothing deducted or credited short)",

@@ -119,6 +119,12 @@ def run_metrics(result: TrainResult) -> dict[str, float]:
     for _, row in result.split_summary.iterrows():
         out[f"{row['part']}_rows"] = row["rows"]
         out[f"{row['part']}_positives"] = row["positives"]
+    pc = result.persona_calibration
+    if pc is not None and len(pc):
+        for _, row in pc.iterrows():
+            out[f"test_persona_{row['group']}_mean_pd"] = row["mean_pd"]
+            out[f"test_persona_{row['group']}_observed"] = row["observed_rate"]
+        out["test_persona_max_abs_gap"] = float(pc["gap"].abs().max())
     for other, cmp in result.comparisons.items():
         out[f"test_auc_gain_{other}"] = cmp["diff"]
         out[f"test_auc_gain_{other}_lo"] = cmp["lo"]
@@ -203,6 +209,8 @@ def _requirements() -> list[str]:
 def log_tables(result: TrainResult, folder: Path) -> None:
     result.calibration_table.to_csv(folder / "calibration_table.csv", index=False)
     result.lift_table.to_csv(folder / "lift_table.csv", index=False)
+    if result.persona_calibration is not None and len(result.persona_calibration):
+        result.persona_calibration.to_csv(folder / "persona_calibration.csv", index=False)
     result.split_summary.to_csv(folder / "split_summary.csv", index=False)
     result.metrics_table().to_csv(folder / "test_metrics.csv")
     result.importance.rename("mean_abs_shap").to_csv(folder / "feature_importance.csv", index_label="feature")
