@@ -99,7 +99,7 @@ def test_run_logs_every_artifact(store: Store) -> None:
     assert fp["row_counts"]["customers"] == 300 and fp["fingerprint"] == store.full.result.model.metadata_[
         "data_fingerprint"]
     feats = json.loads((local / "features" / "features.json").read_text())["features"]
-    assert len(feats) == 47 and {"name", "family", "monotone", "description"} <= set(feats[0])
+    assert len(feats) == 51 and {"name", "family", "monotone", "description"} <= set(feats[0])
     card = (local / "model_card.md").read_text()
     for section in ("## Intended use", "## Label definition", "## Data and split", "## Performance on the "
                     "out-of-time test window", "## Calibration", "## Promotion", "## Limitations"):
