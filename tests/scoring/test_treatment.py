@@ -42,6 +42,13 @@ def test_strong_late_payer_held_over_limit_is_told_why_and_how_to_release() -> N
         "Orders held (past due beyond its usual pattern)")
 
 
+def test_a_revoke_of_a_strong_late_payer_is_flagged_for_review() -> None:
+    code, text = decide("strong_late_payer", "revoke", True, "past_due;revoked")
+    assert code == "terms_and_price"
+    assert text == ("Review the suggested revoke: it pays late but steadily and in full; prefer a late-payment "
+                    "fee of 1% a month, terms 15 days shorter at renewal and asking for everything owed.")
+
+
 def test_terms_are_quoted_from_the_config() -> None:
     cfg = ScoringConfig(treatments=TreatmentPolicy(late_fee_monthly_rate=0.015, early_discount_rate=0.01,
                                                    early_discount_days=14, shorter_terms_days=0))

@@ -15,7 +15,8 @@ persona                treatment             what to do
                                              credit insurance), orders held while undisputed items are past due
 ``strong_late_payer``  ``terms_and_price``   keep selling (no hold for lateness inside its usual pattern); a
                                              late-payment fee or an early-payment discount, shorter terms at
-                                             renewal, ask for everything owed at each call
+                                             renewal, ask for everything owed at each call; a revoke
+                                             suggested by the policy is flagged for review
 ``disorganised``       ``fix_paperwork``     resolve disputes and deductions with sales and billing, apply
                                              unapplied cash; no hold for disputed items
 ``thin_file``          ``starter_terms``     starter limit, trade references or a credit report, review after six
@@ -94,6 +95,10 @@ def _text(code: str, action: str, held: bool, codes: set[str], config: ScoringCo
         terms = (f"terms {t.shorter_terms_days} days shorter at renewal" if t.shorter_terms_days > 0
                  else "shorter terms at renewal")
         head = "Keep sales flowing (no hold for lateness inside its usual pattern)"
+        if action == "revoke":
+            # the ledger says strong and steady: a revoke needs a second look, not a collector's call
+            return (f"Review the suggested revoke: it pays late but steadily and in full; prefer {fee}, "
+                    f"{terms} and asking for everything owed.")
         if held:
             why = "over its limit" if "over_limit" in codes else (
                 "terms revoked" if "revoked" in codes else "past due beyond its usual pattern")
