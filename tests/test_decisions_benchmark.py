@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from benchmarks import decisions as dec
 
 AS_OF = "2026-09-30"

@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskml.config import PersonaPolicy, ThinFileRule
-from riskml.scoring.personas import PERSONA_COLUMNS, PERSONAS, assign_personas, persona_evidence, thin_file_mask
+from riskml.scoring.personas import (
+    PERSONA_COLUMNS,
+    PERSONAS,
+    assign_personas,
+    persona_evidence,
+    thin_file_mask,
+)
 from tests.scoring.frames import rows
 
 # an established customer with clean paperwork and a steady, full-paying ledger (prompt by default)
