@@ -9,7 +9,7 @@ customers are strong late payers (the generator's ``stretcher``), and which defa
 the as-of date. The figures go to a markdown table in ``docs/scoring.md`` (between the ``decisions``
 markers) and to ``OUT/decisions.md``; numbers in the docs therefore come from a run.
 
-    python benchmarks/decisions.py [--out .bench/decisions] [--customers 2000] [--months 36] [--no-docs]
+    python benchmarks/decisions.py [--out .bench/decisions] [--customers 2000] [--months 36] [--no-docs] [--reuse]
 
 :func:`evaluate_decisions` is the pure part (scores + truth + features -> figures); tests check it on a
 hand-made book.
@@ -56,7 +56,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("default_rate_12m", "of those, default in the next 12 months (truth)", ""),
     ("test_auc", "model: out-of-time test AUC (training)", ""),
     ("auc_vs_truth", "model: AUC against the true 12-month defaults", ""),
-    ("persona_max_gap", "model: largest persona calibration gap, test window (points)", "<= 3"),
+    ("persona_max_gap", "model: largest absolute persona calibration gap, test window (points)", "<= 3"),
     ("strong_gap", "model: strong late payers' calibration gap, test window (points)", "<= 3"),
     ("strong_recall", "strong stretchers recognised (recall)", ">= 80%"),
     ("strong_precision", "strong late payer persona: precision", ">= 80%"),
@@ -158,13 +158,11 @@ def _run(cmd: list[str], env: dict[str, str], log: Path) -> None:
     print(f"  {' '.join(cmd[2:4])}: {time.time() - t0:.0f} s", flush=True)
 
 
-def run_ledger(spec: LedgerSpec, out: Path, customers: int, months: int) -> dict[str, float]:
-    """Generate, train, score and evaluate one ledger in ``out/<name>`` (a fresh folder each time)."""
-    from riskml.data.synth import TRUTH_PATH, generate_ledger, write_synthetic
-    from riskml.data.validate import load_ledger, resolve_data_config
-    from riskml.features import build_features
+def _generate_train_score(spec: LedgerSpec, folder: Path, customers: int, months: int) -> None:
+    """``riskml synth`` (in process) into a fresh ``folder``, then ``riskml train`` and ``riskml score`` as
+    subprocesses, with an MLflow sqlite store of their own in ``folder``."""
+    from riskml.data.synth import generate_ledger, write_synthetic
 
-    folder = out / spec.name
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -178,10 +176,22 @@ def run_ledger(spec: LedgerSpec, out: Path, customers: int, months: int) -> dict
           "--features-config", str(configs / "features.yaml"), "--out-model", str(folder / "models")],
          env, folder / "train.log")
     model_dir = next((folder / "models").iterdir())
-    scores_path = folder / "scores.parquet"
-    _run([*riskml, "score", "--data", str(ledger_dir), "--as-of", AS_OF, "--out", str(scores_path),
+    _run([*riskml, "score", "--data", str(ledger_dir), "--as-of", AS_OF, "--out", str(folder / "scores.parquet"),
           "--model", str(model_dir), "--config", str(configs / "scoring.yaml")], env, folder / "score.log")
 
+
+def run_ledger(spec: LedgerSpec, out: Path, customers: int, months: int, reuse: bool = False) -> dict[str, float]:
+    """Generate, train, score and evaluate one ledger in ``out/<name>`` (a fresh folder each time; with
+    ``reuse``, evaluate the scores a previous run left there)."""
+    from riskml.data.synth import TRUTH_PATH
+    from riskml.data.validate import load_ledger, resolve_data_config
+    from riskml.features import build_features
+
+    folder = out / spec.name
+    ledger_dir = folder / "ledger"
+    scores_path = folder / "scores.parquet"
+    if not (reuse and scores_path.exists()):
+        _generate_train_score(spec, folder, customers, months)
     scores = pd.read_parquet(scores_path)
     truth = pd.read_csv(ledger_dir / TRUTH_PATH, dtype={"customer_id": "str"},
                         parse_dates=["default_date", "scheduled_default_date"])
@@ -217,6 +227,8 @@ def _fmt(key: str, v: float) -> str:
         return f"{v:.1%}"
     if key in COUNTS:
         return f"{int(v):,}"
+    if key == "persona_max_gap":
+        return f"{v:.1f}"
     if key.endswith("_gap"):
         return f"{v:+.1f}"
     return f"{v:.3f}"
@@ -271,13 +283,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--months", type=int, default=36)
     ap.add_argument("--only", default="", help="comma-separated ledger names (demo, harsh)")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/scoring.md")
+    ap.add_argument("--reuse", action="store_true", help="evaluate the scores a previous run left in --out")
     args = ap.parse_args(argv)
     only = {x for x in args.only.split(",") if x}
     results = {}
     for spec in LEDGERS:
         if only and spec.name not in only:
             continue
-        results[spec.name] = run_ledger(spec, args.out, args.customers, args.months)
+        results[spec.name] = run_ledger(spec, args.out, args.customers, args.months, args.reuse)
     table = markdown(results, args.customers, args.months)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "decisions.md").write_text(table, encoding="utf-8")
