@@ -168,3 +168,10 @@ def test_exactly_one_known_persona(data) -> None:
 def test_frame_index_is_ignored() -> None:
     frame = rows(STRONG, CLEAN).set_axis(pd.Index([10, 3]))
     assert personas(frame, [0.01, 0.01]) == ["strong_late_payer", "prompt_payer"]
+
+
+def test_within_usual_pattern() -> None:
+    # STRONG pays 30 days late on average: 60 days past due is inside its pattern (30 + 30), 61 is not;
+    # a prompt payer's 33 days are not (its 2 days + 30)
+    frame = rows({**STRONG, "oldest_dpd": 60.0}, {**STRONG, "oldest_dpd": 61.0}, {**CLEAN, "oldest_dpd": 33.0})
+    assert persona_evidence(frame, PersonaPolicy())["within_usual_pattern"].tolist() == [True, False, False]

@@ -90,7 +90,9 @@ def thin_file_mask(frame: pd.DataFrame, rule: ThinFileRule) -> np.ndarray:
 
 def persona_evidence(frame: pd.DataFrame, policy: PersonaPolicy) -> dict[str, np.ndarray]:
     """The ledger evidence behind each persona, one boolean array per rule (before precedence):
-    ``seriously_delinquent``, ``disorganised``, ``weak``, ``strong``, ``prompt``."""
+    ``seriously_delinquent``, ``disorganised``, ``weak``, ``strong``, ``prompt``; and
+    ``within_usual_pattern``: the oldest open item is no later than the customer's own 12-month DBT plus
+    ``strong_dpd_margin`` (lateness a hold rule may tolerate for a strong late payer)."""
     with np.errstate(invalid="ignore"):
         dpd = np.nan_to_num(_num(frame, "oldest_dpd"), nan=0.0)
         dbt3, dbt6, dbt12 = _num(frame, "dbt_avg_3m"), _num(frame, "dbt_avg_6m"), _num(frame, "dbt_avg_12m")
@@ -127,7 +129,9 @@ def persona_evidence(frame: pd.DataFrame, policy: PersonaPolicy) -> dict[str, np
                   & (dpd <= dbt12 + policy.strong_dpd_margin)
                   & (aged < policy.weak_min_aged_share)
                   & ~disorganised)
+    usual = dpd <= np.nan_to_num(dbt12, nan=0.0) + policy.strong_dpd_margin
     return {
+        "within_usual_pattern": usual,
         "seriously_delinquent": dpd >= policy.distressed_min_dpd,
         "disorganised": disorganised,
         "weak": weak,
