@@ -16,7 +16,7 @@ OUT ?= out
 MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export MLFLOW_TRACKING_URI
 
-.PHONY: help install demo-data validate features train score report test test-fast lint docs bench bench-real clean
+.PHONY: help install demo-data validate features train score report test test-fast lint docs bench bench-real decisions clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ bench: $(STAMP) ## Run the speed/memory benchmarks and write docs/benchmarks.md
 
 bench-real: $(STAMP) ## Run the pipeline on the public data sets in ../shared/datasets
 	$(BIN)/python benchmarks/real_data.py
+
+decisions: $(STAMP) ## Judge the decisions against the generator's truth (demo + harsh ledger) into docs/scoring.md
+	$(BIN)/python benchmarks/decisions.py
 
 clean: ## Remove generated data, outputs and the local MLflow store
 	rm -rf $(DATA) $(OUT) mlflow.db mlartifacts .bench

@@ -466,16 +466,43 @@ class ActionPolicy(_Section):
 
 
 class PersonaPolicy(_Section):
-    """Persona thresholds for collectors (first matching rule wins, see docs/scoring.md)."""
+    """Persona thresholds for collectors (first matching rule wins, see ``riskml.scoring.personas`` and
+    docs/scoring.md). Personas come from the ledger; the PD only breaks ties."""
 
     prompt_max_dbt: float = Field(default=5.0, ge=0)
-    stretch_min_dbt: float = Field(default=10.0, ge=0)
-    stretch_max_pd: float = Field(default=0.05, gt=0, le=1)
-    deteriorating_min_trend: float = Field(default=2.0, gt=0)  # DBT days per month over 6 months
-    distressed_min_pd: float = Field(default=0.18, gt=0, le=1)
-    # or this many days past due on the oldest open invoice
+    # distressed: the oldest open invoice at least this many days past due (already seriously delinquent),
+    # or (when the ledger does not show the strong pattern) a PD at least distressed_min_pd
     distressed_min_dpd: float = Field(default=90.0, gt=0)
-    disputing_min_share: float = Field(default=0.15, gt=0, le=1)
+    distressed_min_pd: float = Field(default=0.30, gt=0, le=1)
+    # strong late payer: late, steadily, over a long history, paying in full, nothing growing or ageing
+    strong_min_dbt: float = Field(default=14.0, ge=0)  # 12-month DBT at least this
+    strong_min_tenure_months: float = Field(default=9.0, ge=0)
+    strong_max_volatility: float = Field(default=7.0, gt=0)  # std of monthly DBT over 12 months, days
+    strong_max_shift: float = Field(default=7.0, gt=0)  # DBT now minus its own norm, days
+    strong_min_paid_in_full: float = Field(default=0.85, ge=0, le=1)
+    strong_max_balance_growth: float = Field(default=3.0, gt=0)  # months of sales over 3 months
+    strong_dpd_margin: float = Field(default=30.0, ge=0)  # oldest DPD at most its 12-month DBT + this
+    # weak late payer: later than its own norm, instalments, a growing or ageing balance
+    weak_min_shift: float = Field(default=7.0, gt=0)  # days later than its own norm
+    weak_min_trend: float = Field(default=2.0, gt=0)  # DBT days per month over 6 months
+    weak_min_partial_share: float = Field(default=0.25, gt=0, le=1)
+    weak_min_balance_growth: float = Field(default=3.0, gt=0)
+    weak_min_aged_share: float = Field(default=0.2, gt=0, le=1)  # share of the balance 61+ days past due
+    # disorganised: disputes, deductions, unapplied cash, short payments tied to billing
+    disorganised_min_share: float = Field(default=0.15, gt=0, le=1)
+    disorganised_min_deduction_share: float = Field(default=0.02, gt=0, le=1)
+    disorganised_min_unapplied_months: float = Field(default=0.5, gt=0)
+    disorganised_min_short_share: float = Field(default=0.2, gt=0, le=1)
+
+
+class TreatmentPolicy(_Section):
+    """Terms and price actions offered to strong late payers (``riskml.scoring.treatment``), quoted in the
+    treatment text: a late-payment fee, an early-payment discount and shorter terms at renewal."""
+
+    late_fee_monthly_rate: float = Field(default=0.01, ge=0, le=1)  # fee per month late, share of the overdue
+    early_discount_rate: float = Field(default=0.02, ge=0, le=1)  # discount for paying within the days below
+    early_discount_days: int = Field(default=10, ge=0)
+    shorter_terms_days: int = Field(default=15, ge=0)  # cut the payment terms by this many days at renewal
 
 
 class ApprovalLevel(_Section):
@@ -531,6 +558,7 @@ class ScoringConfig(_Section):
     limits: LimitPolicy = Field(default_factory=LimitPolicy)
     actions: ActionPolicy = Field(default_factory=ActionPolicy)
     personas: PersonaPolicy = Field(default_factory=PersonaPolicy)
+    treatments: TreatmentPolicy = Field(default_factory=TreatmentPolicy)
     approvals: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
     n_reasons: int = Field(default=3, ge=1, le=10)
     # at most this many customers are scored per block (bounds memory; the progress bar advances per block)

@@ -15,7 +15,15 @@ from typer.testing import CliRunner
 from riskml.cli.main import app
 from riskml.data.contract import ADJUSTMENT_KINDS, TABLES
 from riskml.data.ledger import Ledger, empty_table
-from riskml.data.synth import PERSONA_NAMES, PERSONAS, SyntheticLedger, fixed_width_ids, generate_ledger
+from riskml.data.synth import (
+    MIXES,
+    PERSONA_NAMES,
+    PERSONAS,
+    SyntheticLedger,
+    fixed_width_ids,
+    generate_ledger,
+    resolve_mix,
+)
 from riskml.data.writer import write_ledger
 from riskml.errors import ConfigError
 
@@ -114,7 +122,13 @@ def check_invariants(synth: SyntheticLedger, end: pd.Timestamp) -> None:
     assert (orders["closed_date"].isna() | (orders["closed_date"] >= orders["order_date"])).all()
 
     truth = synth.truth
-    assert list(truth.columns) == ["customer_id", "persona", "default_date"]
+    assert list(truth.columns) == ["customer_id", "persona", "default_date", "scheduled_default_date",
+                                   "stress_at_end"]
+    # the scheduled default is the default when it falls by the end, and may fall after it
+    by_end = truth["scheduled_default_date"] <= end
+    assert truth["default_date"].isna().eq(~by_end).all()
+    assert (truth.loc[by_end, "default_date"] == truth.loc[by_end, "scheduled_default_date"]).all()
+    assert truth["stress_at_end"].between(0, 1).all()
     assert truth["customer_id"].equals(cust["customer_id"])
     assert truth["persona"].isin(PERSONA_NAMES).all()
     assert not (truth["default_date"] > end).any()
@@ -435,3 +449,59 @@ def test_cli_synth_bad_input_exits_1_with_a_message(tmp_path, args, message):
 def test_cli_synth_without_arguments_shows_help():
     result = CliRunner().invoke(app, ["synth"])
     assert "Example: riskml synth" in result.output
+
+
+# ------------------------------------------------------------------------------------------- mixes
+def test_default_mix_is_the_demo_mix_unchanged():
+    a = generate_ledger(n_customers=150, months=12, seed=5, end="2025-06-30")
+    b = generate_ledger(n_customers=150, months=12, seed=5, end="2025-06-30", mix="demo")
+    pd.testing.assert_frame_equal(a.ledger.invoices, b.ledger.invoices)
+    pd.testing.assert_frame_equal(a.truth, b.truth)
+
+
+def test_resolve_mix_reads_names_dicts_and_share_strings():
+    shares, downturn = resolve_mix("prompt=3,stretcher=1,downturn=0.25")
+    assert shares.tolist() == [0.75, 0.25, 0.0, 0.0, 0.0, 0.0] and downturn == 0.25
+    shares, downturn = resolve_mix({"disputing": 2.0})
+    assert shares[PERSONA_NAMES.index("disputing")] == 1.0 and downturn == 0.0
+    assert resolve_mix("harsh")[1] == MIXES["harsh"]["downturn"]
+
+
+@pytest.mark.parametrize("mix,match", [
+    ("nope", "mix must be one of"), ("prompt=x", "must be a number"), ("ghost=1", "unknown persona"),
+    ("prompt=-1,stretcher=2", "shares must be >= 0"), ("prompt=1,downturn=2", "downturn must be between"),
+])
+def test_bad_mixes_are_config_errors(mix, match):
+    with pytest.raises(ConfigError, match=match):
+        resolve_mix(mix)
+
+
+def test_harsh_mix_has_more_weak_customers_and_defaults_after_the_end():
+    end = pd.Timestamp("2025-12-31")
+    demo = generate_ledger(n_customers=3000, months=24, seed=9, end=end).truth
+    harsh = generate_ledger(n_customers=3000, months=24, seed=9, end=end, mix="harsh").truth
+
+    def ahead(t):
+        d = t["scheduled_default_date"]
+        alive = t["default_date"].isna()
+        return ((d > end) & (d <= end + pd.DateOffset(months=12))).sum() / alive.sum()
+
+    share = harsh["persona"].value_counts(normalize=True)
+    assert abs(share["deteriorating"] - 0.20) < 0.03 and abs(share["disputing"] - 0.18) < 0.03
+    assert ahead(harsh) >= 0.10 > ahead(demo)
+    # the downturn's defaulters are stressed at the end already (the ramp ends on the default day)
+    soon = (harsh["scheduled_default_date"] > end) & (harsh["scheduled_default_date"] <= end + pd.Timedelta(days=90))
+    assert harsh.loc[soon & harsh["persona"].isin(["distressed", "deteriorating"]), "stress_at_end"].median() > 0.3
+
+
+def test_cli_synth_mix_option(tmp_path):
+    out = tmp_path / "harsh"
+    result = CliRunner().invoke(app, ["synth", "--out", str(out), "--customers", "120", "--months", "12",
+                                      "--seed", "4", "--end", "2025-12-31", "--mix", "harsh"])
+    assert result.exit_code == 0, result.output
+    assert "in the 12 months after" in result.output
+    expected = generate_ledger(n_customers=120, months=12, seed=4, end="2025-12-31", mix="harsh")
+    truth = pd.read_csv(out / "_truth" / "personas.csv")
+    assert truth["persona"].tolist() == expected.truth["persona"].tolist()
+    bad = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "x"), "--mix", "ghost=1"])
+    assert bad.exit_code == 1 and "unknown persona" in bad.stderr and not (tmp_path / "x").exists()

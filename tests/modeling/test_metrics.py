@@ -162,3 +162,21 @@ def test_gate_refuses_when_the_champion_cannot_be_compared() -> None:
     d = decide(0.9, 0.05, GATE, champion_version="2", champion_auc=None, note="snapshots lack its features")
     assert not d.promote and "could not be re-scored" in d.reason and "snapshots lack its features" in d.reason
     assert d.as_dict()["decision"] == "challenger"
+
+
+def test_calibration_by_group_hand_computed():
+    from riskml.modeling.metrics import calibration_by_group
+
+    y = [0, 1, 0, 0, 1, 1]
+    p = [0.1, 0.3, 0.2, 0.0, 0.5, 0.7]
+    g = ["a", "a", "b", "b", "c", "c"]
+    out = calibration_by_group(y, p, g, order=["c", "x", "a"])
+    assert out["group"].tolist() == ["c", "a", "b"]  # ordered first, absent "x" left out, then the rest
+    c = out.set_index("group")
+    assert c.loc["a", "rows"] == 2 and c.loc["a", "events"] == 1
+    assert c.loc["a", "mean_pd"] == pytest.approx(0.2) and c.loc["a", "observed_rate"] == pytest.approx(0.5)
+    assert c.loc["a", "gap"] == pytest.approx(-0.3)
+    assert c.loc["b", "gap"] == pytest.approx(0.1) and c.loc["c", "gap"] == pytest.approx(-0.4)
+    assert c.loc["a", "gap_se"] == pytest.approx(np.sqrt(0.2 * 0.8 / 2))
+    with pytest.raises(ValueError, match="groups must have 6 entries"):
+        calibration_by_group(y, p, g[:5])

@@ -278,3 +278,27 @@ def test_excluded_features_are_left_out(small_ledger) -> None:
     assert "dbt_avg_3m" not in data.features and "history_months" not in data.features
     assert "dbt_avg_3m" not in data.monotone
     assert dataclasses.is_dataclass(data)
+
+
+def test_calibration_per_persona_on_the_test_window(small_data) -> None:
+    from riskml.cli.train import persona_segmenter
+    from riskml.config import ScoringConfig
+    from riskml.modeling.card import model_card
+    from riskml.scoring.personas import PERSONAS
+
+    config = small_config()
+    result = fit_and_evaluate(small_data, config, segmenter=persona_segmenter(ScoringConfig()),
+                              segment_order=list(PERSONAS))
+    pc = result.persona_calibration
+    tf = result.test_frame
+    assert pc["rows"].sum() == len(tf) and set(pc["group"]) <= set(PERSONAS)
+    # each persona's figures are those of its test rows
+    for _, row in pc.iterrows():
+        rows = tf[tf["persona"] == row["group"]]
+        assert row["mean_pd"] == pytest.approx(rows["pd_lightgbm"].mean())
+        assert row["observed_rate"] == pytest.approx(rows["label"].mean())
+    card = model_card(result, config, {})
+    assert "By collector persona" in card and "| persona | rows | events | mean PD | observed |" in card
+    # without a segmenter nothing changes
+    assert "By collector persona" not in model_card(dataclasses.replace(result, persona_calibration=pd.DataFrame()),
+                                                    config, {})

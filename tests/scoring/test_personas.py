@@ -1,19 +1,44 @@
-"""Personas: each rule on a hand-made row, the documented precedence, and one persona per customer."""
+"""Personas from the ledger: each rule on a hand-made row, each condition of the strong pattern, the
+documented precedence (the PD never hides a strong late payer), and one persona per customer."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskml.config import PersonaPolicy, ThinFileRule
-from riskml.scoring.personas import PERSONAS, assign_personas, thin_file_mask
+from riskml.scoring.personas import (
+    PERSONA_COLUMNS,
+    PERSONAS,
+    assign_personas,
+    persona_evidence,
+    thin_file_mask,
+)
 from tests.scoring.frames import rows
 
+# an established customer with clean paperwork and a steady, full-paying ledger (prompt by default)
+CLEAN = {
+    "dbt_volatility_12m": 1.0, "dbt_shift_12m": 0.0, "dbt_shift_24m": 0.0, "paid_in_full_share_12m": 0.97,
+    "multi_payment_share_12m": 0.02, "balance_growth_3m": 0.1, "aging_61_90_share": 0.0, "aging_90p_share": 0.0,
+    "past_due_share": 0.0, "deduction_share_12m": 0.0, "credit_note_share_12m": 0.0, "short_paid_share_12m": 0.0,
+    "unapplied_cash_12m": 0.0,
+}
+# C001726 of the issue: steady 30 days late for years, pays in full, nothing growing; its oldest item is
+# 40 days past due (inside its usual pattern: 30 days + the 30-day margin)
+STRONG = {**CLEAN, "dbt_avg_3m": 31.0, "dbt_avg_6m": 30.0, "dbt_avg_12m": 30.0, "dbt_volatility_12m": 3.0,
+          "dbt_shift_12m": 1.0, "dbt_shift_24m": -0.5, "oldest_dpd": 40.0, "past_due_share": 0.4}
 
-def personas(frame, pds):
+
+def personas(frame, pds, policy=None):
     thin = thin_file_mask(frame, ThinFileRule())
-    return assign_personas(frame, np.asarray(pds, dtype="float64"), PersonaPolicy(), thin).tolist()
+    return assign_personas(frame, np.asarray(pds, dtype="float64"), policy or PersonaPolicy(), thin).tolist()
+
+
+def one(override, pd_value=0.01):
+    return personas(rows(override), [pd_value])[0]
 
 
 def test_thin_file_rule() -> None:
@@ -24,39 +49,129 @@ def test_thin_file_rule() -> None:
 
 def test_each_persona() -> None:
     frame = rows(
-        {"invoices_total": 2.0},                                   # thin file
-        {"oldest_dpd": 120.0},                                     # distressed by past-due days
-        {},                                                        # distressed by PD
-        {"dispute_share_12m": 0.2},                                # disputing
-        {"dbt_trend_6m": 3.0, "dbt_avg_3m": 12.0},                 # deteriorating
-        {"dbt_avg_6m": 20.0, "dbt_avg_3m": 20.0},                  # strong but stretching
-        {},                                                        # prompt payer
-        {"dbt_avg_6m": 20.0, "dbt_avg_3m": 20.0},                  # late, middling PD: regular
-        {"dbt_avg_6m": 7.0},                                       # between prompt and stretching: regular
+        {**STRONG, "invoices_total": 2.0},                          # thin file beats everything
+        {**CLEAN, "oldest_dpd": 120.0},                             # distressed: 90+ days past due
+        {**CLEAN, "dbt_avg_6m": 8.0, "dbt_avg_3m": 8.0},            # distressed: PD 45% >= 30%, not strong
+        STRONG,                                                     # strong late payer
+        {**CLEAN, "dispute_share_12m": 0.2},                        # disorganised
+        {**CLEAN, "dbt_avg_3m": 20.0, "dbt_shift_12m": 12.0},       # weak: 12 days later than its own norm
+        CLEAN,                                                      # prompt payer
+        {**CLEAN, "dbt_avg_6m": 7.0, "dbt_avg_12m": 7.0},           # a few days late, no pattern: regular
     )
-    pds = [0.01, 0.01, 0.25, 0.01, 0.01, 0.01, 0.01, 0.10, 0.01]
-    assert personas(frame, pds) == ["thin_file", "distressed", "distressed", "disputing", "deteriorating",
-                                    "stretching", "prompt_payer", "regular", "regular"]
+    pds = [0.01, 0.01, 0.45, 0.01, 0.01, 0.01, 0.01, 0.01]
+    assert personas(frame, pds) == ["thin_file", "distressed", "distressed", "strong_late_payer", "disorganised",
+                                    "weak_late_payer", "prompt_payer", "regular"]
+    assert set(PERSONAS) == {"thin_file", "distressed", "disorganised", "weak_late_payer", "strong_late_payer",
+                             "prompt_payer", "regular"}
+
+
+@pytest.mark.parametrize("pd_value", [0.01, 0.14, 0.45, 0.99, np.nan])
+def test_a_high_pd_never_hides_a_strong_late_payer(pd_value) -> None:
+    # the demo model over-predicts stretchers (14% vs 2%): the ledger decides, whatever the PD
+    assert one(STRONG, pd_value) == "strong_late_payer"
+
+
+@pytest.mark.parametrize("override,expected", [
+    ({"dbt_avg_12m": 12.0}, "regular"),                          # not late enough (12 < 14 days)
+    ({"tenure_months": 8.0}, "regular"),                         # too short a history (8 < 9 months)
+    ({"dbt_volatility_12m": 9.0}, "regular"),                    # erratic: monthly DBT varies by 9 > 7 days
+    ({"dbt_shift_24m": 9.0}, "weak_late_payer"),                 # 9 days later than a year before (>= 7)
+    ({"dbt_shift_12m": 8.0, "dbt_shift_24m": np.nan}, "weak_late_payer"),  # later than its recent norm
+    ({"dbt_trend_6m": 2.5}, "weak_late_payer"),                  # DBT rising 2.5 days a month
+    ({"paid_in_full_share_12m": 0.8}, "regular"),                # 20% not paid in full in one payment
+    ({"multi_payment_share_12m": 0.3, "paid_in_full_share_12m": 0.7}, "weak_late_payer"),  # instalments
+    ({"balance_growth_3m": 3.5}, "weak_late_payer"),             # balance grew 3.5 months of sales, past due
+    ({"oldest_dpd": 65.0}, "regular"),                           # 65 > 30 + 30 days: beyond its usual pattern
+    ({"aging_61_90_share": 0.15, "aging_90p_share": 0.1}, "weak_late_payer"),  # 25% of the balance 61+ days
+    ({"disputed_open_share": 0.3}, "disorganised"),              # paperwork problem
+])
+def test_each_condition_of_the_strong_pattern(override, expected) -> None:
+    assert one({**STRONG, **override}) == expected
+    # with a high PD, what is no longer strong by the ledger becomes distressed (the PD breaks the tie)
+    assert one({**STRONG, **override}, 0.5) == "distressed"
+
+
+@pytest.mark.parametrize("override", [
+    {"dispute_share_12m": 0.15},                                 # 15% of recent invoices disputed
+    {"disputed_open_share": 0.2},                                # 20% of the open balance disputed
+    {"deduction_share_12m": 0.02},                               # deductions 2% of sales
+    {"unapplied_cash_12m": 4_000.0},                             # 0.5 months of sales (8,000 a month)
+    {"short_paid_share_12m": 0.25, "dispute_share_12m": 0.05},   # paid short, with disputes behind it
+    {"short_paid_share_12m": 0.25, "credit_note_share_12m": 0.01},  # paid short, with credit notes behind it
+])
+def test_each_disorganised_trigger(override) -> None:
+    assert one({**CLEAN, **override}) == "disorganised"
+
+
+def test_short_payment_without_billing_problems_is_not_disorganised() -> None:
+    assert one({**CLEAN, "short_paid_share_12m": 0.25}) == "prompt_payer"
+    assert one({**CLEAN, "unapplied_cash_12m": 3_900.0}) == "prompt_payer"  # 0.49 months of sales
+
+
+@pytest.mark.parametrize("override,expected", [
+    ({"dbt_avg_3m": 12.0, "dbt_shift_24m": 7.0}, "weak_late_payer"),
+    ({"dbt_avg_3m": 5.0, "dbt_shift_24m": 7.0}, "prompt_payer"),    # later, but still within 5 days
+    ({"dbt_avg_3m": 12.0, "dbt_trend_6m": 2.0}, "weak_late_payer"),
+    ({"multi_payment_share_12m": 0.25}, "weak_late_payer"),
+    ({"balance_growth_3m": 3.0, "past_due_share": 0.1}, "weak_late_payer"),
+    ({"balance_growth_3m": 3.0}, "prompt_payer"),                 # growing with nothing past due: sales grew
+    ({"aging_90p_share": 0.2}, "weak_late_payer"),
+])
+def test_each_weak_trigger(override, expected) -> None:
+    assert one({**CLEAN, **override}) == expected
 
 
 def test_precedence() -> None:
-    # thin beats distressed; distressed beats disputing; disputing beats deteriorating
-    frame = rows({"invoices_total": 2.0, "oldest_dpd": 120.0},
-                 {"oldest_dpd": 120.0, "disputed_open_share": 0.5},
-                 {"disputed_open_share": 0.5, "dbt_trend_6m": 5.0, "dbt_avg_3m": 30.0})
-    assert personas(frame, [0.5, 0.01, 0.01]) == ["thin_file", "distressed", "disputing"]
+    # thin beats distressed; 90+ DPD beats strong and disorganised; disorganised beats weak
+    frame = rows({**CLEAN, "invoices_total": 2.0, "oldest_dpd": 120.0},
+                 {**STRONG, "oldest_dpd": 95.0, "dbt_avg_12m": 70.0},
+                 {**CLEAN, "oldest_dpd": 100.0, "disputed_open_share": 0.5},
+                 {**CLEAN, "disputed_open_share": 0.5, "dbt_trend_6m": 5.0, "dbt_avg_3m": 30.0})
+    assert personas(frame, [0.5, 0.01, 0.01, 0.01]) == ["thin_file", "distressed", "distressed", "disorganised"]
 
 
 def test_unscored_customer_still_gets_a_persona() -> None:
-    frame = rows({"dbt_avg_6m": 20.0}, {"oldest_dpd": 100.0})
-    assert personas(frame, [np.nan, np.nan]) == ["regular", "distressed"]
+    frame = rows({**CLEAN, "dbt_avg_6m": 20.0, "dbt_avg_12m": 20.0, "dbt_volatility_12m": 12.0},
+                 {**CLEAN, "oldest_dpd": 100.0}, STRONG)
+    assert personas(frame, [np.nan, np.nan, np.nan]) == ["regular", "distressed", "strong_late_payer"]
+
+
+def test_missing_columns_are_no_evidence() -> None:
+    # a frame without the steadiness columns cannot show the strong pattern, nor the weak one
+    frame = rows({"dbt_avg_6m": 30.0, "dbt_avg_12m": 30.0, "dbt_avg_3m": 30.0})
+    assert personas(frame, [0.01]) == ["regular"]
+    ev = persona_evidence(frame, PersonaPolicy())
+    assert not ev["strong"][0] and not ev["weak"][0] and not ev["disorganised"][0]
+    assert set(PERSONA_COLUMNS) >= {"dbt_shift_24m", "paid_in_full_share_12m", "balance_growth_3m"}
+
+
+def test_thresholds_come_from_the_policy() -> None:
+    loose = PersonaPolicy(strong_min_dbt=10.0)
+    assert one({**STRONG, "dbt_avg_12m": 12.0}) == "regular"
+    assert personas(rows({**STRONG, "dbt_avg_12m": 12.0}), [0.01], loose) == ["strong_late_payer"]
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.tuples(st.floats(0, 1), st.floats(-10, 120), st.floats(-5, 5), st.floats(0, 1)),
-                min_size=1, max_size=20))
+@given(st.lists(st.tuples(st.floats(0, 1), st.floats(-10, 120), st.floats(-5, 5), st.floats(0, 1),
+                          st.floats(0, 20)), min_size=1, max_size=20))
 def test_exactly_one_known_persona(data) -> None:
-    frame = rows(*({"dbt_avg_6m": d, "dbt_avg_3m": d, "dbt_trend_6m": t, "dispute_share_12m": s}
-                   for _, d, t, s in data))
+    frame = rows(*({**CLEAN, "dbt_avg_6m": d, "dbt_avg_3m": d, "dbt_avg_12m": d, "dbt_trend_6m": t,
+                    "dispute_share_12m": s, "dbt_volatility_12m": v} for _, d, t, s, v in data))
     got = personas(frame, [d[0] for d in data])
     assert len(got) == len(data) and set(got) <= set(PERSONAS)
+    # the PD only breaks ties: lowering every PD to 0 changes no persona except "distressed" by PD
+    low = personas(frame, [0.0] * len(data))
+    for g, lo, d in zip(got, low, data, strict=True):
+        assert g == lo or (g == "distressed" and d[0] >= PersonaPolicy().distressed_min_pd)
+
+
+def test_frame_index_is_ignored() -> None:
+    frame = rows(STRONG, CLEAN).set_axis(pd.Index([10, 3]))
+    assert personas(frame, [0.01, 0.01]) == ["strong_late_payer", "prompt_payer"]
+
+
+def test_within_usual_pattern() -> None:
+    # STRONG pays 30 days late on average: 60 days past due is inside its pattern (30 + 30), 61 is not;
+    # a prompt payer's 33 days are not (its 2 days + 30)
+    frame = rows({**STRONG, "oldest_dpd": 60.0}, {**STRONG, "oldest_dpd": 61.0}, {**CLEAN, "oldest_dpd": 33.0})
+    assert persona_evidence(frame, PersonaPolicy())["within_usual_pattern"].tolist() == [True, False, False]

@@ -43,6 +43,32 @@ def _calibration_table(outcome: Any) -> Table:
     return table
 
 
+def _persona_table(outcome: Any) -> Table | None:
+    pc = outcome.result.persona_calibration
+    if pc is None or not len(pc):
+        return None
+    table = Table(title="Calibration by persona (test window; target: mean PD within 3 points of observed)",
+                  header_style="bold")
+    for col in ("persona", "rows", "events", "mean predicted PD", "observed rate", "gap"):
+        table.add_column(col, justify="left" if col == "persona" else "right")
+    for _, r in pc.iterrows():
+        gap = r["mean_pd"] - r["observed_rate"]
+        style = "" if abs(gap) <= 0.03 else "[yellow]"
+        table.add_row(str(r["group"]), f"{int(r['rows']):,}", f"{int(r['events']):,}", f"{r['mean_pd']:.2%}",
+                      f"{r['observed_rate']:.2%}", f"{style}{gap * 100:+.1f} pts")
+    return table
+
+
+def persona_segmenter(scoring_config: Any) -> Any:
+    """The collector personas of ``riskml.scoring.personas`` as a training segmenter (test rows, PD -> persona)."""
+    from riskml.scoring.personas import assign_personas, thin_file_mask
+
+    def segment(rows: Any, p: Any) -> Any:
+        return assign_personas(rows, p, scoring_config.personas, thin_file_mask(rows, scoring_config.thin_file))
+
+    return segment
+
+
 @user_errors
 def train(
     data: Path = typer.Option(..., "--data", "-d", help="Ledger directory (customers, invoices, payments, ...)."),
@@ -74,6 +100,7 @@ def train(
     from riskml.modeling.registry import CHAMPION
     from riskml.modeling.tracking import ui_command
     from riskml.modeling.train import read_labels_file, run_training
+    from riskml.scoring.personas import PERSONAS
 
     if out_model is not None:
         from riskml.io import guard_output
@@ -91,12 +118,15 @@ def train(
     outcome = run_training(
         ledger, train_config, feature_config, extra, user_labels, str(labels) if labels else "",
         out_model, scoring_config, echo=lambda msg: console.print(msg),
+        segmenter=persona_segmenter(scoring_config), segment_order=list(PERSONAS),
     )
     for note in outcome.result.data.notes:
         err_console.print(f"warning: {note}")
     console.print(_metrics_table(outcome, train_config.rule_feature))
     console.print(comparison_text(outcome.result, train_config.rule_feature))
     console.print(_calibration_table(outcome))
+    if (persona_table := _persona_table(outcome)) is not None:
+        console.print(persona_table)
     d = outcome.decision
     word = f"[bold green]{CHAMPION}[/]" if d.promote else "[bold yellow]challenger[/]"
     console.print(f"registered {escape(train_config.model_name)} version {d.model_version} as {word}: "

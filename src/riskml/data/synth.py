@@ -138,6 +138,17 @@ PERSONAS: tuple[Persona, ...] = (
 )
 PERSONA_NAMES: tuple[str, ...] = tuple(p.name for p in PERSONAS)
 
+# persona mixes by name: shares of customers, plus "downturn", the share of the scheduled defaults of the
+# deteriorating and distressed customers moved into the 12 months after the end (their stress ramp ending
+# there, so it shows in the ledger). "demo" is the shares above; "harsh" a book with more weak, distressed
+# and disorganised customers and a downturn (about 10% of the customers alive at the end default in the
+# following year), for judging decisions on a ledger the defaults were not tuned on
+MIXES: dict[str, dict[str, float]] = {
+    "demo": {**{p.name: p.share for p in PERSONAS}, "downturn": 0.0},
+    "harsh": {"prompt": 0.24, "stretcher": 0.16, "deteriorating": 0.20, "distressed": 0.12, "disputing": 0.18,
+              "new": 0.10, "downturn": 0.35},
+}
+
 # customers that are not "new": share onboarded before the window (their ledger starts at its start)
 PRE_WINDOW_SHARE = 0.65
 PRE_WINDOW_TENURE_DAYS = (30, 3650)
@@ -209,7 +220,9 @@ class SyntheticLedger:
     """A generated ledger and the truth behind it (persona and default date per customer)."""
 
     ledger: Ledger
-    truth: pd.DataFrame  # customer_id, persona, default_date (NaT = no default up to the end date)
+    # customer_id, persona, default_date (NaT = no default up to the end date), scheduled_default_date
+    # (also when after the end: the future the decisions are judged against), stress_at_end (0-1)
+    truth: pd.DataFrame
 
 
 # ------------------------------------------------------------------------------------------- calendar
@@ -337,9 +350,49 @@ def _uniform_by_persona(rng: np.random.Generator, persona: np.ndarray, ranges: l
     return lo + (hi - lo) * rng.random(len(persona))
 
 
-def _draw_customers(rng: np.random.Generator, n: int, cal: _Calendar) -> _Customers:
-    """Personas, onboarding, size, terms, defaults and stress ramps of ``n`` customers."""
-    shares = np.array([p.share for p in PERSONAS])
+def resolve_mix(mix: str | dict[str, float] | None) -> tuple[np.ndarray, float]:
+    """(persona shares in :data:`PERSONAS` order summing to 1, downturn share) from a mix name in
+    :data:`MIXES`, a dict ``{persona: share}`` or a string ``"prompt=0.3,stretcher=0.2,downturn=0.3"``
+    (personas not named get 0, the downturn 0). Raises :class:`ConfigError` for unknown names or
+    impossible shares."""
+    if mix is None:
+        mix = "demo"
+    if isinstance(mix, str):
+        text = mix.strip()
+        if "=" not in text:
+            if text not in MIXES:
+                raise ConfigError(f"mix must be one of {sorted(MIXES)} or shares like 'prompt=0.4,stretcher=0.2'; "
+                                  f"got {mix!r}")
+            mix = MIXES[text]
+        else:
+            parsed: dict[str, float] = {}
+            for part in text.split(","):
+                name, _, value = part.partition("=")
+                try:
+                    parsed[name.strip()] = float(value)
+                except ValueError:
+                    raise ConfigError(f"mix: share of {name.strip()!r} must be a number; got {value!r}") from None
+            mix = parsed
+    unknown = sorted(set(mix) - set(PERSONA_NAMES) - {"downturn"})
+    if unknown:
+        raise ConfigError(f"mix: unknown persona(s) {unknown}; the personas are {list(PERSONA_NAMES)} "
+                          "(and downturn)")
+    shares = np.array([float(mix.get(name, 0.0)) for name in PERSONA_NAMES])
+    if not np.isfinite(shares).all() or (shares < 0).any() or shares.sum() <= 0:
+        raise ConfigError("mix: shares must be >= 0 and not all 0; got "
+                          f"{dict(zip(PERSONA_NAMES, shares.tolist(), strict=True))}")
+    downturn = float(mix.get("downturn", 0.0))
+    if not 0.0 <= downturn <= 1.0:
+        raise ConfigError(f"mix: downturn must be between 0 and 1; got {downturn}")
+    return shares / shares.sum(), downturn
+
+
+def _draw_customers(rng: np.random.Generator, n: int, cal: _Calendar, shares: np.ndarray | None = None,
+                    downturn: float = 0.0) -> _Customers:
+    """Personas (drawn with ``shares``, default the demo mix), onboarding, size, terms, defaults and
+    stress ramps of ``n`` customers (``downturn``: see :data:`MIXES`)."""
+    if shares is None:
+        shares = np.array([p.share for p in PERSONAS])
     persona = rng.choice(len(PERSONAS), size=n, p=shares / shares.sum()).astype(np.int64)
     is_new = persona == PERSONA_NAMES.index("new")
 
@@ -370,7 +423,7 @@ def _draw_customers(rng: np.random.Generator, n: int, cal: _Calendar) -> _Custom
     cw = np.array([c[1] for c in COUNTRIES])
     country = rng.choice(len(COUNTRIES), size=n, p=cw / cw.sum())
 
-    default, r0, r1, recover, amps = _draw_defaults_and_ramps(rng, persona, onboard, start, cal)
+    default, r0, r1, recover, amps = _draw_defaults_and_ramps(rng, persona, onboard, start, cal, downturn)
     dbt_amp, partial_amp, dispute_amp, sales_drop, noise_amp = amps
 
     return _Customers(
@@ -408,7 +461,8 @@ def _draw_customers(rng: np.random.Generator, n: int, cal: _Calendar) -> _Custom
 
 
 def _draw_defaults_and_ramps(
-    rng: np.random.Generator, persona: np.ndarray, onboard: np.ndarray, start: np.ndarray, cal: _Calendar
+    rng: np.random.Generator, persona: np.ndarray, onboard: np.ndarray, start: np.ndarray, cal: _Calendar,
+    downturn: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
     """Default day and stress ramp of each customer.
 
@@ -442,6 +496,10 @@ def _draw_defaults_and_ramps(
             defaults = m & (u[:, 0] < rp.default_share)
             drift = m & ~defaults
             d_day = (lo + (hi - lo) * u[:, 1]).astype(np.int64)
+            if downturn > 0:  # a downturn: some defaults move into the year after the end (u[:, 7] is free here)
+                moved = u[:, 7] < downturn
+                in_year = (cal.end + 1 + u[:, 1] * (DAYS_PER_YEAR - 1)).astype(np.int64)
+                d_day = np.where(moved, np.maximum(in_year, lo.astype(np.int64)), d_day)
             default[defaults] = d_day[defaults]
             length = (rp.months[0] + (rp.months[1] - rp.months[0]) * u[:, 2]) * DAYS_PER_MONTH
             r1[defaults] = d_day[defaults]
@@ -856,20 +914,24 @@ def generate_ledger(
     months: int = 36,
     seed: int = 7,
     end: str | dt.date | pd.Timestamp = DEFAULT_END,
+    mix: str | dict[str, float] | None = None,
 ) -> SyntheticLedger:
     """Generate a persona-driven AR ledger of ``n_customers`` over the ``months`` months ending on
     ``end`` (the window starts on the first day of the month ``months - 1`` months before ``end``'s).
 
     Deterministic per ``seed``. Nothing is dated after ``end``; invoices unpaid at ``end`` stay open.
+    ``mix`` sets the persona shares (see :func:`resolve_mix`; default: the demo mix, unchanged).
     Raises :class:`ConfigError` for impossible arguments.
 
     Example: ``generate_ledger(300, months=24, seed=1, end="2025-12-31").ledger.row_counts()``
     """
     end_ts = _check_args(n_customers, months, seed, end)
+    shares, downturn = (None, 0.0) if mix is None or (isinstance(mix, str) and mix.strip() == "demo") \
+        else resolve_mix(mix)
     n_customers, months = int(n_customers), int(months)
     rng = np.random.default_rng(int(seed))
     cal = _Calendar.build(end_ts, months)
-    cust = _draw_customers(rng, n_customers, cal)
+    cust = _draw_customers(rng, n_customers, cal, shares, downturn)
     slots = _draw_slots(rng, cust, cal)
     is_invoice = (slots.day <= cal.end) & (slots.day <= cust.default[slots.cust])
     inv_idx = np.flatnonzero(is_invoice)
@@ -888,12 +950,15 @@ def generate_ledger(
         payments=_payments_frame(pay, cash, cw, iw),
         adjustments=_adjustments_frame(adj, cw, iw),
         orders=_orders_frame(orders, cw),
-        source=f"synth(customers={n_customers}, months={months}, seed={seed}, end={end_ts.date().isoformat()})",
+        source=f"synth(customers={n_customers}, months={months}, seed={seed}, end={end_ts.date().isoformat()}"
+        + ("" if mix is None else f", mix={mix}") + ")",
     )
     truth = pd.DataFrame({
         "customer_id": customers["customer_id"],
         "persona": pd.Series(np.array(PERSONA_NAMES)[cust.persona], dtype="str"),
         "default_date": _dates(np.where(cust.default <= cal.end, cust.default, NO_DATE)),
+        "scheduled_default_date": _dates(np.where(cust.default < NO_DAY, cust.default, NO_DATE)),
+        "stress_at_end": np.round(cust.ramp(np.arange(cust.n), np.full(cust.n, float(cal.end))), 4),
     })
     return SyntheticLedger(ledger=ledger, truth=truth)
 

@@ -80,6 +80,92 @@ def dbt_volatility_12m(dbt_std_12m: pd.Series) -> pd.Series:
     return dbt_std_12m
 
 
+# ------------------------------------------------------- steadiness and deviation from the customer's own norm
+# The 24-month figures need two years of ledger: training snapshots (early month ends) mostly lack them, so
+# they feed the personas and reports, not the model (as the all-history counts below).
+@feature(
+    family="dbt", unit="days", window="24m", monotone=1, model=False,
+    description="Amount-weighted days beyond terms of the payments received in the last 24 months "
+    "(payments on or before the due date count as 0)",
+    reason="Paid on average {value:.0f} days beyond terms over the last 24 months",
+)
+def dbt_avg_24m(pay_dbt_amt_24m: pd.Series, pay_amt_24m: pd.Series) -> pd.Series:
+    return _div(pay_dbt_amt_24m, pay_amt_24m)
+
+
+@feature(
+    family="dbt", unit="days", window="13-24m", monotone=0, model=False,
+    description="The customer's own earlier norm: amount-weighted days beyond terms of the payments received "
+    "13 to 24 months before the as-of date (NaN: no payment then)",
+    reason="A year earlier it paid on average {value:.0f} days beyond terms",
+)
+def dbt_baseline_24m(pay_dbt_amt_24m: pd.Series, pay_dbt_amt_12m: pd.Series, pay_amt_24m: pd.Series,
+                     pay_amt_12m: pd.Series) -> pd.Series:
+    return _div(pay_dbt_amt_24m - pay_dbt_amt_12m, (pay_amt_24m - pay_amt_12m).round(4))
+
+
+@feature(
+    family="dbt", unit="days", window="3m vs 13-24m", monotone=1, model=False,
+    description="Days beyond terms of the last 3 months minus the customer's own norm of 13-24 months "
+    "before (dbt_baseline_24m): positive = paying later than it used to",
+    reason="Paying {value:.0f} days later than its own norm of a year earlier (now {dbt_avg_3m:.0f} days)",
+)
+def dbt_shift_24m(dbt_avg_3m: pd.Series, dbt_baseline_24m: pd.Series) -> pd.Series:
+    return dbt_avg_3m - dbt_baseline_24m
+
+
+@feature(
+    family="dbt", unit="days", window="3m vs 4-12m", monotone=1,
+    description="Days beyond terms of the last 3 months minus those of the payments received 4 to 12 months "
+    "before (the customer's own recent norm): positive = paying later than it used to",
+    reason="Paying {value:.0f} days later than its own norm of the months before (now {dbt_avg_3m:.0f} days)",
+)
+def dbt_shift_12m(dbt_avg_3m: pd.Series, pay_dbt_amt_12m: pd.Series, pay_dbt_amt_3m: pd.Series,
+                  pay_amt_12m: pd.Series, pay_amt_3m: pd.Series) -> pd.Series:
+    return dbt_avg_3m - _div(pay_dbt_amt_12m - pay_dbt_amt_3m, (pay_amt_12m - pay_amt_3m).round(4))
+
+
+@feature(
+    family="dbt", unit="ratio", window="12m", monotone=1,
+    description="Steadiness of the lateness: standard deviation of monthly DBT over the last 12 months relative "
+    "to the 12-month DBT (plus 5 days, so that prompt payers' small wobbles stay small); low = late by a "
+    "steady, habitual amount",
+    reason="Payment timing erratic for its level: monthly DBT varies by {dbt_volatility_12m:.0f} days around "
+    "an average of {dbt_avg_12m:.0f}",
+)
+def dbt_variation_12m(dbt_volatility_12m: pd.Series, dbt_avg_12m: pd.Series) -> pd.Series:
+    return dbt_volatility_12m / (dbt_avg_12m.clip(lower=0.0) + 5.0)
+
+
+@feature(
+    family="partial", unit="share", window="12m", monotone=-1,
+    description="Share of invoices settled in the last 12 months that were paid in full by a single payment "
+    "(no instalments, nothing deducted or credited short)",
+    reason="Only {value:.0%} of invoices settled in the last 12 months were paid in full in one payment",
+)
+def paid_in_full_share_12m(full_single_cnt_12m: pd.Series, settled_cnt_12m: pd.Series) -> pd.Series:
+    return _div(full_single_cnt_12m, settled_cnt_12m)
+
+
+@feature(
+    family="aging", unit="months of sales", window="3m", monotone=0,
+    description="Change of the open balance over the last 3 months, in months of sales (12-month average): "
+    "a balance growing faster than sales is being financed by the seller",
+    reason="Open balance grew by {value:.1f} months of sales over the last 3 months",
+)
+def balance_growth_3m(open_amt: pd.Series, ar_3m_ago: pd.Series, inv_amt_12m: pd.Series) -> pd.Series:
+    return _div(open_amt - ar_3m_ago, inv_amt_12m / 12.0)
+
+
+@feature(
+    family="aging", unit="months of sales", window="12m", monotone=0, model=False,
+    description="Change of the open balance over the last 12 months, in months of sales (12-month average)",
+    reason="Open balance grew by {value:.1f} months of sales over the last 12 months",
+)
+def balance_growth_12m(open_amt: pd.Series, ar_12m_ago: pd.Series, inv_amt_12m: pd.Series) -> pd.Series:
+    return _div(open_amt - ar_12m_ago, inv_amt_12m / 12.0)
+
+
 # -------------------------------------------------------------------------------------- partial payments
 @feature(
     family="partial", unit="share", window="12m", monotone=1,

@@ -27,8 +27,8 @@ from riskml.config import FeatureConfig
 from riskml.data.keys import positions
 from riskml.data.ledger import Ledger
 
-WINDOWS = (3, 6, 12)
-LOOKBACK = 13  # monthly buckets kept before the earliest as-of date (12-month windows + 1)
+WINDOWS = (3, 6, 12, 24)
+LOOKBACK = 25  # monthly buckets kept before the earliest as-of date (24-month windows + 1)
 NO_DAY = np.iinfo(np.int64).max  # "never" (an invoice never settled, an order never closed)
 
 AGGREGATES: dict[str, str] = {
@@ -50,6 +50,7 @@ AGGREGATES: dict[str, str] = {
     "late_days_sum_12m": "sum of days late of the late ones",
     "multi_pay_cnt_12m": "of those settled, settled in more than one payment",
     "short_paid_cnt_12m": "of those settled, cash below the settled share of the amount",
+    "full_single_cnt_12m": "of those settled, paid in full by a single cash payment (no instalments, no short pay)",
     "due_amt_3m": "amount of invoices that fell due in the last 3 months",
     "open_due_3m": "of which still open at the as-of date",
     "open_amt": "open receivables",
@@ -66,6 +67,8 @@ AGGREGATES: dict[str, str] = {
     "disputed_open_amt": "open amount of invoices disputed by the as-of date",
     "open_orders_amt": "orders placed and not closed at the as-of date",
     "ar_hwm_12m": "highest running receivables balance in the last 12 months",
+    "ar_3m_ago": "running receivables balance at the end of the day 3 months before the as-of date",
+    "ar_12m_ago": "running receivables balance at the end of the day 12 months before the as-of date",
     "inv_cnt_12m": "invoices issued in the last 12 months",
     "inv_amt_3m": "amount invoiced in the last 3 months",
     "inv_amt_12m": "amount invoiced in the last 12 months",
@@ -419,6 +422,8 @@ def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[st
     out["multi_pay_cnt_12m"] = acc.window(acc.sums(sc, sd, (p.settle_ncash[st] >= 2).astype("float64")), 12)
     short = p.settle_cash[st] < config.settled_share * sa - 1e-9
     out["short_paid_cnt_12m"] = acc.window(acc.sums(sc, sd, short.astype("float64")), 12)
+    full_single = (p.settle_ncash[st] == 1) & ~short
+    out["full_single_cnt_12m"] = acc.window(acc.sums(sc, sd, full_single.astype("float64")), 12)
 
     # ---- invoices issued: volume, frequency, trend
     ic, iday, iamt = p.inv_cust, p.inv_day, p.inv_amt
@@ -496,6 +501,9 @@ def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[st
     cust_grid = np.repeat(np.arange(nc), nd)
     start_bal = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid, np.tile(start_days, nc)).reshape(nc, nd)
     out["ar_hwm_12m"] = np.fmax(np.nan_to_num(bal_max, nan=-np.inf), start_bal).clip(min=0.0)
+    for k in (3, 12):
+        back = np.tile(grid.bounds[grid.snaps - k], nc)
+        out[f"ar_{k}m_ago"] = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid, back).reshape(nc, nd)
 
     # ---- customer master, point in time
     out["as_of_day"] = np.broadcast_to(snap_days.astype("float64"), (nc, nd))

@@ -83,6 +83,26 @@ def comparison_text(result: TrainResult, rule_feature: str) -> str:
             + "; ".join(parts) + ".")
 
 
+# the issue's target for the calibration per persona: mean PD within this of the observed rate
+PERSONA_GAP_TARGET = 0.03
+
+
+def persona_calibration_text(result: TrainResult) -> str:
+    """The calibration per persona of the test window as a markdown table with a one-line verdict
+    ("" when it was not computed)."""
+    pc = result.persona_calibration
+    if pc is None or not len(pc):
+        return ""
+    table = pc.assign(**{"within 3 points": pc["gap"].abs() <= PERSONA_GAP_TARGET}).rename(columns={
+        "group": "persona", "mean_pd": "mean PD", "observed_rate": "observed", "gap": "gap (PD - observed)",
+        "gap_se": "binomial SE"})
+    worst = pc.loc[pc["gap"].abs().idxmax()]
+    return (f"By collector persona (the scoring rules applied to the test rows; target: mean PD within "
+            f"{PERSONA_GAP_TARGET * 100:.0f} points of the observed rate). Largest gap: {worst['group']} "
+            f"({worst['mean_pd']:.2%} predicted vs {worst['observed_rate']:.2%} observed on {int(worst['rows']):,} "
+            "rows).\n\n" + markdown_table(table))
+
+
 def model_card(result: TrainResult, config: TrainConfig, context: dict[str, Any]) -> str:
     """Markdown model card. ``context`` carries what is known only at logging time: ``model_name``,
     ``model_version``, ``run_id``, ``fingerprint``, ``row_counts``, ``decision`` and ``decision_reason``."""
@@ -136,6 +156,7 @@ def model_card(result: TrainResult, config: TrainConfig, context: dict[str, Any]
         + "; ".join(f"{k}: log loss {v['log_loss']:.4f}, Brier {v['brier']:.4f}" for k, v in cal.items()) + ".",
         f"Mean predicted PD {m['mean_pd']:.2%} vs observed {m['event_rate']:.2%}. By decile of predicted PD:",
         markdown_table(result.calibration_table),
+        *([text] if (text := persona_calibration_text(result)) else []),
         "## Lift",
         markdown_table(result.lift_table, 3),
         "## Promotion",

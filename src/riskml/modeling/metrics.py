@@ -129,6 +129,26 @@ def calibration_table(y: object, p: object, groups: int = 10) -> pd.DataFrame:
     return pd.DataFrame(recs)
 
 
+def calibration_by_group(y: object, p: object, groups: object, order: list[str] | None = None) -> pd.DataFrame:
+    """Mean predicted PD against the observed rate per group (e.g. per persona): ``group``, ``rows``,
+    ``events``, ``mean_pd``, ``observed_rate``, ``gap`` (mean PD minus observed rate, in probability) and
+    ``gap_se`` (the binomial standard error of the observed rate at the mean PD). Groups in ``order``
+    first (those absent are left out), then the others sorted."""
+    yy, pp = _arrays(y, p)
+    g = pd.Series(np.asarray(groups, dtype=object)).astype("str").to_numpy()
+    if len(g) != len(yy):
+        raise ValueError(f"groups must have {len(yy)} entries; got {len(g)}")
+    frame = pd.DataFrame({"group": g, "y": yy, "p": pp})
+    agg = frame.groupby("group", sort=True).agg(rows=("y", "size"), events=("y", "sum"), mean_pd=("p", "mean"),
+                                                 observed_rate=("y", "mean"))
+    names = [k for k in (order or []) if k in agg.index] + [k for k in agg.index if k not in (order or [])]
+    agg = agg.loc[names].reset_index()
+    agg["events"] = agg["events"].astype("int64")
+    agg["gap"] = agg["mean_pd"] - agg["observed_rate"]
+    agg["gap_se"] = np.sqrt(agg["mean_pd"] * (1 - agg["mean_pd"]) / agg["rows"])
+    return agg
+
+
 def evaluate(y: object, p: object, rank_score: object | None = None) -> dict[str, float]:
     """Every headline metric of a PD vector ``p`` against outcomes ``y``.
 

@@ -119,6 +119,12 @@ def run_metrics(result: TrainResult) -> dict[str, float]:
     for _, row in result.split_summary.iterrows():
         out[f"{row['part']}_rows"] = row["rows"]
         out[f"{row['part']}_positives"] = row["positives"]
+    pc = result.persona_calibration
+    if pc is not None and len(pc):
+        for _, row in pc.iterrows():
+            out[f"test_persona_{row['group']}_mean_pd"] = row["mean_pd"]
+            out[f"test_persona_{row['group']}_observed"] = row["observed_rate"]
+        out["test_persona_max_abs_gap"] = float(pc["gap"].abs().max())
     for other, cmp in result.comparisons.items():
         out[f"test_auc_gain_{other}"] = cmp["diff"]
         out[f"test_auc_gain_{other}_lo"] = cmp["lo"]
@@ -205,6 +211,8 @@ def log_tables(result: TrainResult, folder: Path) -> None:
 
     write_csv(result.calibration_table, folder / "calibration_table.csv")
     write_csv(result.lift_table, folder / "lift_table.csv")
+    if result.persona_calibration is not None and len(result.persona_calibration):
+        write_csv(result.persona_calibration, folder / "persona_calibration.csv")
     write_csv(result.split_summary, folder / "split_summary.csv")
     write_csv(result.metrics_table(), folder / "test_metrics.csv", index=True)
     write_csv(result.importance.rename("mean_abs_shap").rename_axis("feature").reset_index(),

@@ -31,7 +31,13 @@ from riskml.modeling.labels import (
     ledger_end,
     snapshot_dates,
 )
-from riskml.modeling.metrics import calibration_table, evaluate, lift_table, paired_auc_difference
+from riskml.modeling.metrics import (
+    calibration_by_group,
+    calibration_table,
+    evaluate,
+    lift_table,
+    paired_auc_difference,
+)
 from riskml.modeling.model import RiskModel
 from riskml.modeling.monotone import verify_monotone
 from riskml.modeling.split import Split, oot_split
@@ -39,6 +45,9 @@ from riskml.modeling.split import Split, oot_split
 KEYS = ["customer_id", "as_of"]
 LABEL_COLUMNS = ("customer_id", "as_of", "label")
 Echo = Callable[[str], None]
+# (test rows with every snapshot feature, their PD) -> a group per row (e.g. the collector persona); the
+# caller supplies it, so that modeling does not import the scoring stage
+Segmenter = Callable[[pd.DataFrame, np.ndarray], np.ndarray]
 
 
 def _quiet(_: str) -> None:
@@ -270,6 +279,8 @@ class TrainResult:
     importance: pd.Series  # mean |contribution| per feature on that sample, descending
     # LightGBM minus logistic / rule test AUC with a customer-bootstrap interval (empty if auc_bootstrap = 0)
     comparisons: dict[str, dict[str, float]] = field(default_factory=dict)
+    # mean PD vs observed rate per persona on the test window (empty without a segmenter)
+    persona_calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def metrics_table(self) -> pd.DataFrame:
         """Test metrics, one row per model."""
@@ -281,8 +292,10 @@ def lightgbm_params(config: TrainConfig) -> dict[str, Any]:
     return {**config.lightgbm, "num_threads": config.num_threads}
 
 
-def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quiet) -> TrainResult:
-    """Split, train LightGBM + calibrator, verify monotonicity, fit benchmark and rule, evaluate on test."""
+def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quiet,
+                     segmenter: Segmenter | None = None, segment_order: list[str] | None = None) -> TrainResult:
+    """Split, train LightGBM + calibrator, verify monotonicity, fit benchmark and rule, evaluate on test;
+    with a ``segmenter``, also the calibration per segment (persona) of the test rows."""
     frame, y = data.frame, data.y
     split = oot_split(frame[KEYS], config.split, config.label.horizon_months, config.seed, data.y)
     if split.kind == "grouped":
@@ -334,12 +347,18 @@ def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quie
         echo("test AUC gain over the benchmark {:+.4f} (95% CI {:+.4f} to {:+.4f}), over the rule {:+.4f} "
              "(95% CI {:+.4f} to {:+.4f}), customers resampled".format(
                  *(comparisons[k][s] for k in ("logistic", "rule") for s in ("diff", "lo", "hi"))))
+    persona_calibration = pd.DataFrame()
+    if segmenter is not None:
+        groups = np.asarray(segmenter(test_rows.reset_index(drop=True), p_lgb), dtype=object)
+        persona_calibration = calibration_by_group(yte, p_lgb, groups, segment_order)
+        test_frame["persona"] = groups
     return TrainResult(
         model=model, data=data, split=split, split_summary=split.summary(frame[KEYS], y),
         test_metrics=test_metrics, valid_metrics=evaluate(yva, model.predict_pd(Xva)),
         calibration_on_test=cal_test, calibration_table=calibration_table(yte, p_lgb),
         lift_table=lift_table(yte, p_lgb), test_frame=test_frame, monotone_checked=checked, params=params,
         shap_values=shap_values, shap_rows=shap_rows, importance=importance, comparisons=comparisons,
+        persona_calibration=persona_calibration,
     )
 
 
@@ -404,8 +423,10 @@ def attach_metadata(result: TrainResult, ledger: Ledger, config: TrainConfig, fe
 def run_training(ledger: Ledger, config: TrainConfig, feature_config: FeatureConfig | None = None,
                  extra: dict[str, ExtraAttribute] | None = None, labels: pd.DataFrame | None = None,
                  labels_source: str = "", out_model: Path | None = None,
-                 scoring_config: ScoringConfig | None = None, echo: Echo = _quiet) -> TrainOutcome:
-    """The whole ``riskml train``: assemble, fit, evaluate, log to MLflow, register, gate, export."""
+                 scoring_config: ScoringConfig | None = None, echo: Echo = _quiet,
+                 segmenter: Segmenter | None = None, segment_order: list[str] | None = None) -> TrainOutcome:
+    """The whole ``riskml train``: assemble, fit, evaluate, log to MLflow, register, gate, export.
+    ``segmenter`` (e.g. the collector personas) adds the calibration per segment to the card and the run."""
     from riskml.modeling.card import model_card
     from riskml.modeling.registry import close_stale, register_and_promote
     from riskml.modeling.tracking import configure, log_card, log_decision, log_run
@@ -413,7 +434,7 @@ def run_training(ledger: Ledger, config: TrainConfig, feature_config: FeatureCon
     feature_config = feature_config or FeatureConfig()
     extra = extra or {}
     data = assemble(ledger, config, feature_config, extra, labels, labels_source, echo)
-    result = fit_and_evaluate(data, config, echo)
+    result = fit_and_evaluate(data, config, echo, segmenter, segment_order)
     attach_metadata(result, ledger, config, feature_config, extra, scoring_config or ScoringConfig())
     uri = configure()
     fingerprint, counts = ledger.fingerprint(), ledger.row_counts()

@@ -21,6 +21,7 @@ from riskml.scoring.actions import HOLD_COLUMNS, REVIEW_COLUMNS, _index_previous
 from riskml.scoring.grades import assign_grades
 from riskml.scoring.limits import LIMIT_COLUMNS, suggest_limits
 from riskml.scoring.personas import PERSONA_COLUMNS, assign_personas, thin_file_mask
+from riskml.scoring.treatment import treatments
 
 # feature columns the policy reads (besides customer_id)
 POLICY_INPUTS = tuple(dict.fromkeys((*LIMIT_COLUMNS, *HOLD_COLUMNS, *REVIEW_COLUMNS, *PERSONA_COLUMNS)))
@@ -28,7 +29,7 @@ POLICY_INPUTS = tuple(dict.fromkeys((*LIMIT_COLUMNS, *HOLD_COLUMNS, *REVIEW_COLU
 DECISION_COLUMNS = (
     "grade", "current_limit", "suggested_limit", "limit_change", "action", "limit_rationale",
     "order_hold", "hold_reason", "hold_codes", "review_due", "review_reason", "review_codes", "review_priority",
-    "persona",
+    "persona", "treatment",
 )
 
 
@@ -75,7 +76,7 @@ def apply_policy(
     limits = suggest_limits(part, p, grades, config.limits, config.master_scale, thin, scored)
     holds = order_holds(part, limits, config.actions)
     reviews = reviews_due(part, grades, config.actions, config.master_scale, prev, scored, errors, limits)
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "grade": pd.Series(grades, dtype=object),
         "current_limit": limits["current_limit"].to_numpy("float64"),
         "suggested_limit": limits["suggested_limit"].to_numpy("float64"),
@@ -91,3 +92,5 @@ def apply_policy(
         "review_priority": reviews["review_priority"].to_numpy(dtype=np.int8),
         "persona": assign_personas(part, p, config.personas, thin),
     })
+    out["treatment"] = treatments(out["persona"].to_numpy(), out, config)[1]
+    return out

@@ -49,11 +49,11 @@ KEYS = ("customer_id", "as_of")
 # the columns of the scores output, in order (docs/scoring.md describes each)
 BASE_COLUMNS = (
     "customer_id", "as_of", "pd", "grade", "current_limit", "suggested_limit", "limit_change", "action",
-    "order_hold", "hold_reason", "review_due", "review_reason", "review_priority", "persona",
+    "order_hold", "hold_reason", "review_due", "review_reason", "review_priority", "persona", "treatment",
 )
 TAIL_COLUMNS = ("reason_codes", "model_version", "data_fingerprint", "limit_rationale", "hold_codes", "review_codes",
                 "scored", "score_error")
-_TEXT_COLUMNS = ("action", "hold_reason", "review_reason", "persona", "reason_codes", "limit_rationale",
+_TEXT_COLUMNS = ("action", "hold_reason", "review_reason", "persona", "treatment", "reason_codes", "limit_rationale",
                  "hold_codes", "review_codes", "score_error")
 CONTRIBUTION_COLUMNS = ("customer_id", "as_of", "feature", "value", "contribution", "family")
 # the row of the contributions output that carries the expected value (base value) of the model

@@ -1,0 +1,75 @@
+"""The decision evaluation harness (benchmarks/decisions.py): its figures on a hand-made book of ten
+customers, and the docs block it writes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from benchmarks import decisions as dec
+
+AS_OF = "2026-09-30"
+NaT = pd.NaT
+
+
+@pytest.fixture()
+def book() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    #          id     truth         persona (riskml)      action      hold   review  pd     limit   suggested sales  default by / scheduled
+    rows = [("C1", "stretcher", "strong_late_payer", "keep", False, False, 0.02, 10_000, 10_000, 1_000, NaT, NaT),
+            ("C2", "stretcher", "regular", "decrease", False, False, 0.05, 10_000, 8_000, 2_000, NaT, NaT),
+            ("C3", "prompt", "strong_late_payer", "keep", False, False, 0.01, 5_000, 5_000, 500, NaT, NaT),
+            ("C4", "deteriorating", "weak_late_payer", "decrease", True, True, 0.30, 3_000, 2_000, 300, NaT,
+             "2027-03-31"),
+            ("C5", "distressed", "distressed", "revoke", True, False, 0.20, 2_000, 0, 200, NaT, "2027-11-30"),
+            ("C6", "distressed", "distressed", "keep", True, False, 0.90, 1_000, 1_000, 100, "2026-05-01",
+             "2026-05-01"),
+            ("C7", "disputing", "disorganised", "increase", True, False, 0.04, 4_000, 5_000, 400, NaT, NaT),
+            ("C8", "prompt", "prompt_payer", "increase", False, True, 0.005, 6_000, 7_000, 1_500, NaT, NaT),
+            ("C9", "new", "thin_file", "set", False, False, np.nan, np.nan, 1_000, 0, NaT, NaT),
+            ("C10", "deteriorating", "weak_late_payer", "keep", False, False, 0.10, 5_000, 5_000, 1_000, NaT,
+             "2026-12-31")]
+    cols = ["customer_id", "truth", "persona", "action", "order_hold", "review_due", "pd", "current_limit",
+            "suggested_limit", "sales_avg_3m", "default_date", "scheduled_default_date"]
+    f = pd.DataFrame(rows, columns=cols)
+    scores = f[["customer_id", "pd", "current_limit", "suggested_limit", "action", "order_hold", "review_due",
+                "persona"]]
+    truth = f[["customer_id", "truth", "default_date", "scheduled_default_date"]].rename(columns={"truth": "persona"})
+    truth = truth.assign(default_date=pd.to_datetime(truth["default_date"]),
+                         scheduled_default_date=pd.to_datetime(truth["scheduled_default_date"]))
+    return scores, truth, f[["customer_id", "sales_avg_3m"]]
+
+
+def test_figures_hand_computed(book) -> None:
+    got = dec.evaluate_decisions(*book, AS_OF)
+    expected = {
+        "customers": 10, "alive": 9,                        # C6 defaulted before the as-of date
+        "default_rate_12m": 2 / 9,                          # C4 and C10; C5's default is 14 months away
+        "auc_vs_truth": 11 / 12,                            # C4 above all 6 survivors scored, C10 above 5 (not C5)
+        "strong_recall": 1 / 2, "strong_precision": 1 / 2,  # C1 found, C2 missed; C3 a false strong
+        "strong_revoked": 0, "strong_held": 0,
+        "nondefault_revoked": 1 / 7,                        # survivors C1 C2 C3 C5 C7 C8 C9: C5 revoked
+        "nondefault_restricted": 3 / 7,                     # C2 decrease, C5 revoke, C7 hold
+        "default_restricted": 1 / 2,                        # C4 held; C10 not
+        "holds_customers": 4 / 10,                          # C4 C5 C6 C7
+        "holds_sales": 1_000 / 7_000,
+        "reviews_due": 2 / 10,
+        "increase_and_hold": 1,                             # C7
+        "limits_changed": 5 / 9,                            # C2 C4 C5 C7 C8 of the 9 with a limit
+    }
+    assert got == pytest.approx(expected)
+
+
+def test_markdown_marks_missed_targets_and_the_doc_block_is_replaced(book, tmp_path) -> None:
+    figures = dec.evaluate_decisions(*book, AS_OF)
+    table = dec.markdown({"demo": figures}, 2000, 36)
+    assert "| order holds, share of customers | 40.0% ✗ | <= 10% |" in table
+    assert "| defaulters restricted before they default | 50.0% ✗ | >= 80% |" in table
+    assert "| strong stretchers revoked | 0 | 0 |" in table
+    assert "Measured by `make decisions`" in table
+    doc = tmp_path / "scoring.md"
+    doc.write_text("# Scoring\n\ntext\n", encoding="utf-8")
+    dec.write_doc(table, doc)
+    dec.write_doc(table.replace("40.0%", "41.0%"), doc)  # a second run replaces the block
+    text = doc.read_text(encoding="utf-8")
+    assert text.count(dec.BEGIN) == 1 and "41.0% ✗" in text and "40.0% ✗" not in text
+    assert text.startswith("# Scoring\n\ntext\n")
