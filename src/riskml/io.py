@@ -109,12 +109,22 @@ def _text_columns(df: pd.DataFrame) -> list:
             if df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype | pd.CategoricalDtype)]
 
 
-def _needs_escape(values: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(values), dtype=bool)
-    for i, v in enumerate(values):
-        if isinstance(v, str) and v and (v[0] == ESCAPE or (v[0] in FORMULA_STARTS and not _PLAIN_NUMBER.match(v))):
-            out[i] = True
-    return out
+def _escape_mask(s: pd.Series, strip: bool = False) -> np.ndarray:
+    """Cells of a text column that :func:`neutralise_formulas` escapes (``strip``: that it escaped)."""
+    text = s.astype("str") if s.dtype != object else s.map(lambda v: v if isinstance(v, str) else None).astype("str")
+    if strip:  # an escaped cell is ESCAPE + a cell that needed escaping
+        esc = text.str[:1].eq(ESCAPE).fillna(False).to_numpy(bool).copy()
+        if not esc.any():
+            return esc
+        out = np.zeros(len(s), dtype=bool)
+        out[esc] = _escape_mask(text[esc].str[1:])
+        return out
+    first = text.str[:1]
+    formula = first.isin(FORMULA_STARTS).fillna(False).to_numpy(bool).copy()
+    if formula.any():
+        plain = text[formula].str.fullmatch(_PLAIN_NUMBER.pattern).fillna(False).to_numpy(bool)
+        formula[np.flatnonzero(formula)[plain]] = False
+    return formula | first.eq(ESCAPE).fillna(False).to_numpy(bool)
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
@@ -123,29 +133,24 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     out = df
     for col in _text_columns(df):
         s = df[col]
-        values = s.astype(object).to_numpy()
-        mask = _needs_escape(values)
+        mask = _escape_mask(s)
         if mask.any():
             if out is df:
                 out = df.copy()
-            fixed = values.copy()
-            fixed[mask] = [ESCAPE + v for v in values[mask]]
+            fixed = s.astype(object).to_numpy().copy()
+            fixed[mask] = [ESCAPE + v for v in fixed[mask]]
             out[col] = pd.Series(fixed, index=s.index, dtype=object if s.dtype == object else "str")
     return out
 
 
 def restore_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Undo :func:`neutralise_formulas` on the text columns of a CSV riskml wrote."""
+    """Undo :func:`neutralise_formulas` on the text columns of a CSV riskml wrote (in place)."""
     for col in _text_columns(df):
         s = df[col]
-        values = s.astype(object).to_numpy()
-        mask = np.zeros(len(values), dtype=bool)
-        for i, v in enumerate(values):
-            if isinstance(v, str) and len(v) > 1 and v[0] == ESCAPE and _needs_escape(np.array([v[1:]], dtype=object))[0]:
-                mask[i] = True
+        mask = _escape_mask(s, strip=True)
         if mask.any():
-            fixed = values.copy()
-            fixed[mask] = [v[1:] for v in values[mask]]
+            fixed = s.astype(object).to_numpy().copy()
+            fixed[mask] = [v[1:] for v in fixed[mask]]
             df[col] = pd.Series(fixed, index=s.index, dtype=object if s.dtype == object else "str")
     return df
 
