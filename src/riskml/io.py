@@ -35,7 +35,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ESCAPE = "'"
 _PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 # a temporary file of atomic_path whose process is gone, or (older name without a pid) this old, is stale
-STALE_TMP_SECONDS = 3600
+STALE_TMP_SECONDS = 86_400
 
 
 @contextlib.contextmanager
@@ -69,30 +69,38 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def clean_stale_temporaries(path: str | Path) -> list[Path]:
-    """Remove the temporaries a killed run of :func:`atomic_path` left beside ``path``
-    (``.NAME.<pid>-XXXX.tmp`` whose process is gone; older ``.NAME.XXXX.tmp`` after an hour).
-    A temporary of a run still going is left alone. Returns what was removed."""
-    path = Path(path)
+_TMP_NAME = re.compile(r"^\..+\.(?:(?P<pid>\d+)-[A-Za-z0-9_]+|[A-Za-z0-9_]{8})\.tmp$")
+_SCANNED: set[str] = set()
+
+
+def clean_stale_temporaries(path: str | Path, force: bool = False) -> list[Path]:
+    """Remove the temporaries that killed runs of :func:`atomic_path` left in ``path``'s directory:
+    ``.NAME.<pid>-XXXX.tmp`` whose process has ended, and ``.NAME.XXXXXXXX.tmp`` (the name before the pid
+    was added) older than :data:`STALE_TMP_SECONDS`. A temporary of a run still going is left alone.
+    Each directory is scanned once per process (``force`` scans again). Returns what was removed."""
+    folder = Path(path).parent
+    key = str(folder.resolve()) if folder.exists() else ""
+    if not key or (key in _SCANNED and not force):
+        return []
+    _SCANNED.add(key)
     removed: list[Path] = []
-    if not path.parent.is_dir():
-        return removed
-    prefix = f".{path.name}."
     now = time.time()
-    for cand in path.parent.iterdir():
-        name = cand.name
-        if not (name.startswith(prefix) and name.endswith(".tmp")) or not cand.is_file():
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TMP_NAME.match(entry.name)
+        if m is None:
             continue
-        middle = name[len(prefix):-len(".tmp")]
-        pid_text, dash, _ = middle.partition("-")
         try:
-            if dash and pid_text.isdigit():
-                stale = not pid_alive(int(pid_text))
-            else:
-                stale = now - cand.stat().st_mtime > STALE_TMP_SECONDS
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            pid = m.group("pid")
+            stale = (not pid_alive(int(pid))) if pid else now - entry.stat().st_mtime > STALE_TMP_SECONDS
             if stale:
-                cand.unlink()
-                removed.append(cand)
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
         except OSError:  # gone already, or not ours to remove
             continue
     return removed
