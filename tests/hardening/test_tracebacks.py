@@ -58,6 +58,7 @@ def test_a_path_with_brackets_is_printed_whole(small_ledger_dir: Path, tmp_path:
     assert "ledger[final]" in res.stdout and "out[v2]" in res.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("uri", ["http://127.0.0.1:9/model", "ftp://127.0.0.1:9/x"])
 def test_an_unfetchable_model_uri_is_one_line(small_ledger_dir: Path, tmp_path: Path, uri: str,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,7 +73,7 @@ def test_a_huge_header_gives_bounded_messages(small_ledger_dir: Path, tmp_path: 
     data = _copy(small_ledger_dir, tmp_path / "d")
     p = data / "orders.csv"
     lines = p.read_text().splitlines()
-    lines[0] += "," + ",".join(f"junk{i}" for i in range(20_000))
+    lines[0] += "," + ",".join(f"junk{i}" for i in range(3_000))
     p.write_text("\n".join(lines[:3]) + "\n")
     res = _validate(data, tmp_path)
     assert res.exit_code == 0, res.output[-2000:]
