@@ -35,7 +35,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ESCAPE = "'"
 _PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 # a temporary file of atomic_path whose process is gone, or (older name without a pid) this old, is stale
-STALE_TMP_SECONDS = 3600
+STALE_TMP_SECONDS = 86_400
 
 
 @contextlib.contextmanager
@@ -69,30 +69,38 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def clean_stale_temporaries(path: str | Path) -> list[Path]:
-    """Remove the temporaries a killed run of :func:`atomic_path` left beside ``path``
-    (``.NAME.<pid>-XXXX.tmp`` whose process is gone; older ``.NAME.XXXX.tmp`` after an hour).
-    A temporary of a run still going is left alone. Returns what was removed."""
-    path = Path(path)
+_TMP_NAME = re.compile(r"^\..+\.(?:(?P<pid>\d+)-[A-Za-z0-9_]+|[A-Za-z0-9_]{8})\.tmp$")
+_SCANNED: set[str] = set()
+
+
+def clean_stale_temporaries(path: str | Path, force: bool = False) -> list[Path]:
+    """Remove the temporaries that killed runs of :func:`atomic_path` left in ``path``'s directory:
+    ``.NAME.<pid>-XXXX.tmp`` whose process has ended, and ``.NAME.XXXXXXXX.tmp`` (the name before the pid
+    was added) older than :data:`STALE_TMP_SECONDS`. A temporary of a run still going is left alone.
+    Each directory is scanned once per process (``force`` scans again). Returns what was removed."""
+    folder = Path(path).parent
+    key = str(folder.resolve()) if folder.exists() else ""
+    if not key or (key in _SCANNED and not force):
+        return []
+    _SCANNED.add(key)
     removed: list[Path] = []
-    if not path.parent.is_dir():
-        return removed
-    prefix = f".{path.name}."
     now = time.time()
-    for cand in path.parent.iterdir():
-        name = cand.name
-        if not (name.startswith(prefix) and name.endswith(".tmp")) or not cand.is_file():
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TMP_NAME.match(entry.name)
+        if m is None:
             continue
-        middle = name[len(prefix):-len(".tmp")]
-        pid_text, dash, _ = middle.partition("-")
         try:
-            if dash and pid_text.isdigit():
-                stale = not pid_alive(int(pid_text))
-            else:
-                stale = now - cand.stat().st_mtime > STALE_TMP_SECONDS
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            pid = m.group("pid")
+            stale = (not pid_alive(int(pid))) if pid else now - entry.stat().st_mtime > STALE_TMP_SECONDS
             if stale:
-                cand.unlink()
-                removed.append(cand)
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
         except OSError:  # gone already, or not ours to remove
             continue
     return removed
@@ -109,12 +117,22 @@ def _text_columns(df: pd.DataFrame) -> list:
             if df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype | pd.CategoricalDtype)]
 
 
-def _needs_escape(values: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(values), dtype=bool)
-    for i, v in enumerate(values):
-        if isinstance(v, str) and v and (v[0] == ESCAPE or (v[0] in FORMULA_STARTS and not _PLAIN_NUMBER.match(v))):
-            out[i] = True
-    return out
+def _escape_mask(s: pd.Series, strip: bool = False) -> np.ndarray:
+    """Cells of a text column that :func:`neutralise_formulas` escapes (``strip``: that it escaped)."""
+    text = s.astype("str") if s.dtype != object else s.map(lambda v: v if isinstance(v, str) else None).astype("str")
+    if strip:  # an escaped cell is ESCAPE + a cell that needed escaping
+        esc = text.str[:1].eq(ESCAPE).fillna(False).to_numpy(bool).copy()
+        if not esc.any():
+            return esc
+        out = np.zeros(len(s), dtype=bool)
+        out[esc] = _escape_mask(text[esc].str[1:])
+        return out
+    first = text.str[:1]
+    formula = first.isin(FORMULA_STARTS).fillna(False).to_numpy(bool).copy()
+    if formula.any():
+        plain = text[formula].str.fullmatch(_PLAIN_NUMBER.pattern).fillna(False).to_numpy(bool)
+        formula[np.flatnonzero(formula)[plain]] = False
+    return formula | first.eq(ESCAPE).fillna(False).to_numpy(bool)
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
@@ -123,29 +141,24 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     out = df
     for col in _text_columns(df):
         s = df[col]
-        values = s.astype(object).to_numpy()
-        mask = _needs_escape(values)
+        mask = _escape_mask(s)
         if mask.any():
             if out is df:
                 out = df.copy()
-            fixed = values.copy()
-            fixed[mask] = [ESCAPE + v for v in values[mask]]
+            fixed = s.astype(object).to_numpy().copy()
+            fixed[mask] = [ESCAPE + v for v in fixed[mask]]
             out[col] = pd.Series(fixed, index=s.index, dtype=object if s.dtype == object else "str")
     return out
 
 
 def restore_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Undo :func:`neutralise_formulas` on the text columns of a CSV riskml wrote."""
+    """Undo :func:`neutralise_formulas` on the text columns of a CSV riskml wrote (in place)."""
     for col in _text_columns(df):
         s = df[col]
-        values = s.astype(object).to_numpy()
-        mask = np.zeros(len(values), dtype=bool)
-        for i, v in enumerate(values):
-            if isinstance(v, str) and len(v) > 1 and v[0] == ESCAPE and _needs_escape(np.array([v[1:]], dtype=object))[0]:
-                mask[i] = True
+        mask = _escape_mask(s, strip=True)
         if mask.any():
-            fixed = values.copy()
-            fixed[mask] = [v[1:] for v in values[mask]]
+            fixed = s.astype(object).to_numpy().copy()
+            fixed[mask] = [v[1:] for v in fixed[mask]]
             df[col] = pd.Series(fixed, index=s.index, dtype=object if s.dtype == object else "str")
     return df
 

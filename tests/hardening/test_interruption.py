@@ -39,15 +39,22 @@ def test_a_killed_write_leaves_a_temporary_that_the_next_write_removes(tmp_path:
 def test_a_temporary_of_a_live_run_is_kept_old_unnamed_ones_go(tmp_path: Path) -> None:
     target = tmp_path / "s.parquet"
     live = tmp_path / f".s.parquet.{os.getpid()}-abc.tmp"
-    legacy = tmp_path / ".s.parquet.k2j3h4.tmp"
-    fresh_legacy = tmp_path / ".s.parquet.zzzzzz.tmp"
-    other = tmp_path / ".other.parquet.1-x.tmp"
-    for p in (live, legacy, fresh_legacy, other):
+    dead = tmp_path / f".other.parquet.{_dead_pid()}-x1.tmp"
+    legacy = tmp_path / ".s.parquet.k2j3h4a_.tmp"
+    fresh_legacy = tmp_path / ".s.parquet.zzzzzzzz.tmp"
+    not_ours = tmp_path / ".s.parquet.tmp"
+    for p in (live, dead, legacy, fresh_legacy, not_ours):
         p.write_text("x")
-    old = time.time() - 7200
+    old = time.time() - 2 * 86_400
     os.utime(legacy, (old, old))
-    assert clean_stale_temporaries(target) == [legacy]
-    assert live.exists() and fresh_legacy.exists() and other.exists()
+    assert sorted(clean_stale_temporaries(target)) == sorted([dead, legacy])
+    assert live.exists() and fresh_legacy.exists() and not_ours.exists()
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    return int(proc.stdout)
 
 
 def _store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:

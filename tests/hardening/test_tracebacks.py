@@ -58,6 +58,7 @@ def test_a_path_with_brackets_is_printed_whole(small_ledger_dir: Path, tmp_path:
     assert "ledger[final]" in res.stdout and "out[v2]" in res.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("uri", ["http://127.0.0.1:9/model", "ftp://127.0.0.1:9/x"])
 def test_an_unfetchable_model_uri_is_one_line(small_ledger_dir: Path, tmp_path: Path, uri: str,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,3 +67,15 @@ def test_an_unfetchable_model_uri_is_one_line(small_ledger_dir: Path, tmp_path: 
                               "--out", str(tmp_path / "s.parquet"), "--model", uri])
     assert res.exit_code == 1, res.output
     assert "Traceback" not in res.output and sum(line.startswith("error:") for line in res.stderr.splitlines()) == 1
+
+
+def test_a_huge_header_gives_bounded_messages(small_ledger_dir: Path, tmp_path: Path) -> None:
+    data = _copy(small_ledger_dir, tmp_path / "d")
+    p = data / "orders.csv"
+    lines = p.read_text().splitlines()
+    lines[0] += "," + ",".join(f"junk{i}" for i in range(3_000))
+    p.write_text("\n".join(lines[:3]) + "\n")
+    res = _validate(data, tmp_path)
+    assert res.exit_code == 0, res.output[-2000:]
+    assert all(len(line) < 1_100 for line in res.stderr.splitlines())
+    assert "characters)" in res.stderr

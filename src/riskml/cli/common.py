@@ -24,11 +24,32 @@ console = Console(stderr=False, highlight=False, soft_wrap=True, markup=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
+# a hostile file can make a message huge (100,000 column names in a header): what is printed is bounded
+MAX_LINE_CHARS = 1_000
+MAX_LINES = 100
+
+
+def bounded_lines(message: str) -> list[str]:
+    """``message`` as lines of at most :data:`MAX_LINE_CHARS`, at most :data:`MAX_LINES` of them."""
+    lines = str(message).splitlines() or [str(message)]
+    out = [line if len(line) <= MAX_LINE_CHARS else f"{line[:MAX_LINE_CHARS]}... ({len(line):,} characters)"
+           for line in lines[:MAX_LINES]]
+    if len(lines) > MAX_LINES:
+        out.append(f"... and {len(lines) - MAX_LINES:,} more lines")
+    return out
+
+
 def fail(message: str) -> typer.Exit:
     """Print ``message`` (one line per problem) to stderr and return the exit to raise."""
-    for line in str(message).splitlines() or [str(message)]:
+    for line in bounded_lines(message):
         err_console.print(f"[bold red]error:[/] {escape(line)}", markup=True)
     return typer.Exit(code=1)
+
+
+def warn(message: str) -> None:
+    """Print a warning to stderr, as text, bounded like :func:`fail`."""
+    for line in bounded_lines(message):
+        err_console.print(f"warning: {line}")
 
 
 # signals that stop a command like Ctrl-C does, so that it unwinds: temporaries are removed, an MLflow run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from riskml.cli.common import console, err_console
+from riskml.cli.common import console, warn
 from riskml.data.ledger import Ledger
 
 
@@ -22,5 +22,5 @@ def load_ledger_for_cli(data: Path, data_config: Path | None = None, quiet: bool
         console.print(f"ledger {data}: {counts}; {n_rej:,} rows rejected"
                       + (" (run `riskml validate` for the list)" if n_rej else ""))
         for w in report.warnings:
-            err_console.print(f"warning: {w}")
+            warn(w)
     return ledger

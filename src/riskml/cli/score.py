@@ -125,8 +125,8 @@ def score(
     from riskml.cli.ledger import load_ledger_for_cli
     from riskml.data.validate import resolve_data_config
 
+    model, info = load_model(model_uri)  # a model that cannot be used stops the run before the ledger is read
     ledger = load_ledger_for_cli(data, data_config)
-    model, info = load_model(model_uri)
     console.print(f"model {info.get('uri', model_uri)} (version {info.get('model_version', '?')})")
     extra = model_extra_attributes(model, resolve_data_config(data, data_config).extra_attributes)
     if (warning := _scale_warning(model, scoring_config)) is not None:

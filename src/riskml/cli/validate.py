@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from riskml.cli.common import console, err_console, parse_date, user_errors
+from riskml.cli.common import console, parse_date, user_errors, warn
 
 
 def summary_tables(report) -> tuple[Table, Table | None]:
@@ -76,7 +76,7 @@ def _print_report(report, rejects: Path) -> None:
     if rules is not None:
         console.print(rules)
     for w in report.warnings:
-        err_console.print(f"warning: {w}")
+        warn(w)
     total, n_rej = report.n_read, report.n_rejected
     console.print(f"{total:,} rows read, {total - n_rej:,} accepted, {n_rej:,} rejected; rejects written to {rejects}")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from riskml.cli.common import console, err_console, parse_date
+from riskml.cli.common import console, err_console, parse_date, warn
 from riskml.errors import RiskmlError
 
 # file-system schemes whose URIs have an authority (bucket, container, name node): "s3a://bucket/key"
@@ -50,7 +50,7 @@ def _print_ledger(data: str, run: Any) -> None:
     console.print(f"ledger {data}: {counts}; {n_rej:,} rows rejected"
                   + (" (run `riskml validate` for the list)" if n_rej else "") + " [Spark]")
     for w in run.warnings:
-        err_console.print(f"warning: {w}")
+        warn(w)
 
 
 def features_command(data: str | Path, as_of: str, out: str | Path, data_config: Path | None,
