@@ -94,13 +94,13 @@ def choose_dates(ledger: Ledger, train_config: TrainConfig, backtest: BacktestCo
     Clear errors for too little history and for dates without outcomes."""
     lo, hi = ledger.date_range()
     last = ledger_end(ledger)
-    latest = month_end_before(shift_months(last, -every_months) if not last.is_month_end
-                              else shift_months(last, -every_months))
-    if end is not None and pd.Timestamp(end) >= last:
-        raise RiskmlError(f"--to {pd.Timestamp(end).date()}: the ledger ends {last.date()}, so nothing is known "
-                          "of what happened after that date (no outcomes yet in the window); choose a date before "
-                          f"{last.date()} (the default is {latest.date()}, the last month end a full replay step "
-                          "before the ledger's end)")
+    latest = month_end_before(shift_months(last, -every_months))
+    for option, day in (("--from", start), ("--to", end)):
+        if day is not None and pd.Timestamp(day) >= last:
+            raise RiskmlError(f"{option} {pd.Timestamp(day).date()}: the ledger ends {last.date()}, so nothing is "
+                              "known of what happened after that date (no outcomes yet in the window); choose a date "
+                              f"before {last.date()} (the default --to is {latest.date()}, the last month end a full "
+                              "replay step before the ledger's end)")
     stop = pd.Timestamp(end) if end is not None else latest
     if start is None:
         candidates = month_ends(lo, stop)
