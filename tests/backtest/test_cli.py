@@ -15,14 +15,15 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def cli_run(bt_ledger_dir: Path, policy_files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory,
-            ) -> tuple[Path, Path, object]:
+def cli_run(bt_ledger_dir: Path, policy_files: dict[str, Path], fast_train_file: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, object]:
     out = tmp_path_factory.mktemp("bt_out")
     db = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
     res = runner.invoke(app, [
         "backtest", "--data", str(bt_ledger_dir), "--out", str(out), "--from", "2026-02-28", "--to", "2026-04-30",
         "--policy", "configs/scoring.yaml", "--policy", str(policy_files["revoke_all"]),
-        "--sweep", "actions.hold_past_due_days=15,60", "--retrain-every", "12m"],
+        "--sweep", "actions.hold_past_due_days=15,60", "--retrain-every", "12m",
+        "--train-config", str(fast_train_file)],
         env={"MLFLOW_TRACKING_URI": f"sqlite:///{db}"})
     return out, db, res
 
