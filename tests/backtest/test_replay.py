@@ -153,3 +153,14 @@ def test_a_later_start_needs_enough_labels(bt_ledger: Ledger) -> None:
     with pytest.raises(RiskmlError, match="walk-forward model at 2025-01-31"):
         run_backtest(bt_ledger, load_policies(None, None), backtest=BacktestConfig(),
                      start=pd.Timestamp("2025-01-31"), end=pd.Timestamp("2025-02-28"))
+
+
+def test_shorter_holds_block_less(bt_ledger: Ledger, bt_result: BacktestResult) -> None:
+    t0, t1 = bt_result.dates[0], bt_result.dates[2]
+    policies = load_policies(None, None)
+    week = run_backtest(bt_ledger, policies, FAST, backtest=BT.model_copy(update={"hold_days": 7}), start=t0, end=t1)
+    month = _rows(bt_result, "champion").iloc[:3]
+    assert (week.frame["sales_lost_holds"].to_numpy() <= month["sales_lost_holds"].to_numpy() + 1e-6).all()
+    assert week.frame["sales_lost_holds"].sum() < month["sales_lost_holds"].sum()
+    # the decisions are the same: only what a hold blocks changes
+    np.testing.assert_array_equal(week.frame["holds"], month["holds"])

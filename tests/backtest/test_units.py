@@ -129,3 +129,21 @@ def test_pareto_front() -> None:
     assert pareto_front(cost, gain).tolist() == [True, True, False, False, True, False]
     assert front_line(cost, gain) == [(0.0, 0.0), (10.0, 50.0), (30.0, 80.0)]
     assert pareto_front(np.array([1.0, 1.0]), np.array([2.0, 2.0])).tolist() == [True, True]
+
+
+def test_a_hold_lasting_some_days_blocks_only_those_days() -> None:
+    # a held customer (current limit 1000) and a held one the policy also cuts to 300
+    dec = _decisions(["keep", "decrease"], [True, True], [1000.0, 300.0], ["regular", "regular"])
+    feats = pd.DataFrame({"exposure": [200.0, 200.0], "open_balance": [200.0, 200.0]})
+    out = pd.DataFrame({"status": ["labeled", "labeled"], "bad": [True, True], "invoiced": [300.0, 300.0],
+                        "settled": [0.0, 0.0], "loss": [90.0, 90.0], "invoiced_hold": [100.0, 100.0],
+                        "loss_hold": [30.0, 30.0]})
+    f = date_figures(dec, feats, np.array([0.1, 0.1]), out, ScoringConfig())
+    # first: the hold's 100 and its loss 30; second: the hold's 100, then the cut: 200 + 100 + 200 - 300 = 200
+    # over, all of the remaining 200 (its loss 60 with it)
+    assert f["sales_blocked_bad"] == 100.0 + 300.0
+    assert f["bad_debt_avoided"] == pytest.approx(30.0 + 90.0) and f["bad_debt_realised"] == pytest.approx(60.0)
+    # without a hold duration, a hold blocks the whole period
+    f = date_figures(dec, feats, np.array([0.1, 0.1]), out.drop(columns=["invoiced_hold", "loss_hold"]),
+                     ScoringConfig())
+    assert f["sales_blocked_bad"] == 600.0 and f["bad_debt_avoided"] == pytest.approx(180.0)
