@@ -147,3 +147,26 @@ def test_a_hold_lasting_some_days_blocks_only_those_days() -> None:
     f = date_figures(dec, feats, np.array([0.1, 0.1]), out.drop(columns=["invoiced_hold", "loss_hold"]),
                      ScoringConfig())
     assert f["sales_blocked_bad"] == 600.0 and f["bad_debt_avoided"] == pytest.approx(180.0)
+
+
+def test_docs_figures_from_a_summary() -> None:
+    from benchmarks.bench_backtest import compact_markdown, figures_markdown, trade_offs
+
+    base = {c: 1.0 for c in ("bad_exposure_caught_share", "bad_customers_caught_share", "bad_debt_realised",
+                             "sales_lost_holds", "sales_lost_cuts", "sales_lost_share", "holds_per_date",
+                             "holds_new_per_date", "reviews_due_per_date", "reviews_urgent_per_date",
+                             "approvals_per_date", "approvals_new_per_date", "strong_late_payers_restricted_per_date")}
+    summary = pd.DataFrame([
+        {**base, "policy": "champion", "bad_debt_avoided": 20.0, "margin_lost": 1000.0, "sales_lost": 5000.0,
+         "net": 50.0, "on_frontier": True},
+        {**base, "policy": "x=1", "bad_debt_avoided": 30.0, "margin_lost": 3000.0, "sales_lost": 15000.0,
+         "net": 40.0, "on_frontier": True},
+        {**base, "policy": "x=2", "bad_debt_avoided": 20.0, "margin_lost": 1000.0, "sales_lost": 5000.0,
+         "net": 50.0, "on_frontier": False},
+    ])
+    lines = trade_offs(summary)
+    assert lines[0].startswith("- `x=2` -> `x=1`: 10 more bad debt avoided for 2,000 more margin lost")
+    assert "per unit of bad debt avoided: 200" in lines[0] and "highest for `champion`" in lines[-1]
+    text = figures_markdown(summary, "riskml backtest ...", "riskml synth ...", "2022-03-31", "2025-02-28")
+    assert "| on the frontier | yes | yes | no |" in text and "off it: x=2." in text
+    assert "| net | 50 | 40 | 50 |" in compact_markdown(summary, "cmd")
