@@ -170,3 +170,15 @@ def test_docs_figures_from_a_summary() -> None:
     text = figures_markdown(summary, "riskml backtest ...", "riskml synth ...", "2022-03-31", "2025-02-28")
     assert "| on the frontier | yes | yes | no |" in text and "off it: x=2." in text
     assert "| net | 50 | 40 | 50 |" in compact_markdown(summary, "cmd")
+
+
+def test_columns_a_newer_policy_adds_are_used_when_present() -> None:
+    dec = _decisions(["keep", "keep"], [True, True], [1000.0, 1000.0], ["strong_late_payer", "stretching"])
+    dec = dec.assign(hold_type=["soft", "hard"], margin_at_risk=[10.0, 5.0])
+    feats = pd.DataFrame({"exposure": [1.0, 1.0], "open_balance": [1.0, 1.0]})
+    out = pd.DataFrame({"status": ["labeled"] * 2, "bad": [False] * 2, "invoiced": [100.0, 50.0],
+                        "settled": [0.0, 0.0], "loss": [0.0, 0.0]})
+    f = date_figures(dec, feats, np.array([0.01, 0.01]), out, ScoringConfig())
+    assert f["holds_soft"] == 1 and f["holds_hard"] == 1 and f["margin_at_risk"] == 15.0
+    # both persona codes count as strong late payers (the new code and the old one)
+    assert f["strong_late_payers_restricted"] == 2 and f["strong_late_payer_sales_lost"] == 150.0
