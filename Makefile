@@ -16,7 +16,7 @@ OUT ?= out
 MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export MLFLOW_TRACKING_URI
 
-.PHONY: help install demo-data validate features train score report test test-fast lint docs bench bench-real decisions clean
+.PHONY: help install demo-data validate features train score report backtest test test-fast lint docs bench bench-real decisions clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -48,6 +48,11 @@ score: demo-data ## Score every customer as of AS_OF with the champion model int
 
 report: demo-data ## Customer and portfolio reports as of AS_OF into out/reports
 	$(BIN)/riskml report --data $(DATA) --as-of $(AS_OF) --scores $(OUT)/scores.parquet --out $(OUT)/reports
+
+BACKTEST_SWEEP ?= actions.hold_past_due_days=15,30,45,60
+
+backtest: demo-data ## Replay the scoring policy at past month ends with a hold-threshold sweep into out/backtest
+	$(BIN)/riskml backtest --data $(DATA) --out $(OUT)/backtest --sweep $(BACKTEST_SWEEP)
 
 TEST_STAMP := $(VENV)/.installed-test
 

@@ -606,6 +606,9 @@ class BacktestConfig(_Section):
     # months between the walk-forward training dates and its validation dates; the backtest itself is the
     # out-of-time test, so no gap is needed (None = train.yaml's split.gap_months)
     train_gap_months: int | None = Field(default=0, ge=0)
+    # days an order hold blocks invoices after the replay date (the customer pays its arrears, the orders are
+    # released); None = until the next replay date. A revoke always lasts until the next replay date
+    hold_days: int | None = Field(default=None, ge=1)
 
 
 SECTIONS: dict[str, type[_Section]] = {

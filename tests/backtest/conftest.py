@@ -11,7 +11,7 @@ import yaml
 
 from riskml.backtest.policies import CHAMPION, Policy, challenger, load_policies
 from riskml.backtest.replay import BacktestResult, run_backtest
-from riskml.config import BacktestConfig, ScoringConfig
+from riskml.config import BacktestConfig, ScoringConfig, TrainConfig
 from riskml.data.ledger import Ledger
 from riskml.data.synth import SyntheticLedger, generate_ledger, write_synthetic
 from tests.backtest.policies import HOLD_NOBODY, REVOKE_ALL
@@ -20,6 +20,9 @@ END = pd.Timestamp("2026-09-30")
 SWEEP = "actions.hold_past_due_days=15,30,45,60"
 # one retraining: the tests need the replay, not many models
 BT = BacktestConfig(retrain_months=24)
+# small trees: the tests check the replay, not the model (the seed still makes every fit deterministic)
+FAST_LGB = {"n_estimators": 60, "early_stopping_rounds": 10, "num_leaves": 7}
+FAST = TrainConfig(lightgbm=FAST_LGB)
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +59,14 @@ def policy_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def fast_train_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("train") / "train.yaml"
+    path.write_text(yaml.safe_dump({"lightgbm": FAST_LGB}))
+    return path
+
+
+@pytest.fixture(scope="session")
 def bt_result(bt_ledger: Ledger) -> BacktestResult:
     policies = [*load_policies(None, [SWEEP]), *extreme_policies()]
     assert policies[0].name == CHAMPION
-    return run_backtest(bt_ledger, policies, backtest=BT, keep_decisions=True)
+    return run_backtest(bt_ledger, policies, FAST, backtest=BT, keep_decisions=True)

@@ -15,14 +15,15 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def cli_run(bt_ledger_dir: Path, policy_files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory,
-            ) -> tuple[Path, Path, object]:
+def cli_run(bt_ledger_dir: Path, policy_files: dict[str, Path], fast_train_file: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, object]:
     out = tmp_path_factory.mktemp("bt_out")
     db = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
     res = runner.invoke(app, [
         "backtest", "--data", str(bt_ledger_dir), "--out", str(out), "--from", "2026-02-28", "--to", "2026-04-30",
         "--policy", "configs/scoring.yaml", "--policy", str(policy_files["revoke_all"]),
-        "--sweep", "actions.hold_past_due_days=15,60", "--retrain-every", "12m"],
+        "--sweep", "actions.hold_past_due_days=15,60", "--retrain-every", "12m",
+        "--train-config", str(fast_train_file)],
         env={"MLFLOW_TRACKING_URI": f"sqlite:///{db}"})
     return out, db, res
 
@@ -58,6 +59,7 @@ def test_cli_writes_the_three_outputs_and_logs_a_run(cli_run: tuple[Path, Path, 
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--to", "2026-09-30"], "no outcomes yet in the window"),
+    (["--from", "2026-10-31"], "no outcomes yet in the window"),
     (["--from", "2024-06-30", "--to", "2024-07-31"], "walk-forward model at 2024-06-30"),
     (["--sweep", "actions.hold_past_due_dayz=15"], "'hold_past_due_dayz' is not a setting of actions"),
     (["--every", "2w"], "--every must be a number of months"),
@@ -77,3 +79,22 @@ def test_cli_unknown_key_in_a_policy_file(bt_ledger_dir: Path, tmp_path: Path) -
                               "--policy", "configs/scoring.yaml", "--policy", str(bad)])
     assert res.exit_code == 1
     assert "actions.hold_past_due_dayz: unknown setting" in res.output and str(bad) in res.output
+
+
+def test_cli_with_a_given_model(bt_ledger_dir: Path, bt_result, tmp_path: Path) -> None:  # noqa: ANN001
+    model = bt_result.models[0].model
+    saved = dict(model.metadata_)
+    model.metadata_ = {"data_window": {"train_dates": ["2025-01-31"], "oot_dates": ["2025-03-31"]},
+                       "label_config": {"horizon_months": 12}}
+    try:
+        model.save(tmp_path / "model")
+    finally:
+        model.metadata_ = saved
+    base = ["backtest", "--data", str(bt_ledger_dir), "--no-mlflow", "--model", str(tmp_path / "model")]
+    res = runner.invoke(app, [*base, "--out", str(tmp_path / "a"), "--from", "2026-01-31", "--to", "2026-04-30"])
+    assert res.exit_code == 1 and "trained on outcomes up to 2026-03-31" in res.output
+    assert "--from 2026-03-31 or later" in res.output
+    res = runner.invoke(app, [*base, "--out", str(tmp_path / "b"), "--from", "2026-03-31", "--to", "2026-04-30"])
+    assert res.exit_code == 0, res.output
+    frame = pd.read_parquet(tmp_path / "b" / "backtest.parquet")
+    assert len(frame) == 2 and frame["model"].str.endswith("model").all()

@@ -10,11 +10,11 @@ import pytest
 from riskml.backtest.models import given_model, model_knowledge_end, train_walk_forward
 from riskml.backtest.policies import load_policies
 from riskml.backtest.replay import BacktestResult, run_backtest
-from riskml.config import BacktestConfig, FeatureConfig, TrainConfig
+from riskml.config import BacktestConfig, FeatureConfig
 from riskml.data.ledger import Ledger
 from riskml.errors import ModelError, RiskmlError
 from riskml.features import build_snapshots, month_ends
-from tests.backtest.conftest import BT, extreme_policies
+from tests.backtest.conftest import BT, FAST, extreme_policies
 
 
 def _rows(result: BacktestResult, policy: str) -> pd.DataFrame:
@@ -104,8 +104,8 @@ def test_rows_after_the_replay_date_change_nothing_at_it(bt_ledger: Ledger, bt_r
     policies = [*load_policies(None, None), *extreme_policies()]
     changed = _perturb_after(bt_ledger, t0, seed)
     assert changed.row_counts() != bt_ledger.row_counts()
-    a = run_backtest(bt_ledger, policies, backtest=BT, start=t0, end=t1, keep_decisions=True)
-    b = run_backtest(changed, policies, backtest=BT, start=t0, end=t1, keep_decisions=True)
+    a = run_backtest(bt_ledger, policies, FAST, backtest=BT, start=t0, end=t1, keep_decisions=True)
+    b = run_backtest(changed, policies, FAST, backtest=BT, start=t0, end=t1, keep_decisions=True)
     for p in policies:
         pd.testing.assert_frame_equal(a.decisions[(p.name, t0)], b.decisions[(p.name, t0)])
     # ... while what happened after t0 did change (the outcomes are read from the future, by design)
@@ -115,7 +115,7 @@ def test_rows_after_the_replay_date_change_nothing_at_it(bt_ledger: Ledger, bt_r
 def test_walk_forward_model_sees_nothing_after_its_date(bt_ledger: Ledger, bt_result: BacktestResult) -> None:
     r = bt_result.dates[0]
     changed = _perturb_after(bt_ledger, r, 5)
-    fc, tc = FeatureConfig(), TrainConfig()
+    fc, tc = FeatureConfig(), FAST
     snaps = build_snapshots(bt_ledger, month_ends(bt_ledger.date_range()[0], r))
     snaps2 = build_snapshots(changed, month_ends(bt_ledger.date_range()[0], r))
     m1 = train_walk_forward(bt_ledger, snaps, r, tc, BT, fc)
@@ -153,3 +153,14 @@ def test_a_later_start_needs_enough_labels(bt_ledger: Ledger) -> None:
     with pytest.raises(RiskmlError, match="walk-forward model at 2025-01-31"):
         run_backtest(bt_ledger, load_policies(None, None), backtest=BacktestConfig(),
                      start=pd.Timestamp("2025-01-31"), end=pd.Timestamp("2025-02-28"))
+
+
+def test_shorter_holds_block_less(bt_ledger: Ledger, bt_result: BacktestResult) -> None:
+    t0, t1 = bt_result.dates[0], bt_result.dates[2]
+    policies = load_policies(None, None)
+    week = run_backtest(bt_ledger, policies, FAST, backtest=BT.model_copy(update={"hold_days": 7}), start=t0, end=t1)
+    month = _rows(bt_result, "champion").iloc[:3]
+    assert (week.frame["sales_lost_holds"].to_numpy() <= month["sales_lost_holds"].to_numpy() + 1e-6).all()
+    assert week.frame["sales_lost_holds"].sum() < month["sales_lost_holds"].sum()
+    # the decisions are the same: only what a hold blocks changes
+    np.testing.assert_array_equal(week.frame["holds"], month["holds"])

@@ -129,3 +129,56 @@ def test_pareto_front() -> None:
     assert pareto_front(cost, gain).tolist() == [True, True, False, False, True, False]
     assert front_line(cost, gain) == [(0.0, 0.0), (10.0, 50.0), (30.0, 80.0)]
     assert pareto_front(np.array([1.0, 1.0]), np.array([2.0, 2.0])).tolist() == [True, True]
+
+
+def test_a_hold_lasting_some_days_blocks_only_those_days() -> None:
+    # a held customer (current limit 1000) and a held one the policy also cuts to 300
+    dec = _decisions(["keep", "decrease"], [True, True], [1000.0, 300.0], ["regular", "regular"])
+    feats = pd.DataFrame({"exposure": [200.0, 200.0], "open_balance": [200.0, 200.0]})
+    out = pd.DataFrame({"status": ["labeled", "labeled"], "bad": [True, True], "invoiced": [300.0, 300.0],
+                        "settled": [0.0, 0.0], "loss": [90.0, 90.0], "invoiced_hold": [100.0, 100.0],
+                        "loss_hold": [30.0, 30.0]})
+    f = date_figures(dec, feats, np.array([0.1, 0.1]), out, ScoringConfig())
+    # first: the hold's 100 and its loss 30; second: the hold's 100, then the cut: 200 + 100 + 200 - 300 = 200
+    # over, all of the remaining 200 (its loss 60 with it)
+    assert f["sales_blocked_bad"] == 100.0 + 300.0
+    assert f["bad_debt_avoided"] == pytest.approx(30.0 + 90.0) and f["bad_debt_realised"] == pytest.approx(60.0)
+    # without a hold duration, a hold blocks the whole period
+    f = date_figures(dec, feats, np.array([0.1, 0.1]), out.drop(columns=["invoiced_hold", "loss_hold"]),
+                     ScoringConfig())
+    assert f["sales_blocked_bad"] == 600.0 and f["bad_debt_avoided"] == pytest.approx(180.0)
+
+
+def test_docs_figures_from_a_summary() -> None:
+    from benchmarks.bench_backtest import compact_markdown, figures_markdown, trade_offs
+
+    base = {c: 1.0 for c in ("bad_exposure_caught_share", "bad_customers_caught_share", "bad_debt_realised",
+                             "sales_lost_holds", "sales_lost_cuts", "sales_lost_share", "holds_per_date",
+                             "holds_new_per_date", "reviews_due_per_date", "reviews_urgent_per_date",
+                             "approvals_per_date", "approvals_new_per_date", "strong_late_payers_restricted_per_date")}
+    summary = pd.DataFrame([
+        {**base, "policy": "champion", "bad_debt_avoided": 20.0, "margin_lost": 1000.0, "sales_lost": 5000.0,
+         "net": 50.0, "on_frontier": True},
+        {**base, "policy": "x=1", "bad_debt_avoided": 30.0, "margin_lost": 3000.0, "sales_lost": 15000.0,
+         "net": 40.0, "on_frontier": True},
+        {**base, "policy": "x=2", "bad_debt_avoided": 20.0, "margin_lost": 1000.0, "sales_lost": 5000.0,
+         "net": 50.0, "on_frontier": False},
+    ])
+    lines = trade_offs(summary)
+    assert lines[0].startswith("- `x=2` -> `x=1`: 10 more bad debt avoided for 2,000 more margin lost")
+    assert "per unit of bad debt avoided: 200" in lines[0] and "highest for `champion`" in lines[-1]
+    text = figures_markdown(summary, "riskml backtest ...", "riskml synth ...", "2022-03-31", "2025-02-28")
+    assert "| on the frontier | yes | yes | no |" in text and "off it: x=2." in text
+    assert "| net | 50 | 40 | 50 |" in compact_markdown(summary, "cmd")
+
+
+def test_columns_a_newer_policy_adds_are_used_when_present() -> None:
+    dec = _decisions(["keep", "keep"], [True, True], [1000.0, 1000.0], ["strong_late_payer", "stretching"])
+    dec = dec.assign(hold_type=["soft", "hard"], margin_at_risk=[10.0, 5.0])
+    feats = pd.DataFrame({"exposure": [1.0, 1.0], "open_balance": [1.0, 1.0]})
+    out = pd.DataFrame({"status": ["labeled"] * 2, "bad": [False] * 2, "invoiced": [100.0, 50.0],
+                        "settled": [0.0, 0.0], "loss": [0.0, 0.0]})
+    f = date_figures(dec, feats, np.array([0.01, 0.01]), out, ScoringConfig())
+    assert f["holds_soft"] == 1 and f["holds_hard"] == 1 and f["margin_at_risk"] == 15.0
+    # both persona codes count as strong late payers (the new code and the old one)
+    assert f["strong_late_payers_restricted"] == 2 and f["strong_late_payer_sales_lost"] == 150.0

@@ -3,7 +3,9 @@
 What a decision at ``T`` restricts, and what that blocks over the period it governs (``(T, P]``, up to
 the next replay date), against what the ledger shows happened:
 
-* **held** (``order_hold``; a revoke holds too): every invoice of the period is blocked;
+* **held** (``order_hold``): every invoice of the hold's duration is blocked (``backtest.hold_days``; by
+  default the whole period);
+* **revoked**: every invoice of the period is blocked (cash in advance is not lifted by paying arrears);
 * **cut** (``decrease``, ``revoke``, or ``set`` below the exposure at ``T``): invoices that would take the
   receivables over the new limit are blocked -- ``min(invoiced, max(0, open receivables at T + invoiced -
   settled - new limit))``, with the period's invoices and cash/credits (an end-of-period approximation;
@@ -100,10 +102,18 @@ def date_figures(decisions: pd.DataFrame, features: pd.DataFrame, pd_values: np.
     bad = outcomes["bad"].to_numpy(bool)
     already = status == "delinquent_at_as_of"
     good = ~bad & ~already
-    blocked = blocked_amounts(r["held"], r["new_limit"], r["receivables"], invoiced, settled)
+    # a hold (not a revoke) blocks the invoices of its duration; a cut the rest of the period beyond the limit
+    inv_hold = outcomes["invoiced_hold"].to_numpy("float64") if "invoiced_hold" in outcomes else invoiced
+    loss_hold = outcomes["loss_hold"].to_numpy("float64") if "loss_hold" in outcomes else loss
+    soft = r["held"] & ~r["revoked"] & (inv_hold < invoiced)
+    after = np.where(soft, blocked_amounts(np.zeros(len(soft), bool), r["new_limit"], r["receivables"] + inv_hold,
+                                           invoiced - inv_hold, settled), 0.0)
+    blocked = np.where(soft, inv_hold + after,
+                       blocked_amounts(r["held"], r["new_limit"], r["receivables"], invoiced, settled))
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(invoiced > 0, blocked / invoiced, 0.0)
-    avoided = loss * share
+        share_after = np.where(invoiced - inv_hold > 0, after / (invoiced - inv_hold), 0.0)
+    avoided = np.where(soft, loss_hold + (loss - loss_hold) * share_after, loss * share)
     margin = margin_rates(features, config)
     kept = invoiced - blocked
     p = np.nan_to_num(np.asarray(pd_values, dtype="float64"), nan=0.0)

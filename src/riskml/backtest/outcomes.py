@@ -11,7 +11,8 @@ Per customer and replay date ``T`` (pure, vectorised over customers x dates):
   ledger): ``invoiced`` (amount invoiced in it), ``settled`` (cash and credits received in it) and
   ``loss`` (the realised loss on the invoices issued in it: amounts written off, plus amounts still open
   at the ledger's end at ``dpd_threshold`` or more days past due, disputed ones excepted when the label
-  definition excludes disputes).
+  definition excludes disputes); ``invoiced_hold`` and ``loss_hold``, the same over the first
+  ``hold_days`` days of the period (how long an order hold lasts; the whole period when not given).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from riskml.features.engine import sort_order, to_days
 from riskml.modeling.labels import horizon_end, label_snapshots, ledger_end
 
 OUTCOME_COLUMNS = ("customer_id", "as_of", "status", "bad", "event_date", "outcome_months", "period_end",
-                   "invoiced", "settled", "loss")
+                   "invoiced", "settled", "loss", "invoiced_hold", "loss_hold")
 
 
 def window_sums(cust: np.ndarray, day: np.ndarray, amount: np.ndarray, q_cust: np.ndarray, lo: np.ndarray,
@@ -78,7 +79,7 @@ def invoice_losses(ledger: Ledger, config: LabelConfig) -> np.ndarray:
 
 
 def outcome_table(ledger: Ledger, dates: Sequence[pd.Timestamp], every_months: int, config: LabelConfig,
-                  settled_share: float = 0.99) -> pd.DataFrame:
+                  settled_share: float = 0.99, hold_days: int | None = None) -> pd.DataFrame:
     """The outcomes of every customer of the master at every replay date (:data:`OUTCOME_COLUMNS`,
     customer-major like :func:`riskml.modeling.labels.label_snapshots`)."""
     from riskml.backtest.dates import next_step
@@ -104,8 +105,15 @@ def outcome_table(ledger: Ledger, dates: Sequence[pd.Timestamp], every_months: i
     i_cust = positions(inv["customer_id"].astype("str"), pd.Series(cust_index))
     i_day = to_days(inv["invoice_date"])
     ok = i_cust >= 0
-    invoiced = window_sums(i_cust[ok], i_day[ok], inv["amount"].to_numpy("float64")[ok], q_cust, t_day, p_day)
-    loss = window_sums(i_cust[ok], i_day[ok], invoice_losses(ledger, config)[ok], q_cust, t_day, p_day)
+    amount, losses = inv["amount"].to_numpy("float64")[ok], invoice_losses(ledger, config)[ok]
+    invoiced = window_sums(i_cust[ok], i_day[ok], amount, q_cust, t_day, p_day)
+    loss = window_sums(i_cust[ok], i_day[ok], losses, q_cust, t_day, p_day)
+    if hold_days is None:
+        invoiced_hold, loss_hold = invoiced, loss
+    else:
+        h_day = np.minimum(t_day + int(hold_days), p_day)
+        invoiced_hold = window_sums(i_cust[ok], i_day[ok], amount, q_cust, t_day, h_day)
+        loss_hold = window_sums(i_cust[ok], i_day[ok], losses, q_cust, t_day, h_day)
     s_cust, s_day, s_amt = [], [], []
     for frame, col in ((ledger.payments, "payment_date"), (ledger.adjustments, "date")):
         c = positions(frame["customer_id"].astype("str"), pd.Series(cust_index))
@@ -125,4 +133,6 @@ def outcome_table(ledger: Ledger, dates: Sequence[pd.Timestamp], every_months: i
         "invoiced": invoiced,
         "settled": settled,
         "loss": loss,
+        "invoiced_hold": invoiced_hold,
+        "loss_hold": loss_hold,
     })

@@ -37,8 +37,9 @@ ASSUMPTIONS = (
     "Decisions are replayed at each replay date T on features built only from rows dated on or before T; "
     "the customer master (credit limit, terms, onboarding and review dates) is the one of the export, as "
     "the feature engine reads it.",
-    "A decision governs the period up to the next replay date: a hold or a revoke blocks every invoice the "
-    "customer was issued in that period; a cut (decrease, revoke, or a first limit below the exposure) blocks "
+    "A decision governs the period up to the next replay date: a revoke blocks every invoice the customer was "
+    "issued in that period, an order hold those of its duration (backtest.hold_days; the whole period unless "
+    "set) and, after it, what a cut would block; a cut (decrease, revoke, or a first limit below the exposure) blocks "
     "the invoices that would take the exposure (exposure at T plus the period's invoices minus its cash and "
     "credits) over the new limit. Increases and keeps block nothing: the ledger shows only the demand that "
     "was served.",
@@ -94,13 +95,13 @@ def choose_dates(ledger: Ledger, train_config: TrainConfig, backtest: BacktestCo
     Clear errors for too little history and for dates without outcomes."""
     lo, hi = ledger.date_range()
     last = ledger_end(ledger)
-    latest = month_end_before(shift_months(last, -every_months) if not last.is_month_end
-                              else shift_months(last, -every_months))
-    if end is not None and pd.Timestamp(end) >= last:
-        raise RiskmlError(f"--to {pd.Timestamp(end).date()}: the ledger ends {last.date()}, so nothing is known "
-                          "of what happened after that date (no outcomes yet in the window); choose a date before "
-                          f"{last.date()} (the default is {latest.date()}, the last month end a full replay step "
-                          "before the ledger's end)")
+    latest = month_end_before(shift_months(last, -every_months))
+    for option, day in (("--from", start), ("--to", end)):
+        if day is not None and pd.Timestamp(day) >= last:
+            raise RiskmlError(f"{option} {pd.Timestamp(day).date()}: the ledger ends {last.date()}, so nothing is "
+                              "known of what happened after that date (no outcomes yet in the window); choose a date "
+                              f"before {last.date()} (the default --to is {latest.date()}, the last month end a full "
+                              "replay step before the ledger's end)")
     stop = pd.Timestamp(end) if end is not None else latest
     if start is None:
         candidates = month_ends(lo, stop)
@@ -153,7 +154,8 @@ def run_backtest(ledger: Ledger, policies: list[Policy], train_config: TrainConf
          f"in {timings['features']:.1f} s")
 
     t0 = time.perf_counter()
-    outcomes = outcome_table(ledger, dates, every, train_config.label, feature_config.settled_share)
+    outcomes = outcome_table(ledger, dates, every, train_config.label, feature_config.settled_share,
+                             backtest.hold_days)
     timings["outcomes"] = time.perf_counter() - t0
 
     models: list[FittedModel] = []

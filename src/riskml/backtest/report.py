@@ -49,7 +49,7 @@ h1{font-size:22px;margin-bottom:2px}h2{font-size:17px;margin-top:28px;border-bot
 .sub{color:#666;font-size:13px}table{border-collapse:collapse;font-size:13px;width:100%}
 th,td{padding:4px 8px;border-bottom:1px solid #eee;text-align:right}th:first-child,td:first-child{text-align:left}
 thead th{background:#f4f4f4;position:sticky;top:0}td.front{font-weight:600}
-ul{font-size:13px;line-height:1.45}.chart{margin:8px 0}
+td.sub-row{padding-left:24px;color:#555}ul{font-size:13px;line-height:1.45}.chart{margin:8px 0}
 @media print{body{margin:0;max-width:none}h2{page-break-after:avoid}.chart{page-break-inside:avoid}}
 """
 
@@ -157,7 +157,7 @@ def workload_svg(frame: pd.DataFrame, metric: str, title: str, width: int = 760,
     for t in _axis_ticks(ymax, 4):
         parts.append(f'<line x1="{left}" y1="{sy(t):.1f}" x2="{left + pw}" y2="{sy(t):.1f}" stroke="#eee"/>'
                      f'<text x="{left - 6}" y="{sy(t) + 4:.1f}" font-size="11" text-anchor="end">{t:,.0f}</text>')
-    step = max(1, len(dates) // 8)
+    step = max(1, math.ceil(len(dates) / 7))
     for i, d in enumerate(dates):
         if i % step == 0 or i == len(dates) - 1:
             parts.append(f'<text x="{sx(i):.1f}" y="{top + ph + 16}" font-size="10" text-anchor="middle">'
@@ -191,7 +191,8 @@ def render_report(result: Any, title: str = "Policy backtest", context: dict[str
         cells = "".join(
             f'<td data-policy="{_e(p)}" data-metric="{key}" data-value="{v!r}">{_fmt(v, kind)}</td>'
             for p, v in zip(s["policy"], s[key].tolist(), strict=True))
-        body.append(f"<tr><td>{_e(label)}</td>{cells}</tr>")
+        cls = ' class="sub-row"' if label.startswith("  ") else ""
+        body.append(f"<tr><td{cls}>{_e(label.strip())}</td>{cells}</tr>")
     table = (f'<table id="summary"><thead><tr><th>figure</th>{cols}</tr></thead><tbody>{"".join(body)}</tbody>'
              "</table><p class=\"sub\">* on the frontier: no other policy avoids more bad debt for less margin "
              "lost. Flows (money) are summed over the replay periods; counts are averages per replay date.</p>")

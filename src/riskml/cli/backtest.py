@@ -45,6 +45,8 @@ def backtest(
         "refused at replay dates within its training window."),
     retrain_every: str | None = typer.Option(None, "--retrain-every", help="Months between walk-forward "
                                              "retrainings, e.g. 6m (default backtest.retrain_months)."),
+    hold_days: int | None = typer.Option(None, "--hold-days", min=1, help="Days an order hold blocks invoices "
+                                         "(default backtest.hold_days: until the next replay date)."),
     config: Path | None = typer.Option(None, "--config", "-c", help="Backtest config (default configs/backtest.yaml)."),
     train_config: Path | None = typer.Option(None, "--train-config", help="Training config of the walk-forward "
                                              "models and the label definition (default configs/train.yaml)."),
@@ -71,6 +73,8 @@ def backtest(
     retrain_m = parse_every(retrain_every, "--retrain-every") if retrain_every else None
     policies = load_policies(policy, sweep)
     bt = load_config("backtest", config)
+    if hold_days is not None:
+        bt = bt.model_copy(update={"hold_days": hold_days})
     tc = load_config("train", train_config)
     fc = load_config("features", features_config)
 
@@ -90,7 +94,8 @@ def backtest(
     result = run_backtest(ledger, policies, tc, fc, bt, t_from, t_to, every_m, retrain_m, model, model_uri or "",
                           extra, echo=lambda s: console.print(s))
     context = {"data": str(data), "model": model_uri or f"walk-forward, retrained every "
-               f"{retrain_m or bt.retrain_months} months"}
+               f"{retrain_m or bt.retrain_months} months",
+               "order holds last": f"{bt.hold_days} days" if bt.hold_days else "until the next replay date"}
     paths = write_outputs(result, out, context)
     console.print(_summary_table(result.summary))
     for note in result.notes:
@@ -99,7 +104,7 @@ def backtest(
         params = {"data": str(data), "from": str(result.dates[0].date()), "to": str(result.dates[-1].date()),
                   "replay_dates": len(result.dates), "every_months": every_m or bt.every_months,
                   "policies": ", ".join(p.name for p in policies), "model": context["model"],
-                  "data_fingerprint": ledger.fingerprint()}
+                  "hold_days": bt.hold_days or "next replay date", "data_fingerprint": ledger.fingerprint()}
         run_id, uri = log_run(result, paths, params)
         console.print(f"logged to MLflow at {uri} (experiment riskml-backtest, run {run_id})")
     console.print(f"wrote {paths['backtest']}, {paths['summary']} and {paths['report']}")
