@@ -75,14 +75,13 @@ class _Pool:
         """(gain, move): the single move (i, to) or swap (i, j) that most reduces the total excess."""
         ex = self.excess()
         best: tuple[float, tuple[int, ...]] = (1e-12, ())
-        over = [k for k in range(len(self.names)) if ex[k] > 0]
-        for a in over:
+        for a in range(len(self.names)):
             mine = np.flatnonzero((self.owner == a) & movable)
             if not len(mine):
                 continue
             amt = self.a[mine]
             for b in range(len(self.names)):
-                if b == a:
+                if b == a or ex[a] + ex[b] <= 0:  # only pairs with a collector outside its band
                     continue
                 base = ex[a] + ex[b]
                 if self.n[b] < self.caps[b]:  # move one of a's customers to b

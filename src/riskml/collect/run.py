@@ -12,7 +12,13 @@ from riskml.collect.amounts import customer_amounts, open_items
 from riskml.collect.assign import ASSIGNMENT_COLUMNS, assign_collectors
 from riskml.collect.csvsafe import neutralise_csv_cells
 from riskml.collect.paperwork import documents_by_customer, paperwork_queue
-from riskml.collect.worklist import ESCALATION_COLUMNS, WORKLIST_COLUMNS, build_lines, evaluate_promises, merge_inputs
+from riskml.collect.worklist import (
+    ESCALATION_COLUMNS,
+    WORKLIST_COLUMNS,
+    build_lines,
+    evaluate_promises,
+    merge_inputs,
+)
 from riskml.config import FeatureConfig, ScoringConfig
 from riskml.data.ledger import Ledger
 from riskml.errors import RiskmlError

@@ -257,8 +257,12 @@ def _release(r: dict[str, Any]) -> str:
 
 def _disputed(r: dict[str, Any]) -> str:
     d = r["disputed_past_due"]
-    return (f" {money(d)} of it is disputed and with {r['dispute_owner']}: ask for the undisputed "
-            f"{money(r['amount_to_collect'] - d)} now." if d > 0 else "")
+    if d <= 0:
+        return ""
+    rest = r["amount_to_collect"] - d
+    if rest < 0.5:
+        return f" All of it is disputed and with {r['dispute_owner']}: confirm they have what they need."
+    return f" {money(d)} of it is disputed and with {r['dispute_owner']}: ask for the undisputed {money(rest)} now."
 
 
 def _unapplied(r: dict[str, Any]) -> str:
@@ -271,7 +275,8 @@ def _ask(r: dict[str, Any]) -> str:
     n = int(r["past_due_invoices"])
     if r["amount_to_collect"] <= 0:
         return "Nothing is past due yet."
-    return f"Ask for all {n} past-due invoice{'s' if n != 1 else ''}: {money(r['amount_to_collect'])}."
+    what = "the past-due invoice" if n == 1 else f"all {n} past-due invoices"
+    return f"Ask for {what}: {money(r['amount_to_collect'])}."
 
 
 SCRIPTS: dict[str, Callable[[dict[str, Any]], str]] = {
