@@ -74,7 +74,7 @@ def worklist(
         raise RiskmlError(f"--out {out}: exists and is not a directory")
     if collectors is not None and collectors_file is not None:
         raise RiskmlError("give either --collectors or --collectors-file, not both")
-    team = read_collectors(collectors_file) if collectors_file is not None else collectors_from_count(collectors or 1)
+    team = read_collectors(collectors_file) if collectors_file is not None else collectors_from_count(collectors if collectors is not None else 1)
     previous = read_previous_assignment(previous_assignment) if previous_assignment is not None else None
     prom = read_promises(promises) if promises is not None else None
     if scores is not None and not scores.exists():
