@@ -35,6 +35,10 @@ def _fmt(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def paperwork_queue(ledger: Ledger, as_of: pd.Timestamp, items: pd.DataFrame, merged: pd.DataFrame,
                     config: ScoringConfig) -> pd.DataFrame:
     """The queue (:data:`PAPERWORK_COLUMNS`), ordered as the module docstring says.
@@ -63,7 +67,7 @@ def paperwork_queue(ledger: Ledger, as_of: pd.Timestamp, items: pd.DataFrame, me
             "customer_id": u.index.to_numpy(), "kind": "unapplied_cash", "item_id": "",
             "item_date": u["first"].to_numpy(), "amount": u["amount"].to_numpy("float64"),
             "reason": [f"{n} payment(s) totalling {_fmt(a)} received in the last 12 months are not applied to any "
-                       f"invoice (oldest {d} days ago): {NO_NETTING}"
+                       f"invoice (oldest {_days(d)} ago): {NO_NETTING}"
                        for n, a, d in zip(u["n"], u["amount"], age, strict=True)],
         }))
 
@@ -74,7 +78,7 @@ def paperwork_queue(ledger: Ledger, as_of: pd.Timestamp, items: pd.DataFrame, me
         frames.append(pd.DataFrame({
             "customer_id": d["customer_id"].to_numpy(), "kind": "disputed_invoice", "item_id": d["invoice_id"].to_numpy(),
             "item_date": d["dispute_date"].to_numpy(), "amount": d["open_amount"].to_numpy("float64"),
-            "reason": [f"invoice {i} disputed {n} days ago (since {dd.date()}): {_fmt(a)} open of {_fmt(t)}, "
+            "reason": [f"invoice {i} disputed {_days(n)} ago (since {dd.date()}): {_fmt(a)} open of {_fmt(t)}, "
                        + (f"{p:.0f} days past due" if p > 0 else "not yet due")
                        for i, n, dd, a, t, p in zip(d["invoice_id"], days, d["dispute_date"], d["open_amount"],
                                                     d["amount"], d["dpd"], strict=True)],
@@ -90,7 +94,7 @@ def paperwork_queue(ledger: Ledger, as_of: pd.Timestamp, items: pd.DataFrame, me
             "customer_id": ded["customer_id"].astype("str").to_numpy(), "kind": "deduction",
             "item_id": ded["adjustment_id"].astype("str").to_numpy(), "item_date": ded["date"].to_numpy(),
             "amount": ded["amount"].to_numpy("float64"),
-            "reason": [f"deduction of {_fmt(a)} taken {(as_of - dt).days} days ago"
+            "reason": [f"deduction of {_fmt(a)} taken {_days((as_of - dt).days)} ago"
                        + (f" on invoice {i}" if i else " (no invoice named)") + ": accept it only with its documents"
                        for a, dt, i in zip(ded["amount"], ded["date"], inv, strict=True)],
         }))
