@@ -93,3 +93,18 @@ def test_assignment_two_collectors(result: WorklistResult) -> None:
     assert not s["within_tolerance"].any()
     assert (s["amount_deviation"].abs() <= 0.15).all()
     assert set(result.assignment["assignment_status"]) == {"new"}
+
+
+def test_decision_columns_of_the_decisions_branches() -> None:
+    """hold_type, treatment and collections_track, when the scores carry them, reach the script and channel;
+    release_amount and expected_loss are taken as given."""
+    s = worked_scores().assign(hold_type=["hard", "none", "soft"], treatment=["", "", "fix the paperwork first"],
+                               collections_track=[True, False, True], release_amount=[float("nan"), 0.0, 2_500.0],
+                               expected_loss=[1_000.0, 50.0, 3_000.0])
+    r = build_worklist(worked_ledger(), AS_OF, prepare_scores(s, as_of=AS_OF), collectors_from_count(1))
+    lines = r.lines.set_index("customer_id")
+    assert lines["expected_loss"].to_dict() == {"A": 1_000.0, "B": 50.0, "C": 3_000.0}
+    assert r.lines["customer_id"].tolist() == ["C", "A", "B"]  # 3,000 x 1.5 > 1,000 x 1.92 > 50 x 1.25
+    assert lines.loc["C", "release_amount"] == 2_500.0
+    assert lines.loc["C", "script"].endswith("Treatment: fix the paperwork first.")
+    assert lines.loc["C", "channel"] == "phone" and "collections track" in lines.loc["C", "channel_reason"]

@@ -210,7 +210,8 @@ def escalations(frame: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------ channel
 def channels(frame: pd.DataFrame, config: ScoringConfig) -> tuple[np.ndarray, np.ndarray]:
     """(``phone`` or ``email``, why) per row: phone for high risk, large amounts, the personas of
-    ``phone_personas``, a broken promise, or an account to escalate; e-mail for routine reminders."""
+    ``phone_personas``, a broken promise, an account on the collections track (the score's
+    ``collections_track``) or one to escalate; e-mail for routine reminders."""
     c = config.collections
     p = frame["p_used"].to_numpy("float64")
     amt = frame["amount_to_collect"].to_numpy("float64")
@@ -220,6 +221,7 @@ def channels(frame: pd.DataFrame, config: ScoringConfig) -> tuple[np.ndarray, np
         (frame["persona"].isin(c.phone_personas).to_numpy(),
          lambda i: f"persona {frame['persona'].iloc[i].replace('_', ' ')}"),
         (frame["broken_promises"].to_numpy("float64") > 0, lambda i: "broken promise to pay"),
+        (frame["collections_track"].to_numpy(bool), lambda i: "on the collections track"),
         (frame["escalate"].to_numpy(bool), lambda i: "to escalate"),
     ]
     why = [[] for _ in range(len(frame))]
@@ -252,7 +254,13 @@ def _release(r: dict[str, Any]) -> str:
     rel = r["release_amount"]
     if isinstance(rel, float) and not math.isfinite(rel):
         return " Orders are on hold: terms are revoked, new orders ship on cash in advance only."
-    return f" Orders are on hold until {money(rel)} is paid."
+    hard = " (a hard hold: a credit manager also approves the release)" if r.get("hold_type") == "hard" else ""
+    return f" Orders are on hold until {money(rel)} is paid{hard}."
+
+
+def _treatment(r: dict[str, Any]) -> str:
+    t = str(r.get("treatment") or "").strip()
+    return f" Treatment: {t.rstrip('.')}." if t else ""
 
 
 def _disputed(r: dict[str, Any]) -> str:
@@ -309,9 +317,11 @@ SCRIPTS: dict[str, Callable[[dict[str, Any]], str]] = {
 def scripts(frame: pd.DataFrame) -> np.ndarray:
     """A short script per row, by persona (unknown personas get the regular script)."""
     cols = ["persona", "pattern", "amount_to_collect", "past_due_invoices", "order_hold", "release_amount",
-            "disputed_past_due", "unapplied_cash", "documents_missing", "paperwork_items", "dispute_owner"]
+            "disputed_past_due", "unapplied_cash", "documents_missing", "paperwork_items", "dispute_owner",
+            "hold_type", "treatment"]
     recs = frame[cols].assign(terms=frame["payment_terms_days"].fillna(0.0)).to_dict("records")
-    return np.array([SCRIPTS.get(r["persona"], SCRIPTS["regular"])(r).strip() for r in recs], dtype=object)
+    return np.array([(SCRIPTS.get(r["persona"], SCRIPTS["regular"])(r) + _treatment(r)).strip() for r in recs],
+                    dtype=object)
 
 
 # ---------------------------------------------------------------------------------------------- worklist
