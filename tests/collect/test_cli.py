@@ -84,3 +84,16 @@ def test_bad_input_is_one_clean_line(inputs: tuple[Path, Path], tmp_path: Path, 
     assert isinstance(res.exception, SystemExit)
     assert message in res.output
     assert "Traceback" not in res.output
+
+
+def test_scores_as_csv_give_the_same_worklist(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    data, scores = inputs
+    csv_scores = tmp_path / "scores.csv"
+    pd.read_parquet(scores).to_csv(csv_scores, index=False)
+    outs = []
+    for s in (scores, csv_scores):
+        out = tmp_path / s.suffix.lstrip(".")
+        res = _run("--data", str(data), "--as-of", "2026-09-30", "--scores", str(s), "--out", str(out))
+        assert res.exit_code == 0, res.output
+        outs.append(pd.read_parquet(out / "worklist.parquet"))
+    pd.testing.assert_frame_equal(outs[0], outs[1])

@@ -108,3 +108,11 @@ def test_decision_columns_of_the_decisions_branches() -> None:
     assert lines.loc["C", "release_amount"] == 2_500.0
     assert lines.loc["C", "script"].endswith("Treatment: fix the paperwork first.")
     assert lines.loc["C", "channel"] == "phone" and "collections track" in lines.loc["C", "channel_reason"]
+
+
+def test_unscored_customer_ranks_with_the_assumed_pd() -> None:
+    s = worked_scores().assign(pd=[0.40, float("nan"), 0.05])
+    r = build_worklist(worked_ledger(), AS_OF, prepare_scores(s, as_of=AS_OF), collectors_from_count(1))
+    b = r.lines.set_index("customer_id").loc["B"]
+    assert b["pd_assumed"] and b["expected_loss"] == pytest.approx(0.10 * 0.6 * 20_000)
+    assert r.unscored_listed == 1

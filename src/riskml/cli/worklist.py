@@ -56,6 +56,8 @@ def worklist(
 
     Example: riskml worklist --data data/demo --as-of 2026-09-30 --scores out/scores.parquet --out out/worklist --collectors 4
     """
+    import pandas as pd
+
     from riskml.collect.inputs import (
         collectors_from_count,
         prepare_scores,
@@ -80,7 +82,10 @@ def worklist(
     if scores is not None and not scores.exists():
         raise RiskmlError(f"--scores {scores}: file not found (run `riskml score` first, or omit --scores)")
     scoring_config = load_config("scoring", config)
-    raw_scores = read_table(scores) if scores is not None else None
+    raw_scores = None
+    if scores is not None:  # ids stay text (a CSV would read 0042 as the number 42)
+        raw_scores = (pd.read_csv(scores, dtype={"customer_id": "str"}) if scores.suffix.lower() == ".csv"
+                      else read_table(scores))
     if raw_scores is not None:
         prepare_scores(raw_scores, scores, as_of_ts)  # checked before the ledger is read
 
