@@ -147,3 +147,18 @@ def test_decision_columns_are_used_when_present(small_ledger: Ledger, demo_score
     np.testing.assert_allclose(r.lines["expected_loss"], given.reindex(r.lines["customer_id"]))
     held = r.lines["order_hold"]
     assert (r.lines.loc[held, "release_amount"] == 123.0).all()
+
+
+def test_open_items_add_up_to_the_engine(small_ledger: Ledger, demo_features: pd.DataFrame) -> None:
+    from riskml.collect.amounts import open_items
+
+    items = open_items(small_ledger, AS_OF)
+    f = demo_features.set_index("customer_id")
+    by = items.groupby("customer_id")
+    np.testing.assert_allclose(by["open_amount"].sum().reindex(f.index).fillna(0), f["open_balance"], atol=1e-3)
+    past = items[items["dpd"] > 0].groupby("customer_id")["open_amount"].sum()
+    np.testing.assert_allclose(past.reindex(f.index).fillna(0), f["past_due_amount"], atol=1e-3)
+    disputed = items[items["disputed"]].groupby("customer_id")["open_amount"].sum().reindex(f.index).fillna(0)
+    np.testing.assert_allclose(disputed, (f["disputed_open_share"] * f["open_balance"]).fillna(0), atol=1e-3)
+    oldest = by["dpd"].max().reindex(f.index).fillna(0).clip(lower=0)
+    np.testing.assert_allclose(oldest, f["oldest_dpd"], atol=1e-9)
