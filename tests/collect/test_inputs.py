@@ -51,7 +51,7 @@ def test_scores_csv_round_trip_and_checks(tmp_path: Path) -> None:
 
 def test_collectors_file(tmp_path: Path) -> None:
     path = tmp_path / "team.csv"
-    path.write_text("name,capacity,portfolio\nAnn,40,DE\nBob,,\n")
+    path.write_text("\ufeffname,capacity,portfolio\nAnn,40,DE\nBob,,\n", encoding="utf-8")  # an Excel CSV
     team = read_collectors(path)
     assert team["collector"].tolist() == ["Ann", "Bob"] and team["capacity"].iloc[0] == 40
     assert np.isinf(team["capacity"].iloc[1]) and team["portfolio"].tolist() == ["DE", ""]

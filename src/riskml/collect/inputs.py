@@ -114,14 +114,16 @@ def read_collectors(path: str | Path) -> pd.DataFrame:
     capacity of the others sets its share) and optionally ``portfolio`` (a value of the customer-master column
     ``collections.portfolio_column``)."""
     path = Path(path)
-    try:
-        raw = read_table(path) if path.suffix.lower() in (".parquet", ".csv") else None
-    except (ValueError, OSError) as exc:
-        raise RiskmlError(f"{path}: cannot be read as a table ({exc})") from None
-    if raw is None:
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
         raise RiskmlError(f"--collectors-file {path}: must end in .csv or .parquet")
-    if path.suffix.lower() == ".csv":
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if not path.exists():
+        raise RiskmlError(f"--collectors-file {path}: file not found")
+    try:
+        raw = (pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig") if suffix == ".csv"
+               else read_table(path))
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise RiskmlError(f"{path}: cannot be read as a table ({exc})") from None
     name_col = "name" if "name" in raw.columns else "collector" if "collector" in raw.columns else None
     if name_col is None:
         raise RiskmlError(f"{path}: needs a column name (the collector); got columns {list(raw.columns)}")
@@ -161,7 +163,7 @@ def read_previous_assignment(path: str | Path) -> pd.DataFrame:
     if path.suffix.lower() == ".csv":
         if not path.exists():
             raise RiskmlError(f"--previous-assignment {path}: file not found")
-        prev = pd.read_csv(path, dtype=str, keep_default_na=False)
+        prev = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     else:
         prev = read_table(path)
     missing = [c for c in ("customer_id", "collector") if c not in prev.columns]
@@ -188,7 +190,7 @@ def read_promises(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise RiskmlError(f"--promises {path}: file not found")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False) if path.suffix.lower() == ".csv" else read_table(path)
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig") if path.suffix.lower() == ".csv" else read_table(path)
     need = ("customer_id", "made_date", "promised_date", "amount")
     missing = [c for c in need if c not in raw.columns]
     if missing:
