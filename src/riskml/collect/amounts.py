@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from riskml.config import FeatureConfig
+from riskml.data.keys import positions
 from riskml.data.ledger import Ledger
 
 # features read per customer, renamed for the worklist
@@ -48,14 +49,21 @@ def open_items(ledger: Ledger, as_of: pd.Timestamp, config: FeatureConfig | None
     as_of = pd.Timestamp(as_of).normalize()
     led = ledger.until(as_of)
     inv = led.invoices
-    pay = led.payments.loc[led.payments["invoice_id"].notna()]
-    adj = led.adjustments.loc[led.adjustments["invoice_id"].notna()]
     ids = inv["invoice_id"].astype("str")
-    cash = pay.groupby(pay["invoice_id"].astype("str"))["amount"].sum()
-    last_cash = pay.groupby(pay["invoice_id"].astype("str"))["payment_date"].max()
-    credited = adj.groupby(adj["invoice_id"].astype("str"))["amount"].sum()
-    cash_v = cash.reindex(ids).fillna(0.0).to_numpy("float64")
-    cred_v = credited.reindex(ids).fillna(0.0).to_numpy("float64")
+    n = len(inv)
+    pay, adj = led.payments, led.adjustments
+    # cash and credits tied to each invoice (a key lookup on Arrow strings, as the engine does)
+    pay_pos, adj_pos = positions([pay["invoice_id"].astype("str"), adj["invoice_id"].astype("str")], ids)
+    pay_pos = np.where(pay["invoice_id"].isna().to_numpy(), -1, pay_pos)
+    adj_pos = np.where(adj["invoice_id"].isna().to_numpy(), -1, adj_pos)
+    on = pay_pos >= 0
+    cash_v = np.bincount(pay_pos[on], weights=pay["amount"].to_numpy("float64")[on], minlength=n)[:n]
+    cash_day = pay["payment_date"].to_numpy("datetime64[ns]")[on].astype("int64")
+    last = np.full(n, np.iinfo(np.int64).min)  # the int64 of NaT: no cash on the invoice
+    np.maximum.at(last, pay_pos[on], cash_day)
+    last_cash = last.view("datetime64[ns]")
+    ok = adj_pos >= 0
+    cred_v = np.bincount(adj_pos[ok], weights=adj["amount"].to_numpy("float64")[ok], minlength=n)[:n]
     amount = inv["amount"].to_numpy("float64")
     settled = cash_v + cred_v
     is_open = ~(settled >= config.settled_share * amount - 1e-9)
@@ -71,7 +79,7 @@ def open_items(ledger: Ledger, as_of: pd.Timestamp, config: FeatureConfig | None
         "amount": amount,
         "cash_applied": cash_v,
         "credited": cred_v,
-        "last_cash_date": last_cash.reindex(ids).to_numpy(),
+        "last_cash_date": last_cash,
         "open_amount": np.clip(amount - settled, 0.0, None),
         "dpd": (as_of - inv["due_date"]).dt.days.to_numpy("float64"),
         "disputed": disputed & (ddate <= as_of).to_numpy(bool),

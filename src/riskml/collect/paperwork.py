@@ -144,13 +144,14 @@ def documents_by_customer(queue: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"documents_missing": pd.Series([], dtype=object),
                              "paperwork_items": pd.Series([], dtype="int64")},
                             index=pd.Index([], name="customer_id", dtype="str"))
-    rows = {}
-    for cid, g in queue.groupby("customer_id", sort=True):
-        parts = []
-        for kind, k in g.groupby("kind", sort=False):
-            what = kind.replace("_", " ")
-            parts.append(f"{k['documents_to_request'].iloc[0]} ({len(k)} {what}{'s' if len(k) != 1 else ''})")
-        rows[cid] = ("; ".join(parts), len(g))
-    out = pd.DataFrame.from_dict(rows, orient="index", columns=["documents_missing", "paperwork_items"])
+    g = queue.groupby(["customer_id", "kind"], sort=False)
+    per = g.agg(n=("amount", "size"), docs=("documents_to_request", "first"), first=("queue_rank", "min")).reset_index()
+    per = per.sort_values(["customer_id", "first"], kind="stable")
+    what = per["kind"].str.replace("_", " ", regex=False)
+    per["text"] = (per["docs"] + " (" + per["n"].astype(str) + " " + what
+                   + np.where(per["n"] != 1, "s", "") + ")")
+    out = per.groupby("customer_id", sort=True).agg(documents_missing=("text", "; ".join),
+                                                    paperwork_items=("n", "sum"))
+    out["paperwork_items"] = out["paperwork_items"].astype("int64")
     out.index = out.index.astype("str").rename("customer_id")
     return out
