@@ -85,7 +85,7 @@ def environment() -> Environment:
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     def clean(v: Any) -> Any:
-        if v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+        if v is pd.NaT or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
             return None
         return v
 
