@@ -16,7 +16,7 @@ OUT ?= out
 MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export MLFLOW_TRACKING_URI
 
-.PHONY: help install demo-data validate features train score report backtest test test-fast lint docs bench bench-real decisions clean
+.PHONY: help install demo-data validate features train score report backtest worklist test test-fast lint docs bench bench-real decisions clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -46,8 +46,14 @@ train: demo-data ## Train, validate out of time, log to MLflow and register the 
 score: demo-data ## Score every customer as of AS_OF with the champion model into out/scores.parquet
 	$(BIN)/riskml score --data $(DATA) --as-of $(AS_OF) --out $(OUT)/scores.parquet
 
-report: demo-data ## Customer and portfolio reports as of AS_OF into out/reports
-	$(BIN)/riskml report --data $(DATA) --as-of $(AS_OF) --scores $(OUT)/scores.parquet --out $(OUT)/reports
+report: demo-data ## Customer and portfolio reports as of AS_OF into out/reports (links out/worklist if made)
+	$(BIN)/riskml report --data $(DATA) --as-of $(AS_OF) --scores $(OUT)/scores.parquet --out $(OUT)/reports \
+	  $(if $(wildcard $(OUT)/worklist/index.html),--worklist $(OUT)/worklist)
+
+COLLECTORS ?= 4
+worklist: demo-data ## Collectors' worklists, escalations and paperwork queue as of AS_OF into out/worklist (after make score)
+	$(BIN)/riskml worklist --data $(DATA) --as-of $(AS_OF) --scores $(OUT)/scores.parquet --out $(OUT)/worklist \
+	  --collectors $(COLLECTORS) $(if $(wildcard $(OUT)/worklist/assignment.csv),--previous-assignment $(OUT)/worklist/assignment.csv)
 
 BACKTEST_SWEEP ?= actions.hold_past_due_days=15,30,45,60
 

@@ -550,6 +550,99 @@ class ApprovalPolicy(_Section):
         return self
 
 
+# collections (riskml.collect): paperwork kinds, their default owner and the documents to request
+PAPERWORK_KINDS = ("unapplied_cash", "disputed_invoice", "deduction", "short_payment")
+_DEFAULT_PAPERWORK_OWNER = {"unapplied_cash": "billing", "disputed_invoice": "sales", "deduction": "billing",
+                            "short_payment": "billing"}
+_DEFAULT_DOCUMENTS = {
+    "unapplied_cash": "remittance advice naming the invoices the payment covers",
+    "disputed_invoice": "the customer's written dispute reason, proof of delivery (signed delivery note) and "
+                        "the purchase order",
+    "deduction": "the deduction claim with its backing (promotion agreement, return authorisation or "
+                 "pricing proof)",
+    "short_payment": "remittance advice explaining the difference between the invoice and the amount paid",
+}
+
+
+class EscalationRules(_Section):
+    """When an account passes to a collection agency or legal (``riskml.collect.worklist``); any rule flags it."""
+
+    # terms revoked (action revoke or hold code revoked) and the oldest open item at least this many days past
+    # due (0 = rule off)
+    revoked_open_days: int = Field(default=60, ge=0)
+    # a broken instalment of a payment plan (needs a promises file)
+    broken_plan: bool = True
+    # PD at least this with money more than 90 days past due (1.0 = rule off)
+    high_pd: float = Field(default=0.30, gt=0, le=1)
+
+
+class CollectionsConfig(_Section):
+    """The collector worklist, assignment, escalation and paperwork queue (``riskml worklist``,
+    docs/collections.md)."""
+
+    # customers with a past-due balance above this (or a hold that a payment would release) are listed
+    min_past_due: float = Field(default=0.0, ge=0)
+    # urgency = 1 + sum of weight x share of the open balance in each ageing bucket (days past due) + broken_promise_weight x
+    # broken promises (at most max_broken_promises); priority = expected loss x urgency
+    ageing_weights: dict[str, float] = Field(
+        default_factory=lambda: {"1-30": 0.25, "31-60": 0.5, "61-90": 1.0, "90+": 2.0})
+    broken_promise_weight: float = Field(default=0.5, ge=0)
+    max_broken_promises: int = Field(default=3, ge=0)
+    # PD assumed for customers that could not be scored (their expected loss ranks them)
+    unscored_pd: float = Field(default=0.10, gt=0, le=1)
+    # phone (not e-mail) when the PD or the amount to collect reaches these, for these personas, after a broken
+    # promise and for accounts to escalate
+    phone_min_pd: float = Field(default=0.10, gt=0, le=1)
+    phone_min_amount: float = Field(default=25_000.0, ge=0)
+    phone_personas: list[str] = Field(default_factory=lambda: ["distressed", "weak_late_payer"])
+    # a promise is broken when the cash received between the day it was made and promised_date + grace is below
+    # the amount promised (less this share)
+    promise_grace_days: int = Field(default=3, ge=0)
+    promise_shortfall_pct: float = Field(default=0.01, ge=0, lt=1)
+    # collectors' loads (amount to collect and accounts) must each lie within target x (1 +- tolerance), target
+    # proportional to capacity
+    balance_tolerance: float = Field(default=0.15, gt=0, le=1)
+    # customer-master column a collector's portfolio is matched against (collectors file, column portfolio)
+    portfolio_column: str = "country"
+    # paperwork queue: deductions taken in this many days; open invoices partly paid with no cash on them for
+    # short_payment_days are short payments
+    deduction_lookback_days: int = Field(default=180, ge=1)
+    short_payment_days: int = Field(default=30, ge=0)
+    paperwork_owner: dict[str, str] = Field(default_factory=lambda: dict(_DEFAULT_PAPERWORK_OWNER))
+    documents: dict[str, str] = Field(default_factory=lambda: dict(_DEFAULT_DOCUMENTS))
+    escalation: EscalationRules = Field(default_factory=EscalationRules)
+
+    @field_validator("ageing_weights")
+    @classmethod
+    def _known_buckets(cls, v: dict[str, float]) -> dict[str, float]:
+        known = ("1-30", "31-60", "61-90", "90+")
+        unknown = sorted(set(v) - set(known))
+        if unknown:
+            raise ValueError(f"ageing_weights keys must be among {list(known)}; got {unknown}")
+        bad = {k: w for k, w in v.items() if not w >= 0}
+        if bad:
+            raise ValueError(f"ageing_weights values must be >= 0; got {bad}")
+        return v
+
+    @field_validator("paperwork_owner", "documents")
+    @classmethod
+    def _known_kinds(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(v) - set(PAPERWORK_KINDS))
+        if unknown:
+            raise ValueError(f"keys must be among {list(PAPERWORK_KINDS)}; got {unknown}")
+        return v
+
+    @field_validator("paperwork_owner")
+    @classmethod
+    def _owner_defaults(cls, v: dict[str, str]) -> dict[str, str]:
+        return {**_DEFAULT_PAPERWORK_OWNER, **v}
+
+    @field_validator("documents")
+    @classmethod
+    def _document_defaults(cls, v: dict[str, str]) -> dict[str, str]:
+        return {**_DEFAULT_DOCUMENTS, **v}
+
+
 class ScoringConfig(_Section):
     """Master scale, limit policy, actions and personas (``configs/scoring.yaml``)."""
 
@@ -560,6 +653,7 @@ class ScoringConfig(_Section):
     personas: PersonaPolicy = Field(default_factory=PersonaPolicy)
     treatments: TreatmentPolicy = Field(default_factory=TreatmentPolicy)
     approvals: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+    collections: CollectionsConfig = Field(default_factory=CollectionsConfig)
     n_reasons: int = Field(default=3, ge=1, le=10)
     # at most this many customers are scored per block (bounds memory; the progress bar advances per block)
     chunk_size: int = Field(default=100_000, ge=1)

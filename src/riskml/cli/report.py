@@ -50,6 +50,8 @@ def report(
     ecoa_notice: bool = typer.Option(
         True, "--ecoa-notice/--no-ecoa-notice", help="Print the US ECOA notice under each statement of reasons."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes drawing the figures; 0 = one per CPU."),
+    worklist: Path | None = typer.Option(
+        None, "--worklist", help="Output directory of `riskml worklist`: the portfolio report links its index."),
     config: Path | None = typer.Option(None, "--config", "-c", help="Scoring config (default configs/scoring.yaml)."),
     data_config: Path | None = typer.Option(None, "--data-config", help="Data config (column mapping etc.)."),
     features_config: Path | None = typer.Option(
@@ -102,6 +104,8 @@ def report(
                               "file (give its path with --contributions)")
     elif contributions is not None:
         raise RiskmlError("--contributions needs --scores")
+    if worklist is not None and not (worklist / "index.html").exists():
+        raise RiskmlError(f"--worklist {worklist}: no index.html there (run `riskml worklist --out {worklist}` first)")
     scoring_config = load_config("scoring", config)
     wanted = _customer_ids(customer)
 
@@ -148,7 +152,7 @@ def report(
     with Progress(TextColumn("customer reports"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True, disable=n < 20) as bar:
         task = bar.add_task("reports", total=n)
-        files = write_reports(report_data, out, wanted or None, pdf=pdf, jobs=workers,
+        files = write_reports(report_data, out, wanted or None, pdf=pdf, jobs=workers, worklist_dir=worklist,
                               progress=lambda done, total: bar.update(task, completed=done))
     console.print(f"wrote {len(files.customers):,} customer reports to {out / 'customers'}, the portfolio report "
                   f"to {files.portfolio} and its full lists ({', '.join(p.name for p in files.lists)})"

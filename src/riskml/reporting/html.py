@@ -247,7 +247,8 @@ def render_portfolio(report: PortfolioReport, customer_links: dict[str, str] | N
                      generated_from: str = "", max_rows: int = 50, list_files: dict[str, str] | None = None) -> str:
     """The portfolio report as one self-contained HTML page; ``customer_links`` maps customer ids to
     their report files (relative paths); the hold and review tables show ``max_rows`` rows and link to
-    the full lists in ``list_files`` (``holds.csv`` / ``reviews_due.csv`` -> relative path)."""
+    the full lists in ``list_files`` (``holds.csv`` / ``reviews_due.csv`` -> relative path; ``worklist`` -> the
+    collections worklist index of ``riskml worklist``, linked when given)."""
     return environment().get_template("portfolio.html.j2").render(
         p=report,
         by_grade=_records(report.by_grade),
@@ -265,4 +266,5 @@ def render_portfolio(report: PortfolioReport, customer_links: dict[str, str] | N
         generated_from=generated_from,
         holds_file=(list_files or {}).get("holds.csv", ""),
         reviews_file=(list_files or {}).get("reviews_due.csv", ""),
+        worklist_file=(list_files or {}).get("worklist", ""),
     )

@@ -8,6 +8,7 @@ library when no scores file is given (and for the previous review date, always w
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,12 +175,14 @@ def write_reports(
     progress: Callable[[int, int], None] | None = None,
     history_months: int = 24,
     jobs: int = 1,
+    worklist_dir: str | Path | None = None,
 ) -> ReportFiles:
     """Write one HTML report per customer (``customers/<id>.html``) and ``portfolio.html`` to ``out_dir``;
     with ``pdf``, a PDF beside each page (needs Chromium, see :mod:`riskml.reporting.browser`).
 
     Drawing the figures dominates the cost (about half a second per customer): ``jobs`` > 1 draws them in
-    that many worker processes. The pages are the same whatever ``jobs`` is."""
+    that many worker processes. The pages are the same whatever ``jobs`` is. ``worklist_dir`` (the output of
+    ``riskml worklist``) is linked from the portfolio page when given."""
     from riskml.scoring.grades import grade_bands
 
     out = Path(out_dir)
@@ -231,8 +234,11 @@ def write_reports(
     # the full lists behind the portfolio page's tables, for filtering and work queues
     lists = {name: write_table(table, out / name) for name, table in
              ((HOLDS_FILE, portfolio.holds), (REVIEWS_FILE, portfolio.reviews))}
-    ppath = write_text(render_portfolio(portfolio, links, generated_from=data.source,
-                                        list_files={k: v.name for k, v in lists.items()}), out / PORTFOLIO_FILE)
+    list_files = {k: v.name for k, v in lists.items()}
+    if worklist_dir is not None:
+        list_files["worklist"] = Path(os.path.relpath(Path(worklist_dir) / "index.html", out)).as_posix()
+    ppath = write_text(render_portfolio(portfolio, links, generated_from=data.source, list_files=list_files),
+                       out / PORTFOLIO_FILE)
     files = ReportFiles(portfolio=ppath, customers=written, lists=list(lists.values()))
     if pdf:
         from riskml.reporting.browser import print_pdf
