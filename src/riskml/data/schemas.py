@@ -35,6 +35,7 @@ RULES: dict[str, str] = {
     "not_a_boolean": "a disputed flag that is not one of true/false, yes/no, y/n, 1/0",
     "amount_not_positive": "an amount that is zero or negative",
     "negative_credit_limit": "a credit limit below zero",
+    "negative_insured_limit": "an insured limit below zero",
     "invalid_payment_terms": "payment terms that are not a whole number of days above zero",
     "unknown_kind": f"an adjustment kind other than {', '.join(ADJUSTMENT_KINDS)}",
     "duplicate_id": "a second (third, ...) row with the same key; the first occurrence is kept",
@@ -125,6 +126,8 @@ def _column_checks(table: str, col: Column) -> list[pa.Check]:
         checks.append(pa.Check(_positive, name="amount_not_positive"))
     elif col.name == "credit_limit":
         checks.append(pa.Check(_non_negative, name="negative_credit_limit"))
+    elif col.name == "insured_limit":
+        checks.append(pa.Check(_non_negative, name="negative_insured_limit"))
     elif col.name == "payment_terms_days":
         checks.append(pa.Check(_positive_whole, name="invalid_payment_terms"))
     elif table == "adjustments" and col.name == "kind":

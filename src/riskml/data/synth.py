@@ -774,7 +774,7 @@ def _width(count: int, minimum: int) -> int:
 
 def _frame(table: str, cols: dict[str, object]) -> pd.DataFrame:
     """Assemble a table's columns in contract order."""
-    return pd.DataFrame({name: cols[name] for name in TABLES[table].column_names})
+    return pd.DataFrame({name: cols[name] for name in TABLES[table].column_names if name in cols})
 
 
 def _customers_frame(cust: _Customers, limit: np.ndarray, review_day: np.ndarray, names: np.ndarray,
