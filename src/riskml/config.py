@@ -309,9 +309,15 @@ class LimitPolicy(_Section):
     # the need follows how the customer actually pays: terms + its typical days beyond terms (12-month DBT),
     # between grace_days and this cap
     max_days_beyond_terms: float = Field(default=45.0, ge=0)
+    # the need includes the open orders (the limit is checked against receivables plus open orders)
+    need_includes_open_orders: bool = True
     # acceptable grades (this one and better) are never suggested less than the lower of their current
     # exposure and their need: a cut below what they already owe only blocks orders
     floor_worst_grade: str = "7"
+    # grades this one and better, over their limit with nothing seriously past due, are suggested a limit that
+    # covers the exposure where the break-even cap allows it (approving it releases the orders), whatever the
+    # grade multiplier and the step cap say; not thin files (their maximum stands)
+    cover_exposure_worst_grade: str | None = "8"
     # step caps per review cycle against an existing positive limit (revokes excepted)
     max_increase_pct: float = Field(default=0.50, ge=0)
     max_decrease_pct: float = Field(default=0.25, ge=0, le=1)
@@ -564,7 +570,9 @@ class ScoringConfig(_Section):
         unknown = sorted(set(self.limits.grade_multiplier) - set(names))
         if unknown:
             raise ValueError(f"limits.grade_multiplier keys must be grades of master_scale {names}; got {unknown}")
+        cover = [self.limits.cover_exposure_worst_grade] if self.limits.cover_exposure_worst_grade else []
         for key, field in (("limits.floor_worst_grade", [self.limits.floor_worst_grade]),
+                           ("limits.cover_exposure_worst_grade", cover),
                            ("actions.hold_over_limit_pct_by_grade", list(self.actions.hold_over_limit_pct_by_grade)),
                            ("actions.review_interval_months", list(self.actions.review_interval_months))):
             unknown = sorted(set(field) - set(names))
