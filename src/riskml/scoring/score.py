@@ -342,6 +342,48 @@ def scoring_threads(config: ScoringConfig) -> int:
     return config.num_threads or min(os.cpu_count() or 1, 8)
 
 
+def scores_frame(
+    feats: pd.DataFrame,
+    columns: Mapping[str, np.ndarray],
+    scored: np.ndarray,
+    errors: np.ndarray,
+    config: ScoringConfig,
+    model_info: Mapping[str, Any] | None = None,
+    data_fingerprint: str = "",
+) -> pd.DataFrame:
+    """The scores output (:func:`output_columns`, typed) from the feature rows' keys and the per-row
+    arrays: ``pd``, the reasons and the :data:`~riskml.scoring.policy.DECISION_COLUMNS`. Both engines
+    build their output here (the Spark engine per batch)."""
+    info = dict(model_info or {})
+    as_of = pd.to_datetime(feats["as_of"])
+    out_cols: dict[str, Any] = {"customer_id": feats["customer_id"].astype("str").reset_index(drop=True),
+                                "as_of": as_of.reset_index(drop=True)}
+    for col in output_columns(config.n_reasons)[2:]:
+        if col == "model_version":
+            out_cols[col] = str(info.get("model_version", "") or "")
+        elif col == "data_fingerprint":
+            out_cols[col] = str(data_fingerprint or "")
+        elif col == "scored":
+            out_cols[col] = np.asarray(scored, dtype=bool)
+        elif col == "score_error":
+            out_cols[col] = pd.Series(np.asarray(errors, dtype=object), dtype="str")
+        elif col == "grade":
+            out_cols[col] = grade_categorical(columns[col], config.master_scale)
+        elif col in _TEXT_COLUMNS or col.startswith("reason_"):
+            out_cols[col] = pd.Series(np.asarray(columns[col], dtype=object), dtype="str")
+        elif col in _BOOL_COLUMNS:
+            out_cols[col] = np.asarray(columns[col]).astype(bool)
+        elif col == "review_priority":
+            out_cols[col] = np.asarray(columns[col]).astype(np.int8)
+        elif col == "next_review":
+            out_cols[col] = np.asarray(columns[col]).astype("datetime64[ns]")
+        elif col in _MONEY_COLUMNS:
+            out_cols[col] = np.round(np.asarray(columns[col]).astype("float64"), 2)
+        else:
+            out_cols[col] = np.asarray(columns[col]).astype("float64")
+    return pd.DataFrame(out_cols)[output_columns(config.n_reasons)]
+
+
 def score_customers(
     features: pd.DataFrame,
     model: ScoringModel,
@@ -400,34 +442,10 @@ def score_customers(
         first = next(e for e in errors if e)
         raise ModelError(f"no customer could be scored; the model fails on every row ({first})")
 
-    info = dict(model_info or {})
-    as_of = pd.to_datetime(feats["as_of"])
-    out_cols: dict[str, Any] = {"customer_id": feats["customer_id"].astype("str"), "as_of": as_of}
-    for col in output_columns(config.n_reasons)[2:]:
-        if col == "model_version":
-            out_cols[col] = str(info.get("model_version", "") or "")
-        elif col == "data_fingerprint":
-            out_cols[col] = str(data_fingerprint or "")
-        elif col == "scored":
-            out_cols[col] = scored
-        elif col == "score_error":
-            out_cols[col] = pd.Series(errors, dtype="str")
-        elif col == "grade":
-            out_cols[col] = grade_categorical(stack(col), config.master_scale)
-        elif col in _TEXT_COLUMNS or col.startswith("reason_"):
-            out_cols[col] = pd.Series(stack(col), dtype="str")
-        elif col in _BOOL_COLUMNS:
-            out_cols[col] = stack(col).astype(bool)
-        elif col == "review_priority":
-            out_cols[col] = stack(col).astype(np.int8)
-        elif col == "next_review":
-            out_cols[col] = stack(col).astype("datetime64[ns]")
-        elif col in _MONEY_COLUMNS:
-            out_cols[col] = np.round(stack(col).astype("float64"), 2)
-        else:
-            out_cols[col] = stack(col).astype("float64")
-    out = pd.DataFrame(out_cols)[output_columns(config.n_reasons)]
-
+    out = scores_frame(feats, {col: stack(col) for col in output_columns(config.n_reasons)[2:]
+                               if col not in ("model_version", "data_fingerprint", "scored", "score_error")},
+                       scored, errors, config, model_info, data_fingerprint)
+    as_of = out["as_of"]
     contributions = None
     if run.contrib is not None:
         idx = np.flatnonzero(scored)

@@ -1,0 +1,71 @@
+"""The run summary of a scoring run as the terminal shows it: one table and a few lines, written once for
+both engines (``riskml score`` and ``riskml score --engine spark`` print exactly this).
+
+:func:`riskml.scoring.score.summarise` computes the figures; this module only words them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+
+def scale_warning(model: Any, scoring_config: Any) -> str | None:
+    """A warning when the scoring config grades differently from the scale frozen with the model (the
+    MLflow pyfunc grades with the model's)."""
+    stored = (getattr(model, "metadata_", None) or {}).get("master_scale")
+    if not stored:
+        return None
+    ours = [g.model_dump(mode="json") for g in scoring_config.master_scale]
+    if [(str(g["grade"]), float(g["max_pd"])) for g in stored] == [(g["grade"], g["max_pd"]) for g in ours]:
+        return None
+    return ("the master scale of the scoring config differs from the one stored with the model at training; "
+            "the scores use the config's, the served MLflow model grades with the model's")
+
+
+def summary_table(summary: dict[str, Any]) -> Table:
+    """Customers by grade, action, hold (reason and type), review (priority and reason), approval level."""
+    table = Table(title="Run summary", show_header=True, header_style="bold")
+    table.add_column("")
+    table.add_column("customers", justify="right")
+    for g, c in summary["by_grade"].items():
+        table.add_row(f"grade {g}" if g else "not scored", f"{c:,}")
+    table.add_section()
+    for a, c in summary["by_action"].items():
+        table.add_row(a, f"{c:,}")
+    table.add_section()
+    table.add_row("order hold", f"{summary['order_holds']:,}")
+    for code, c in summary["holds_by_reason"].items():
+        table.add_row(f"  {code}", f"{c:,}", style="dim")
+    for kind, c in summary.get("holds_by_type", {}).items():
+        table.add_row(f"  {kind} hold", f"{c:,}", style="dim")
+    table.add_section()
+    table.add_row("review due", f"{summary['reviews_due']:,}")
+    for name, c in summary["reviews_by_priority"].items():
+        table.add_row(f"  priority {name}", f"{c:,}")
+    for code, c in summary["reviews_by_reason"].items():
+        table.add_row(f"  {code}", f"{c:,}", style="dim")
+    if summary.get("by_approval_level"):
+        table.add_section()
+        for level, c in summary["by_approval_level"].items():
+            table.add_row(f"approval: {level}", f"{c:,}")
+    return table
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """The limit totals, the money totals and the unscored count, one line each (rich markup)."""
+    line = (f"limits: current {summary['total_current_limit']:,.0f} -> suggested "
+            f"{summary['total_suggested_limit']:,.0f} (change {summary['total_limit_change']:+,.0f})")
+    if summary["by_action"].get("set"):
+        line += (f"; {summary['by_action']['set']:,} customers with no limit on file: set "
+                 f"{summary['total_limit_set']:,.0f}")
+    lines = [line]
+    if "total_expected_loss" in summary:
+        lines.append(f"money: expected loss {summary['total_expected_loss']:,.2f} (net of credit insurance); margin "
+                     f"at risk from holds, cuts and revokes {summary['total_margin_at_risk']:,.2f}; held orders "
+                     f"release on payment of {summary['total_release_amount']:,.2f}")
+    if summary["not_scored"]:
+        lines.append(f"[yellow]{summary['not_scored']:,} customers could not be scored[/] "
+                     "(scored = false; the reason is in score_error)")
+    return lines
