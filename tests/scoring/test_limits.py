@@ -245,3 +245,15 @@ def test_invariants(data) -> None:
     changed = (act == "increase") | (act == "decrease") | (act == "set")
     assert np.allclose(np.mod(sugg[changed], pol.round_to), 0.0)
     assert (sugg[changed & thin] <= np.maximum(pol.thin_file_max_limit, np.nan_to_num(cur[changed & thin]))).all()
+
+
+def test_docs_worked_example() -> None:
+    # docs/scoring.md "Suggested limit": need 20,000 x (60 + 20) / 30 + 5,000 = 58,333
+    base = {"sales_avg_3m": 20_000.0, "sales_avg_12m": 16_000.0, "payment_terms_days": 60.0, "dbt_avg_12m": 20.0,
+            "open_orders_amount": 5_000.0, "credit_limit": 40_000.0, "exposure": 47_000.0}
+    frame = rows(base, {**base, "undisputed_oldest_dpd": 40.0}, base)
+    out = run(frame, [0.12, 0.12, 0.012], LimitPolicy())
+    assert out["need"].round(2).tolist() == [58_333.33] * 3
+    assert out["suggested_limit"].tolist() == [47_000.0, 35_000.0, 60_000.0]
+    assert out["action"].tolist() == ["increase", "decrease", "increase"]
+    assert "covers the exposure 47,000 (47,000, within the break-even cap)" in out["limit_rationale"].iloc[0]

@@ -69,3 +69,65 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         lines.append(f"[yellow]{summary['not_scored']:,} customers could not be scored[/] "
                      "(scored = false; the reason is in score_error)")
     return lines
+
+
+# the decision rates of a scores file, in the order docs/scoring.md lists them
+RATE_LABELS: dict[str, str] = {
+    "customers": "customers",
+    "holds_pct_customers": "order holds, % of customers",
+    "holds_pct_sales": "order holds, % of monthly sales",
+    "reviews_pct": "reviews due now, % of customers",
+    "limits_changed_pct": "limits changed (increase, decrease, revoke), % of customers",
+    "revokes": "revokes",
+    "collections": "collections track",
+    "increase_with_hold": "increase and hold together",
+    "total_limit_change": "total limit change",
+    "total_expected_loss": "expected loss (net of insurance)",
+    "total_margin_at_risk": "margin at risk (holds, cuts, revokes)",
+}
+
+
+def decision_rates(scores: Any, monthly_sales: Any) -> dict[str, float]:
+    """The decision rates a credit team feels (see :data:`RATE_LABELS`) of a scores table; ``monthly_sales``
+    per row of ``scores`` (e.g. ``sales_avg_3m``) weighs the holds. Money totals are left out when the
+    scores have no money columns (scores of older riskml versions)."""
+    import numpy as np
+
+    n = len(scores)
+    hold = scores["order_hold"].to_numpy(dtype=bool)
+    action = scores["action"].astype("str").to_numpy()
+    sales = np.nan_to_num(np.asarray(monthly_sales, dtype="float64"), nan=0.0)
+    out: dict[str, float] = {
+        "customers": n,
+        "holds_pct_customers": round(100.0 * hold.mean(), 1) if n else 0.0,
+        "holds_pct_sales": round(100.0 * sales[hold].sum() / sales.sum(), 1) if sales.sum() > 0 else 0.0,
+        "reviews_pct": round(100.0 * scores["review_due"].to_numpy(dtype=bool).mean(), 1) if n else 0.0,
+        "limits_changed_pct": round(100.0 * np.isin(action, ["increase", "decrease", "revoke"]).mean(), 1) if n else 0.0,
+        "revokes": int((action == "revoke").sum()),
+        "collections": int((action == "collections").sum()),
+        "increase_with_hold": int(((action == "increase") & hold).sum()),
+        "total_limit_change": round(float(np.nansum(scores["limit_change"].to_numpy("float64"))), 0),
+    }
+    for col in ("expected_loss", "margin_at_risk"):
+        if col in scores:
+            out[f"total_{col}"] = round(float(np.nansum(scores[col].to_numpy("float64"))), 0)
+    return out
+
+
+def rates_markdown(columns: dict[str, dict[str, float]]) -> str:
+    """A markdown table: one row per rate of :data:`RATE_LABELS`, one column per scores file (name -> rates);
+    a rate a file does not have shows as n/a."""
+    names = list(columns)
+    lines = ["| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for key, label in RATE_LABELS.items():
+        cells = []
+        for name in names:
+            v = columns[name].get(key)
+            if v is None:
+                cells.append("n/a")
+            elif key.endswith("_pct") or key.endswith("_pct_customers") or key.endswith("_pct_sales"):
+                cells.append(f"{v:.1f}%")
+            else:
+                cells.append(f"{v:,.0f}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
