@@ -9,8 +9,8 @@ import os
 
 import numpy as np
 import pandas as pd
-
 from benchmarks.decision_rates import DOC, doc_section, load_rates, save_rates
+
 from riskml.config import ScoringConfig
 from riskml.scoring.score import score_customers
 from riskml.scoring.summary import decision_rates, rates_markdown

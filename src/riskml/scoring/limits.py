@@ -249,11 +249,11 @@ def suggest_limits(
     # revoke: worst grades, habitual debtors among weak / distressed payers, and customers no limit pays
     # for; never a strong late payer, never a customer on the collections track (collectors own it)
     revoke_pos = names.index(policy.revoke_grade)
-    eligible = ok & ~strong & ~coll
+    # with personas known, only weak late payers and distressed customers are revoked (default: anyone)
+    revocable = np.isin(persona, REVOCABLE_PERSONAS) if (persona != "").any() else np.ones(n, dtype=bool)
+    eligible = ok & ~strong & ~coll & revocable
     by_grade = eligible & (pos >= revoke_pos)
-    revocable = np.isin(persona, REVOCABLE_PERSONAS) if persona is not None and (persona != "").any() \
-        else np.ones(n, dtype=bool)
-    habitual = eligible & revocable & habitual_debtors(frame, policy)
+    habitual = eligible & habitual_debtors(frame, policy)
     unprofitable = eligible & ~thin & ~dormant & (need_ > 0) & (cap <= 0)
     revoked = by_grade | habitual | unprofitable
     suggested = np.where(revoked, 0.0, suggested)
