@@ -73,9 +73,12 @@ def test_acceptable_grades_are_not_cut_below_exposure_or_need() -> None:
     # grade 7 (PD 8%, x0.8): sized 15,000 x 0.8 = 12,000, step cap -25% of 18,000 -> 13,500 -> 14,000; exposure
     # 14,200, need 15,000 -> at least 14,200 -> 15,000 (rounded up); grade 8 (PD 12%) is not protected: 9,000 ->
     # step cap 14,000
-    frame = rows({"credit_limit": 18_000.0, "exposure": 14_200.0}, {"credit_limit": 18_000.0, "exposure": 14_200.0})
-    out = run(frame, [0.08, 0.12])
-    assert out["suggested_limit"].tolist() == [15_000.0, 14_000.0]
+    frame = rows({"credit_limit": 18_000.0, "exposure": 14_200.0}, {"credit_limit": 18_000.0, "exposure": 14_200.0},
+                 {"credit_limit": 18_000.0, "exposure": 14_200.0})
+    # ... unless it is a strong late payer: its limit follows how it pays, whatever the grade
+    persona = np.array(["regular", "regular", "strong_late_payer"], dtype=object)
+    out = run(frame, [0.08, 0.12, 0.12], persona=persona)
+    assert out["suggested_limit"].tolist() == [15_000.0, 14_000.0, 15_000.0]
     assert "not below the lower of exposure 14,200 and need 15,000: 15,000" in out["limit_rationale"].iloc[0]
 
 

@@ -211,13 +211,13 @@ def suggest_limits(
     step_up = positive & (stepped < sized)
     step_down = positive & (stepped > sized)
 
-    # acceptable grades: never below the lower of the exposure and the need (a cut below what the customer
-    # already owes only blocks orders)
+    # acceptable grades and strong late payers: never below the lower of the exposure and the need (a cut
+    # below what the customer already owes only blocks orders; a strong late payer's limit follows how it pays)
     pos = grade_positions(grades, master_scale)
     names = [g.grade for g in master_scale]
     floor_pos = names.index(policy.floor_worst_grade)
     with np.errstate(invalid="ignore"):
-        acceptable = ok & ~thin & (pos <= floor_pos)
+        acceptable = ok & ~thin & ((pos <= floor_pos) | strong)
     floor_amt = np.ceil(np.minimum(exposure, need_) / step) * step
     floored = acceptable & (floor_amt > stepped)
     suggested = np.where(floored, floor_amt, stepped)
