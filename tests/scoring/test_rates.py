@@ -39,3 +39,13 @@ def test_doc_table_is_generated_from_the_rates_file(small_features, tiny_model) 
         save_rates(rates)
     assert rates.get(SMALL) == fresh, "docs/decision_rates.json is stale: RISKML_UPDATE_DOCS=1 pytest " + __file__
     assert doc_section(rates) in DOC.read_text(encoding="utf-8"), "docs/scoring.md decision rates are stale"
+
+
+def test_reviews_are_worked_by_urgency_then_money_at_stake() -> None:
+    from riskml.scoring.summary import review_order
+
+    scores = pd.DataFrame({"customer_id": ["A", "B", "C", "D", "E"], "review_due": [True, True, True, False, True],
+                           "review_priority": [3, 1, 1, 0, 1], "expected_loss": [9e6, 10.0, 5.0, 1e9, np.nan],
+                           "margin_at_risk": [0.0, 0.0, 100.0, 0.0, 50.0]})
+    # priority 1: C (105), E (50), B (10); then A (priority 3); D is not due
+    assert review_order(scores)["customer_id"].tolist() == ["C", "E", "B", "A"]

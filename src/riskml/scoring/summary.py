@@ -131,3 +131,15 @@ def rates_markdown(columns: dict[str, dict[str, float]]) -> str:
                 cells.append(f"{v:,.0f}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def review_order(scores: Any) -> Any:
+    """The customers due for review in the order a credit team works them: by urgency (``review_priority``
+    1 first), then by the money at stake (``expected_loss + margin_at_risk``, largest first), then by id."""
+    due = scores.loc[scores["review_due"].astype(bool)].copy()
+    stake = due.get("expected_loss", 0.0)
+    stake = (stake if not hasattr(stake, "fillna") else stake.fillna(0.0)) + (
+        due["margin_at_risk"].fillna(0.0) if "margin_at_risk" in due else 0.0)
+    due["_stake"] = stake
+    due = due.sort_values(["review_priority", "_stake", "customer_id"], ascending=[True, False, True], kind="stable")
+    return due.drop(columns="_stake").reset_index(drop=True)
