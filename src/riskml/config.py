@@ -379,7 +379,25 @@ class ThinFileRule(_Section):
 class LimitPolicy(_Section):
     """Suggested credit limit: need x grade multiplier, capped where expected loss exceeds expected margin."""
 
-    grace_days: int = Field(default=15, ge=0)
+    # days beyond terms the need allows at least (and assumes when the customer has no payment history)
+    grace_days: int = Field(default=10, ge=0)
+    # the need follows how the customer actually pays: terms + its typical days beyond terms (12-month DBT),
+    # between grace_days and this cap
+    max_days_beyond_terms: float = Field(default=45.0, ge=0)
+    # the need includes the open orders (the limit is checked against receivables plus open orders)
+    need_includes_open_orders: bool = True
+    # acceptable grades (this one and better) are never suggested less than the lower of their current
+    # exposure and their need: a cut below what they already owe only blocks orders
+    floor_worst_grade: str = "7"
+    # grades this one and better, over their limit with nothing seriously past due, are suggested a limit that
+    # covers the exposure where the break-even cap allows it (approving it releases the orders), whatever the
+    # grade multiplier and the step cap say; not thin files (their maximum stands)
+    cover_exposure_worst_grade: str | None = "8"
+    # step caps per review cycle against an existing positive limit (revokes excepted)
+    max_increase_pct: float = Field(default=0.50, ge=0)
+    max_decrease_pct: float = Field(default=0.25, ge=0, le=1)
+    # no increase (nor a first limit) while undisputed invoices are more than this many days past due
+    no_increase_past_due_days: float = Field(default=30.0, ge=0)
     # monthly sales the need is sized on: the 3-month average, the 12-month average, or the higher of both
     sales_basis: Literal["3m", "12m", "max"] = "max"
     # multiplier of the need by grade (grades not listed use 1.0)
@@ -427,7 +445,7 @@ class LimitPolicy(_Section):
 # review reason -> priority (1 urgent, 2 soon, 3 routine); docs/scoring.md explains each reason
 _DEFAULT_REVIEW_PRIORITY: dict[str, int] = {
     "not_scored": 1, "grade_down": 1, "dbt_jump": 1, "revoke": 1, "limit_pending": 1, "no_limit_exposed": 1,
-    "grade_up": 2, "no_limit": 2, "over_utilised": 3, "stale_limit": 3,
+    "grade_up": 2, "no_limit": 2, "over_utilised": 2, "scheduled": 3,
 }
 
 
@@ -438,17 +456,43 @@ class ActionPolicy(_Section):
     hold_past_due_days: int = Field(default=30, ge=0)
     # hold orders when exposure (open receivables + open orders) exceeds the current limit by more than this share
     hold_over_limit_pct: float = Field(default=0.10, ge=0)
+    # over-limit tolerance per grade (grades not listed use hold_over_limit_pct)
+    hold_over_limit_pct_by_grade: dict[str, float] = Field(
+        default_factory=lambda: {"1": 0.25, "2": 0.25, "3": 0.20, "4": 0.20, "5": 0.15, "6": 0.15, "7": 0.10,
+                                 "8": 0.05, "9": 0.0, "10": 0.0})
+    # a past-due hold needs undisputed past-due amounts above the larger of this amount and this share of
+    # the open balance (disputed invoices are a paperwork problem: never a hold)
+    hold_min_amount: float = Field(default=1000.0, ge=0)
+    hold_min_share: float = Field(default=0.10, ge=0, le=1)
+    # strong late payers are held for lateness only beyond their usual pattern: the largest days beyond
+    # terms they paid in the last 12 months plus this margin
+    strong_pattern_margin_days: float = Field(default=15.0, ge=0)
+    # a past-due hold is hard (a credit manager releases it) from this many days past due; soft before
+    hard_hold_past_due_days: float = Field(default=60.0, ge=0)
+    # undisputed invoices this many days past due (above the hold minimum): the collections track (hard
+    # hold, everything owed asked for, no model-driven limit decision)
+    collections_past_due_days: float = Field(default=90.0, ge=1)
     # exposure over the current limit but within a suggested increase is not held: the review is urgent instead
     # ("approve the increase to release the orders")
     release_within_suggested: bool = True
-    # review due when the limit was not reviewed for this many months
+    # outer bound: no limit goes unreviewed longer than this many months (interval of auto-renewals too)
     review_months: int = Field(default=24, ge=1)
+    # review calendar: months between routine reviews per grade (grades not listed: review_months)
+    review_interval_months: dict[str, int] = Field(
+        default_factory=lambda: {"1": 12, "2": 12, "3": 12, "4": 12, "5": 6, "6": 6, "7": 6, "8": 3, "9": 3,
+                                 "10": 3})
+    # limits and exposures both at most this amount are renewed automatically every review_months (no person)
+    auto_renew_max_exposure: float = Field(default=10_000.0, ge=0)
+    # overdue routine reviews (the backlog) are spread over the coming months by a stable hash of the
+    # customer id so that at most this share of them falls due in one month
+    max_routine_share_per_month: float = Field(default=0.10, gt=0, le=1)
+    # over-limit event review: exposure at least this multiple of the limit at the as-of date and at the
+    # previous month end (sustained for two months)
+    review_over_limit_ratio: float = Field(default=1.0, gt=0)
     # review due when the grade moved this many notches (either way) since the previous score
     review_grade_notches: int = Field(default=2, ge=1)
     # review due when the 3-month DBT rose this many days over the previous score's, or over the 12-month DBT
     review_dbt_jump_days: float = Field(default=15.0, ge=0)
-    # review due when the 12-month high-water mark of open receivables exceeded this share of the limit
-    review_utilisation: float = Field(default=1.0, gt=0)
     # priority of each review reason: 1 urgent, 2 soon, 3 routine; a customer's review_priority is the most
     # urgent of its reasons (riskml.scoring.actions.REVIEW_CODES lists the reasons)
     review_priority: dict[str, int] = Field(default_factory=lambda: dict(_DEFAULT_REVIEW_PRIORITY))
@@ -641,6 +685,51 @@ class CollectionsConfig(_Section):
     @classmethod
     def _document_defaults(cls, v: dict[str, str]) -> dict[str, str]:
         return {**_DEFAULT_DOCUMENTS, **v}
+class SegmentOverride(_Section):
+    """LGD and gross margin of a segment: customers matching every matcher given (industry, country, monthly
+    sales band) use this segment's values; the first matching segment wins, field by field."""
+
+    industry: str | None = None
+    country: str | None = None
+    min_monthly_sales: float | None = Field(default=None, ge=0)
+    max_monthly_sales: float | None = Field(default=None, ge=0)
+    lgd: float | None = Field(default=None, gt=0, le=1)
+    gross_margin: float | None = Field(default=None, gt=0, le=1)
+
+
+class InsurancePolicy(_Section):
+    """Credit insurance (customer-master columns insured_limit, insurer, insurance_expiry): the insurer pays
+    cover_share of the insured debt above the deductible, while the policy runs and the customer is not
+    past due beyond the non-qualifying overdue days (overdue accounts not declared in time lose the cover)."""
+
+    cover_share: float = Field(default=0.90, ge=0, le=1)
+    deductible: float = Field(default=0.0, ge=0)
+    non_qualifying_overdue_days: float = Field(default=60.0, ge=0)
+
+
+class MoneyPolicy(_Section):
+    """Money on every decision (riskml.scoring.money): expected loss net of insurance, margin at risk."""
+
+    # exposure at default: "max" = the larger of the exposure and the suggested limit (what the customer
+    # may draw), "exposure" = the exposure at the as-of date
+    ead_basis: Literal["max", "exposure"] = "max"
+    # months of sales a hold blocks (soft: released within weeks; hard: a credit manager decides)
+    soft_hold_blocked_months: float = Field(default=0.5, ge=0)
+    hard_hold_blocked_months: float = Field(default=2.0, ge=0)
+    # segment-level LGD and margin (industry / country / monthly sales band); the limit policy's lgd and
+    # gross_margin apply elsewhere
+    segments: list[SegmentOverride] = Field(default_factory=list)
+    insurance: InsurancePolicy = Field(default_factory=InsurancePolicy)
+
+
+class NoticePolicy(_Section):
+    """Which letters carry the ECOA / Regulation B statement of specific reasons (US law): customers in
+    these countries (codes as in the customer master) get it with an adverse decision; elsewhere the
+    letter carries a neutral statement of the reasons."""
+
+    adverse_action_countries: list[str] = Field(default_factory=lambda: ["US"])
+    # customers with no country on file
+    unknown_country_applies: bool = True
 
 
 class ScoringConfig(_Section):
@@ -654,6 +743,8 @@ class ScoringConfig(_Section):
     treatments: TreatmentPolicy = Field(default_factory=TreatmentPolicy)
     approvals: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
     collections: CollectionsConfig = Field(default_factory=CollectionsConfig)
+    money: MoneyPolicy = Field(default_factory=MoneyPolicy)
+    notices: NoticePolicy = Field(default_factory=NoticePolicy)
     n_reasons: int = Field(default=3, ge=1, le=10)
     # at most this many customers are scored per block (bounds memory; the progress bar advances per block)
     chunk_size: int = Field(default=100_000, ge=1)
@@ -679,6 +770,19 @@ class ScoringConfig(_Section):
         unknown = sorted(set(self.limits.grade_multiplier) - set(names))
         if unknown:
             raise ValueError(f"limits.grade_multiplier keys must be grades of master_scale {names}; got {unknown}")
+        cover = [self.limits.cover_exposure_worst_grade] if self.limits.cover_exposure_worst_grade else []
+        for key, field in (("limits.floor_worst_grade", [self.limits.floor_worst_grade]),
+                           ("limits.cover_exposure_worst_grade", cover),
+                           ("actions.hold_over_limit_pct_by_grade", list(self.actions.hold_over_limit_pct_by_grade)),
+                           ("actions.review_interval_months", list(self.actions.review_interval_months))):
+            unknown = sorted(set(field) - set(names))
+            if unknown:
+                raise ValueError(f"{key} must name grades of master_scale {names}; got {unknown}")
+        long = {g: m for g, m in self.actions.review_interval_months.items()
+                if not 1 <= m <= self.actions.review_months}
+        if long:
+            raise ValueError(f"actions.review_interval_months must be between 1 and review_months "
+                             f"({self.actions.review_months}); got {long}")
         bad = [lv.worst_grade_for_increase for lv in self.approvals.levels
                if lv.worst_grade_for_increase is not None and lv.worst_grade_for_increase not in names]
         if bad:

@@ -93,6 +93,8 @@ ONE_ROW_CASES = [
     ("customers", {"credit_limit": "ten"}, "credit_limit", "not_a_number"),
     ("customers", {"credit_limit": "inf"}, "credit_limit", "not_a_number"),
     ("customers", {"credit_limit": "-1"}, "credit_limit", "negative_credit_limit"),
+    ("customers", {"insured_limit": "-5"}, "insured_limit", "negative_insured_limit"),
+    ("customers", {"insurance_expiry": "2099-13-01"}, "insurance_expiry", "unparseable_date"),
     ("customers", {"payment_terms_days": "0"}, "payment_terms_days", "invalid_payment_terms"),
     ("customers", {"payment_terms_days": "30.5"}, "payment_terms_days", "invalid_payment_terms"),
     ("customers", {"payment_terms_days": "-30"}, "payment_terms_days", "invalid_payment_terms"),
@@ -432,6 +434,8 @@ def typed_tiny() -> dict[str, pd.DataFrame]:
     for name, df in tiny_frames().items():
         df = df.replace("", None)
         for col in TABLES[name].columns:
+            if col.name not in df:
+                continue
             if col.type == "date":
                 df[col.name] = pd.to_datetime(df[col.name])
             elif col.type in ("number", "integer"):

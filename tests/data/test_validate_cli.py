@@ -122,6 +122,7 @@ def inject(src: Path, out: Path, synth) -> Injected:
     add("customers", "duplicate_id", "customer_id", f["customers"].line_text(2))
     add("customers", "future_date", "last_review_date",
         {**cust, "customer_id": "CX0008", "last_review_date": "2026-10-15"})
+    add("customers", "negative_insured_limit", "insured_limit", {**cust, "customer_id": "CX0009", "insured_limit": "-5"})
 
     invoice = {"customer_id": c_ok, "invoice_date": "2026-06-01", "due_date": "2026-07-01", "amount": "100.00",
                "disputed": "False", "dispute_date": "", "currency": "EUR"}

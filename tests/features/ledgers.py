@@ -25,7 +25,8 @@ def make_ledger(
         df = pd.DataFrame(list(rows))
         for col in base.columns:
             if col not in df:
-                df[col] = pd.Series([pd.NA] * len(df), dtype=base[col].dtype) if base[col].dtype != bool \
+                fill = float("nan") if base[col].dtype == "float64" else pd.NA
+                df[col] = pd.Series([fill] * len(df), dtype=base[col].dtype) if base[col].dtype != bool \
                     else False
             if str(base[col].dtype).startswith("datetime"):
                 df[col] = pd.to_datetime(df[col])

@@ -177,3 +177,15 @@ def test_page_of_a_customer_that_was_not_scored() -> None:
     assert page["grade"].text == "unscored" and page["pd"].text == "n/a"
     assert "No statement can be produced" in page["statement"].text
     assert page["statement"].get("data-features") == ""
+
+
+@pytest.mark.parametrize(("flag", "ecoa"), [(True, True), (False, False), (None, True)])
+def test_ecoa_notice_only_where_scoring_says_it_applies(flag, ecoa) -> None:
+    # scoring's adverse_action_notice decides; older scores files without the column keep the notice
+    extra = {} if flag is None else {"adverse_action_notice": flag}
+    row = scores_row(**extra)
+    report = build_customer_report(row, {"name": "Acme"}, prepare_contributions(contributions(**DEFAULT)), SPECS,
+                                   grade_bands(ScoringConfig().master_scale))
+    page = Page(render_customer(report))
+    assert ("Equal Credit Opportunity Act" in page["ecoa-notice"].text) is ecoa
+    assert ("principal reasons for the credit decision" in page["ecoa-notice"].text) is not ecoa

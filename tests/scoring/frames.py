@@ -28,6 +28,12 @@ BASE_ROW: dict[str, object] = {
     "dispute_share_12m": 0.0,
     "disputed_open_share": 0.0,
     "months_since_review": 6.0,
+    "dbt_max_12m": 8.0,
+    "open_balance": 9_000.0,
+    "past_due_amount": 0.0,
+    "undisputed_past_due_amount": 0.0,
+    "undisputed_oldest_dpd": 0.0,
+    "utilisation_sustained_2m": 0.6,
 }
 
 

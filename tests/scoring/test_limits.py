@@ -16,28 +16,98 @@ from tests.scoring.frames import rows
 SCALE = ScoringConfig().master_scale
 
 
-def run(frame, pds, policy=None, thin=None, scored=None, grades=None):
-    policy = policy or LimitPolicy()
+# the policy of the worked examples below that predate the customer's own days beyond terms: a fixed 15 days
+# beyond terms, no open orders in the need
+FIXED = {"grace_days": 15, "max_days_beyond_terms": 15, "need_includes_open_orders": False}
+
+
+def run(frame, pds, policy=None, thin=None, scored=None, grades=None, **kw):
+    policy = policy or LimitPolicy(**FIXED)
     pds = np.asarray(pds, dtype="float64")
     grades = assign_grades(pds, SCALE) if grades is None else np.asarray(grades, dtype=object)
-    return suggest_limits(frame, pds, grades, policy, SCALE, thin, scored)
+    return suggest_limits(frame, pds, grades, policy, SCALE, thin, scored, **kw)
 
 
 def test_worked_example_increase() -> None:
-    # S = max(10,000, 8,000); need = 10,000 x (30 + 15) / 30 = 15,000; grade 4 (PD 1.5%) x1.2 = 18,000
+    # S = max(10,000, 8,000); the customer pays 2 days beyond terms, below the 10-day minimum: need =
+    # 10,000 x (30 + 10) / 30 + open orders 1,000 = 14,333; grade 4 (PD 1.5%) x1.2 = 17,200 -> 17,000
     # cap = 0.2 x 10,000 x 12 x (1 - 0.0075) / (0.015 x 0.6) = 2,646,667: not binding
-    out = run(rows({}), [0.015])
+    out = run(rows({}), [0.015], LimitPolicy())
     r = out.iloc[0]
-    assert r["suggested_limit"] == 18_000 and r["current_limit"] == 15_000
-    assert r["limit_change"] == 3_000 and r["action"] == "increase" and not r["revoked"]
-    assert "need 15,000" in r["limit_rationale"] and "x1.2 for grade 4 = 18,000" in r["limit_rationale"]
-    assert "+20% vs current 15,000" in r["limit_rationale"]
+    assert r["suggested_limit"] == 17_000 and r["current_limit"] == 15_000
+    assert r["limit_change"] == 2_000 and r["action"] == "increase" and not r["revoked"]
+    assert r["need"] == pytest.approx(14_333.33, abs=0.01)
+    assert "need 14,333 = sales 10,000/month x (30 + 10 typical days beyond terms) / 30" in r["limit_rationale"]
+    assert "x1.2 for grade 4 = 17,200" in r["limit_rationale"] and "+13% vs current 15,000" in r["limit_rationale"]
+
+
+def test_need_follows_how_the_customer_pays() -> None:
+    # 12-month DBT 32 days: need = 10,000 x (30 + 32) / 30 = 20,667 (+ orders 1,000 = 21,667); 60 days is
+    # capped at 45: 10,000 x 75 / 30 + 1,000 = 26,000; no 12-month DBT: the 6-month one (20 days)
+    frame = rows({"dbt_avg_12m": 32.0}, {"dbt_avg_12m": 60.0}, {"dbt_avg_12m": np.nan, "dbt_avg_6m": 20.0},
+                 {"dbt_avg_12m": np.nan, "dbt_avg_6m": np.nan})
+    out = run(frame, [0.04] * 4, LimitPolicy())
+    assert out["need"].round(0).tolist() == [21_667, 26_000, 17_667, 14_333]
 
 
 @pytest.mark.parametrize(("basis", "need"), [("3m", 15_000), ("12m", 12_000), ("max", 15_000)])
 def test_sales_basis(basis: str, need: float) -> None:
-    out = run(rows({"credit_limit": None}), [0.04], LimitPolicy(sales_basis=basis))  # grade 6: x1.0, set
+    out = run(rows({"credit_limit": None}), [0.04], LimitPolicy(**FIXED, sales_basis=basis))  # grade 6: x1.0, set
     assert out["suggested_limit"].iloc[0] == need
+
+
+def test_step_caps_per_cycle() -> None:
+    # sized 45,000 (S 30,000 x 45 / 30, grade 6) against 20,000: at most +50% -> 30,000; sized 15,000
+    # against 40,000 (exposure 10,000 below it): at most -25% -> 30,000
+    frame = rows({"sales_avg_3m": 30_000.0, "credit_limit": 20_000.0}, {"credit_limit": 40_000.0})
+    out = run(frame, [0.04, 0.04])
+    assert out["suggested_limit"].tolist() == [30_000.0, 30_000.0]
+    assert out["action"].tolist() == ["increase", "decrease"]
+    assert "step cap +50% per cycle (sized 45,000)" in out["limit_rationale"].iloc[0]
+    assert "step cap -25% per cycle (sized 15,000)" in out["limit_rationale"].iloc[1]
+    wide = run(frame, [0.04, 0.04], LimitPolicy(**FIXED, max_increase_pct=10.0, max_decrease_pct=1.0))
+    assert wide["suggested_limit"].tolist() == [45_000.0, 15_000.0]
+
+
+def test_acceptable_grades_are_not_cut_below_exposure_or_need() -> None:
+    # grade 7 (PD 8%, x0.8): sized 15,000 x 0.8 = 12,000, step cap -25% of 18,000 -> 13,500 -> 14,000; exposure
+    # 14,200, need 15,000 -> at least 14,200 -> 15,000 (rounded up); grade 8 (PD 12%) is not protected: 9,000 ->
+    # step cap 14,000
+    frame = rows({"credit_limit": 18_000.0, "exposure": 14_200.0}, {"credit_limit": 18_000.0, "exposure": 14_200.0},
+                 {"credit_limit": 18_000.0, "exposure": 14_200.0})
+    # ... unless it is a strong late payer: its limit follows how it pays, whatever the grade
+    persona = np.array(["regular", "regular", "strong_late_payer"], dtype=object)
+    out = run(frame, [0.08, 0.12, 0.12], persona=persona)
+    assert out["suggested_limit"].tolist() == [15_000.0, 14_000.0, 15_000.0]
+    assert "not below the lower of exposure 14,200 and need 15,000: 15,000" in out["limit_rationale"].iloc[0]
+
+
+def test_over_the_limit_and_paying_gets_a_limit_that_covers_the_exposure() -> None:
+    # grade 8 (PD 12%): sized 9,000; exposure 31,500 over the 15,000 limit, nothing past due, within the
+    # break-even cap -> 32,000 (approving it releases the orders); past due 40 days -> sized and cut (step cap
+    # 12,000); a grade-4 customer past due 40 days keeps its limit instead of the sized increase
+    frame = rows({"exposure": 31_500.0}, {"exposure": 31_500.0, "undisputed_oldest_dpd": 40.0},
+                 {"sales_avg_3m": 30_000.0, "undisputed_oldest_dpd": 40.0})
+    out = run(frame, [0.12, 0.12, 0.015])
+    assert out["suggested_limit"].tolist() == [32_000.0, 12_000.0, 15_000.0]
+    assert out["action"].tolist() == ["increase", "decrease", "keep"]
+    assert "covers the exposure 31,500 (32,000, within the break-even cap)" in out["limit_rationale"].iloc[0]
+    assert "no increase while undisputed invoices are 40 days past due (policy 30): kept" in (
+        out["limit_rationale"].iloc[2])
+
+
+def test_strong_late_payers_are_never_revoked_and_collections_are_not_decided_by_the_model() -> None:
+    habitual = {"late_paid_share_12m": 0.9, "dbt_avg_12m": 60.0}
+    frame = rows(habitual, habitual, habitual, {})
+    persona = np.array(["strong_late_payer", "weak_late_payer", "disorganised", "regular"], dtype=object)
+    coll = np.array([False, False, False, True])
+    out = run(frame, [0.01, 0.01, 0.01, 0.5], persona=persona, collections=coll)
+    # habitual lateness revokes the weak late payer only; the others are sized (grade 3: 15,000 x 1.3 -> 20,000)
+    assert out["action"].tolist()[:3] == ["increase", "revoke", "increase"]
+    assert "habitual late payer" in out["revoke_reason"].iloc[1]
+    # the collections track keeps the limit; grade 10 is not revoked by the model there
+    assert out["action"].iloc[3] == "collections" and out["suggested_limit"].iloc[3] == 15_000
+    assert out["limit_change"].iloc[3] == 0 and out["limit_rationale"].iloc[3].startswith("collections track")
 
 
 def test_break_even_cap_formula() -> None:
@@ -51,7 +121,7 @@ def test_break_even_cap_formula() -> None:
 
 
 def test_cap_binds_and_is_explained() -> None:
-    pol = LimitPolicy(gross_margin=0.03, grade_multiplier={"9": 3.0})
+    pol = LimitPolicy(**FIXED, gross_margin=0.03, grade_multiplier={"9": 3.0}, max_decrease_pct=1.0)
     out = run(rows({"credit_limit": 40_000.0}), [0.25], pol)
     r = out.iloc[0]
     assert r["suggested_limit"] == 21_000 and r["action"] == "decrease" and r["limit_change"] == -19_000
@@ -59,7 +129,7 @@ def test_cap_binds_and_is_explained() -> None:
 
 
 def test_unprofitable_customer_is_revoked() -> None:
-    out = run(rows({}), [0.25], LimitPolicy(gross_margin=0.02))
+    out = run(rows({}), [0.25], LimitPolicy(**FIXED, gross_margin=0.02))
     r = out.iloc[0]
     assert r["action"] == "revoke" and r["suggested_limit"] == 0 and "pays for itself" in r["revoke_reason"]
 
@@ -76,7 +146,7 @@ def test_hysteresis_keeps_small_changes() -> None:
     assert r["suggested_limit"] == 14_000 and r["action"] == "keep" and r["limit_change"] == 0
     assert "below 10%" in r["limit_rationale"]
     # exactly 10% is a change
-    out = run(rows({"credit_limit": 15_000.0 / 1.1}), [0.04], LimitPolicy(round_to=1.0))
+    out = run(rows({"credit_limit": 15_000.0 / 1.1}), [0.04], LimitPolicy(**FIXED, round_to=1.0))
     assert out["action"].iloc[0] == "increase"
 
 
@@ -113,10 +183,12 @@ def test_thin_file_sizing_never_cuts_an_existing_limit() -> None:
                  {"sales_avg_3m": 1_000.0, "sales_avg_12m": 1_000.0, "credit_limit": 22_000.0},  # still ramping up
                  {"sales_avg_3m": 10_000.0, "credit_limit": 10_000.0})
     out = run(frame, [0.03, 0.03, 0.004, 0.03], thin=np.array([True, False, True, True]))
-    assert out["suggested_limit"].tolist() == [40_000, 165_000, 22_000, 17_000]
+    # (the established customer is stepped up +50% to 60,000, the thin one with 10,000 to 15,000)
+    assert out["suggested_limit"].tolist() == [40_000, 60_000, 22_000, 15_000]
     assert out["action"].tolist() == ["keep", "increase", "keep", "increase"]
     assert "thin file: the current limit 40,000 is not cut on so little history: kept" in out["limit_rationale"].iloc[0]
-    cut = run(frame.iloc[:1], [0.03], LimitPolicy(thin_file_cut_existing=True), thin=np.array([True]))
+    cut = run(frame.iloc[:1], [0.03], LimitPolicy(**FIXED, thin_file_cut_existing=True, max_decrease_pct=1.0),
+              thin=np.array([True]))
     assert cut["suggested_limit"].iloc[0] == 25_000 and cut["action"].iloc[0] == "decrease"
     # the worst grade is still revoked
     assert run(frame.iloc[:1], [0.5], thin=np.array([True]))["action"].iloc[0] == "revoke"
@@ -157,7 +229,7 @@ def test_invariants(data) -> None:
                    for _, s3, s12, t, c, _ in data))
     pds = np.array([d[0] for d in data])
     thin = np.array([d[5] for d in data])
-    pol = LimitPolicy()
+    pol = LimitPolicy(**FIXED)
     out = run(frame, pds, pol, thin=thin)
     sugg = out["suggested_limit"].to_numpy()
     cur = out["current_limit"].to_numpy()
@@ -176,3 +248,15 @@ def test_invariants(data) -> None:
     changed = (act == "increase") | (act == "decrease") | (act == "set")
     assert np.allclose(np.mod(sugg[changed], pol.round_to), 0.0)
     assert (sugg[changed & thin] <= np.maximum(pol.thin_file_max_limit, np.nan_to_num(cur[changed & thin]))).all()
+
+
+def test_docs_worked_example() -> None:
+    # docs/scoring.md "Suggested limit": need 20,000 x (60 + 20) / 30 + 5,000 = 58,333
+    base = {"sales_avg_3m": 20_000.0, "sales_avg_12m": 16_000.0, "payment_terms_days": 60.0, "dbt_avg_12m": 20.0,
+            "open_orders_amount": 5_000.0, "credit_limit": 40_000.0, "exposure": 47_000.0}
+    frame = rows(base, {**base, "undisputed_oldest_dpd": 40.0}, base)
+    out = run(frame, [0.12, 0.12, 0.012], LimitPolicy())
+    assert out["need"].round(2).tolist() == [58_333.33] * 3
+    assert out["suggested_limit"].tolist() == [47_000.0, 35_000.0, 60_000.0]
+    assert out["action"].tolist() == ["increase", "decrease", "increase"]
+    assert "covers the exposure 47,000 (47,000, within the break-even cap)" in out["limit_rationale"].iloc[0]

@@ -70,7 +70,7 @@ def test_pd_grade_and_contributions_are_the_models(batch, small_features, tiny_m
 def test_reasons_and_policies_are_filled(batch) -> None:
     s = batch.scores
     assert (s["reason_1"] != "").all() and (s["reason_codes"] != "").all()
-    assert set(s["action"]) <= {"increase", "keep", "decrease", "revoke", "set"}
+    assert set(s["action"]) <= {"increase", "keep", "decrease", "revoke", "set", "collections"}
     revoked = s["action"] == "revoke"
     assert (s.loc[revoked, "suggested_limit"] == 0).all() and s.loc[revoked, "order_hold"].all()
     assert ((s["hold_reason"] != "") == s["order_hold"]).all() and ((s["hold_codes"] != "") == s["order_hold"]).all()
@@ -200,7 +200,33 @@ def test_summary_counts(batch) -> None:
     assert sum(summ["reviews_by_priority"].values()) == summ["reviews_due"] == batch.scores["review_due"].sum()
     codes = batch.scores["review_codes"].str.split(";").explode()
     assert summ["reviews_by_reason"] == {c: int((codes == c).sum()) for c in summ["reviews_by_reason"]}
-    assert summ["holds_by_reason"] and set(summ["holds_by_reason"]) <= {"past_due", "over_limit", "revoked"}
+    assert summ["holds_by_reason"] and set(summ["holds_by_reason"]) <= {"past_due", "over_limit", "revoked", "collections"}
+    assert summ["increase_with_hold"] == 0
+    assert sum(summ["holds_by_type"].values()) == summ["order_holds"]
+    assert summ["total_expected_loss"] == pytest.approx(batch.scores["expected_loss"].sum(), abs=0.01)
+    assert summ["total_margin_at_risk"] == pytest.approx(batch.scores["margin_at_risk"].sum(), abs=0.01)
+
+
+def test_decision_columns_of_the_scores(batch) -> None:
+    s = batch.scores
+    # grade is an ordered categorical on the master scale, unscored last
+    assert isinstance(s["grade"].dtype, pd.CategoricalDtype) and s["grade"].cat.ordered
+    assert list(s["grade"].cat.categories)[:3] == ["1", "2", "3"] and s["grade"].cat.categories[-1] == ""
+    assert set(s["hold_type"]) <= {"none", "soft", "hard"}
+    assert ((s["hold_type"] != "none") == s["order_hold"]).all()
+    assert (s.loc[~s["order_hold"], "release_amount"] == 0).all() and (s.loc[s["order_hold"], "release_amount"] >= 0).all()
+    assert not ((s["action"] == "increase") & s["order_hold"]).any()
+    assert (s.loc[s["collections_track"], "hold_type"] == "hard").all()
+    assert s["next_review"].notna().all() and (s["next_review"] >= s["as_of"]).all()
+    assert (s.loc[s["review_due"], "next_review"] == s.loc[s["review_due"], "as_of"]).all()
+    # amounts in cents
+    for col in ("current_limit", "suggested_limit", "limit_change", "release_amount", "expected_loss", "margin_at_risk"):
+        v = s[col].dropna().to_numpy()
+        assert np.allclose(v, np.round(v, 2), rtol=0, atol=1e-9), col
+    assert (s["expected_loss"].dropna() >= 0).all() and (s["margin_at_risk"] >= 0).all()
+    assert set(s["approval_level"]) <= {"", "analyst", "credit_manager", "finance_director"}
+    assert (s.loc[s["action"] == "revoke", "approval_level"] != "analyst").all()
+    assert (s.loc[s["action"] == "keep", "approval_level"].isin(["", "credit_manager", "finance_director"])).all()
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])

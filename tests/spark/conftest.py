@@ -88,6 +88,7 @@ def make_dirty_ledger(clean: Path, out: Path) -> Path:
         _row(cust, customer_id="CX002", credit_limit="2000", payment_terms_days="0"),
         _row(cust, customer_id="CX003", credit_limit="2000", payment_terms_days=""),
         _row(cust, customer_id="CX004", credit_limit="inf", payment_terms_days="x"),
+        _row(cust, customer_id="CX006", credit_limit="2000", payment_terms_days="30", insured_limit="-5"),
         _row(cust, customer_id="  CX005\t", credit_limit="5000", payment_terms_days=" 60 ",
              onboarded_date=" 2025-01-15 "),
         cust.iloc[20].to_dict(),  # a duplicate id: the second copy is rejected

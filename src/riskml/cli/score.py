@@ -4,52 +4,16 @@ review, persona and reason codes), written atomically with a run summary on the 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from riskml.cli.common import console, err_console, parse_date, user_errors
+from riskml.scoring.summary import scale_warning, summary_lines, summary_table
 
 DEFAULT_MODEL = "models:/riskml-delinquency@champion"
 # runs of at least this many customers show a progress bar
 PROGRESS_MIN_ROWS = 20_000
-
-
-def _scale_warning(model: Any, scoring_config: Any) -> str | None:
-    """A warning when the scoring config grades differently from the scale frozen with the model (the
-    MLflow pyfunc grades with the model's)."""
-    stored = (getattr(model, "metadata_", None) or {}).get("master_scale")
-    if not stored:
-        return None
-    ours = [g.model_dump(mode="json") for g in scoring_config.master_scale]
-    if [(str(g["grade"]), float(g["max_pd"])) for g in stored] == [(g["grade"], g["max_pd"]) for g in ours]:
-        return None
-    return ("the master scale of the scoring config differs from the one stored with the model at training; "
-            "the scores use the config's, the served MLflow model grades with the model's")
-
-
-def _summary_table(summary: dict[str, Any]) -> Table:
-    table = Table(title="Run summary", show_header=True, header_style="bold")
-    table.add_column("")
-    table.add_column("customers", justify="right")
-    for g, c in summary["by_grade"].items():
-        table.add_row(f"grade {g}" if g else "not scored", f"{c:,}")
-    table.add_section()
-    for a, c in summary["by_action"].items():
-        table.add_row(a, f"{c:,}")
-    table.add_section()
-    table.add_row("order hold", f"{summary['order_holds']:,}")
-    for code, c in summary["holds_by_reason"].items():
-        table.add_row(f"  {code}", f"{c:,}", style="dim")
-    table.add_section()
-    table.add_row("review due", f"{summary['reviews_due']:,}")
-    for name, c in summary["reviews_by_priority"].items():
-        table.add_row(f"  priority {name}", f"{c:,}")
-    for code, c in summary["reviews_by_reason"].items():
-        table.add_row(f"  {code}", f"{c:,}", style="dim")
-    return table
 
 
 def _progress(total: int, show: bool) -> Progress:
@@ -129,7 +93,7 @@ def score(
     ledger = load_ledger_for_cli(data, data_config)
     console.print(f"model {info.get('uri', model_uri)} (version {info.get('model_version', '?')})")
     extra = model_extra_attributes(model, resolve_data_config(data, data_config).extra_attributes)
-    if (warning := _scale_warning(model, scoring_config)) is not None:
+    if (warning := scale_warning(model, scoring_config)) is not None:
         err_console.print(f"warning: {warning}")
     feats = build_features(ledger, as_of_ts, model_feature_config(model, features_config))
     fingerprint = ledger.until(as_of_ts).fingerprint()
@@ -144,16 +108,9 @@ def score(
     written = write_outputs(result, out, cpath)
 
     summary = summarise(result.scores, scoring_config.master_scale)
-    console.print(_summary_table(summary))
-    line = (f"limits: current {summary['total_current_limit']:,.0f} -> suggested {summary['total_suggested_limit']:,.0f} "
-            f"(change {summary['total_limit_change']:+,.0f})")
-    if summary["by_action"].get("set"):
-        line += (f"; {summary['by_action']['set']:,} customers with no limit on file: set "
-                 f"{summary['total_limit_set']:,.0f}")
-    console.print(line)
-    if summary["not_scored"]:
-        console.print(f"[yellow]{summary['not_scored']:,} customers could not be scored[/] "
-                      "(scored = false; the reason is in score_error)", markup=True)
+    console.print(summary_table(summary))
+    for line in summary_lines(summary):
+        console.print(line, markup=True)
     console.print(f"wrote {n:,} customers as of {as_of_ts.date()} to {written[0]} and contributions to {written[1]}")
 
 

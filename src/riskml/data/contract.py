@@ -55,8 +55,13 @@ CUSTOMERS = Table(
         Column("country", "string", required=False, nullable=True),
         Column("onboarded_date", "date", required=False, nullable=True, description="start of the relationship"),
         Column("last_review_date", "date", required=False, nullable=True, description="last limit review"),
+        Column("insured_limit", "number", required=False, nullable=True,
+               description=">= 0; credit insurance limit on the customer (empty = not insured)"),
+        Column("insurer", "string", required=False, nullable=True, description="the credit insurer"),
+        Column("insurance_expiry", "date", required=False, nullable=True,
+               description="last day of the insurance cover (may lie after the as-of date)"),
     ),
-    date_columns=("onboarded_date", "last_review_date"),
+    date_columns=("onboarded_date", "last_review_date", "insurance_expiry"),
 )
 
 INVOICES = Table(

@@ -41,6 +41,7 @@ RULES: dict[str, str] = {
     "amount_not_positive": "an amount that is zero or negative",
     "amount_too_large": "an amount or credit limit above 1,000,000,000,000 (MAX_AMOUNT; check the unit)",
     "negative_credit_limit": "a credit limit below zero",
+    "negative_insured_limit": "an insured limit below zero",
     "invalid_payment_terms": "payment terms that are not a whole number of days above zero",
     "unknown_kind": f"an adjustment kind other than {', '.join(ADJUSTMENT_KINDS)}",
     "duplicate_id": "a second (third, ...) row with the same key; the first occurrence is kept",
@@ -137,6 +138,8 @@ def _column_checks(table: str, col: Column) -> list[pa.Check]:
     elif col.name == "credit_limit":
         checks.append(pa.Check(_non_negative, name="negative_credit_limit"))
         checks.append(pa.Check(_not_too_large, name="amount_too_large"))
+    elif col.name == "insured_limit":
+        checks.append(pa.Check(_non_negative, name="negative_insured_limit"))
     elif col.name == "payment_terms_days":
         checks.append(pa.Check(_positive_whole, name="invalid_payment_terms"))
     elif table == "adjustments" and col.name == "kind":

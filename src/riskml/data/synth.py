@@ -832,7 +832,7 @@ def _width(count: int, minimum: int) -> int:
 
 def _frame(table: str, cols: dict[str, object]) -> pd.DataFrame:
     """Assemble a table's columns in contract order."""
-    return pd.DataFrame({name: cols[name] for name in TABLES[table].column_names})
+    return pd.DataFrame({name: cols[name] for name in TABLES[table].column_names if name in cols})
 
 
 def _customers_frame(cust: _Customers, limit: np.ndarray, review_day: np.ndarray, names: np.ndarray,
@@ -846,7 +846,25 @@ def _customers_frame(cust: _Customers, limit: np.ndarray, review_day: np.ndarray
         "country": pd.Series(np.array([c[0] for c in COUNTRIES])[cust.country], dtype="str"),
         "onboarded_date": _dates(cust.onboard),
         "last_review_date": _dates(review_day),
+        **_insurance(limit, review_day),
     })
+
+
+INSURERS = ("Allianz Trade", "Atradius", "Coface")
+
+
+def _insurance(limit: np.ndarray, review_day: np.ndarray) -> dict[str, object]:
+    """Credit insurance on every third customer with a limit (no random draws: the rest of the ledger is
+    unchanged): insured up to 75% of the limit, cover for two years from the last review (some expired)."""
+    idx = np.arange(len(limit))
+    insured = (idx % 3 == 0) & np.isfinite(limit) & (limit > 0) & (review_day != NO_DATE)
+    expiry = np.where(insured, review_day + 730, NO_DATE)
+    return {
+        "insured_limit": np.where(insured, np.floor(np.nan_to_num(limit) * 0.75 / 1000.0) * 1000.0, np.nan),
+        "insurer": pd.Series(np.where(insured, np.array(INSURERS, dtype=object)[(idx // 3) % 3], None),
+                             dtype="str"),
+        "insurance_expiry": _dates(expiry),
+    }
 
 
 def _invoices_frame(inv: _Invoices, cw: int, iw: int) -> pd.DataFrame:

@@ -53,7 +53,7 @@ FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "0.0"})
 # dates outside this range are reported as unparseable (typing errors such as 0202-01-05 or 20240-01-05)
 DATE_MIN, DATE_MAX = pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31")
 # date columns not checked against the data's as-of (they lie in the future by nature)
-NOT_AS_OF_CHECKED = {"due_date"}
+NOT_AS_OF_CHECKED = {"due_date", "insurance_expiry"}
 # the header must end within this many bytes
 _HEADER_BYTES = 1 << 20
 # applied amounts are compared with an invoice's cap with this slack (float sums of cents)

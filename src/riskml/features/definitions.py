@@ -329,6 +329,24 @@ def past_due_count(past_due_cnt: pd.Series) -> pd.Series:
     return past_due_cnt.astype("float64")
 
 
+@feature(
+    family="aging", unit="amount", window="as of", monotone=0, model=False,
+    description="Open amount past due on invoices not under dispute (what an order hold may ask for)",
+    reason="{value:,.0f} past due and not disputed",
+)
+def undisputed_past_due_amount(undisputed_past_due_amt: pd.Series) -> pd.Series:
+    return undisputed_past_due_amt
+
+
+@feature(
+    family="aging", unit="days", window="as of", monotone=0, model=False,
+    description="Days past due of the oldest open invoice not under dispute (0 when none is past due)",
+    reason="Oldest undisputed open invoice is {value:.0f} days past due",
+)
+def undisputed_oldest_dpd(undisputed_oldest_open_dpd: pd.Series) -> pd.Series:
+    return undisputed_oldest_open_dpd.fillna(0.0).clip(lower=0.0)
+
+
 # -------------------------------------------------------------------------------------- exposure and limit
 @feature(
     family="exposure", unit="amount", window="as of", monotone=0, model=False,
@@ -391,6 +409,35 @@ def exposure_hwm_12m(ar_hwm_12m: pd.Series) -> pd.Series:
 )
 def utilisation_hwm_12m(ar_hwm_12m: pd.Series, credit_limit_value: pd.Series) -> pd.Series:
     return _div(ar_hwm_12m, credit_limit_value)
+
+
+@feature(
+    family="exposure", unit="share", window="1m", monotone=0, model=False,
+    description="The lower of utilisation at the as-of date and open receivables over the limit at the previous "
+    "month end (over 1 = over the limit for two month ends running)",
+    reason="Over the credit limit two month ends running ({value:.0%})",
+)
+def utilisation_sustained_2m(exposure: pd.Series, ar_prev_month_end: pd.Series,
+                             credit_limit_value: pd.Series) -> pd.Series:
+    return np.fmin(_div(exposure, credit_limit_value), _div(ar_prev_month_end, credit_limit_value))
+
+
+@feature(
+    family="exposure", unit="amount", window="as of", monotone=0, model=False,
+    description="Credit insurance limit from the customer master (NaN = not insured)",
+    reason="Insured up to {value:,.0f}",
+)
+def insured_limit(insured_limit_value: pd.Series) -> pd.Series:
+    return insured_limit_value
+
+
+@feature(
+    family="exposure", unit="days", window="as of", monotone=0, model=False,
+    description="Days of credit insurance cover left after the as-of date (negative: expired; NaN: none on file)",
+    reason="Insurance cover runs {value:.0f} more days",
+)
+def insurance_days_left(insurance_expiry_day: pd.Series, as_of_day: pd.Series) -> pd.Series:
+    return (insurance_expiry_day - as_of_day).astype("float64")
 
 
 # ------------------------------------------------------------------------- disputes, credits, unapplied cash

@@ -65,6 +65,11 @@ AGGREGATES: dict[str, str] = {
     "aging_61_90_amt": "open, 61-90 days past due",
     "aging_90p_amt": "open, more than 90 days past due",
     "disputed_open_amt": "open amount of invoices disputed by the as-of date",
+    "undisputed_past_due_amt": "open amount past due of invoices not disputed by the as-of date",
+    "undisputed_oldest_open_dpd": "days past due of the oldest open undisputed invoice (NaN: none open)",
+    "ar_prev_month_end": "open receivables at the end of the month before the as-of month",
+    "insured_limit_value": "credit insurance limit from the master (NaN = not insured)",
+    "insurance_expiry_day": "last day of the insurance cover from the master",
     "open_orders_amt": "orders placed and not closed at the as-of date",
     "ar_hwm_12m": "highest running receivables balance in the last 12 months",
     "ar_3m_ago": "running receivables balance at the end of the day 3 months before the as-of date",
@@ -211,6 +216,8 @@ class _Prepared:
     terms: np.ndarray
     onboard_day: np.ndarray
     review_day: np.ndarray
+    insured_limit: np.ndarray
+    insurance_expiry_day: np.ndarray
     inv_cust: np.ndarray
     inv_day: np.ndarray
     due_day: np.ndarray
@@ -324,6 +331,10 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
         terms=cust["payment_terms_days"].to_numpy("float64"),
         onboard_day=to_days(cust["onboarded_date"]) if "onboarded_date" in cust else np.full(len(cust), NO_DAY),
         review_day=to_days(cust["last_review_date"]) if "last_review_date" in cust else np.full(len(cust), NO_DAY),
+        insured_limit=(pd.to_numeric(cust["insured_limit"], errors="coerce").to_numpy("float64")
+                       if "insured_limit" in cust else np.full(len(cust), np.nan)),
+        insurance_expiry_day=(to_days(cust["insurance_expiry"]) if "insurance_expiry" in cust
+                              else np.full(len(cust), NO_DAY)),
         inv_cust=inv_cust, inv_day=inv_day, due_day=due_day, inv_amt=inv_amt, dispute_day=dispute_day,
         ev_inv=ev_inv, ev_day=ev_day, ev_cum=ev_cum,
         settle_day=settle_day, settle_cash=settle_cash, settle_ncash=settle_ncash,
@@ -485,7 +496,12 @@ def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[st
                          ("aging_31_60_amt", 30, 60), ("aging_61_90_amt", 60, 90),
                          ("aging_90p_amt", 90, np.inf)):
         out[name] = per(open_amt, (dpd > lo) & (dpd <= hi))
-    out["disputed_open_amt"] = per(open_amt, p.dispute_day[item] <= sday)
+    disputed_now = p.dispute_day[item] <= sday
+    out["disputed_open_amt"] = per(open_amt, disputed_now)
+    out["undisputed_past_due_amt"] = per(open_amt, past & ~disputed_now)
+    oldest_u = np.full(size, -np.inf)
+    np.maximum.at(oldest_u, flat[~disputed_now], dpd[~disputed_now])
+    out["undisputed_oldest_open_dpd"] = np.where(np.isfinite(oldest_u), oldest_u, np.nan).reshape(nc, nd)
     win3_start = grid.bounds[grid.snaps - 3][pos]
     out["open_due_3m"] = per(open_amt, (p.due_day[item] > win3_start) & (p.due_day[item] <= sday))
 
@@ -504,6 +520,9 @@ def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[st
     for k in (3, 12):
         back = np.tile(grid.bounds[grid.snaps - k], nc)
         out[f"ar_{k}m_ago"] = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid, back).reshape(nc, nd)
+    prev_days = grid.bounds[grid.snaps - 1]
+    out["ar_prev_month_end"] = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid,
+                                           np.tile(prev_days, nc)).reshape(nc, nd).clip(min=0.0)
 
     # ---- customer master, point in time
     out["as_of_day"] = np.broadcast_to(snap_days.astype("float64"), (nc, nd))
@@ -513,6 +532,9 @@ def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[st
     out["start_day"] = np.where(np.isnan(onboard), out["first_inv_day"], onboard)
     review = np.where(p.review_day == NO_DAY, np.nan, p.review_day.astype("float64"))
     out["review_day"] = np.broadcast_to(review[:, None], (nc, nd))
+    out["insured_limit_value"] = np.broadcast_to(p.insured_limit[:, None], (nc, nd))
+    expiry = np.where(p.insurance_expiry_day == NO_DAY, np.nan, p.insurance_expiry_day.astype("float64"))
+    out["insurance_expiry_day"] = np.broadcast_to(expiry[:, None], (nc, nd))
     return out
 
 

@@ -31,8 +31,9 @@ ACTION_TEXT = {
     "decrease": "Decrease the limit",
     "revoke": "Revoke open terms (cash in advance)",
     "set": "Set a first credit limit (none on file)",
+    "collections": "Collections: orders held until everything owed is paid",
 }
-ADVERSE_ACTIONS = ("decrease", "revoke")
+ADVERSE_ACTIONS = ("decrease", "revoke", "collections")
 
 
 def money(value: float | None) -> str:

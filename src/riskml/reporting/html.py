@@ -218,6 +218,9 @@ ECOA_NOTICE = (
     "concerning this creditor is {agency}."
 )
 DEFAULT_ECOA_AGENCY = "the Federal Trade Commission, Equal Credit Opportunity, Washington, DC 20580"
+# where scoring decided the ECOA notice does not apply (column adverse_action_notice false: not an adverse
+# decision, or a customer outside the configured countries)
+NEUTRAL_NOTICE = "This statement gives the principal reasons for the credit decision on this account."
 
 
 def limit_action_text(row: dict[str, Any]) -> str:
@@ -236,6 +239,8 @@ def render_customer(report: CustomerReport, model_uri: str = "", generated_from:
     reasons; ``ecoa_agency`` completes its ECOA notice (``None`` leaves the notice out)."""
     row = report.row
     notice = ECOA_NOTICE.format(agency=ecoa_agency) if ecoa_agency else ""
+    if notice and str(row.get("adverse_action_notice", True)).strip().lower() in ("false", "0", "0.0", "no"):
+        notice = NEUTRAL_NOTICE
     return environment().get_template("customer.html.j2").render(
         r=report, row=row, top_factors=report.factors[:max_factors], model_uri=model_uri,
         generated_from=generated_from, creditor=creditor, ecoa_notice=notice,

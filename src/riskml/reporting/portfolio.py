@@ -107,7 +107,7 @@ def by_grade(scores: pd.DataFrame, bands: pd.DataFrame, exposure: pd.Series) -> 
                 "current_limit", "suggested_limit", "avg_pd"]]
 
 
-LIMIT_ACTIONS = ("increase", "decrease", "revoke", "set", "keep")
+LIMIT_ACTIONS = ("increase", "decrease", "revoke", "set", "keep", "collections")
 
 
 def limit_changes(scores: pd.DataFrame) -> pd.DataFrame:
@@ -133,6 +133,11 @@ def limit_changes(scores: pd.DataFrame) -> pd.DataFrame:
 # the kinds of hold and review reasons written by riskml.scoring.actions (matched by how a reason starts)
 REASON_KINDS = (
     ("oldest open invoice", "oldest open invoice past due beyond tolerance"),
+    ("past due:", "undisputed invoices past due beyond tolerance"),
+    ("over limit:", "exposure over the limit"),
+    ("collections track", "collections track: seriously past due"),
+    ("scheduled review", "routine review from the review calendar"),
+    ("over the limit at the last two", "over the limit two month ends running"),
     ("exposure", "exposure over the limit"),
     ("credit terms revoked", "credit terms revoked"),
     ("limit not reviewed", "limit not reviewed within the policy period"),
@@ -146,9 +151,10 @@ REASON_KINDS = (
 # scoring's hold and review codes as the portfolio page names them (riskml.scoring.actions describes
 # them for developers; a code not listed here is shown with that description)
 CODE_LABELS = {
-    "past_due": "oldest open invoice past due beyond tolerance",
+    "past_due": "undisputed invoices past due beyond tolerance",
     "over_limit": "exposure over the limit",
     "revoked": "credit terms revoked (cash in advance)",
+    "collections": "collections track: seriously past due",
     "not_scored": "could not be scored",
     "grade_down": "grade worsened since the previous score",
     "dbt_jump": "DBT jumped",
@@ -157,8 +163,8 @@ CODE_LABELS = {
     "no_limit_exposed": "no limit on file, exposure above the suggested limit",
     "grade_up": "grade improved since the previous score",
     "no_limit": "no limit on file: set the suggested one",
-    "over_utilised": "open balance exceeded the limit in the last 12 months",
-    "stale_limit": "limit not reviewed within the policy period",
+    "over_utilised": "over the limit two month ends running",
+    "scheduled": "routine review from the review calendar",
 }
 
 

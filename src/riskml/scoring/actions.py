@@ -30,10 +30,12 @@ from riskml.config import ActionPolicy, Grade
 from riskml.scoring.grades import notches
 
 HOLD_CODES: dict[str, str] = {
-    "past_due": "oldest open invoice past due beyond the tolerance",
-    "over_limit": "exposure over the current limit beyond the tolerance",
+    "past_due": "undisputed invoices past due beyond the tolerance, above the hold minimum",
+    "over_limit": "exposure over the current limit beyond the grade's tolerance",
     "revoked": "credit terms revoked (cash in advance)",
+    "collections": "collections track: undisputed invoices seriously past due",
 }
+HOLD_TYPES = ("none", "soft", "hard")
 # every review reason, in the order they are listed within a priority
 REVIEW_CODES: dict[str, str] = {
     "not_scored": "the customer could not be scored",
@@ -44,13 +46,17 @@ REVIEW_CODES: dict[str, str] = {
     "no_limit_exposed": "no limit on file and the exposure already exceeds the suggested limit",
     "grade_up": "grade improved by review_grade_notches or more since the previous score",
     "no_limit": "no limit on file: the customer trades on open terms without a ceiling; set the suggested one",
-    "over_utilised": "the 12-month high-water mark of open receivables exceeded review_utilisation x the limit",
-    "stale_limit": "the limit was not reviewed for review_months months (onboarding counts as a review)",
+    "over_utilised": "exposure at least review_over_limit_ratio x the limit at the as-of date and the previous month end",
+    "scheduled": "the review calendar (interval by grade, backlog spread by customer id) puts the review in this month",
 }
 PRIORITY_NAMES = {1: "urgent", 2: "soon", 3: "routine"}
 
-HOLD_COLUMNS = ("oldest_dpd", "exposure", "open_orders_amount", "credit_limit")
-REVIEW_COLUMNS = ("months_since_review", "dbt_avg_3m", "dbt_avg_12m", "exposure_hwm_12m", "exposure", "credit_limit")
+HOLD_COLUMNS = ("oldest_dpd", "exposure", "open_orders_amount", "credit_limit", "open_balance",
+                "undisputed_past_due_amount", "undisputed_oldest_dpd", "past_due_amount", "disputed_open_share",
+                "dbt_max_12m")
+REVIEW_COLUMNS = ("months_since_review", "dbt_avg_3m", "dbt_avg_12m", "utilisation_sustained_2m", "exposure",
+                  "credit_limit")
+STRONG_LATE_PAYER = "strong_late_payer"
 
 
 def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
@@ -106,7 +112,18 @@ def _limits_arrays(limits: pd.DataFrame | None, n: int) -> tuple[np.ndarray, np.
             limits["revoked"].to_numpy(dtype=bool), limits["revoke_reason"].to_numpy(dtype=object))
 
 
-def _over_limit(frame: pd.DataFrame, limits: pd.DataFrame | None, policy: ActionPolicy) -> tuple[np.ndarray, ...]:
+def over_limit_tolerance(grades: np.ndarray | None, policy: ActionPolicy, n: int) -> np.ndarray:
+    """The over-limit tolerance of each row: its grade's (``hold_over_limit_pct_by_grade``), else
+    ``hold_over_limit_pct`` (also for unscored rows)."""
+    if grades is None:
+        return np.full(n, policy.hold_over_limit_pct)
+    by = {str(g): float(t) for g, t in policy.hold_over_limit_pct_by_grade.items()}
+    return pd.Series(np.asarray(grades, dtype=object), dtype=object).map(by).fillna(
+        policy.hold_over_limit_pct).to_numpy("float64") if n else np.zeros(0)
+
+
+def _over_limit(frame: pd.DataFrame, limits: pd.DataFrame | None, policy: ActionPolicy,
+                tol: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """(over the current limit beyond tolerance, of which covered by a suggested increase, exposure,
     open orders, current limit, suggested limit)."""
     n = len(frame)
@@ -114,36 +131,125 @@ def _over_limit(frame: pd.DataFrame, limits: pd.DataFrame | None, policy: Action
     orders = np.nan_to_num(_num(frame, "open_orders_amount"), nan=0.0)
     limit = _num(frame, "credit_limit")
     action, suggested, _, _ = _limits_arrays(limits, n)
-    tol = 1.0 + policy.hold_over_limit_pct
+    t = 1.0 + (np.full(n, policy.hold_over_limit_pct) if tol is None else tol)
     with np.errstate(invalid="ignore"):
-        over = np.isfinite(limit) & (exposure > limit * tol)
-        covered = over & (action == "increase") & (exposure <= suggested * tol) & policy.release_within_suggested
+        over = np.isfinite(limit) & (exposure > limit * t)
+        covered = over & (action == "increase") & (exposure <= suggested * t) & policy.release_within_suggested
     return over, covered, exposure, orders, limit, suggested
 
 
-def order_holds(frame: pd.DataFrame, limits: pd.DataFrame | None, policy: ActionPolicy) -> pd.DataFrame:
-    """``order_hold``, ``hold_reason`` and ``hold_codes`` for every row of ``frame`` (which holds
-    :data:`HOLD_COLUMNS`); ``limits`` is the output of :func:`~riskml.scoring.limits.suggest_limits` on
-    the same rows (action, suggested limit, revoke)."""
+def hold_minimum(frame: pd.DataFrame, policy: ActionPolicy) -> np.ndarray:
+    """The undisputed past-due amount a hold needs to exceed: the larger of ``hold_min_amount`` and
+    ``hold_min_share`` of the open balance."""
+    bal = np.nan_to_num(_num(frame, "open_balance"), nan=0.0)
+    return np.maximum(policy.hold_min_amount, policy.hold_min_share * bal)
+
+
+def collections_track(frame: pd.DataFrame, policy: ActionPolicy) -> np.ndarray:
+    """Customers already seriously delinquent at the as-of date: undisputed invoices at least
+    ``collections_past_due_days`` past due, for more than the hold minimum. They go to collectors (a hard
+    hold, everything owed asked for), not to a model-driven limit decision."""
+    dpd_u = np.nan_to_num(_num(frame, "undisputed_oldest_dpd"), nan=0.0)
+    pdu = np.nan_to_num(_num(frame, "undisputed_past_due_amount"), nan=0.0)
+    return (dpd_u >= policy.collections_past_due_days) & (pdu > hold_minimum(frame, policy))
+
+
+def _cents(x: np.ndarray) -> np.ndarray:
+    return np.round(np.asarray(x, dtype="float64"), 2)
+
+
+def order_holds(
+    frame: pd.DataFrame,
+    limits: pd.DataFrame | None,
+    policy: ActionPolicy,
+    grades: np.ndarray | None = None,
+    persona: np.ndarray | None = None,
+    collections: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """``order_hold``, ``hold_reason``, ``hold_codes``, ``hold_type`` (none / soft / hard) and
+    ``release_amount`` for every row of ``frame`` (which holds :data:`HOLD_COLUMNS`); ``limits`` is the
+    output of :func:`~riskml.scoring.limits.suggest_limits` on the same rows (action, suggested limit,
+    revoke), ``grades`` gives the over-limit tolerance, ``persona`` the persona codes (strong late payers
+    are held for lateness only beyond their usual pattern), ``collections`` the collections track
+    (default: :func:`collections_track`)."""
     n = len(frame)
-    dpd = _num(frame, "oldest_dpd")
+    persona = np.full(n, "", dtype=object) if persona is None else np.asarray(persona, dtype=object)
+    coll = collections_track(frame, policy) if collections is None else np.asarray(collections, dtype=bool)
     _, _, revoked, revoke_reason = _limits_arrays(limits, n)
-    over, covered, exposure, orders, limit, _ = _over_limit(frame, limits, policy)
+    tol = over_limit_tolerance(grades, policy, n)
+    over, covered, exposure, orders, limit, _ = _over_limit(frame, limits, policy, tol)
+    dpd_u = np.nan_to_num(_num(frame, "undisputed_oldest_dpd"), nan=0.0)
+    pdu = np.nan_to_num(_num(frame, "undisputed_past_due_amount"), nan=0.0)
+    pd_all = np.nan_to_num(_num(frame, "past_due_amount"), nan=0.0)
+    bal = np.nan_to_num(_num(frame, "open_balance"), nan=0.0)
+    disputed = np.clip(bal * np.nan_to_num(_num(frame, "disputed_open_share"), nan=0.0), 0.0, bal)
+    owed = np.clip(bal - disputed, 0.0, None)  # everything owed and not disputed
+    minimum = hold_minimum(frame, policy)
+    strong = persona == STRONG_LATE_PAYER
+    pattern = np.nan_to_num(_num(frame, "dbt_max_12m"), nan=0.0) + policy.strong_pattern_margin_days
+    threshold = np.where(strong, np.maximum(policy.hold_past_due_days, pattern), policy.hold_past_due_days)
     with np.errstate(invalid="ignore"):
-        past_due = dpd > policy.hold_past_due_days
-    held_over = over & ~covered
-    tol = f" + {policy.hold_over_limit_pct:.0%} tolerance" if policy.hold_over_limit_pct else ""
+        past_due = ~coll & ~revoked & (dpd_u > threshold) & (pdu > minimum)
+    held_over = over & ~covered & ~coll & ~revoked
+    hold = past_due | held_over | revoked | coll
+
+    with np.errstate(invalid="ignore"):
+        excess = np.where(held_over, exposure - np.nan_to_num(limit) * (1.0 + tol), 0.0)
+    release = np.maximum(np.where(past_due, pdu, 0.0), np.clip(excess, 0.0, None))
+    release = np.where(coll, owed, release)
+    release = np.where(revoked & ~coll, owed + orders, release)
+    release = _cents(np.where(hold, release, 0.0))
+    hard = revoked | coll | (past_due & (dpd_u >= policy.hard_hold_past_due_days))
+    hold_type = np.where(hard & hold, "hard", np.where(hold, "soft", "none")).astype(object)
+
+    def pd_text(d: float, a: float, t: float, s: bool, r: float, o: float, dis: float, tot: float) -> str:
+        text = (f"past due: undisputed invoices {d:.0f} days past due, {a:,.2f} not disputed (tolerance {t:.0f} "
+                f"days{', the usual pattern of this strong late payer' if s else ''}); pay {r:,.2f} to release the "
+                f"orders, ask for everything owed ({o:,.2f})")
+        if tot - a > 0.005:
+            text += f"; {tot - a:,.2f} past due is disputed and not held: fix the paperwork"
+        return text
+
+    def ol_text(e: float, o: float, lim: float, t: float, g: object, r: float) -> str:
+        return (f"over limit: exposure {e:,.2f} (incl. open orders {o:,.2f}) over the limit {lim:,.0f} + {t:.0%} "
+                f"tolerance (grade {g}); pay {r:,.2f} to release the orders")
+
+    g_arr = np.full(n, "-", dtype=object) if grades is None else np.asarray(grades, dtype=object)
     texts = {
-        "past_due": _texts(past_due, lambda d: f"oldest open invoice {d:.0f} days past due "
-                           f"(tolerance {policy.hold_past_due_days} days)", dpd),
-        "over_limit": _texts(held_over, lambda e, o, lim: f"exposure {e:,.0f} (incl. open orders {o:,.0f}) over "
-                             f"the limit {lim:,.0f}{tol}", exposure, orders, limit),
-        "revoked": _texts(revoked, lambda r: f"credit terms revoked: {r}", revoke_reason),
+        "past_due": _texts(past_due, pd_text, dpd_u, pdu, threshold, strong, release, owed, disputed, pd_all),
+        "over_limit": _texts(held_over, ol_text, exposure, orders, limit, tol, g_arr, release),
+        "revoked": _texts(revoked & ~coll, lambda r, a: f"credit terms revoked: {r}; orders ship against payment "
+                          f"in advance ({a:,.2f} with what is owed)", revoke_reason, release),
+        "collections": _texts(coll, lambda d, a, o: f"collections track: undisputed invoices {d:.0f} days past due "
+                              f"({a:,.2f}); orders held until everything owed ({o:,.2f}) is paid", dpd_u, pdu, owed),
     }
-    masks = {"past_due": past_due, "over_limit": held_over, "revoked": revoked}
+    masks = {"past_due": past_due, "over_limit": held_over, "revoked": revoked & ~coll, "collections": coll}
     codes = _join([_code(m, c) for c, m in masks.items()], n, ";")
-    return _frame({"order_hold": past_due | held_over | revoked, "hold_reason": _join(list(texts.values()), n),
-                   "hold_codes": codes}, frame.index)
+    return _frame({"order_hold": hold, "hold_reason": _join(list(texts.values()), n), "hold_codes": codes,
+                   "hold_type": hold_type, "release_amount": release}, frame.index)
+
+
+def defer_increases(limits: pd.DataFrame, holds: pd.DataFrame) -> pd.DataFrame:
+    """No customer gets an increase and a hold together: an increase for a customer whose orders stay held
+    (past due, or over a limit the increase does not cover) is deferred -- the current limit is kept and
+    the rationale says the increase is reconsidered once the held amount is paid. Returns new limits."""
+    inc = (limits["action"].to_numpy(dtype=object) == "increase") & holds["order_hold"].to_numpy(dtype=bool)
+    if not inc.any():
+        return limits
+    out = limits.copy()
+    cur = out["current_limit"].to_numpy("float64")
+    sug = out["suggested_limit"].to_numpy("float64")
+    rel = holds["release_amount"].to_numpy("float64")
+    rationale = out["limit_rationale"].to_numpy(dtype=object).copy()
+    for i in np.flatnonzero(inc):
+        rationale[i] = (f"{rationale[i]}; increase to {sug[i]:,.0f} deferred: orders are held until "
+                        f"{rel[i]:,.2f} is paid, then the increase is reconsidered; kept {cur[i]:,.0f}")
+    out["suggested_limit"] = np.where(inc, cur, sug)
+    out["limit_change"] = np.where(inc, 0.0, out["limit_change"].to_numpy("float64"))
+    out["action"] = np.where(inc, "keep", out["action"].to_numpy(dtype=object)).astype(object)
+    out["limit_rationale"] = pd.Series(rationale, index=out.index, dtype=object)
+    out["action"] = out["action"].astype(object)
+    return out
 
 
 def reviews_due(
@@ -155,20 +261,24 @@ def reviews_due(
     scored: np.ndarray | None = None,
     score_error: np.ndarray | None = None,
     limits: pd.DataFrame | None = None,
+    collections: np.ndarray | None = None,
+    held: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """``review_due``, ``review_reason``, ``review_codes`` and ``review_priority`` for every row of
     ``frame`` (holding ``customer_id`` and :data:`REVIEW_COLUMNS`).
 
     ``previous`` is the last scores output (``customer_id``, ``grade``, optionally ``as_of`` and
     ``dbt_avg_3m``); customers absent from it are compared with nothing. ``limits`` is the output of
-    :func:`~riskml.scoring.limits.suggest_limits` on the same rows."""
+    :func:`~riskml.scoring.limits.suggest_limits` on the same rows, ``collections`` the collections track
+    (collectors own those customers: no routine review), ``held`` the order holds (a held customer over its
+    limit needs no over-limit review: the hold is worked). Also returns ``next_review``: the date of the next
+    routine review from the calendar (:func:`review_calendar`)."""
     n = len(frame)
     grades = np.asarray(grades, dtype=object)
     scored = np.ones(n, dtype=bool) if scored is None else np.asarray(scored, dtype=bool)
     months = _num(frame, "months_since_review")
     dbt3 = _num(frame, "dbt_avg_3m")
     dbt12 = _num(frame, "dbt_avg_12m")
-    hwm = np.nan_to_num(_num(frame, "exposure_hwm_12m"), nan=0.0)
     action, suggested, revoked, _ = _limits_arrays(limits, n)
     _, covered, exposure, orders, limit, _ = _over_limit(frame, limits, policy)
     has_limit = np.isfinite(limit)
@@ -230,16 +340,23 @@ def reviews_due(
     texts["no_limit"] = _texts(masks["no_limit"], lambda s: f"no credit limit on file (open terms without a "
                                f"ceiling): set the suggested limit {s:,.0f}", suggested)
 
+    coll = np.zeros(n, dtype=bool) if collections is None else np.asarray(collections, dtype=bool)
+    # over the limit but already decided: held (collectors work it), covered by an increase (limit_pending) or
+    # cut / revoked (the decision is the review)
+    resolved = (held if held is not None else np.zeros(n, dtype=bool)) | np.isin(action, ["decrease", "revoke"])
+    sustained = _num(frame, "utilisation_sustained_2m")
     with np.errstate(invalid="ignore"):
-        over = has_limit & (limit > 0) & (hwm > policy.review_utilisation * np.where(has_limit, limit, 0.0))
+        over = has_limit & (limit > 0) & (sustained >= policy.review_over_limit_ratio) & ~coll & ~covered & ~resolved
     masks["over_utilised"] = over
-    texts["over_utilised"] = _texts(over, lambda h, lim: f"open balance reached {h / lim:.0%} of the limit in the "
-                                    "last 12 months", hwm, limit)
-    with np.errstate(invalid="ignore"):
-        stale = has_limit & (months >= policy.review_months)
-    masks["stale_limit"] = stale
-    texts["stale_limit"] = _texts(stale, lambda m: f"limit not reviewed for {m:.0f} months (policy "
-                                  f"{policy.review_months})", months)
+    texts["over_utilised"] = _texts(over, lambda u: f"over the limit at the last two month ends (at least {u:.0%} of "
+                                    f"the limit; policy {policy.review_over_limit_ratio:.0%})", sustained)
+    due_now, next_review, interval, auto = review_calendar(frame, grades, policy)
+    sched = due_now & has_limit & ~coll & scored
+    masks["scheduled"] = sched
+    texts["scheduled"] = _texts(sched, lambda m, k: f"scheduled review: every {k:.0f} months for this grade, last "
+                                f"review {m:.0f} months ago" if np.isfinite(m) else
+                                f"scheduled review: every {k:.0f} months for this grade, no review on record",
+                                months, interval)
 
     order = sorted(REVIEW_CODES, key=lambda c: (policy.review_priority[c], list(REVIEW_CODES).index(c)))
     reason = _join([texts[c] for c in order], n)
@@ -249,7 +366,68 @@ def reviews_due(
         priority = np.where(masks[c], np.minimum(priority, policy.review_priority[c]), priority)
     due = reason != ""
     return _frame({"review_due": due, "review_reason": reason, "review_codes": codes,
-                   "review_priority": np.where(due, priority, 0).astype(np.int8)}, frame.index)
+                   "review_priority": np.where(due, priority, 0).astype(np.int8),
+                   "next_review": np.where(due, pd.to_datetime(frame["as_of"]).to_numpy("datetime64[ns]"),
+                                           next_review)}, frame.index)
+
+
+def _month_index(ts: pd.Series) -> np.ndarray:
+    return (ts.dt.year.to_numpy("int64") * 12 + ts.dt.month.to_numpy("int64") - 1)
+
+
+def stable_slot(customer_ids: pd.Series | np.ndarray, modulo: int) -> np.ndarray:
+    """A month slot in ``0..modulo-1`` per customer from a hash of its id: the same id always gets the same
+    slot (pandas' hash with its fixed key), whatever else is in the book."""
+    ids = np.asarray(pd.Series(customer_ids).astype("str").to_numpy(dtype=object), dtype=object)
+    h = pd.util.hash_array(ids, categorize=False)
+    return (h % np.uint64(max(1, modulo))).astype(np.int64)
+
+
+def review_calendar(
+    frame: pd.DataFrame, grades: np.ndarray, policy: ActionPolicy
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The routine review calendar: (due this month, next review date, interval in months, auto-renewed).
+
+    - The interval is the grade's (``review_interval_months``; unscored and unlisted grades
+      ``review_months``); limits and exposures both at most ``auto_renew_max_exposure`` are renewed
+      automatically every ``review_months`` (no person; never due).
+    - The natural date is the last review (``months_since_review`` before the as-of date) plus the interval.
+    - Reviews whose natural date has passed (the backlog) are spread over ``B = ceil(1 /
+      max_routine_share_per_month)`` months: a customer's review falls in the first month ``M`` at or after
+      the as-of month with ``M = slot (mod B)``, ``slot`` a stable hash of its id. The calendar is absolute, so
+      next month's run takes the next ``1/B`` of the backlog, not the same one.
+
+    Every row is placed from its own id, grade and dates only."""
+    n = len(frame)
+    as_of = pd.to_datetime(frame["as_of"]).reset_index(drop=True)
+    months = _num(frame, "months_since_review")
+    limit = np.nan_to_num(_num(frame, "credit_limit"), nan=0.0)
+    exposure = np.nan_to_num(_num(frame, "exposure"), nan=0.0)
+    by = {str(g): int(k) for g, k in policy.review_interval_months.items()}
+    interval = pd.Series(np.asarray(grades, dtype=object), dtype=object).map(by).fillna(
+        policy.review_months).to_numpy("int64") if n else np.zeros(0, dtype=np.int64)
+    auto = (limit <= policy.auto_renew_max_exposure) & (exposure <= policy.auto_renew_max_exposure)
+    interval = np.where(auto, policy.review_months, interval)
+    m0 = _month_index(as_of) if n else np.zeros(0, dtype=np.int64)
+    elapsed = np.where(np.isfinite(months), np.floor(np.nan_to_num(months) + 1e-9), policy.review_months).astype(np.int64)
+    natural = m0 - elapsed + interval
+    backlog = int(np.ceil(1.0 / policy.max_routine_share_per_month - 1e-9))
+    slot = stable_slot(frame["customer_id"], backlog) if n else np.zeros(0, dtype=np.int64)
+    spread = m0 + np.mod(slot - m0, backlog)
+    scheduled = np.where(natural <= m0, spread, natural)
+    ahead = (scheduled - m0).astype(np.int64)
+    next_review = np.empty(n, dtype="datetime64[ns]")
+    month_end = as_of.dt.is_month_end.to_numpy() if n else np.zeros(0, dtype=bool)
+    for k in np.unique(ahead):
+        rows = ahead == k
+        moved = as_of[rows] + pd.DateOffset(months=int(k))
+        ends = as_of[rows] + pd.offsets.MonthEnd(int(k)) if k else as_of[rows]
+        next_review[rows] = np.where(month_end[rows], ends.to_numpy("datetime64[ns]"), moved.to_numpy("datetime64[ns]"))
+    due = (ahead == 0) & ~auto
+    return due, next_review, interval, auto
+
+
+
 
 
 def _grade_text(g: object) -> str:

@@ -57,13 +57,17 @@ from riskml.scoring.grades import grade_positions
 
 # "set": the customer master holds no limit (the customer trades on open terms without a ceiling) and the
 # policy suggests one to set; see the module docstring
-ACTIONS = ("increase", "keep", "decrease", "revoke", "set")
+ACTIONS = ("increase", "keep", "decrease", "revoke", "set", "collections")
 
 # feature columns the limit policy reads
 LIMIT_COLUMNS = (
     "sales_avg_3m", "sales_avg_12m", "payment_terms_days", "credit_limit",
-    "late_paid_share_12m", "dbt_avg_12m", "paid_invoices_12m",
+    "late_paid_share_12m", "dbt_avg_6m", "dbt_avg_12m", "paid_invoices_12m", "exposure", "open_orders_amount",
+    "undisputed_oldest_dpd",
 )
+# personas the habitual-debtor revoke applies to (riskml.scoring.personas codes)
+REVOCABLE_PERSONAS = ("weak_late_payer", "distressed")
+STRONG_LATE_PAYER = "strong_late_payer"
 
 
 def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
@@ -91,21 +95,35 @@ def monthly_sales(frame: pd.DataFrame, basis: str) -> np.ndarray:
     return np.maximum(s3, s12)
 
 
-def need(sales: np.ndarray, terms_days: np.ndarray, grace_days: float) -> np.ndarray:
-    """Credit need ``S x (T + g) / 30``."""
-    return sales * (np.nan_to_num(terms_days, nan=0.0) + grace_days) / 30.0
+def typical_days_beyond_terms(frame: pd.DataFrame, policy: LimitPolicy) -> np.ndarray:
+    """How many days beyond terms the customer typically pays: its 12-month DBT (else its 6-month DBT,
+    else ``grace_days``), kept between ``grace_days`` and ``max_days_beyond_terms``."""
+    d = _num(frame, "dbt_avg_12m")
+    d = np.where(np.isfinite(d), d, _num(frame, "dbt_avg_6m"))
+    d = np.where(np.isfinite(d), d, policy.grace_days)
+    return np.clip(d, policy.grace_days, max(policy.grace_days, policy.max_days_beyond_terms))
 
 
-def break_even_cap(pd_: np.ndarray, sales: np.ndarray, need_: np.ndarray, policy: LimitPolicy) -> np.ndarray:
+def need(sales: np.ndarray, terms_days: np.ndarray, days_beyond_terms: np.ndarray | float) -> np.ndarray:
+    """Credit need ``S x (T + d) / 30``: what a customer buying ``S`` a month and paying ``d`` days beyond
+    terms ``T`` owes at any time."""
+    return sales * (np.nan_to_num(terms_days, nan=0.0) + days_beyond_terms) / 30.0
+
+
+def break_even_cap(pd_: np.ndarray, sales: np.ndarray, need_: np.ndarray, policy: LimitPolicy,
+                   lgd: np.ndarray | float | None = None, margin: np.ndarray | float | None = None) -> np.ndarray:
     """Largest limit whose expected loss ``PD x LGD x L`` the expected margin on the enabled sales covers.
 
-    ``inf`` where PD is 0 (or not known); 0 where even the need does not pay for itself."""
+    ``lgd`` and ``margin`` (per row: segment overrides, :func:`riskml.scoring.money.segment_rates`) default to
+    the policy's. ``inf`` where PD is 0 (or not known); 0 where even the need does not pay for itself."""
     p = np.asarray(pd_, dtype="float64")
-    margin = policy.gross_margin * sales * policy.margin_horizon_months * (1.0 - np.clip(p, 0.0, 1.0) / 2.0)
-    loss_rate = np.where(np.isfinite(p), p, 0.0) * policy.lgd
+    lgd = policy.lgd if lgd is None else lgd
+    gm = policy.gross_margin if margin is None else margin
+    margin_amt = gm * sales * policy.margin_horizon_months * (1.0 - np.clip(p, 0.0, 1.0) / 2.0)
+    loss_rate = np.where(np.isfinite(p), p, 0.0) * lgd
     with np.errstate(all="ignore"):
-        cap = np.where(loss_rate > 0, margin / loss_rate, np.inf)
-    pays = loss_rate * need_ <= margin
+        cap = np.where(loss_rate > 0, margin_amt / loss_rate, np.inf)
+    pays = loss_rate * need_ <= margin_amt
     return np.where(pays, cap, 0.0)
 
 
@@ -135,63 +153,121 @@ def suggest_limits(
     master_scale: Sequence[Grade],
     thin_file: np.ndarray | None = None,
     scored: np.ndarray | None = None,
+    persona: np.ndarray | None = None,
+    collections: np.ndarray | None = None,
+    lgd: np.ndarray | None = None,
+    margin: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The limit policy for every row of ``frame`` (which holds :data:`LIMIT_COLUMNS`).
 
+    ``persona`` holds the persona codes (strong late payers are never revoked; the habitual-debtor revoke
+    is for :data:`REVOCABLE_PERSONAS` only; default: every customer may be revoked), ``collections`` the
+    customers on the collections track (no model-driven limit decision), ``lgd`` / ``margin`` per-row
+    segment rates for the break-even cap.
+
     Returns, on ``frame``'s index: ``current_limit``, ``suggested_limit``, ``limit_change`` (suggested
     minus current; empty when no limit is on file), ``action`` (one of :data:`ACTIONS`), ``revoked``
-    (bool), ``revoke_reason`` and ``limit_rationale`` (the computation in words)."""
+    (bool), ``revoke_reason``, ``need`` and ``limit_rationale`` (the computation in words)."""
     n = len(frame)
     p = np.asarray(pd_values, dtype="float64")
     grades = np.asarray(grades, dtype=object)
     thin = np.zeros(n, dtype=bool) if thin_file is None else np.asarray(thin_file, dtype=bool)
     ok = np.isfinite(p) if scored is None else (np.asarray(scored, dtype=bool) & np.isfinite(p))
+    persona = np.full(n, "", dtype=object) if persona is None else np.asarray(persona, dtype=object)
+    coll = np.zeros(n, dtype=bool) if collections is None else np.asarray(collections, dtype=bool)
+    strong = persona == STRONG_LATE_PAYER
+    step = policy.round_to
 
     current = _num(frame, "credit_limit")
     has_current = np.isfinite(current)
     current0 = np.where(has_current, current, 0.0)
     terms = _num(frame, "payment_terms_days")
     sales = monthly_sales(frame, policy.sales_basis)
-    need_ = need(sales, terms, policy.grace_days)
+    dbt = typical_days_beyond_terms(frame, policy)
+    need_ = need(sales, terms, dbt)
+    if policy.need_includes_open_orders:
+        need_ = need_ + np.clip(np.nan_to_num(_num(frame, "open_orders_amount"), nan=0.0), 0.0, None)
+    exposure = np.nan_to_num(_num(frame, "exposure"), nan=0.0)
+    dpd_u = np.nan_to_num(_num(frame, "undisputed_oldest_dpd"), nan=0.0)
     mult_of = {g.grade: float(policy.grade_multiplier.get(g.grade, 1.0)) for g in master_scale}
     mult = pd.Series(grades, dtype=object).map(mult_of).fillna(1.0).to_numpy("float64") if n else np.zeros(0)
     scaled = need_ * mult
-    cap = break_even_cap(p, sales, need_, policy)
+    cap = break_even_cap(p, sales, need_, policy, lgd, margin)
     capped = np.minimum(scaled, cap)
     cap_binds = cap < scaled
     thin_lo, thin_hi = policy.thin_file_starter_limit, policy.thin_file_max_limit
     limit = np.where(thin, np.clip(capped, thin_lo, thin_hi), capped)
     upper = np.where(thin, thin_hi, cap)
-    rounded = round_limit(limit, upper, policy.round_to)
+    rounded = round_limit(limit, upper, step)
     # thin file: sizing on a few months of sales does not cut a limit a person set
     thin_kept = thin & has_current & (rounded < current0) & (not policy.thin_file_cut_existing)
     sized = np.where(thin_kept, current0, rounded)
 
+    # step caps per cycle against an existing positive limit
+    positive = has_current & (current0 > 0)
+    hi_step = np.floor(current0 * (1.0 + policy.max_increase_pct) / step) * step
+    lo_step = np.ceil(current0 * (1.0 - policy.max_decrease_pct) / step) * step
+    stepped = np.where(positive, np.clip(sized, np.minimum(lo_step, current0), np.maximum(hi_step, current0)), sized)
+    step_up = positive & (stepped < sized)
+    step_down = positive & (stepped > sized)
+
+    # acceptable grades and strong late payers: never below the lower of the exposure and the need (a cut
+    # below what the customer already owes only blocks orders; a strong late payer's limit follows how it pays)
+    pos = grade_positions(grades, master_scale)
+    names = [g.grade for g in master_scale]
+    floor_pos = names.index(policy.floor_worst_grade)
+    with np.errstate(invalid="ignore"):
+        acceptable = ok & ~thin & ((pos <= floor_pos) | strong)
+    floor_amt = np.ceil(np.minimum(exposure, need_) / step) * step
+    floored = acceptable & (floor_amt > stepped)
+    suggested = np.where(floored, floor_amt, stepped)
+
+    # over the limit and paying: a limit that covers the exposure, where the break-even cap allows it
+    covering = np.zeros(n, dtype=bool)
+    cover_amt = np.ceil(exposure / step) * step
+    if policy.cover_exposure_worst_grade is not None:
+        with np.errstate(invalid="ignore"):
+            covering = (ok & ~thin & has_current & (pos <= names.index(policy.cover_exposure_worst_grade))
+                        & (exposure > current0) & (cover_amt > suggested) & (cover_amt <= cap)
+                        & (dpd_u <= policy.no_increase_past_due_days))
+    suggested = np.where(covering, cover_amt, suggested)
+
     dormant = ok & ~thin & (sales <= 0)
-    suggested = np.where(dormant, current, sized)
+    suggested = np.where(dormant, current, suggested)
 
     # hysteresis: small changes against an existing limit are not worth a review
     with np.errstate(all="ignore"):
-        rel = np.where(current0 > 0, (sized - current0) / current0, 0.0)
-    small = has_current & (current0 > 0) & ~dormant & (np.abs(sized - current0) < policy.min_change_pct * current0)
+        rel = np.where(current0 > 0, (suggested - current0) / current0, 0.0)
+        small = positive & ~dormant & (np.abs(suggested - current0) < policy.min_change_pct * current0)
     suggested = np.where(small, current0, suggested)
 
-    # revoke: worst grades, habitual debtors, and customers no limit pays for
-    pos = grade_positions(grades, master_scale)
-    revoke_pos = [g.grade for g in master_scale].index(policy.revoke_grade)
-    by_grade = ok & (pos >= revoke_pos)
-    habitual = ok & habitual_debtors(frame, policy)
-    unprofitable = ok & ~thin & ~dormant & (need_ > 0) & (cap <= 0)
+    # no increase while undisputed invoices are well past due, nor on the collections track
+    with np.errstate(invalid="ignore"):
+        blocked = ok & has_current & (coll | (dpd_u > policy.no_increase_past_due_days)) & (suggested > current0)
+    suggested = np.where(blocked, current0, suggested)
+
+    # revoke: worst grades, habitual debtors among weak / distressed payers, and customers no limit pays
+    # for; never a strong late payer, never a customer on the collections track (collectors own it)
+    revoke_pos = names.index(policy.revoke_grade)
+    # with personas known, only weak late payers and distressed customers are revoked (default: anyone)
+    revocable = np.isin(persona, REVOCABLE_PERSONAS) if (persona != "").any() else np.ones(n, dtype=bool)
+    eligible = ok & ~strong & ~coll & revocable
+    by_grade = eligible & (pos >= revoke_pos)
+    habitual = eligible & habitual_debtors(frame, policy)
+    unprofitable = eligible & ~thin & ~dormant & (need_ > 0) & (cap <= 0)
     revoked = by_grade | habitual | unprofitable
     suggested = np.where(revoked, 0.0, suggested)
+    # collections: the limit is left as it is; collectors ask for everything owed
+    suggested = np.where(ok & coll, current, suggested)
     suggested = np.where(ok, suggested, current)
 
     change = suggested - current  # NaN when no limit is on file
     action = np.where(change > 0, "increase", np.where(change < 0, "decrease", "keep")).astype(object)
-    action[ok & ~has_current & ~dormant & (suggested > 0)] = "set"
+    action[ok & ~has_current & ~dormant & (suggested > 0) & ~coll] = "set"
     action[revoked] = "revoke"
+    action[ok & coll] = "collections"
     change = np.where(ok | has_current, change, np.nan)
-    change = np.where(~ok & has_current, 0.0, change)
+    change = np.where((~ok | coll) & has_current, 0.0, change)
 
     late = _num(frame, "late_paid_share_12m")
     dbt12 = _num(frame, "dbt_avg_12m")
@@ -209,7 +285,15 @@ def suggest_limits(
         revoke_reason[i] = " and ".join(parts)
 
     rationale = _rationale(policy, ok, revoked, revoke_reason, dormant, has_current, current0, terms, sales, need_,
-                           mult, grades, scaled, cap, cap_binds, p, thin, thin_kept, rounded, small, rel, suggested)
+                           dbt, mult, grades, scaled, cap, cap_binds, p, thin, thin_kept, rounded, small, rel,
+                           suggested, lgd)
+    rationale = _steps_text(rationale, ok & ~revoked & ~dormant & ~coll, step_up, step_down, floored & ~covering,
+                            blocked, policy, sized, floor_amt, exposure, need_, dpd_u, coll, covering, cover_amt)
+    coll_rows = ok & coll
+    if coll_rows.any():
+        rationale[coll_rows] = _cat("collections track: undisputed invoices ", _amounts(dpd_u[coll_rows]),
+                                    " days past due; the limit is left as it is and no increase is considered "
+                                    "until the past-due amount is paid")
     return _frame(
         {
             "current_limit": current,
@@ -218,10 +302,33 @@ def suggest_limits(
             "action": action,
             "revoked": revoked,
             "revoke_reason": revoke_reason,
+            "need": need_,
             "limit_rationale": rationale,
         },
         frame.index,
     )
+
+
+def _steps_text(text: np.ndarray, rows: np.ndarray, step_up, step_down, floored, blocked, policy: LimitPolicy,
+                sized, floor_amt, exposure, need_, dpd_u, coll, covering, cover_amt) -> np.ndarray:
+    """The step caps, the floor and the no-increase rule, appended to the rationale where they applied."""
+    out = text.copy()
+    for mask, fmt in (
+        (rows & step_up, lambda i: f"; step cap +{policy.max_increase_pct:.0%} per cycle (sized {sized[i]:,.0f})"),
+        (rows & step_down & ~floored,
+         lambda i: f"; step cap -{policy.max_decrease_pct:.0%} per cycle (sized {sized[i]:,.0f})"),
+        (rows & floored, lambda i: f"; not below the lower of exposure {exposure[i]:,.0f} and need {need_[i]:,.0f}: "
+                                   f"{floor_amt[i]:,.0f}"),
+        (rows & covering & ~blocked,
+         lambda i: f"; over the limit and paying: covers the exposure {exposure[i]:,.0f} ({cover_amt[i]:,.0f}, within "
+                   "the break-even cap): approving it releases the orders"),
+        (rows & blocked, lambda i: ("; no increase on the collections track" if coll[i] else
+                                    f"; no increase while undisputed invoices are {dpd_u[i]:.0f} days past due "
+                                    f"(policy {policy.no_increase_past_due_days:g}): kept")),
+    ):
+        for i in np.flatnonzero(mask):
+            out[i] = out[i] + fmt(i)
+    return out
 
 
 def _amounts(x: np.ndarray) -> np.ndarray:
@@ -240,7 +347,8 @@ def _cat(*parts: object) -> np.ndarray:
 
 
 def _rationale(policy: LimitPolicy, ok, revoked, revoke_reason, dormant, has_current, current0, terms, sales, need_,
-               mult, grades, scaled, cap, cap_binds, p, thin, thin_kept, rounded, small, rel, suggested) -> np.ndarray:
+               dbt, mult, grades, scaled, cap, cap_binds, p, thin, thin_kept, rounded, small, rel, suggested,
+               lgd=None) -> np.ndarray:
     """The limit computation in words, one text per row, built piece by piece over whole arrays."""
     n = len(ok)
     out = np.empty(n, dtype=object)
@@ -254,19 +362,20 @@ def _rationale(policy: LimitPolicy, ok, revoked, revoke_reason, dormant, has_cur
     i = np.flatnonzero(ok & ~revoked & ~dormant)
     if not len(i):
         return out
-    g = policy.grace_days
     t = terms[i]
     terms_txt = np.where(np.isfinite(t), _amounts(np.nan_to_num(t)), "terms unknown").astype(object)
     mult_txt = np.array([f"{m:g}" for m in mult[i].tolist()], dtype=object)
     text = _cat("need ", _amounts(need_[i]), " = sales ", _amounts(sales[i]), "/month x (", terms_txt,
-                f" + {g}) days / 30; x", mult_txt, " for grade ", grades[i].astype(str).astype(object), " = ",
-                _amounts(scaled[i]))
+                " + ", _amounts(dbt[i]), " typical days beyond terms) / 30; x", mult_txt, " for grade ",
+                grades[i].astype(str).astype(object), " = ", _amounts(scaled[i]))
     binds = cap_binds[i]
     if binds.any():
         j = np.flatnonzero(binds)
         pd_txt = np.array([f"{x:.1%}" for x in p[i][j].tolist()], dtype=object)
+        lgd_row = np.full(n, policy.lgd) if lgd is None else np.asarray(lgd, dtype="float64")
+        lgd_txt = np.array([f"{x:.0%}" for x in lgd_row[i][j].tolist()], dtype=object)
         text[j] = _cat(text[j], "; capped at break-even ", _amounts(cap[i][j]), " (expected loss PD ", pd_txt,
-                       f" x LGD {policy.lgd:.0%} = expected margin on {policy.margin_horizon_months:g} months of sales)")
+                       " x LGD ", lgd_txt, f" = expected margin on {policy.margin_horizon_months:g} months of sales)")
     th = thin[i]
     text[th] = text[th] + (f"; thin file: kept between {_money(policy.thin_file_starter_limit)} and "
                            f"{_money(policy.thin_file_max_limit)}")

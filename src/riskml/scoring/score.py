@@ -49,12 +49,16 @@ KEYS = ("customer_id", "as_of")
 # the columns of the scores output, in order (docs/scoring.md describes each)
 BASE_COLUMNS = (
     "customer_id", "as_of", "pd", "grade", "current_limit", "suggested_limit", "limit_change", "action",
-    "order_hold", "hold_reason", "review_due", "review_reason", "review_priority", "persona", "treatment",
+    "approval_level", "order_hold", "hold_type", "release_amount", "hold_reason", "collections_track",
+    "review_due", "review_reason", "review_priority", "next_review", "expected_loss", "margin_at_risk", "persona", "treatment",
 )
 TAIL_COLUMNS = ("reason_codes", "model_version", "data_fingerprint", "limit_rationale", "hold_codes", "review_codes",
-                "scored", "score_error")
+                "adverse_action_notice", "scored", "score_error")
 _TEXT_COLUMNS = ("action", "hold_reason", "review_reason", "persona", "treatment", "reason_codes", "limit_rationale",
-                 "hold_codes", "review_codes", "score_error")
+                 "hold_codes", "review_codes", "score_error", "hold_type", "approval_level")
+_BOOL_COLUMNS = ("order_hold", "review_due", "collections_track", "adverse_action_notice")
+_MONEY_COLUMNS = ("current_limit", "suggested_limit", "limit_change", "release_amount", "expected_loss",
+                  "margin_at_risk")
 CONTRIBUTION_COLUMNS = ("customer_id", "as_of", "feature", "value", "contribution", "family")
 # the row of the contributions output that carries the expected value (base value) of the model
 BASE_VALUE_FEATURE = "_expected_value"
@@ -350,6 +354,48 @@ def scoring_threads(config: ScoringConfig) -> int:
     return config.num_threads or min(os.cpu_count() or 1, 8)
 
 
+def scores_frame(
+    feats: pd.DataFrame,
+    columns: Mapping[str, np.ndarray],
+    scored: np.ndarray,
+    errors: np.ndarray,
+    config: ScoringConfig,
+    model_info: Mapping[str, Any] | None = None,
+    data_fingerprint: str = "",
+) -> pd.DataFrame:
+    """The scores output (:func:`output_columns`, typed) from the feature rows' keys and the per-row
+    arrays: ``pd``, the reasons and the :data:`~riskml.scoring.policy.DECISION_COLUMNS`. Both engines
+    build their output here (the Spark engine per batch)."""
+    info = dict(model_info or {})
+    as_of = pd.to_datetime(feats["as_of"])
+    out_cols: dict[str, Any] = {"customer_id": feats["customer_id"].astype("str").reset_index(drop=True),
+                                "as_of": as_of.reset_index(drop=True)}
+    for col in output_columns(config.n_reasons)[2:]:
+        if col == "model_version":
+            out_cols[col] = str(info.get("model_version", "") or "")
+        elif col == "data_fingerprint":
+            out_cols[col] = str(data_fingerprint or "")
+        elif col == "scored":
+            out_cols[col] = np.asarray(scored, dtype=bool)
+        elif col == "score_error":
+            out_cols[col] = pd.Series(np.asarray(errors, dtype=object), dtype="str")
+        elif col == "grade":
+            out_cols[col] = grade_categorical(columns[col], config.master_scale)
+        elif col in _TEXT_COLUMNS or col.startswith("reason_"):
+            out_cols[col] = pd.Series(np.asarray(columns[col], dtype=object), dtype="str")
+        elif col in _BOOL_COLUMNS:
+            out_cols[col] = np.asarray(columns[col]).astype(bool)
+        elif col == "review_priority":
+            out_cols[col] = np.asarray(columns[col]).astype(np.int8)
+        elif col == "next_review":
+            out_cols[col] = np.asarray(columns[col]).astype("datetime64[ns]")
+        elif col in _MONEY_COLUMNS:
+            out_cols[col] = np.round(np.asarray(columns[col]).astype("float64"), 2)
+        else:
+            out_cols[col] = np.asarray(columns[col]).astype("float64")
+    return pd.DataFrame(out_cols)[output_columns(config.n_reasons)]
+
+
 def score_customers(
     features: pd.DataFrame,
     model: ScoringModel,
@@ -410,28 +456,10 @@ def score_customers(
         first = next(e for e in errors if e)
         raise ModelError(f"no customer could be scored; the model fails on every row ({first})")
 
-    info = dict(model_info or {})
-    as_of = pd.to_datetime(feats["as_of"])
-    out_cols: dict[str, Any] = {"customer_id": feats["customer_id"].astype("str"), "as_of": as_of}
-    for col in output_columns(config.n_reasons)[2:]:
-        if col == "model_version":
-            out_cols[col] = str(info.get("model_version", "") or "")
-        elif col == "data_fingerprint":
-            out_cols[col] = str(data_fingerprint or "")
-        elif col == "scored":
-            out_cols[col] = scored
-        elif col == "score_error":
-            out_cols[col] = pd.Series(errors, dtype="str")
-        elif col == "grade" or col in _TEXT_COLUMNS or col.startswith("reason_"):
-            out_cols[col] = pd.Series(stack(col), dtype="str")
-        elif col in ("order_hold", "review_due"):
-            out_cols[col] = stack(col).astype(bool)
-        elif col == "review_priority":
-            out_cols[col] = stack(col).astype(np.int8)
-        else:
-            out_cols[col] = stack(col).astype("float64")
-    out = pd.DataFrame(out_cols)[output_columns(config.n_reasons)]
-
+    out = scores_frame(feats, {col: stack(col) for col in output_columns(config.n_reasons)[2:]
+                               if col not in ("model_version", "data_fingerprint", "scored", "score_error")},
+                       scored, errors, config, model_info, data_fingerprint)
+    as_of = out["as_of"]
     contributions = None
     if run.contrib is not None:
         idx = np.flatnonzero(scored)
@@ -443,6 +471,13 @@ def score_customers(
         contributions = _contributions_long(out["customer_id"].to_numpy()[idx], as_of.to_numpy()[idx],
                                             values, contrib, names, run.specs)
     return ScoreResult(out, contributions)
+
+
+def grade_categorical(grades: np.ndarray, master_scale: Any = None) -> pd.Categorical:
+    """Grades as an ordered categorical, best grade first, unscored (``""``) last: sorting and comparing
+    grades follows the master scale ("10" after "9", not after "1")."""
+    levels = [*grade_names(master_scale), UNSCORED]
+    return pd.Categorical(np.asarray(grades, dtype=object).astype(str), categories=levels, ordered=True)
 
 
 # ------------------------------------------------------------------------------------------ summary
@@ -463,6 +498,16 @@ def summarise(scores: pd.DataFrame, master_scale: Any = None) -> dict[str, Any]:
 
     priority = scores["review_priority"] if "review_priority" in scores else pd.Series(dtype="int8")
     set_rows = scores["action"] == "set"
+
+    def total(col: str, mask: Any = None) -> float:
+        if col not in scores:
+            return 0.0
+        v = scores[col].to_numpy("float64") if mask is None else scores.loc[mask, col].to_numpy("float64")
+        return round(float(np.nansum(v)), 2)
+
+    hold = scores["order_hold"].astype(bool)
+    by_type = scores["hold_type"].value_counts() if "hold_type" in scores else pd.Series(dtype="int64")
+    by_level = scores["approval_level"].value_counts() if "approval_level" in scores else pd.Series(dtype="int64")
     return {
         "customers": int(len(scores)),
         "scored": int(scores["scored"].sum()),
@@ -470,15 +515,22 @@ def summarise(scores: pd.DataFrame, master_scale: Any = None) -> dict[str, Any]:
         "by_grade": {g: int(by_grade.get(g, 0)) for g in grades if by_grade.get(g, 0) or g != UNSCORED},
         "by_action": {a: int(by_action.get(a, 0)) for a in ACTIONS},
         "by_persona": {p: int(by_persona.get(p, 0)) for p in PERSONAS},
-        "total_current_limit": float(np.nansum(scores["current_limit"].to_numpy("float64"))),
-        "total_suggested_limit": float(np.nansum(scores["suggested_limit"].to_numpy("float64"))),
-        "total_limit_change": float(np.nansum(scores["limit_change"].to_numpy("float64"))),
-        "total_limit_set": float(np.nansum(scores.loc[set_rows, "suggested_limit"].to_numpy("float64"))),
+        "total_current_limit": total("current_limit"),
+        "total_suggested_limit": total("suggested_limit"),
+        "total_limit_change": total("limit_change"),
+        "total_limit_set": total("suggested_limit", set_rows),
         "order_holds": int(scores["order_hold"].sum()),
         "holds_by_reason": code_counts("hold_codes", HOLD_CODES),
         "reviews_due": int(scores["review_due"].sum()),
         "reviews_by_priority": {name: int((priority == p).sum()) for p, name in PRIORITY_NAMES.items()},
         "reviews_by_reason": code_counts("review_codes", REVIEW_CODES),
+        "holds_by_type": {t: int(by_type.get(t, 0)) for t in ("soft", "hard") if by_type.get(t, 0)},
+        "collections_track": int(scores["collections_track"].sum()) if "collections_track" in scores else 0,
+        "increase_with_hold": int(((scores["action"] == "increase") & hold).sum()),
+        "by_approval_level": {str(k): int(v) for k, v in by_level.items() if str(k)},
+        "total_release_amount": total("release_amount"),
+        "total_expected_loss": total("expected_loss"),
+        "total_margin_at_risk": total("margin_at_risk"),
     }
 
 

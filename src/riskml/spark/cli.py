@@ -78,11 +78,11 @@ def score_command(data: str | Path, as_of: str, out: str | Path, model_uri: str,
     """``riskml score --engine spark`` (arguments as ``riskml score`` takes them; ``--contributions`` is
     refused: the served model returns PD, grade and reasons only)."""
     _require_spark()
-    from riskml.cli.score import _scale_warning, _summary_table
     from riskml.config import load_config
     from riskml.data.validate import resolve_data_config
     from riskml.modeling.registry import load_model
     from riskml.scoring.score import load_previous, model_extra_attributes, model_feature_config
+    from riskml.scoring.summary import scale_warning, summary_lines, summary_table
     from riskml.spark.output import check_parquet_target
     from riskml.spark.score import pyfunc_uri, run_score
 
@@ -99,19 +99,14 @@ def score_command(data: str | Path, as_of: str, out: str | Path, model_uri: str,
     console.print(f"model {info.get('uri', model_uri)} (version {info.get('model_version', '?')})")
     cfg = resolve_data_config(location, data_config)
     extra = model_extra_attributes(model, cfg.extra_attributes)
-    if (warning := _scale_warning(model, scoring_config)) is not None:
+    if (warning := scale_warning(model, scoring_config)) is not None:
         err_console.print(f"warning: {warning}")
     run = run_score(location, as_of_ts, target, model, info, model_uri, config=scoring_config, data_config=cfg,
                     feature_config=model_feature_config(model, features_config), extra_attributes=extra, previous=prev)
     _print_ledger(location, run)
     summary = run.extra["summary"]
-    console.print(_summary_table(summary))
-    console.print(
-        f"limits: current {summary['total_current_limit']:,.0f} -> suggested {summary['total_suggested_limit']:,.0f} "
-        f"(change {summary['total_limit_change']:+,.0f})"
-    )
-    if summary["not_scored"]:
-        console.print(f"[yellow]{summary['not_scored']:,} customers could not be scored[/] "
-                      "(scored = false; the reason is in score_error)", markup=True)
+    console.print(summary_table(summary))
+    for line in summary_lines(summary):
+        console.print(line, markup=True)
     console.print(f"wrote {run.rows:,} customers as of {as_of_ts.date()} to {run.out} (Parquet, written by Spark; "
                   "no contributions file with --engine spark)")

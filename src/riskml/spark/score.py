@@ -5,10 +5,12 @@
 2. PD and reason codes: ``mlflow.pyfunc.spark_udf`` of the registered model, its result type taken
    from the model's signature (``pd``, ``grade``, ``reason_1..n``, ``reason_codes``), in the current
    Python environment of the workers (``env_manager="local"``: riskml must be installed there).
-3. Grade, limit, action, order hold, review, persona and the output columns:
-   :func:`riskml.scoring.score.score_customers` itself, on each Arrow batch (``mapInPandas``), fed the
-   served PD through :class:`ServedModel`; the reason texts are the served model's. Customers are
-   independent in every policy, so a batch gives the rows the whole table would.
+3. Every decision (grade, limit, action, approval level, hold, release amount, collections track,
+   review and next review, money, notice, persona): the pure
+   :func:`riskml.scoring.policy.apply_policy` itself on each Arrow batch (``mapInPandas``), fed the
+   served PD; the output columns are built by :func:`riskml.scoring.score.scores_frame`, as in the pandas
+   engine; the reason texts are the served model's. Customers are independent in every policy, so a
+   batch gives the rows the whole table would (:func:`score_batch` is the pandas function of a batch).
 
 So the numbers equal those of ``riskml score`` on the same ledger (``tests/spark`` checks it), with
 these differences (``docs/spark.md``): no per-feature contributions file (the served model returns
@@ -44,34 +46,51 @@ SERVED = "_served_"  # prefix of the served model's outputs in the scored frame
 PREVIOUS = "_previous_"  # prefix of the previous scores joined onto the features
 
 
-class ServedModel:
-    """What :func:`riskml.scoring.score.score_customers` needs from a model, for a batch the served MLflow
-    model already scored: the PD per row of the batch (positions of a RangeIndex) and the model's
-    feature names, categories and medians. It has no contributions: the batch's reason codes are the
-    served model's, put in place of those :func:`score_customers` derives (from zeros here)."""
+def score_batch(pdf: pd.DataFrame, *, feature_cols: list[str], names: list[str], categories: Mapping[str, Any],
+                config: ScoringConfig, model_info: Mapping[str, Any], fingerprint: str,
+                previous_as_of: pd.Timestamp | None, reason_cols: list[str]) -> pd.DataFrame:
+    """The scores of one batch: the features and the served model's outputs (``_served_pd``,
+    ``_served_reason_*``) of each row, plus the previous scores joined on (``_previous_grade``, ...), in;
+    the scores output (:func:`riskml.scoring.score.output_columns`) out. Decisions are
+    :func:`~riskml.scoring.policy.apply_policy`'s; a row with a feature that is not a number or an invalid
+    served PD is not scored (``scored`` False, the reason in ``score_error``), as in the pandas engine."""
+    from riskml.scoring.policy import DECISION_COLUMNS, apply_policy
+    from riskml.scoring.score import row_problems, scores_frame
 
-    def __init__(self, feature_names: list[str], categories: Mapping[str, Any], medians: Mapping[str, float],
-                 pd_values: np.ndarray):
-        self.feature_names_ = list(feature_names)
-        self.categories_ = dict(categories)
-        self.medians = dict(medians)
-        self.pd_values = np.asarray(pd_values, dtype="float64")
-
-    def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
-        return self.pd_values[X.index.to_numpy()]
-
-    def contributions(self, X: pd.DataFrame) -> np.ndarray:
-        return np.zeros((len(X), len(self.feature_names_) + 1))
+    pdf = pdf.reset_index(drop=True)
+    feats = pdf[feature_cols]
+    previous = None
+    if f"{PREVIOUS}grade" in pdf:
+        has = pdf[f"{PREVIOUS}grade"].notna().to_numpy()
+        previous = pd.DataFrame({"customer_id": pdf.loc[has, "customer_id"].astype("str"),
+                                 "grade": pdf.loc[has, f"{PREVIOUS}grade"].astype("str"),
+                                 "as_of": previous_as_of})
+        if f"{PREVIOUS}dbt_avg_3m" in pdf:
+            previous["dbt_avg_3m"] = pdf.loc[has, f"{PREVIOUS}dbt_avg_3m"].astype("float64")
+    errors = row_problems(feats[names], set(categories))
+    p = pdf[f"{SERVED}pd"].to_numpy("float64")
+    bad = (errors == "") & ~(np.isfinite(p) & (p >= 0) & (p <= 1))
+    errors = np.where(bad, "model returned no valid PD for this row", errors).astype(object)
+    scored = errors == ""
+    p = np.where(scored, p, np.nan)
+    decisions = apply_policy(feats, p, config, previous, scored, errors)
+    cols: dict[str, np.ndarray] = {c: decisions[c].to_numpy() for c in DECISION_COLUMNS}
+    cols["pd"] = p
+    for col in reason_cols:
+        served = pdf[f"{SERVED}{col}"].astype("object").to_numpy()
+        cols[col] = np.where(scored, served, "")
+    cols["reason_1"] = np.where(scored, cols["reason_1"], np.array(["Not scored: " + str(e) for e in errors],
+                                                                    dtype=object))
+    return scores_frame(feats, cols, scored, errors, config, model_info, fingerprint)
 
 
 def scores_schema(features: StructType, model: Any, config: ScoringConfig, specs: Mapping[str, Any]) -> StructType:
-    """The Spark schema of the scores: the columns and types :func:`score_customers` returns, read off
-    its output for one made-up row of ``features`` (so the schema follows the scoring code)."""
+    """The Spark schema of the scores: the columns and types :func:`score_batch` returns, read off its output
+    for one made-up row of ``features`` (so the schema follows the scoring code). The grade, an ordered
+    categorical in pandas, is a string column."""
     import pyarrow as pa
     from pyspark.sql import types as T
     from pyspark.sql.pandas.types import from_arrow_type
-
-    from riskml.scoring.score import score_customers
 
     row = {}
     for f in features.fields:
@@ -81,9 +100,15 @@ def scores_schema(features: StructType, model: Any, config: ScoringConfig, specs
             row[f.name] = pd.Series([pd.Timestamp("2000-01-31")], dtype="datetime64[ns]")
         else:
             row[f.name] = pd.Series([np.nan], dtype="float64")
-    served = ServedModel(list(model.feature_names_), getattr(model, "categories_", {}) or {}, {}, np.array([0.5]))
-    out = score_customers(pd.DataFrame(row), served, config, {"model_version": ""}, specs=specs,
-                          with_contributions=False).scores
+    reason_cols = [*(f"reason_{j + 1}" for j in range(config.n_reasons)), "reason_codes"]
+    row[f"{SERVED}pd"] = pd.Series([0.5])
+    for col in reason_cols:
+        row[f"{SERVED}{col}"] = pd.Series([""], dtype="str")
+    names = [str(f) for f in model.feature_names_]
+    out = score_batch(pd.DataFrame(row), feature_cols=[f.name for f in features.fields], names=names,
+                      categories=getattr(model, "categories_", {}) or {}, config=config, model_info={},
+                      fingerprint="", previous_as_of=None, reason_cols=reason_cols)
+    out["grade"] = out["grade"].astype("str")
     fields = []
     for f in pa.Schema.from_pandas(out, preserve_index=False):
         dtype = T.TimestampNTZType() if pa.types.is_timestamp(f.type) else from_arrow_type(f.type)
@@ -118,31 +143,12 @@ def served_udf(spark: SparkSession, model_uri: str, n_reasons: int) -> Any:
     return udf
 
 
-def _policy(batches: Iterator[pd.DataFrame], *, feature_cols: list[str], model_info: dict[str, Any],
-            names: list[str], categories: dict[str, Any], medians: dict[str, float], config: ScoringConfig,
-            specs: Mapping[str, Any], fingerprint: str, previous_as_of: pd.Timestamp | None,
-            reason_cols: list[str]) -> Iterator[pd.DataFrame]:
-    """The pandas function of each batch: :func:`score_customers` on the served PD, served reasons."""
-    from riskml.scoring.score import score_customers
-
+def _policy(batches: Iterator[pd.DataFrame], **kw: Any) -> Iterator[pd.DataFrame]:
+    """The pandas function of each batch: :func:`score_batch` (the grade as text for Arrow)."""
     for pdf in batches:
-        pdf = pdf.reset_index(drop=True)
-        feats = pdf[feature_cols]
-        previous = None
-        if f"{PREVIOUS}grade" in pdf:
-            has = pdf[f"{PREVIOUS}grade"].notna().to_numpy()
-            previous = pd.DataFrame({"customer_id": pdf.loc[has, "customer_id"].astype("str"),
-                                     "grade": pdf.loc[has, f"{PREVIOUS}grade"].astype("str"),
-                                     "as_of": previous_as_of})
-            if f"{PREVIOUS}dbt_avg_3m" in pdf:
-                previous["dbt_avg_3m"] = pdf.loc[has, f"{PREVIOUS}dbt_avg_3m"].astype("float64")
-        served = ServedModel(names, categories, medians, pdf[f"{SERVED}pd"].to_numpy("float64"))
-        scores = score_customers(feats, served, config, model_info, previous=previous, data_fingerprint=fingerprint,
-                                 specs=specs, with_contributions=False).scores
-        ok = scores["scored"].to_numpy(bool)
-        for col in reason_cols:
-            scores[col] = np.where(ok, pdf[f"{SERVED}{col}"].astype("object").to_numpy(), scores[col].to_numpy())
-        yield scores
+        out = score_batch(pdf, **kw)
+        out["grade"] = out["grade"].astype("str")
+        yield out
 
 
 def spark_scores(
@@ -194,12 +200,11 @@ def spark_scores(
     specs = feature_specs(dict(extra_attributes or {}))
     info = {k: v for k, v in dict(model_info).items() if isinstance(v, str | int | float | bool)}
     categories = dict(getattr(model, "categories_", {}) or {})
-    medians = {str(k): float(v) for k, v in (getattr(model, "medians", None) or {}).items() if v is not None}
 
     def fn(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         return _policy(batches, feature_cols=feature_cols, model_info=info, names=names, categories=categories,
-                       medians=medians, config=config, specs=specs, fingerprint=data_fingerprint,
-                       previous_as_of=previous_as_of, reason_cols=reason_cols)
+                       config=config, fingerprint=data_fingerprint, previous_as_of=previous_as_of,
+                       reason_cols=reason_cols)
 
     return frame.mapInPandas(fn, schema=scores_schema(features.schema, model, config, specs))
 
@@ -301,5 +306,5 @@ def _model_failure(exc: Exception, model_uri: str) -> Exception:
     return exc
 
 
-__all__ = ["ServedModel", "ledger_fingerprint", "pyfunc_uri", "run_score", "scores_schema", "spark_scores",
+__all__ = ["ledger_fingerprint", "score_batch", "pyfunc_uri", "run_score", "scores_schema", "spark_scores",
            "summarise_scores"]

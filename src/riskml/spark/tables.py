@@ -482,6 +482,7 @@ def _conform(name: str, raw: DataFrame, label: str, is_file: bool, cfg: DataConf
         terms = col("payment_terms_days")
         fails.append(_fail(col("credit_limit") < 0, "credit_limit", "negative_credit_limit", col("credit_limit")))
         fails.append(_fail(col("credit_limit") > MAX_AMOUNT, "credit_limit", "amount_too_large", col("credit_limit")))
+        fails.append(_fail(col("insured_limit") < 0, "insured_limit", "negative_insured_limit", col("insured_limit")))
         fails.append(_fail(~((terms > 0) & (F.floor(terms) == terms)), "payment_terms_days", "invalid_payment_terms",
                            terms))
     if name == "invoices":
