@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from riskml.cli.common import console, err_console, parse_date, user_errors
+from riskml.cli.common import check_in_ledger, console, err_console, parse_date, user_errors
 
 DEFAULT_MODEL = "models:/riskml-delinquency@champion"
 # runs of at least this many customers show a progress bar
@@ -73,6 +73,7 @@ def score(
     data_config: Path | None = typer.Option(None, "--data-config", help="Data config (column mapping etc.)."),
     features_config: Path | None = typer.Option(
         None, "--features-config", help="Feature config (default: the one stored with the model, else configs/features.yaml)."),
+    allow_future: bool = typer.Option(False, "--allow-future", help="Accept an --as-of after the ledger's export date."),
     engine: str = typer.Option(
         "pandas", "--engine",
         help="pandas (this machine) or spark (needs pip install 'riskml\\[spark]' and Java 17+; see docs/spark.md)."),
@@ -116,6 +117,7 @@ def score(
     from riskml.data.validate import resolve_data_config
 
     ledger = load_ledger_for_cli(data, data_config)
+    check_in_ledger(as_of_ts, ledger, data, data_config, allow_future=allow_future)
     model, info = load_model(model_uri)
     console.print(f"model {info.get('uri', model_uri)} (version {info.get('model_version', '?')})")
     extra = model_extra_attributes(model, resolve_data_config(data, data_config).extra_attributes)
