@@ -48,7 +48,7 @@ def test_left_out_text_counts_and_names_each_cause() -> None:
                         status_counts={"labeled": 2, "censored": 12, "delinquent_at_as_of": 3, "dormant": 0},
                         disputed_left_out=(40, 31))
     text = data.left_out_text()
-    assert "12 snapshots censored" in text and "3 snapshots already delinquent" in text
+    assert "12 censored" in text and "3 already delinquent" in text
     assert "dormant" not in text  # nothing removed for that reason
     assert "40 disputed invoices" in text and "31 of them without a dispute_date" in text
 

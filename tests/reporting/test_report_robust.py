@@ -170,3 +170,25 @@ def test_report_help_reads_at_80_columns() -> None:
     for opt in ("--customer", "--top", "--allow-future", "--no-ecoa-notice", "--features-config"):
         assert opt in res.output
     assert len(lines) < 75  # not one word per line
+
+
+# ------------------------------------------------------------------------------- population stability
+def test_rebased_reference_keeps_the_bins() -> None:
+    from riskml.reporting.psi import BinnedReference
+
+    ref = BinnedReference("x", (0.3, 0.3, 0.3, 0.1), cuts=(1.0, 2.0))
+    new = ref.rebased([0.0, 1.5, 1.5, np.nan])
+    assert new.cuts == (1.0, 2.0) and new.shares == (0.25, 0.5, 0.0, 0.25)
+    cat = BinnedReference("c", (0.5, 0.5, 0.0), categories=("a", "b"))
+    assert cat.rebased(["a", "a", "z", None]).shares == pytest.approx((2 / 3, 0.0, 1 / 3))  # unseen "z" left out
+    assert ref.rebased([]) is None
+
+
+@pytest.mark.slow
+def test_portfolio_says_what_stability_compares_against(demo_run) -> None:
+    from .pages import Page
+
+    page = Page(demo_run.portfolio_page.read_text(encoding="utf-8"))
+    # the demo run passes --previous: the reference is that scoring, not the two-year-old training data
+    assert page["stability-reference"].get("data-value") == "the previous scoring as of 2026-06-30"
+    assert "against the previous scoring as of 2026-06-30" in page.text

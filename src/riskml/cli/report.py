@@ -174,6 +174,7 @@ def report(
         scoring_config=scoring_config, feature_config=fconf, source=source, extra_attributes=dict(extra),
         creditor=creditor.strip(),
         ecoa_agency=None if no_ecoa_notice else (ecoa_agency.strip() or DEFAULT_ECOA_AGENCY),
+        predict_pd=getattr(model, "predict_pd", None),
     )
     n = len(wanted) if wanted else len(report_data.scores)
     if top is not None:

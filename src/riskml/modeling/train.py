@@ -65,7 +65,7 @@ class TrainingData:
 
     def left_out_text(self) -> str:
         """What the label definition removed, counted and named (empty when nothing)."""
-        parts = [f"{v:,} snapshots {STATUS_WORDS.get(k, k)}" for k, v in self.status_counts.items()
+        parts = [f"{v:,} {STATUS_WORDS.get(k, k)}" for k, v in self.status_counts.items()
                  if k != "labeled" and v]
         n_disp, n_nodate = self.disputed_left_out
         if n_disp:
@@ -240,7 +240,7 @@ def _check_positives(data: TrainingData, config: TrainConfig, ledger: Ledger | N
     found = "the label definition found" if data.label_source == "definition" else f"{data.label_source} holds"
     raise LabelError(
         f"{found} {n_pos} positive(s) among {n:,} labeled snapshots"
-        + (f" (the label definition left out: {excluded})" if excluded else "")
+        + (f" (left out: {excluded})" if excluded else "")
         + f"; at least {config.label.min_positives} are needed (label.min_positives).{reached} {hint}."
     )
 

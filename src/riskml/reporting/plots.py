@@ -221,7 +221,7 @@ def distribution_png(labels: Sequence[str], expected: Sequence[float], actual: S
     fig = _new_figure(9.0, 2.8, left=0.07, bottom=0.3, top=0.9)
     ax = fig.subplots()
     x = np.arange(len(labels))
-    ax.bar(x - 0.2, 100 * np.asarray(expected, dtype="float64"), width=0.4, color=GREY, label="training")
+    ax.bar(x - 0.2, 100 * np.asarray(expected, dtype="float64"), width=0.4, color=GREY, label="reference")
     ax.bar(x + 0.2, 100 * np.asarray(actual, dtype="float64"), width=0.4, color=SAFE, label="now")
     ax.set_xticks(x)
     ax.set_xticklabels(list(labels), fontsize=7, rotation=30, ha="right")

@@ -70,6 +70,9 @@ class ReportData:
     extra_attributes: dict[str, Any] = field(default_factory=dict)
     creditor: str = ""  # signs the statements of reasons
     ecoa_agency: str | None = DEFAULT_ECOA_AGENCY  # completes their ECOA notice; None leaves it out
+    # the model's PD of a feature table (RiskModel.predict_pd): lets the population stability compare
+    # with the model's out-of-time window when no previous scoring is given
+    predict_pd: Callable[[pd.DataFrame], Any] | None = None
 
     @classmethod
     def from_frames(cls, ledger: Ledger, as_of: object, scores: pd.DataFrame, contributions: pd.DataFrame,
@@ -317,7 +320,8 @@ def write_reports(
         ids = [c for c in top_customers(data.scores.loc[data.scores["customer_id"].isin(asked)], top, exposure)]
     files_of = customer_files(ids)
     prev = (data.previous.scores, data.previous.as_of) if data.previous is not None else None
-    portfolio = build_portfolio_report(data.scores, bands, data.model, features, ledger.customers, prev, specs=specs)
+    model = stability_reference(data, ledger, data.as_of)
+    portfolio = build_portfolio_report(data.scores, bands, model, features, ledger.customers, prev, specs=specs)
     st = portfolio.stability
     drifted = dict(zip(st.loc[st["status"] == "drifted", "variable"], st.loc[st["status"] == "drifted", "psi"],
                        strict=True))
@@ -374,6 +378,44 @@ def write_reports(
                 pdfs.append(out / print_pdf(path, path.with_suffix(".pdf")).relative_to(stage))
     return ReportFiles(portfolio=out / PORTFOLIO_FILE, customers=written, pdfs=pdfs,
                        lists=[out / name for name in lists], failed=failed)
+
+
+def stability_reference(data: ReportData, ledger: Ledger, as_of: pd.Timestamp) -> ModelSummary:
+    """The model summary whose references the population stability compares against: the previous
+    scoring when there is one (its features rebuilt from the ledger at that date, its PDs), else the
+    model's out-of-time test window (features from the ledger at those month ends, PDs from the model),
+    else the training data. The bins stay the training's; ``reference_label`` says which it is."""
+    from dataclasses import replace
+
+    m = data.model
+    if not m.feature_references and m.score_reference is None:
+        return m
+    if data.previous is not None:
+        feats = build_features(ledger.until(data.previous.as_of), data.previous.as_of, data.feature_config)
+        pds = data.previous.scores.loc[data.previous.scores["scored"], "pd"]
+        label = f"the previous scoring as of {data.previous.as_of.date()}"
+    elif m.oot_dates and data.predict_pd is not None:
+        first = ledger.date_range()[0]
+        dates = [d for d in (pd.Timestamp(x) for x in m.oot_dates) if first <= d <= as_of]
+        if not dates:
+            return m
+        from riskml.features import build_snapshots
+
+        feats = build_snapshots(ledger, dates, data.feature_config)
+        try:
+            pds = pd.Series(np.asarray(data.predict_pd(feats), dtype="float64"))
+        except Exception:  # noqa: BLE001 - a model that cannot score the window keeps the training reference
+            return m
+        label = (f"the model's out-of-time window {dates[0].date()} to {dates[-1].date()} "
+                 f"({len(feats):,} customer-months)")
+    else:
+        return m
+    refs = {}
+    for name, ref in m.feature_references.items():
+        new = ref.rebased(feats[name]) if name in feats else None
+        refs[name] = new if new is not None else ref
+    score = m.score_reference.rebased(pds) if m.score_reference is not None else None
+    return replace(m, feature_references=refs, score_reference=score or m.score_reference, reference_label=label)
 
 
 def _subset(contrib: Contributions, ids: pd.Index) -> Contributions:
