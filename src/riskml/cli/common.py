@@ -63,7 +63,7 @@ def parse_date(value: str, option: str = "--as-of"):
         except (ValueError, TypeError):
             ts = pd.NaT
     if ts is pd.NaT or pd.isna(ts):
-        raise RiskmlError(f"{option} must be a date like 2026-09-30 (YYYY-MM-DD); got {value!r}")
+        raise RiskmlError(f"{option} must be a date like 2026-09-30; got {value!r} (ISO dates only: YYYY-MM-DD)")
     return ts.normalize()
 
 

@@ -152,9 +152,9 @@ def split_flat(frame: pd.DataFrame, lines: np.ndarray, tables: Sequence[str],
 # normalised column names (lower case, letters and digits only) that usually hold each of our fields
 SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "customers": {
-        "customer_id": ("customerid", "customer", "custid", "customerno", "customernumber", "customercode", "kunnr",
+        "customer_id": ("customerid", "customer", "custid", "cust", "custno", "customerno", "customernumber", "customercode", "kunnr",
                         "accountid", "account", "accountnumber", "clientid", "client", "debtor", "debtorid", "buyerid"),
-        "name": ("name", "customername", "accountname", "clientname", "debtorname", "companyname"),
+        "name": ("name", "customername", "custname", "accountname", "clientname", "debtorname", "companyname"),
         "country": ("country", "countrycode", "land1", "countryid"),
         "industry": ("industry", "sector", "segment", "naics", "sic"),
         "credit_limit": ("creditlimit", "limit", "klimk", "creditline"),
@@ -162,7 +162,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "invoices": {
         "invoice_id": ("invoiceid", "invoicenumber", "invoiceno", "invoice", "docno", "documentnumber", "belnr",
-                       "invnumber", "invno", "billingdocument"),
+                       "invnumber", "invno", "billingdocument", "doc", "docnumber"),
         "customer_id": (),  # as customers
         "invoice_date": ("invoicedate", "docdate", "documentdate", "bldat", "billingdate", "invdate", "postingdate"),
         "due_date": ("duedate", "netduedate", "netdue", "paymentdue", "dueon"),
@@ -176,7 +176,8 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "customer_id": (),
         "invoice_id": (),  # as invoices
         "payment_date": ("paymentdate", "settleddate", "paiddate", "clearingdate", "augdt", "datepaid",
-                         "settlementdate", "receiptdate", "cleareddate"),
+                         "settlementdate", "receiptdate", "cleareddate", "paidon", "settledon", "clearedon",
+                         "receivedon"),
         "amount": ("paidamount", "amountpaid", "settledamount", "paymentamount", "receivedamount"),
     },
 }
