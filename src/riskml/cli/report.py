@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from riskml.cli.common import check_in_ledger, console, err_console, parse_date, user_errors
+from riskml.commands import command
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -118,7 +119,7 @@ def report(
     cpath = None
     if scores is not None:
         if not scores.exists():
-            raise RiskmlError(f"--scores {scores}: file not found (run `riskml score` first, or omit --scores)")
+            raise RiskmlError(f"--scores {scores}: file not found (run `{command()} score` first, or omit --scores)")
         cpath = contributions if contributions is not None else contributions_path(scores)
         if not cpath.exists():
             raise RiskmlError(f"--contributions {cpath}: file not found; `riskml score` writes it beside the scores "

@@ -137,16 +137,23 @@ def score(
 
     summary = summarise(result.scores, scoring_config.master_scale)
     console.print(_summary_table(summary))
-    line = (f"limits: current {summary['total_current_limit']:,.0f} -> suggested {summary['total_suggested_limit']:,.0f} "
-            f"(change {summary['total_limit_change']:+,.0f})")
-    if summary["by_action"].get("set"):
-        line += (f"; {summary['by_action']['set']:,} customers with no limit on file: set "
-                 f"{summary['total_limit_set']:,.0f}")
-    console.print(line)
+    console.print(limits_line(summary))
     if summary["not_scored"]:
         console.print(f"[yellow]{summary['not_scored']:,} customers could not be scored[/] "
                       "(scored = false; the reason is in score_error)")
     console.print(f"wrote {n:,} customers as of {as_of_ts.date()} to {written[0]} and contributions to {written[1]}")
+
+
+def limits_line(summary: dict) -> str:
+    """The limit totals of a run: the change is suggested minus current, so it includes the first limits
+    set for customers with none on file (their own ``limit_change`` is empty)."""
+    cur, new = summary["total_current_limit"], summary["total_suggested_limit"]
+    line = f"limits: current {cur:,.0f} -> suggested {new:,.0f} (change {new - cur:+,.0f}"
+    n_set = summary["by_action"].get("set", 0)
+    if n_set:
+        line += (f", of which {summary['total_limit_set']:+,.0f} first limits for the {n_set:,} customers with no "
+                 "limit on file")
+    return line + ")"
 
 
 def register(app: typer.Typer) -> None:
