@@ -19,12 +19,19 @@ export MLFLOW_TRACKING_URI
 .PHONY: help install demo-data validate features train score report test test-fast lint docs bench bench-real clean
 
 help: ## Show this help
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+	@if [ -t 1 ]; then c='\033[36m'; r='\033[0m'; else c=''; r=''; fi; \
+	grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -v c="$$c" -v r="$$r" 'BEGIN {FS = ":.*?## "}; {printf "  %s%-12s%s %s\n", c, $$1, r, $$2}'; \
+	echo; \
+	echo "Variables (make TARGET NAME=value): DATA=$(DATA) (ledger directory), AS_OF=$(AS_OF) (YYYY-MM-DD, for"; \
+	echo "  features/score/report), OUT=$(OUT), CUSTOMERS=$(CUSTOMERS) MONTHS=$(MONTHS) SEED=$(SEED) END=$(END) (demo ledger)."; \
+	echo "  e.g. make score DATA=exports/2026-10 AS_OF=2026-10-31. After make train: source .venv/bin/activate"; \
+	echo "  (or call .venv/bin/riskml) to run riskml yourself."
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@echo "installing riskml and its dependencies into $(VENV) (a few minutes on a fresh clone)"
+	$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create/refresh the virtual environment (.venv) and install riskml with dev tools

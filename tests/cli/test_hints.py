@@ -49,3 +49,17 @@ def test_score_summary_change_includes_first_limits() -> None:
     line = limits_line(summary)
     assert "(change -5,334,000, of which +3,142,000 first limits for the 42 customers with no limit on file)" in line
     assert limits_line({**summary, "by_action": {}}).endswith("(change -5,334,000)")
+
+
+def test_make_help_plain_when_not_a_terminal() -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parents[2]
+    res = subprocess.run(["make", "-s", "-C", str(root), "help"], capture_output=True, text=True, check=False,
+                         timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "\x1b[" not in res.stdout  # no colour codes in a pipe
+    assert "DATA=" in res.stdout and "AS_OF=" in res.stdout and ".venv/bin/riskml" in res.stdout
