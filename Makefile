@@ -16,7 +16,7 @@ OUT ?= out
 MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export MLFLOW_TRACKING_URI
 
-.PHONY: help install demo-data validate features train score report test test-fast lint docs bench bench-real clean
+.PHONY: help install demo-data validate features train score report test test-fast lint docs model-doc bench bench-real clean
 
 help: ## Show this help
 	@if [ -t 1 ]; then c='\033[36m'; r='\033[0m'; else c=''; r=''; fi; \
@@ -76,6 +76,10 @@ lint: $(STAMP) ## Lint with ruff
 
 docs: $(STAMP) ## Regenerate docs/features.md from the feature registry
 	$(BIN)/python -m riskml.features.docs docs/features.md
+
+model-doc: $(STAMP) ## Copy a run's model card figures into docs/model.md (CARD=models/NAME-vN/model_card.md)
+	@test -n "$(CARD)" || { echo "give the card: make model-doc CARD=models/riskml-delinquency-v1/model_card.md (riskml train --out-model models)"; exit 2; }
+	$(BIN)/python -m riskml.modeling.card $(CARD) docs/model.md
 
 bench: $(STAMP) ## Run the speed/memory benchmarks and write docs/benchmarks.md
 	$(BIN)/python benchmarks/run.py
