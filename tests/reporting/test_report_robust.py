@@ -192,3 +192,12 @@ def test_portfolio_says_what_stability_compares_against(demo_run) -> None:
     # the demo run passes --previous: the reference is that scoring, not the two-year-old training data
     assert page["stability-reference"].get("data-value") == "the previous scoring as of 2026-06-30"
     assert "against the previous scoring as of 2026-06-30" in page.text
+
+
+def test_work_lists_carry_no_float_noise() -> None:
+    from riskml.reporting.run import list_table
+
+    t = pd.DataFrame({"customer_id": ["a"], "pd": [0.10397439707877762], "exposure": [3787067.1500000004],
+                      "months_since_review": [155.564681724846], "review_priority": [3.0]})
+    out = list_table(t)
+    assert out.to_csv(index=False).splitlines()[1] == "a,0.10397439707877762,3787067.15,155.6,3"

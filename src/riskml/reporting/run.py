@@ -366,7 +366,7 @@ def write_reports(
                 progress(done, len(ids))
         links = {cid: f"{CUSTOMER_DIR}/{p.name}" for cid, p in written.items()}
         # the full lists behind the portfolio page's tables, for filtering and work queues
-        lists = {name: write_table(table, stage / name) for name, table in
+        lists = {name: write_table(list_table(table), stage / name) for name, table in
                  ((HOLDS_FILE, portfolio.holds), (REVIEWS_FILE, portfolio.reviews))}
         write_text(render_portfolio(portfolio, links, generated_from=data.source,
                                     list_files={k: v.name for k, v in lists.items()}), stage / PORTFOLIO_FILE)
@@ -416,6 +416,23 @@ def stability_reference(data: ReportData, ledger: Ledger, as_of: pd.Timestamp) -
         refs[name] = new if new is not None else ref
     score = m.score_reference.rebased(pds) if m.score_reference is not None else None
     return replace(m, feature_references=refs, score_reference=score or m.score_reference, reference_label=label)
+
+
+# the list files' columns and their decimals: amounts in cents, months to one decimal, PDs as they are
+LIST_DECIMALS = {"exposure": 2, "current_limit": 2, "suggested_limit": 2, "limit_change": 2, "release_amount": 2,
+                 "expected_loss": 2, "margin_at_risk": 2, "months_since_review": 1}
+
+
+def list_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A work list as written to CSV: amounts rounded to cents (no ``3787067.1500000004``), review
+    priorities as whole numbers."""
+    out = table.copy()
+    for col, digits in LIST_DECIMALS.items():
+        if col in out and pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].round(digits)
+    if "review_priority" in out:
+        out["review_priority"] = pd.to_numeric(out["review_priority"], errors="coerce").astype("Int64")
+    return out
 
 
 def _subset(contrib: Contributions, ids: pd.Index) -> Contributions:
