@@ -332,6 +332,11 @@ def write_reports(
     scores_by = data.scores.set_index("customer_id", drop=False)
     model_features = list(data.model.feature_names) or data.contributions.features
 
+    # each customer's rows in the long tables, found once (a chunk takes its rows without a scan)
+    hist_rows = _row_index(history)
+    contrib_rows = _row_index(data.contributions.long)
+    prev_rows = _row_index(data.previous.contributions.long) if data.previous is not None else {}
+
     def chunks(size: int) -> Iterator[_Chunk]:
         for start in range(0, len(ids), size):
             part = ids[start:start + size]
@@ -342,11 +347,11 @@ def write_reports(
             previous = None
             if data.previous is not None:
                 ps = data.previous.scores
-                previous = (ps.loc[ps["customer_id"].isin(sel)], _subset(data.previous.contributions, sel),
+                previous = (ps.loc[ps["customer_id"].isin(sel)], _subset(data.previous.contributions, sel, prev_rows),
                             data.previous.as_of)
-            yield _Chunk(rows, custs, _subset(data.contributions, sel),
-                         history.loc[history["customer_id"].isin(sel)], bands, previous, model_features, drifted,
-                         data.model.uri, data.source, data.extra_attributes, data.creditor, data.ecoa_agency)
+            yield _Chunk(rows, custs, _subset(data.contributions, sel, contrib_rows), _take(history, hist_rows, part),
+                         bands, previous, model_features, drifted, data.model.uri, data.source,
+                         data.extra_attributes, data.creditor, data.ecoa_agency)
 
     workers = jobs if len(ids) >= MIN_PARALLEL else 1
     written: dict[str, Path] = {}
@@ -435,7 +440,20 @@ def list_table(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _subset(contrib: Contributions, ids: pd.Index) -> Contributions:
-    long = contrib.long
-    return Contributions(long=long.loc[long["customer_id"].isin(ids)].reset_index(drop=True),
+def _row_index(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Positions of each customer's rows in ``frame`` (column ``customer_id``)."""
+    if frame.empty:
+        return {}
+    return {str(k): v for k, v in frame.groupby(frame["customer_id"].astype("str"), sort=False).indices.items()}
+
+
+def _take(frame: pd.DataFrame, rows: dict[str, np.ndarray], ids: Sequence[str]) -> pd.DataFrame:
+    """The rows of ``ids`` in ``frame``, in frame order."""
+    parts = [rows[c] for c in ids if c in rows]
+    pos = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+    return frame.iloc[pos].reset_index(drop=True)
+
+
+def _subset(contrib: Contributions, ids: pd.Index, rows: dict[str, np.ndarray]) -> Contributions:
+    return Contributions(long=_take(contrib.long, rows, list(ids)),
                          base=contrib.base.loc[contrib.base.index.isin(ids)])
