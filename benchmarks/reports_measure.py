@@ -31,6 +31,7 @@ def main() -> None:
     if which != "all":
         for cid in chosen:
             cmd += ["--customer", cid]
+    load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, check=False,
@@ -50,6 +51,7 @@ def main() -> None:
         "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
         "peak_rss_mb": after.ru_maxrss / 1024,
         "out_mb": size / 1024**2,
+        "load": (load + os.getloadavg()[0]) / 2,  # 1-minute load average of the machine, start and end
     }))
 
 
