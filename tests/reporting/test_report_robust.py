@@ -201,3 +201,30 @@ def test_work_lists_carry_no_float_noise() -> None:
                       "months_since_review": [155.564681724846], "review_priority": [3.0]})
     out = list_table(t)
     assert out.to_csv(index=False).splitlines()[1] == "a,0.10397439707877762,3787067.15,155.6,3"
+
+
+@pytest.mark.slow
+def test_one_failing_customer_does_not_stop_the_others(demo_run, tmp_path: Path, monkeypatch) -> None:
+    import riskml.reporting.run as run
+    from riskml.cli.ledger import load_ledger_for_cli
+    from riskml.io import read_table
+    from riskml.modeling.registry import load_model
+    from riskml.reporting.inputs import model_summary
+
+    model, info = load_model(str(demo_run.model_dir))
+    ledger = load_ledger_for_cli(demo_run.ledger_dir, None)
+    scores = read_table(demo_run.scores_path)
+    ids = scores["customer_id"].astype("str").tolist()[:3]
+    real = run.build_customer_report
+
+    def broken(row, *args, **kwargs):
+        if str(row["customer_id"]) == ids[1]:
+            raise OverflowError("amounts sum to inf")
+        return real(row, *args, **kwargs)
+
+    monkeypatch.setattr(run, "build_customer_report", broken)
+    data = run.ReportData.from_frames(ledger, "2026-09-30", scores, demo_run.contributions, model_summary(model, info))
+    files = run.write_reports(data, tmp_path / "r", ids)
+    assert sorted(files.customers) == sorted([ids[0], ids[2]])
+    assert files.failed == {ids[1]: "OverflowError: amounts sum to inf"}
+    assert files.portfolio.exists() and (tmp_path / "r" / "customers" / f"{ids[2]}.html").exists()
