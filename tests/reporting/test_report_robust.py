@@ -228,3 +228,10 @@ def test_one_failing_customer_does_not_stop_the_others(demo_run, tmp_path: Path,
     assert sorted(files.customers) == sorted([ids[0], ids[2]])
     assert files.failed == {ids[1]: "OverflowError: amounts sum to inf"}
     assert files.portfolio.exists() and (tmp_path / "r" / "customers" / f"{ids[2]}.html").exists()
+
+
+def test_pages_show_names_without_bidi_controls() -> None:
+    from riskml.reporting.html import environment
+
+    tpl = environment().from_string("{{ name | display }}")
+    assert tpl.render(name="Evil\u202eCorp\u200d") == "EvilCorp"

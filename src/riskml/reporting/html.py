@@ -21,7 +21,14 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from riskml import __version__
-from riskml.reporting.customer import ACTION_TEXT, CustomerReport, money, pd_text, rationale_steps
+from riskml.reporting.customer import (
+    ACTION_TEXT,
+    CustomerReport,
+    display_text,
+    money,
+    pd_text,
+    rationale_steps,
+)
 from riskml.reporting.portfolio import PortfolioReport
 
 # grade colours on the pages: green up to this PD (band upper bound), red above the next, amber between
@@ -200,6 +207,7 @@ def environment() -> Environment:
         "money": money, "pd": pd_text, "pct": pct, "num": num, "dv": data_value, "signed": signed_money,
         "date": date_text, "band": band_text, "persona": persona_text, "uri": data_uri, "count": count,
         "band_short": band_short, "priority": priority_text, "tier": risk_tier, "metric_label": metric_label,
+        "display": display_text,
     })
     env.globals.update({"metric_value": metric_value})
     env.globals.update({"ACTION_TEXT": ACTION_TEXT, "riskml_version": __version__, "css": _css()})
