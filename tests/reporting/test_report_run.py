@@ -217,15 +217,29 @@ def test_portfolio_matches_the_scoring_output(demo_run: DemoRun, portfolio: Page
 def test_portfolio_population_stability(demo_run: DemoRun, portfolio: Page, model_json: dict) -> None:
     from riskml.cli.ledger import load_ledger_for_cli
     from riskml.features import build_features
+    from riskml.modeling.registry import load_model
     from riskml.reporting.inputs import references_from_model
     from riskml.reporting.psi import psi_label, reference_psi
+    from riskml.reporting.run import score_for_report
+    from riskml.scoring.score import model_feature_config
+
+    from .conftest import PREVIOUS
 
     rows = portfolio.find_all("tr", within="stability", data_variable="*")
     assert rows[0].get("data-variable") == "score (PD)"
     assert {tr.get("data-variable") for tr in rows[1:]} == set(model_json["feature_names"])
-    refs, score_ref = references_from_model(model_json["reference"])
+    # the run passed --previous: the reference is that scoring (training's bins, the previous date's shares)
+    assert portfolio["stability-reference"].get("data-value") == f"the previous scoring as of {PREVIOUS}"
+    ledger = load_ledger_for_cli(demo_run.ledger_dir, None)
+    model, info = load_model(str(demo_run.model_dir))
+    prev_scores, _ = score_for_report(ledger, PREVIOUS, model, info, feature_config=model_feature_config(model))
+    prev_features = build_features(ledger, PREVIOUS)
+    train_refs, train_score_ref = references_from_model(model_json["reference"])
+    score_ref = train_score_ref.rebased(prev_scores.loc[prev_scores["scored"].astype(bool), "pd"])
+    refs = {n: r.rebased(prev_features[n]) or r for n, r in train_refs.items()}
+    assert score_ref.cuts == train_score_ref.cuts
     assert float(rows[0].get("data-psi")) == pytest.approx(reference_psi(score_ref, demo_run.scores["pd"]))
-    features = build_features(load_ledger_for_cli(demo_run.ledger_dir, None), "2026-09-30")
+    features = build_features(ledger, "2026-09-30")
     for tr in rows[1:]:
         name = tr.get("data-variable")
         value = reference_psi(refs[name], features[name])
