@@ -16,15 +16,22 @@ OUT ?= out
 MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export MLFLOW_TRACKING_URI
 
-.PHONY: help install demo-data validate features train score report backtest worklist test test-fast lint docs bench bench-real decisions clean
+.PHONY: help install demo-data validate features train score report backtest worklist test test-fast lint docs model-doc bench bench-real decisions clean
 
 help: ## Show this help
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+	@if [ -t 1 ]; then c='\033[36m'; r='\033[0m'; else c=''; r=''; fi; \
+	grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -v c="$$c" -v r="$$r" 'BEGIN {FS = ":.*?## "}; {printf "  %s%-12s%s %s\n", c, $$1, r, $$2}'; \
+	echo; \
+	echo "Variables (make TARGET NAME=value): DATA=$(DATA) (ledger directory), AS_OF=$(AS_OF) (YYYY-MM-DD, for"; \
+	echo "  features/score/report), OUT=$(OUT), CUSTOMERS=$(CUSTOMERS) MONTHS=$(MONTHS) SEED=$(SEED) END=$(END) (demo ledger)."; \
+	echo "  e.g. make score DATA=exports/2026-10 AS_OF=2026-10-31. After make train: source .venv/bin/activate"; \
+	echo "  (or call .venv/bin/riskml) to run riskml yourself."
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@echo "installing riskml and its dependencies into $(VENV) (a few minutes on a fresh clone)"
+	$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create/refresh the virtual environment (.venv) and install riskml with dev tools
@@ -80,6 +87,10 @@ lint: $(STAMP) ## Lint with ruff
 
 docs: $(STAMP) ## Regenerate docs/features.md from the feature registry
 	$(BIN)/python -m riskml.features.docs docs/features.md
+
+model-doc: $(STAMP) ## Copy a run's model card figures into docs/model.md (CARD=models/NAME-vN/model_card.md)
+	@test -n "$(CARD)" || { echo "give the card: make model-doc CARD=models/riskml-delinquency-v1/model_card.md (riskml train --out-model models)"; exit 2; }
+	$(BIN)/python -m riskml.modeling.card $(CARD) docs/model.md
 
 bench: $(STAMP) ## Run the speed/memory benchmarks and write docs/benchmarks.md
 	$(BIN)/python benchmarks/run.py

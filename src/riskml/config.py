@@ -35,6 +35,18 @@ class ExtraAttribute(_Section):
     reason: str = ""
 
 
+class FlatFile(_Section):
+    """One file holding several tables of the ledger (the usual AR export: one row per invoice with its
+    customer, paid date and paid amount). ``column_map`` says which of its columns feed each table."""
+
+    # the file, relative to the data directory (.csv or .parquet)
+    file: str = Field(min_length=1)
+    # the tables read from it: customers (one row per distinct customer id, the first seen), invoices
+    # (every row) and payments (the rows with a payment date; an empty one is an unpaid invoice)
+    tables: list[Literal["customers", "invoices", "payments", "adjustments", "orders"]] = Field(
+        default_factory=lambda: ["customers", "invoices", "payments"], min_length=1)
+
+
 class DataConfig(_Section):
     """How to read and validate a ledger directory (``configs/data.yaml``)."""
 
@@ -55,6 +67,12 @@ class DataConfig(_Section):
     encoding: str = "utf-8"
     # CSV field separator, e.g. ";" for many European ERP exports
     delimiter: str = Field(default=",", min_length=1, max_length=1)
+    # one flat file instead of one file per table (see FlatFile); None = one file per table
+    flat_file: FlatFile | None = None
+    # per table, a column given one value on every row, e.g. {customers: {payment_terms_days: 30}} (null: empty)
+    constants: dict[str, dict[str, str | int | float | bool | None]] = Field(default_factory=dict)
+    # per table, the value of a column where the file leaves it empty (or has no such column)
+    defaults: dict[str, dict[str, str | int | float | bool | None]] = Field(default_factory=dict)
 
     @field_validator("as_of", mode="before")
     @classmethod
@@ -63,6 +81,16 @@ class DataConfig(_Section):
 
         # YAML reads an unquoted 2026-09-30 as a date: keep it as its ISO text
         return v.isoformat() if isinstance(v, dt.date) else v
+
+    @field_validator("constants", "defaults")
+    @classmethod
+    def _known_value_tables(cls, v: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+        from riskml.data.contract import TABLES
+
+        unknown = sorted(set(v) - set(TABLES))
+        if unknown:
+            raise ValueError(f"tables must be among {sorted(TABLES)}; got {unknown}")
+        return v
 
     @field_validator("column_map")
     @classmethod
@@ -99,6 +127,12 @@ class DataConfig(_Section):
     def _known_columns(self) -> DataConfig:
         from riskml.data.contract import TABLES
 
+        for field_name, values in (("constants", self.constants), ("defaults", self.defaults)):
+            for table, cols in values.items():
+                known = TABLES[table].column_names + (list(self.extra_attributes) if table == "customers" else [])
+                bad = sorted(set(cols) - set(known))
+                if bad:
+                    raise ValueError(f"{field_name}.{table} keys must be riskml column names {known}; got {bad}")
         for table, mapping in self.column_map.items():
             known = TABLES[table].column_names + (list(self.extra_attributes) if table == "customers" else [])
             ours = sorted(set(mapping) - set(known))

@@ -39,7 +39,7 @@ def test_unknown_customer_and_a_chosen_one(demo_run: DemoRun, tmp_path: Path) ->
     base = ["report", "--data", str(demo_run.ledger_dir), "--as-of", AS_OF, "--scores", str(demo_run.scores_path),
             "--model", str(demo_run.model_dir)]
     res = runner.invoke(app, [*base, "--out", str(tmp_path / "a"), "--customer", "NOBODY"])
-    _clean_error(res, "--customer: not in the scores: NOBODY")
+    _clean_error(res, "--customer: not in the scores: 'NOBODY'")
     cid = str(demo_run.scores["customer_id"].iloc[0])
     res = runner.invoke(app, [*base, "--out", str(tmp_path / "b"), "--customer", cid, "--creditor", "Acme GmbH",
                               "--no-ecoa-notice"])

@@ -62,8 +62,9 @@ def test_every_customer_has_a_self_contained_page_including_thin_file_and_revoke
         # self-contained: no external resource of any kind, every image embedded
         assert not re.search(r"""(src|href)=["'](https?:|//|file:)""", page.html), cid
         assert "<link" not in page.html and "<script" not in page.html
-        images = page.find_all("img")
-        assert images and all(img.get("src").startswith("data:image/png;base64,") for img in images), cid
+        assert all(img.get("src").startswith("data:image/") for img in page.find_all("img")), cid
+        charts = page.find_all("svg")  # the charts sit in the page as SVG
+        assert charts and all(c.get("role") == "img" and c.get("aria-label") for c in charts), cid
         assert "@media print" in page.html  # printable: its own print stylesheet (A4)
 
 
@@ -216,15 +217,29 @@ def test_portfolio_matches_the_scoring_output(demo_run: DemoRun, portfolio: Page
 def test_portfolio_population_stability(demo_run: DemoRun, portfolio: Page, model_json: dict) -> None:
     from riskml.cli.ledger import load_ledger_for_cli
     from riskml.features import build_features
+    from riskml.modeling.registry import load_model
     from riskml.reporting.inputs import references_from_model
     from riskml.reporting.psi import psi_label, reference_psi
+    from riskml.reporting.run import score_for_report
+    from riskml.scoring.score import model_feature_config
+
+    from .conftest import PREVIOUS
 
     rows = portfolio.find_all("tr", within="stability", data_variable="*")
     assert rows[0].get("data-variable") == "score (PD)"
     assert {tr.get("data-variable") for tr in rows[1:]} == set(model_json["feature_names"])
-    refs, score_ref = references_from_model(model_json["reference"])
+    # the run passed --previous: the reference is that scoring (training's bins, the previous date's shares)
+    assert portfolio["stability-reference"].get("data-value") == f"the previous scoring as of {PREVIOUS}"
+    ledger = load_ledger_for_cli(demo_run.ledger_dir, None)
+    model, info = load_model(str(demo_run.model_dir))
+    prev_scores, _ = score_for_report(ledger, PREVIOUS, model, info, feature_config=model_feature_config(model))
+    prev_features = build_features(ledger, PREVIOUS)
+    train_refs, train_score_ref = references_from_model(model_json["reference"])
+    score_ref = train_score_ref.rebased(prev_scores.loc[prev_scores["scored"].astype(bool), "pd"])
+    refs = {n: r.rebased(prev_features[n]) or r for n, r in train_refs.items()}
+    assert score_ref.cuts == train_score_ref.cuts
     assert float(rows[0].get("data-psi")) == pytest.approx(reference_psi(score_ref, demo_run.scores["pd"]))
-    features = build_features(load_ledger_for_cli(demo_run.ledger_dir, None), "2026-09-30")
+    features = build_features(ledger, "2026-09-30")
     for tr in rows[1:]:
         name = tr.get("data-variable")
         value = reference_psi(refs[name], features[name])

@@ -40,7 +40,7 @@ def test_unscored_customer_page_and_portfolio_listing(demo_run: DemoRun, tmp_pat
     assert page["grade"].text == "unscored"
     assert "No statement can be produced" in page["statement"].text
     assert "No contributions" in page.text
-    assert page.find_all("img")  # the payment history is still drawn
+    assert page.find_all("svg", within="history")  # the payment history is still drawn
     ok = Page(files.customers[fine].read_text(encoding="utf-8"))
     assert "not-scored" not in ok and ok.find_all("li", within="statement-reasons")
     portfolio = Page(files.portfolio.read_text(encoding="utf-8"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import signal
 import sys
 import threading
@@ -98,14 +99,58 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def parse_date(value: str, option: str = "--as-of"):
-    """A date option as a midnight Timestamp, or a user error naming the option and the value."""
+    """A date option as a midnight Timestamp: ISO ``YYYY-MM-DD`` only (as the ledger's dates), so that
+    ``10/09/2026`` is never read month-first, ``2026-09`` never becomes the 1st and ``today`` never
+    reads the clock; anything else is a user error naming the option and the value."""
     import pandas as pd
 
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        ts = pd.NaT
+    text = str(value).strip()
+    if text.lower() in ("today", "now", "yesterday", "tomorrow"):
+        raise RiskmlError(f"{option} must be a date like 2026-09-30; got {value!r} (riskml never reads the "
+                          "clock: give the date)")
+    ts = pd.NaT
+    if _ISO_DATE.fullmatch(text):
+        try:
+            ts = pd.Timestamp(text)
+        except (ValueError, TypeError):
+            ts = pd.NaT
     if ts is pd.NaT or pd.isna(ts):
-        raise RiskmlError(f"{option} must be a date like 2026-09-30; got {value!r}")
+        raise RiskmlError(f"{option} must be a date like 2026-09-30; got {value!r} (ISO dates only: YYYY-MM-DD)")
     return ts.normalize()
+
+
+def valid_dates(ledger, export_as_of: str | None = None):
+    """(first, last) date an as-of may take on ``ledger``: its first invoice date, and its export date
+    (the data config's ``as_of``, else the date of its last event)."""
+    import pandas as pd
+
+    first, last_event = ledger.date_range()
+    last = pd.Timestamp(export_as_of).normalize() if export_as_of else pd.Timestamp(last_event).normalize()
+    return pd.Timestamp(first).normalize(), last
+
+
+def check_in_ledger(as_of, ledger, data=None, data_config=None, option: str = "--as-of",
+                    allow_future: bool = False, export_as_of: str | None = None) -> None:
+    """Refuse an as-of date before the ledger's first date, or after its export date unless
+    ``allow_future``, with one line saying which dates are valid. The export date is ``export_as_of``,
+    else the ``as_of`` of the data config of ``data`` / ``data_config``, else the last event."""
+    import pandas as pd
+
+    if export_as_of is None and data is not None:
+        from riskml.data.validate import resolve_data_config
+
+        export_as_of = resolve_data_config(data, data_config).as_of
+    first, last = valid_dates(ledger, export_as_of)
+    ts = pd.Timestamp(as_of).normalize()
+    where = "the data config's as_of" if export_as_of else "the last event in the ledger"
+    if ts < first:
+        raise RiskmlError(f"{option} {ts.date()} is before the ledger's first invoice ({first.date()}); valid dates "
+                          f"are {first.date()} to {last.date()} ({where})")
+    if ts > last and not allow_future:
+        raise RiskmlError(f"{option} {ts.date()} is after the ledger's export date {last.date()} ({where}); valid "
+                          f"dates are {first.date()} to {last.date()}, or pass --allow-future if you mean a date "
+                          "with no data yet")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from riskml.cli.common import console, parse_date, user_errors
+from riskml.cli.common import check_in_ledger, console, parse_date, user_errors
 from riskml.cli.ledger import load_ledger_for_cli
 from riskml.config import load_config
 from riskml.errors import RiskmlError
@@ -22,6 +22,7 @@ def features(
     out: Path = typer.Option(..., "--out", "-o", help="Output file, .parquet or .csv."),
     data_config: Path | None = typer.Option(None, "--data-config", help="Data config (column mapping etc.)."),
     config: Path | None = typer.Option(None, "--config", "-c", help="Feature config (default configs/features.yaml)."),
+    allow_future: bool = typer.Option(False, "--allow-future", help="Accept an --as-of after the ledger's export date."),
     engine: str = typer.Option(
         "pandas", "--engine",
         help="pandas (this machine) or spark (needs pip install 'riskml\\[spark]' and Java 17+; --data may then be "
@@ -43,6 +44,7 @@ def features(
 
     as_of_ts = parse_date(as_of)
     ledger = load_ledger_for_cli(data, data_config)
+    check_in_ledger(as_of_ts, ledger, data, data_config, allow_future=allow_future)
     frame = build_features(ledger, as_of_ts, load_config("features", config))
     write_table(frame, out)
     console.print(f"wrote {len(frame):,} customers x {frame.shape[1] - 2} features as of {as_of_ts.date()} to {out}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from riskml.cli.common import console, warn
+from riskml.commands import command
 from riskml.data.ledger import Ledger
 
 
@@ -20,7 +21,7 @@ def load_ledger_for_cli(data: Path, data_config: Path | None = None, quiet: bool
         counts = ", ".join(f"{k} {v:,}" for k, v in ledger.row_counts().items() if v)
         n_rej = report.n_rejected
         console.print(f"ledger {data}: {counts}; {n_rej:,} rows rejected"
-                      + (" (run `riskml validate` for the list)" if n_rej else ""))
+                      + (f" (run `{command()} validate` for the list)" if n_rej else ""))
         for w in report.warnings:
             warn(w)
     return ledger

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from riskml.cli.common import console, err_console, parse_date, user_errors
+from riskml.cli.common import check_in_ledger, console, err_console, parse_date, user_errors
 from riskml.scoring.summary import scale_warning, summary_lines, summary_table
 
 DEFAULT_MODEL = "models:/riskml-delinquency@champion"
@@ -37,6 +37,7 @@ def score(
     data_config: Path | None = typer.Option(None, "--data-config", help="Data config (column mapping etc.)."),
     features_config: Path | None = typer.Option(
         None, "--features-config", help="Feature config (default: the one stored with the model, else configs/features.yaml)."),
+    allow_future: bool = typer.Option(False, "--allow-future", help="Accept an --as-of after the ledger's export date."),
     engine: str = typer.Option(
         "pandas", "--engine",
         help="pandas (this machine) or spark (needs pip install 'riskml\\[spark]' and Java 17+; see docs/spark.md)."),
@@ -91,6 +92,7 @@ def score(
 
     model, info = load_model(model_uri)  # a model that cannot be used stops the run before the ledger is read
     ledger = load_ledger_for_cli(data, data_config)
+    check_in_ledger(as_of_ts, ledger, data, data_config, allow_future=allow_future)
     console.print(f"model {info.get('uri', model_uri)} (version {info.get('model_version', '?')})")
     extra = model_extra_attributes(model, resolve_data_config(data, data_config).extra_attributes)
     if (warning := scale_warning(model, scoring_config)) is not None:

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from riskml.cli.common import console, err_console, user_errors
+from riskml.errors import RiskmlError
 
 # short names, so that the table fits an 80-column terminal; the caption says what they are
 SHORT_LABELS = {"lightgbm": "LightGBM", "logistic": "Logistic", "rule": "Rule"}
@@ -69,6 +70,25 @@ def persona_segmenter(scoring_config: Any) -> Any:
     return segment
 
 
+DEFAULT_TRAIN_CONFIG = "configs/train.yaml"
+
+
+def name_config_file(message: str, config: Path | None) -> str:
+    """``message`` with the training config actually in use in place of ``configs/train.yaml``: the
+    file given with --config, else configs/train.yaml when it exists here, else a note that the built-in
+    defaults are in use (and where to put a file of one's own)."""
+    from riskml.config import CONFIG_DIR
+
+    if config is not None:
+        shown = str(config)
+    elif (CONFIG_DIR / "train.yaml").exists():
+        return message
+    else:
+        shown = (f"a training config of your own (none at {DEFAULT_TRAIN_CONFIG} here: the built-in defaults are in "
+                 "use; pass a file with --config)")
+    return message.replace(DEFAULT_TRAIN_CONFIG, shown)
+
+
 @user_errors
 def train(
     data: Path = typer.Option(..., "--data", "-d", help="Ledger directory (customers, invoices, payments, ...)."),
@@ -115,11 +135,14 @@ def train(
     ledger = load_ledger_for_cli(data, data_config)
     extra = resolve_data_config(data, data_config).extra_attributes
 
-    outcome = run_training(
-        ledger, train_config, feature_config, extra, user_labels, str(labels) if labels else "",
-        out_model, scoring_config, echo=lambda msg: console.print(msg),
-        segmenter=persona_segmenter(scoring_config), segment_order=list(PERSONAS),
-    )
+    try:
+        outcome = run_training(
+            ledger, train_config, feature_config, extra, user_labels, str(labels) if labels else "",
+            out_model, scoring_config, echo=lambda msg: console.print(msg),
+            segmenter=persona_segmenter(scoring_config), segment_order=list(PERSONAS),
+        )
+    except RiskmlError as exc:  # the modeling messages say configs/train.yaml: name the file in use
+        raise RiskmlError(name_config_file(str(exc), config)) from None
     for note in outcome.result.data.notes:
         err_console.print(f"warning: {note}")
     console.print(_metrics_table(outcome, train_config.rule_feature))

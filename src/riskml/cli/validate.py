@@ -42,6 +42,9 @@ def validate(
         "else configs/data.yaml."),
     as_of: str | None = typer.Option(
         None, "--as-of", "-a", help="The export date: events dated after it are rejected (overrides the config's as_of)."),
+    suggest_mapping: bool = typer.Option(
+        False, "--suggest-mapping", help="Print a starting data.yaml for a flat export (DATA: the file, or a directory "
+        "holding only it) from its header and a sample of rows, instead of validating."),
 ) -> None:
     """Validate a ledger directory: every row is accepted or listed, with its file, line, column and rule,
     in the rejects file (see docs/data-contract.md). Exit code 0 when the ledger can be used (rejected
@@ -54,6 +57,9 @@ def validate(
     from riskml.errors import RiskmlError
     from riskml.io import TABLE_SUFFIXES, guard_output, write_table
 
+    if suggest_mapping:
+        _suggest(data, data_config)
+        return
     if rejects.suffix.lower() not in TABLE_SUFFIXES:
         raise RiskmlError(f"--rejects must end in .csv or .parquet; got {str(rejects)!r}")
     guard_output(rejects, "--rejects", {"--data": data, "--data-config": data_config}, (data,))
@@ -79,6 +85,27 @@ def _print_report(report, rejects: Path) -> None:
         warn(w)
     total, n_rej = report.n_read, report.n_rejected
     console.print(f"{total:,} rows read, {total - n_rej:,} accepted, {n_rej:,} rejected; rejects written to {rejects}")
+
+
+def _suggest(data: Path, data_config: Path | None) -> None:
+    """Print the suggested data.yaml (plain text on stdout, so that it can be redirected to a file)."""
+    from riskml.config import load_config
+    from riskml.data.mapping import read_sample, suggest_mapping
+    from riskml.errors import RiskmlError
+
+    if data.is_file():
+        path = data
+    elif data.is_dir():
+        files = sorted(p for p in data.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".parquet"))
+        if len(files) != 1:
+            raise RiskmlError(f"--suggest-mapping: {data} holds {len(files)} .csv/.parquet files "
+                              f"({', '.join(p.name for p in files[:6]) or 'none'}); give the export file as --data FILE")
+        path = files[0]
+    else:
+        raise RiskmlError(f"--data {data}: no such file or directory")
+    cfg = load_config("data", data_config)
+    sample = read_sample(path, cfg.delimiter, cfg.encoding)
+    typer.echo(suggest_mapping(sample, path.name), nl=False)
 
 
 def register(app: typer.Typer) -> None:

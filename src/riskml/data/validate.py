@@ -42,6 +42,7 @@ from riskml.config import DataConfig, load_config
 from riskml.data.contract import EVENT_DATE, TABLES, Column
 from riskml.data.keys import arrow_strings, positions
 from riskml.data.ledger import Ledger
+from riskml.data.mapping import apply_values, date_hint, split_flat
 from riskml.data.schemas import RULES, schema_failures
 from riskml.errors import DataError
 
@@ -125,6 +126,7 @@ class _Raw:
     columns: list[str] | None = None
     blank_lines: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     multiline_lines: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    notes: list[str] = field(default_factory=list)  # how the table was read (from a flat file, ...)
 
     def __post_init__(self) -> None:
         if self.columns is None:
@@ -135,11 +137,17 @@ class _Raw:
         return len(self.frame) + len(self.malformed)
 
 
-def _find_files(data_dir: Path) -> tuple[dict[str, Path], list[str]]:
+def _find_files(data_dir: Path, flat: set[str] | frozenset[str] = frozenset()) -> tuple[dict[str, Path], list[str]]:
+    """The file of each table (``flat``: the tables read from the data config's flat file instead)."""
     found: dict[str, Path] = {}
     problems: list[str] = []
     for name, spec in TABLES.items():
         paths = [p for p in (data_dir / f"{name}.csv", data_dir / f"{name}.parquet") if p.is_file()]
+        if name in flat:
+            if paths:
+                problems.append(f"{data_dir}: table {name} is read from the flat file of the data config "
+                                f"(flat_file.tables) and {paths[0].name} exists too; keep one")
+            continue
         if len(paths) > 1:
             problems.append(f"{data_dir}: both {name}.csv and {name}.parquet exist; keep one")
         elif paths:
@@ -315,6 +323,31 @@ def _read_parquet(path: Path, wanted: set[str]) -> _Raw:
                 [str(c).strip() for c in names])
 
 
+def _read_flat(data_dir: Path, cfg: DataConfig) -> dict[str, _Raw]:
+    """The tables of the data config's flat file (see :mod:`riskml.data.mapping`), each with the
+    file's line numbers; lines that could not be read count once, in the first table."""
+    assert cfg.flat_file is not None
+    path = data_dir / cfg.flat_file.file
+    if not path.is_file():
+        raise DataError(f"{path}: the flat file named in the data config (flat_file.file) is not there")
+    if path.suffix.lower() == ".parquet":
+        wanted = set().union(*(_wanted_columns(n, cfg) for n in cfg.flat_file.tables))
+        wanted |= {v for n in cfg.flat_file.tables for v in cfg.column_map.get(n, {}).values()}
+        raw = _read_parquet(path, wanted)
+    elif path.suffix.lower() == ".csv":
+        raw = _read_csv(path, cfg)
+    else:
+        raise DataError(f"{path}: the flat file must be .csv or .parquet")
+    out = {}
+    parts = split_flat(raw.frame, raw.line, cfg.flat_file.tables, cfg.column_map)
+    for i, (name, (frame, lines, note)) in enumerate(parts.items()):
+        out[name] = _Raw(name, path, frame, lines, raw.malformed if i == 0 else _no_lines(), list(raw.columns or []),
+                         raw.blank_lines if i == 0 else np.zeros(0, dtype=np.int64),
+                         raw.multiline_lines if i == 0 else np.zeros(0, dtype=np.int64),
+                         [f"{path}: {note}"] if note else [])
+    return out
+
+
 def _read_table(name: str, path: Path, cfg: DataConfig) -> _Raw:
     raw = _read_csv(path, cfg) if path.suffix == ".csv" else _read_parquet(path, _wanted_columns(name, cfg))
     raw.name = name
@@ -457,6 +490,7 @@ class _Table:
         self.bad = np.zeros(len(typed), dtype=bool)
         self.unparsed: dict[str, np.ndarray] = {}  # column -> cells reported as unparseable
         self.cust_pos: np.ndarray | None = None  # row of each row's customer in the customer master
+        self.hints: list[str] = []  # how to fix what was rejected (a date format to declare, ...)
 
     def fail(self, mask: np.ndarray | pd.Series, column: str, rule: str) -> None:
         pos = np.flatnonzero(np.asarray(mask, dtype=bool))
@@ -498,12 +532,11 @@ def _conform(raw: _Raw, cfg: DataConfig) -> tuple[_Table | None, list[str], list
     problems: list[str] = []
     warnings: list[str] = []
     theirs_to_ours: dict[str, str] = {}
+    copies: list[tuple[str, str]] = []  # (ours, ours of the first field fed by the same column)
     reported: set[str] = set()
     for ours, theirs in mapping.items():
-        if theirs in theirs_to_ours:
-            problems.append(f"{raw.path}: column_map.{raw.name} maps both {theirs_to_ours[theirs]!r} and {ours!r} "
-                            f"to column {theirs!r}; map each of our columns to its own column")
-            reported.add(ours)
+        if theirs in theirs_to_ours:  # one source column feeding two fields: the second gets a copy
+            copies.append((ours, theirs_to_ours[theirs]))
             continue
         if theirs in columns:
             theirs_to_ours[theirs] = ours
@@ -522,6 +555,9 @@ def _conform(raw: _Raw, cfg: DataConfig) -> tuple[_Table | None, list[str], list
                         + ", ".join(f"{c} (column_map uses {mapping[c]!r})" for c in shadowed))
         frame = frame.drop(columns=shadowed)
     frame = frame.rename(columns=theirs_to_ours)
+    if copies:
+        frame = frame.assign(**{ours: frame[first] for ours, first in copies if first in frame.columns})
+    frame = apply_values(frame, cfg.constants.get(raw.name, {}), cfg.defaults.get(raw.name, {}))
     extras = dict(cfg.extra_attributes) if raw.name == "customers" else {}
     for colname in spec.required_columns:
         if colname not in frame.columns and colname not in reported:
@@ -535,7 +571,9 @@ def _conform(raw: _Raw, cfg: DataConfig) -> tuple[_Table | None, list[str], list
                             "column of the customer master")
     if problems:
         return None, problems, warnings
-    known = set(spec.column_names) | set(extras) | set(theirs_to_ours) | set(shadowed)
+    known = set(spec.column_names) | set(extras) | set(theirs_to_ours) | set(shadowed) | set(mapping.values())
+    if cfg.flat_file is not None and raw.name in cfg.flat_file.tables:  # columns the other tables read
+        known |= {v for t in cfg.flat_file.tables for v in cfg.column_map.get(t, {}).values()}
     ignored = [c for c in columns if c not in known]
     if ignored:
         warnings.append(f"{raw.path}: columns ignored (not in the contract, not declared as extra attributes): "
@@ -546,6 +584,7 @@ def _conform(raw: _Raw, cfg: DataConfig) -> tuple[_Table | None, list[str], list
     typed_cols: dict[str, pd.Series] = {}
     text_cols: dict[str, pd.Series] = {}
     table = _Table(raw, pd.DataFrame(index=pd.RangeIndex(n)), {})
+    undated: dict[str, pd.Series] = {}  # date columns' cells that did not parse
     for col in spec.columns:
         if col.name not in frame.columns:
             typed_cols[col.name] = _empty_like(col, n)
@@ -557,6 +596,10 @@ def _conform(raw: _Raw, cfg: DataConfig) -> tuple[_Table | None, list[str], list
         if bad.any():
             table.fail(bad, col.name, _PARSE_RULE[col.type])
             table.unparsed[col.name] = bad.to_numpy(bool)
+            if col.type == "date":
+                undated[col.name] = src[bad.to_numpy(bool)]
+    if undated and (hint := date_hint(undated, raw.name, fmt)):
+        table.hints.append(hint)
     for name, attr in extras.items():
         if name in typed_cols:
             continue
@@ -845,6 +888,7 @@ def validate_tables(raws: dict[str, _Raw], cfg: DataConfig) -> tuple[Ledger, Val
         if name not in raws:
             continue
         raw = raws[name]
+        warnings += raw.notes
         if len(raw.blank_lines):
             warnings.append(f"{raw.path}: {len(raw.blank_lines):,} blank lines skipped (lines "
                             f"{_lines_text(raw.blank_lines)})")
@@ -900,17 +944,22 @@ def validate_tables(raws: dict[str, _Raw], cfg: DataConfig) -> tuple[Ledger, Val
     for row in rows:
         name, read, accepted = row["table"], row["read"], row["accepted"]
         path = raws[name].path
+        hints = tables[name].hints
+        fix = "".join(f"; {h}" for h in hints)
         if accepted == 0 and read > 0 and not TABLES[name].required:
             warnings.append(f"{path}: every row rejected ({_why(reject_df, name)}); the ledger is used without "
-                            f"{name}")
+                            f"{name}{fix}")
         elif accepted == 0 and read > 0:
-            problems.append(f"{path}: no usable rows ({read:,} read, all rejected: {_why(reject_df, name)})")
+            problems.append(f"{path}: no usable rows ({read:,} read, all rejected: {_why(reject_df, name)}){fix}")
         elif accepted == 0 and name == "customers":
             problems.append(f"{path}: no usable rows (the file has a header only)")
+        else:
+            warnings += [f"{path}: {h}" for h in hints]
     if raws["invoices"].read == 0:
         warnings.append("no invoices: every customer is scored on the customer master alone (thin file)")
     if raws["payments"].read == 0 and raws["invoices"].read > 0:
         warnings.append("no payments: every invoice counts as unpaid")
+    warnings = list(dict.fromkeys(warnings))  # a flat file's tables share their file-level warnings
     report = ValidationReport(summary=summary, rule_counts=rule_counts, rejects=reject_df, warnings=warnings,
                               files=files)
     if problems:
@@ -937,8 +986,14 @@ def load_ledger(data_dir: str | Path, config: DataConfig | None = None) -> tuple
         raise DataError(f"{data_dir}: not a directory (expected a folder holding customers, invoices and "
                         "payments as .csv or .parquet)")
     cfg = config if config is not None else resolve_data_config(data_dir)
-    files, problems = _find_files(data_dir)
+    flat = set(cfg.flat_file.tables) if cfg.flat_file is not None else set()
+    files, problems = _find_files(data_dir, flat)
     raws: dict[str, _Raw] = {}
+    if flat:
+        try:
+            raws.update(_read_flat(data_dir, cfg))
+        except DataError as exc:
+            problems += exc.problems
     for name in TABLE_ORDER:
         if name in files:
             try:

@@ -3,6 +3,7 @@ label, performance against simpler models, calibration, limitations and the prom
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -177,3 +178,56 @@ def model_card(result: TrainResult, config: TrainConfig, context: dict[str, Any]
         "- Strategic late payers (strong customers stretching terms) are hard cases for any DBT-based view.",
     ]
     return "\n\n".join(sections) + "\n"
+
+
+# ----------------------------------------------------------------------------- docs/model.md from a run
+# docs/model.md holds these sections of a run's model card between the markers, refreshed by
+# `python -m riskml.modeling.card CARD docs/model.md` (make model-doc), so its figures cannot drift
+DOC_SECTIONS = ("Data and split", "Performance on the out-of-time test window", "Calibration")
+DOC_BEGIN = "<!-- model-card:begin (generated from a run's model_card.md by `make model-doc`; do not edit) -->"
+DOC_END = "<!-- model-card:end -->"
+
+
+def card_sections(card: str, names: tuple[str, ...] = DOC_SECTIONS) -> str:
+    """The ``## NAME`` sections of a model card, in card order, as ``###`` sections of a document."""
+    parts = re.split(r"^## ", card, flags=re.M)
+    found = {}
+    for part in parts[1:]:
+        title, _, body = part.partition("\n")
+        if title.strip() in names:
+            found[title.strip()] = body.strip()
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise ValueError(f"the model card has no section(s) {missing}; is it a riskml model card?")
+    return "\n\n".join(f"### {n}\n\n{found[n]}" for n in names)
+
+
+def refresh_doc(doc: str, card: str, source: str = "") -> str:
+    """``doc`` with the text between :data:`DOC_BEGIN` and :data:`DOC_END` replaced by the card's sections
+    (``source`` names the card, for the reader)."""
+    if doc.count(DOC_BEGIN) != 1 or doc.count(DOC_END) != 1 or doc.index(DOC_BEGIN) > doc.index(DOC_END):
+        raise ValueError("the document must hold the model-card markers once each, begin before end")
+    head, rest = doc.split(DOC_BEGIN)
+    _, tail = rest.split(DOC_END)
+    first = card.splitlines()[0].lstrip("# ").strip() if card.strip() else ""
+    note = f"_From {first}" + (f" ({source})" if source else "") + "._\n\n" if first else ""
+    return f"{head}{DOC_BEGIN}\n{note}{card_sections(card)}\n{DOC_END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m riskml.modeling.card CARD [DOC]``: refresh DOC (default docs/model.md) from CARD."""
+    import sys
+    from pathlib import Path
+
+    from riskml.io import write_text
+
+    args = sys.argv[1:] if argv is None else argv
+    if not args or len(args) > 2:
+        raise SystemExit("usage: python -m riskml.modeling.card MODEL_CARD.md [docs/model.md]")
+    card, doc = Path(args[0]), Path(args[1] if len(args) > 1 else "docs/model.md")
+    write_text(refresh_doc(doc.read_text(encoding="utf-8"), card.read_text(encoding="utf-8")), doc)
+    print(f"wrote {doc} from {card}")
+
+
+if __name__ == "__main__":
+    main()

@@ -290,6 +290,23 @@ def _settle_days(ledger: Ledger, settled_share: float) -> np.ndarray:
     return state.cure
 
 
+def disputed_left_out(ledger: Ledger, config: LabelConfig | None = None) -> tuple[int, int]:
+    """(invoices the label never counts because they were disputed before reaching the DPD threshold, of
+    which without a ``dispute_date``: treated as disputed from their invoice date). (0, 0) when
+    ``exclude_disputed`` is off or the ledger has no ``disputed`` column."""
+    config = config or LabelConfig()
+    inv = ledger.invoices
+    if not config.exclude_disputed or "disputed" not in inv or not len(inv):
+        return 0, 0
+    disputed = inv["disputed"].fillna(False).to_numpy(bool)
+    ddate = inv["dispute_date"] if "dispute_date" in inv else pd.Series(pd.NaT, index=inv.index)
+    no_date = ddate.isna().to_numpy()
+    dday = np.where(no_date, to_days(inv["invoice_date"]), to_days(ddate))
+    reach = to_days(inv["due_date"]) + config.dpd_threshold
+    left_out = disputed & (dday <= reach)
+    return int(left_out.sum()), int((left_out & no_date).sum())
+
+
 def describe_definition(config: LabelConfig) -> str:
     """The label definition in one paragraph (for the model card, MLflow and the CLI)."""
     wo = " or an amount is written off" if config.include_write_offs else ""

@@ -12,6 +12,7 @@ absolute thresholds (``promotion.min_auc``, ``promotion.max_brier``).
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import tempfile
 from dataclasses import asdict, dataclass
@@ -41,8 +42,15 @@ _RUN_URI = re.compile(r"^runs:/(?P<run>[^/]+)/")
 
 
 def _not_registered(uri: str, detail: str) -> ModelError:
-    return ModelError(f"no model at {uri}: {detail}. Train and register one first: run `make train` "
-                      "(or `riskml train --data DIR`), or pass a model directory")
+    from riskml.commands import command
+    from riskml.modeling.tracking import tracking_uri
+
+    where = os.environ.get("MLFLOW_TRACKING_URI")
+    store = f"the MLflow store {tracking_uri()} (" + ("MLFLOW_TRACKING_URI" if where else
+                                                      f"the default, in {Path.cwd()}") + ")"
+    return ModelError(f"no model at {uri} in {store}: {detail}. Train and register one first: run `make train` "
+                      f"(or `{command()} train --data DIR`), set MLFLOW_TRACKING_URI to the store you trained into, "
+                      "or pass a model directory")
 
 
 def _load_dir(path: Path) -> RiskModel:
@@ -103,6 +111,11 @@ def load_model(uri: str | None = None) -> tuple[RiskModel, dict[str, Any]]:
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    from riskml.modeling.tracking import sqlite_path, tracking_uri
+
+    db = sqlite_path(tracking_uri())
+    if db is not None and not db.exists():  # reading never creates a store (MLflow would make an empty one)
+        raise _not_registered(uri, f"{db} does not exist")
     tracking = configure()
     info = _version_info(uri)
     info["tracking_uri"] = tracking

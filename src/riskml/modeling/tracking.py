@@ -50,7 +50,9 @@ def ui_command(uri: str) -> str:
     """The command that opens this store in the MLflow UI."""
     if uri.startswith(("http://", "https://")):
         return f"open {uri}"
-    return f"mlflow ui --backend-store-uri {uri}"
+    from riskml.commands import command
+
+    return f"{command('mlflow')} ui --backend-store-uri {uri}"
 
 
 def sqlite_path(uri: str) -> Path | None:

@@ -27,6 +27,7 @@ from riskml.modeling.calibration import FITTERS, brier, log_loss
 from riskml.modeling.labels import (
     STATUS_WORDS,
     describe_definition,
+    disputed_left_out,
     label_snapshots,
     ledger_end,
     snapshot_dates,
@@ -69,6 +70,18 @@ class TrainingData:
     status_counts: dict[str, int] = field(default_factory=dict)
     ledger_window: tuple[str, str] = ("", "")
     notes: list[str] = field(default_factory=list)
+    disputed_left_out: tuple[int, int] = (0, 0)  # see riskml.modeling.labels.disputed_left_out
+
+    def left_out_text(self) -> str:
+        """What the label definition removed, counted and named (empty when nothing)."""
+        parts = [f"{v:,} {STATUS_WORDS.get(k, k)}" for k, v in self.status_counts.items()
+                 if k != "labeled" and v]
+        n_disp, n_nodate = self.disputed_left_out
+        if n_disp:
+            parts.append(f"{n_disp:,} disputed invoices that never count as delinquent (label.exclude_disputed)"
+                         + (f", {n_nodate:,} of them without a dispute_date and so disputed from their invoice date "
+                            "(export the dispute_date, or set label.exclude_disputed: false)" if n_nodate else ""))
+        return "; ".join(parts)
 
     @property
     def y(self) -> np.ndarray:
@@ -138,6 +151,7 @@ def assemble(ledger: Ledger, config: TrainConfig, feature_config: FeatureConfig 
     feats, categorical, monotone, specs = _model_columns(feature_config, extra)
     lo, hi = ledger.date_range()
     notes: list[str] = []
+    disputed = (0, 0)
     if labels is None:
         dates = snapshot_dates(ledger, config.split.warmup_months, config.label.horizon_months)
         if not dates:
@@ -153,6 +167,7 @@ def assemble(ledger: Ledger, config: TrainConfig, feature_config: FeatureConfig 
         counts = merged["status"].value_counts().to_dict()
         frame = merged.loc[merged["status"] == "labeled"].drop(columns=["status"])
         source, definition = "definition", describe_definition(config.label)
+        disputed = disputed_left_out(ledger, config.label)
     else:
         frame, counts, notes = _join_user_labels(ledger, labels, feature_config, labels_source)
         source = labels_source or "labels file"
@@ -162,7 +177,7 @@ def assemble(ledger: Ledger, config: TrainConfig, feature_config: FeatureConfig 
     data = TrainingData(frame=frame, features=feats, categorical=categorical, monotone=monotone, specs=specs,
                         label_source=source, label_definition=definition,
                         status_counts={str(k): int(v) for k, v in counts.items()},
-                        ledger_window=(str(lo.date()), str(hi.date())), notes=notes)
+                        ledger_window=(str(lo.date()), str(hi.date())), notes=notes, disputed_left_out=disputed)
     _check_positives(data, config, ledger)
     return data
 
@@ -221,8 +236,7 @@ def _check_positives(data: TrainingData, config: TrainConfig, ledger: Ledger | N
             reached = (f" The most days past due any invoice of this ledger reached is {worst:.0f}"
                        + (f", below the threshold of {config.label.dpd_threshold}" if worst < config.label.dpd_threshold
                           else "") + ".")
-    excluded = ", ".join(f"{v:,} {STATUS_WORDS.get(k, k)}" for k, v in data.status_counts.items()
-                         if k != "labeled")
+    excluded = data.left_out_text()
     if data.label_source == "definition":
         lab = config.label
         hint = (f"Change the definition in configs/train.yaml: lower label.dpd_threshold (now {lab.dpd_threshold}), "
@@ -239,7 +253,7 @@ def _check_positives(data: TrainingData, config: TrainConfig, ledger: Ledger | N
     )
 
 
-def _check_split(split: Split, y: np.ndarray, config: TrainConfig) -> None:
+def _check_split(split: Split, y: np.ndarray, config: TrainConfig, left_out: str = "") -> None:
     need = config.split.min_split_positives
     sc = config.split
     if split.kind == "oot":
@@ -253,7 +267,8 @@ def _check_split(split: Split, y: np.ndarray, config: TrainConfig) -> None:
         if pos < need or n - pos < need:
             raise LabelError(
                 f"the {name} part of the {split.kind} split holds {pos} positive(s) and {n - pos} negative(s) "
-                f"among {n:,} rows; at least {need} of each are needed (split.min_split_positives). {hint}"
+                f"among {n:,} rows; at least {need} of each are needed (split.min_split_positives)."
+                + (f" The label definition left out: {left_out}." if left_out else "") + f" {hint}"
             )
 
 
@@ -302,7 +317,7 @@ def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quie
         echo(f"WARNING: {split.description}")
     else:
         echo(f"split: {split.description}")
-    _check_split(split, y, config)
+    _check_split(split, y, config, data.left_out_text())
     X = frame[data.features]
     Xtr, Xva, Xte = X.loc[split.train], X.loc[split.valid], X.loc[split.test]
     ytr, yva, yte = y[split.train], y[split.valid], y[split.test]

@@ -36,6 +36,16 @@ ACTION_TEXT = {
 ADVERSE_ACTIONS = ("decrease", "revoke", "collections")
 
 
+# bidirectional controls (embeddings, overrides, isolates, marks) and zero-width characters: in a name
+# they flip or hide what a heading shows, so they are left out wherever a page displays a text
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def display_text(value: object) -> str:
+    """A text as a page shows it: without bidi controls and zero-width characters."""
+    return _INVISIBLE.sub("", "" if value is None else str(value))
+
+
 def money(value: float | None) -> str:
     """An amount with thousands separators and no decimals ("n/a" when missing)."""
     if value is None or not np.isfinite(value):
@@ -126,8 +136,31 @@ def factors(contrib: pd.DataFrame, specs: Mapping[str, FeatureSpec]) -> list[Fac
     return out
 
 
-def waterfall_inputs(contrib: pd.DataFrame, specs: Mapping[str, FeatureSpec]) -> tuple[np.ndarray, list[str], list[str]]:
-    """(values, data labels, feature names) for shap's waterfall, in the stored feature order."""
+def with_attributes(contrib: pd.DataFrame, specs: Mapping[str, FeatureSpec],
+                    attributes: Mapping[str, object] | None) -> pd.DataFrame:
+    """``contrib`` with the customer's own value of each categorical attribute (industry, country, ...)
+    filled in from the customer master: scoring stores no figure for categoricals."""
+    if not attributes or contrib.empty:
+        return contrib
+    cats = [f for f in contrib["feature"] if (s := specs.get(f)) is not None and s.kind == "categorical"
+            and f in attributes]
+    if not cats:
+        return contrib
+    out = contrib.copy()
+    out["value"] = out["value"].astype("object")
+    for f in cats:
+        hit = (out["feature"] == f) & out["value"].isna()
+        v = attributes[f]
+        if hit.any() and v is not None and not (isinstance(v, float) and np.isnan(v)) and v is not pd.NA:
+            out.loc[hit, "value"] = display_text(v)
+    return out
+
+
+def waterfall_inputs(contrib: pd.DataFrame, specs: Mapping[str, FeatureSpec],
+                     attributes: Mapping[str, object] | None = None) -> tuple[np.ndarray, list[str], list[str]]:
+    """(values, data labels, feature names) for the waterfall, in the stored feature order; categorical
+    attributes show the customer's value from ``attributes`` (the customer master row)."""
+    contrib = with_attributes(contrib, specs, attributes)
     vals = contrib["contribution"].to_numpy("float64")
     data = [value_text(v, specs.get(f)) for f, v in zip(contrib["feature"], contrib["value"], strict=True)]
     names = [short_label(f) for f in contrib["feature"]]
@@ -442,9 +475,12 @@ class CustomerReport:
     past_due_now: float = float("nan")
     # statement reasons citing a feature that drifted from the training data: (feature, PSI)
     drifted_reasons: list[tuple[str, float]] = field(default_factory=list)
-    waterfall_png: bytes | None = None
-    history_png: bytes | None = None
+    # the customer master's values of the categorical attributes the model uses (industry, country, ...)
+    attributes: dict[str, object] = field(default_factory=dict)
+    waterfall_svg: str = ""  # inline SVG (see riskml.reporting.svg); empty when not drawn
+    history_svg: str = ""
     history_note: str = ""
+    waterfall_note: str = ""
 
 
 def band_of(grade: str, bands: pd.DataFrame) -> tuple[float, float] | None:
@@ -464,22 +500,28 @@ def past_due_amount(history: pd.DataFrame | None) -> float:
     """The amount past due at the last period end of a history (NaN without history)."""
     if history is None or not len(history):
         return float("nan")
-    last = history.sort_values("month", kind="stable").iloc[-1]
+    if not history["month"].is_monotonic_increasing:
+        history = history.sort_values("month", kind="stable")
     cols = ["aging_1_30_amount", "aging_31_60_amount", "aging_61_90_amount", "aging_90p_amount"]
-    return float(pd.to_numeric(last[cols], errors="coerce").fillna(0.0).sum())
+    vals = np.array([history[c].to_numpy("float64")[-1] for c in cols])
+    return float(np.where(np.isnan(vals), 0.0, vals).sum())
 
 
 def history_summary(history: pd.DataFrame) -> dict[str, str]:
     """A few headline figures of the last 12 months of the history (for the text beside the charts)."""
-    h = history.sort_values("month", kind="stable").tail(12)
-    paid = h["paid_amount"].sum()
-    dbt = (h["dbt"].fillna(0.0) * h["paid_amount"]).sum() / paid if paid > 0 else float("nan")
-    last = history.sort_values("month", kind="stable").iloc[-1] if len(history) else None
+    ordered = history if history["month"].is_monotonic_increasing else history.sort_values("month", kind="stable")
+    h = ordered.tail(12)
+    paid_v = h["paid_amount"].to_numpy("float64")
+    paid = float(np.nansum(paid_v))
+    with np.errstate(invalid="ignore"):
+        dbt = float(np.nansum(np.nan_to_num(h["dbt"].to_numpy("float64"), nan=0.0) * paid_v) / paid) if paid > 0 \
+            else float("nan")
+    open_bal = ordered["open_balance"].to_numpy("float64")
     return {
-        "sales_12m": money(float(h["sales"].sum())),
-        "paid_12m": money(float(paid)),
+        "sales_12m": money(float(np.nansum(h["sales"].to_numpy("float64")))),
+        "paid_12m": money(paid),
         "dbt_12m": "n/a" if not np.isfinite(dbt) else f"{dbt:.0f} days",
-        "open_balance": money(float(last["open_balance"])) if last is not None else "n/a",
+        "open_balance": money(float(open_bal[-1])) if len(open_bal) else "n/a",
         "past_due": money(past_due_amount(history)),
     }
 
@@ -500,11 +542,12 @@ def build_customer_report(
     the features whose population drifted from the training data to their PSI: a statement citing one
     is flagged for the credit manager."""
     cid = str(row["customer_id"])
-    contrib = contributions.of(cid)
+    attributes = {f: customer[f] for f, spec in specs.items() if spec.kind == "categorical" and f in customer}
+    contrib = with_attributes(contributions.of(cid), specs, attributes)
     base = float(contributions.base.get(cid, np.nan))
     raw = base + float(contrib["contribution"].sum()) if not contrib.empty else float("nan")
-    name = str(customer.get("name") or "") if customer.get("name") is not None else ""
-    name = "" if name in ("nan", "<NA>") else name
+    name = display_text(customer.get("name") or "") if customer.get("name") is not None else ""
+    name = "" if name in ("nan", "<NA>") else name.strip()
     change = None
     if previous is not None:
         prev_scores, prev_contrib, prev_as_of = previous
@@ -521,9 +564,9 @@ def build_customer_report(
     flagged = [(f, float(drifted[f])) for f in (statement.features() if statement else []) if f in drifted]
     return CustomerReport(
         row=dict(row),
-        name=name or cid,
-        industry=_clean(customer.get("industry")),
-        country=_clean(customer.get("country")),
+        name=name or display_text(cid),
+        industry=display_text(_clean(customer.get("industry"))),
+        country=display_text(_clean(customer.get("country"))),
         terms_days=float(terms) if terms is not None and pd.notna(terms) else float("nan"),  # type: ignore[arg-type]
         band=band_of(str(row.get("grade", "")), bands),
         reasons=reasons(row, specs),
@@ -535,6 +578,7 @@ def build_customer_report(
         history_summary=history_summary(history) if history is not None and len(history) else {},
         past_due_now=past_due,
         drifted_reasons=flagged,
+        attributes=attributes,
     )
 
 
@@ -546,18 +590,24 @@ def _clean(v: object) -> str:
 
 def add_figures(report: CustomerReport, contrib: pd.DataFrame, specs: Mapping[str, FeatureSpec],
                 history: pd.DataFrame | None, max_display: int = 10) -> CustomerReport:
-    """Draw the SHAP waterfall (from ``contrib``, this customer's stored contributions) and the history
-    charts of ``report``, in place; returns it."""
+    """Draw the waterfall of the score (from ``contrib``, this customer's stored contributions) and the
+    history charts of ``report`` as inline SVG, in place; returns it. Figures that are not finite (an
+    overflowing amount, a broken contribution) leave a note on the page instead of a chart."""
     from riskml.reporting.history import dbt_trend
-    from riskml.reporting.plots import history_png, waterfall_png
+    from riskml.reporting.svg import history_svg, waterfall_svg
 
     if not contrib.empty and np.isfinite(report.base_value):
-        vals, data, names = waterfall_inputs(contrib, specs)
-        report.waterfall_png = waterfall_png(vals, report.base_value, data, names, max_display=max_display)
+        vals, data, names = waterfall_inputs(contrib, specs, report.attributes)
+        if np.isfinite(vals).all():
+            report.waterfall_svg = waterfall_svg(vals, report.base_value, data, names, max_display=max_display,
+                                                 label=f"Waterfall of the score of {report.name}")
+        else:
+            report.waterfall_note = "Some contributions are not finite numbers: the waterfall cannot be drawn."
     if history is None or not has_activity(history):
         report.history_note = "No invoices or payments on record in the period shown: no payment history to chart."
     else:
-        report.history_png = history_png(history, dbt_trend(history), report.terms_days)
+        report.history_svg = history_svg(history, dbt_trend(history), report.terms_days,
+                                         label=f"Monthly payment history of {report.name}")
     return report
 
 

@@ -151,6 +151,13 @@ def monthly_history(
     return out.sort_values(["customer_id", "month"], kind="stable").reset_index(drop=True)[list(HISTORY_COLUMNS)]
 
 
+def _by_month(history: pd.DataFrame) -> pd.DataFrame:
+    """One customer's history in month order, index 0..n-1 (monthly_history already sorts it)."""
+    if history["month"].is_monotonic_increasing:
+        return history.reset_index(drop=True)
+    return history.sort_values("month", kind="stable").reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class Trend:
     """A least-squares line ``dbt = intercept + slope x month_index`` over ``months``."""
@@ -167,14 +174,16 @@ class Trend:
 def dbt_trend(history: pd.DataFrame, window: int = 12, min_points: int = 3) -> Trend | None:
     """The DBT trend of one customer's history: least squares through the monthly DBT of the last
     ``window`` months that had payments (x = month index). ``None`` with fewer than ``min_points``."""
-    h = history.sort_values("month", kind="stable").reset_index(drop=True)
+    h = _by_month(history)
     start = max(len(h) - window, 0)
     tail = h.iloc[start:]
-    ok = tail["dbt"].notna().to_numpy()
+    ok = np.isfinite(tail["dbt"].to_numpy("float64"))
     if ok.sum() < min_points:
         return None
     x = np.arange(start, len(h), dtype="float64")[ok]
     y = tail["dbt"].to_numpy("float64")[ok]
     slope, intercept = np.polyfit(x, y, 1)
+    if not (np.isfinite(slope) and np.isfinite(intercept)):
+        return None
     months = tuple(pd.Timestamp(m) for m in tail["month"].to_numpy()[ok])
     return Trend(slope=float(slope), intercept=float(intercept), months=months, positions=tuple(int(i) for i in x))

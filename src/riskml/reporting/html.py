@@ -21,7 +21,14 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from riskml import __version__
-from riskml.reporting.customer import ACTION_TEXT, CustomerReport, money, pd_text, rationale_steps
+from riskml.reporting.customer import (
+    ACTION_TEXT,
+    CustomerReport,
+    display_text,
+    money,
+    pd_text,
+    rationale_steps,
+)
 from riskml.reporting.portfolio import PortfolioReport
 
 # grade colours on the pages: green up to this PD (band upper bound), red above the next, amber between
@@ -169,13 +176,22 @@ def persona_text(value: Any) -> str:
     return s[:1].upper() + s[1:] if s else "n/a"
 
 
+FILENAME_MAX = 100  # characters of the id kept in a file name (before the hash and .html)
+
+
 def safe_filename(customer_id: str) -> str:
-    """A file name for a customer id: safe characters kept; any change adds a short hash so two ids
-    never map to the same file."""
-    clean = re.sub(r"[^A-Za-z0-9._-]", "_", str(customer_id)).strip(".") or "customer"
-    if clean != str(customer_id):
-        clean += "-" + hashlib.sha1(str(customer_id).encode()).hexdigest()[:8]
-    return clean[:120] + ".html"
+    """A file name for a customer id: safe characters kept, at most ``FILENAME_MAX`` of them; whenever the
+    id was changed or cut, a hash of the whole id is appended (after the cut), so two ids never map to
+    the same file."""
+    cid = str(customer_id)
+    clean = re.sub(r"[^A-Za-z0-9._-]", "_", cid).strip(".") or "customer"
+    if clean != cid or len(clean) > FILENAME_MAX or clean.lower() in _RESERVED:
+        clean = clean[:FILENAME_MAX] + "-" + hashlib.sha256(cid.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return clean + ".html"
+
+
+# names Windows refuses whatever the extension
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
 @lru_cache(maxsize=1)
@@ -191,6 +207,7 @@ def environment() -> Environment:
         "money": money, "pd": pd_text, "pct": pct, "num": num, "dv": data_value, "signed": signed_money,
         "date": date_text, "band": band_text, "persona": persona_text, "uri": data_uri, "count": count,
         "band_short": band_short, "priority": priority_text, "tier": risk_tier, "metric_label": metric_label,
+        "display": display_text,
     })
     env.globals.update({"metric_value": metric_value})
     env.globals.update({"ACTION_TEXT": ACTION_TEXT, "riskml_version": __version__, "css": _css()})

@@ -162,6 +162,9 @@ class ModelSummary:
     feature_references: Mapping[str, BinnedReference] = field(default_factory=dict)
     score_reference: BinnedReference | None = None
     problem: str = ""
+    # what the population stability compares against (see riskml.reporting.run.stability_reference)
+    reference_label: str = "the training data"
+    oot_dates: tuple[str, ...] = ()  # the model's out-of-time test dates (ISO)
 
 
 def _numeric_items(d: Mapping[str, object]) -> dict[str, float]:
@@ -270,7 +273,10 @@ def model_summary(model: object | None, info: Mapping[str, object] | None = None
     calibration = getattr(model, "calibration_method_", "")
     if calibration:
         details["Calibration"] = str(calibration)
+    window = metadata.get("data_window")
+    oot = tuple(str(d) for d in (window.get("oot_dates") or [])) if isinstance(window, Mapping) else ()
     return ModelSummary(
+        oot_dates=oot,
         uri=uri or str(info.get("uri", "") or ""),
         version=str(version or ""),
         name=str(info.get("name", "") or metadata.get("model_name", "") or ""),

@@ -361,5 +361,5 @@ def build_portfolio_report(
         report.grade_png = grade_distribution_png(list(g["grade"]), list(g["customers"]), list(g["exposure"]))
         if dist is not None:
             report.score_png = distribution_png(list(dist["bin"]), list(dist["training"]), list(dist["now"]),
-                                                "PD distribution: training vs now")
+                                                f"PD distribution: {model.reference_label} vs now")
     return report

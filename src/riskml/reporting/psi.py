@@ -119,6 +119,19 @@ class BinnedReference:
             return np.concatenate([exp[:-1], [0.0], exp[-1:]])
         return exp
 
+    def rebased(self, values: Sequence[object] | pd.Series) -> BinnedReference | None:
+        """The same bins with the shares of ``values`` (another reference population, e.g. the last
+        scoring or the out-of-time window); ``None`` when ``values`` is empty."""
+        shares = self.actual_shares(values)
+        if shares.sum() <= 0:
+            return None
+        if self.categories:  # levels unseen in training have no bin of their own in a reference
+            shares = np.delete(shares, len(self.categories))
+            if shares.sum() <= 0:
+                return None
+            shares = shares / shares.sum()
+        return BinnedReference(self.name, tuple(float(x) for x in shares), cuts=self.cuts, categories=self.categories)
+
     @classmethod
     def fit(cls, name: str, values: Sequence[float] | np.ndarray | pd.Series, n_bins: int = 10) -> BinnedReference:
         """Quantile bins of ``values`` (as the training data would be binned): at most ``n_bins`` bins."""

@@ -55,11 +55,15 @@ def summary_table(summary: dict[str, Any]) -> Table:
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
     """The limit totals, the money totals and the unscored count, one line each (rich markup)."""
-    line = (f"limits: current {summary['total_current_limit']:,.0f} -> suggested "
-            f"{summary['total_suggested_limit']:,.0f} (change {summary['total_limit_change']:+,.0f})")
-    if summary["by_action"].get("set"):
-        line += (f"; {summary['by_action']['set']:,} customers with no limit on file: set "
-                 f"{summary['total_limit_set']:,.0f}")
+    # the change is suggested minus current, so it includes the first limits set for customers with none on
+    # file (their own limit_change is empty)
+    cur, new = summary["total_current_limit"], summary["total_suggested_limit"]
+    line = f"limits: current {cur:,.0f} -> suggested {new:,.0f} (change {new - cur:+,.0f}"
+    n_set = summary["by_action"].get("set", 0)
+    if n_set:
+        line += (f", of which {summary['total_limit_set']:+,.0f} first limits for the {n_set:,} customers with no "
+                 "limit on file")
+    line += ")"
     lines = [line]
     if "total_expected_loss" in summary:
         lines.append(f"money: expected loss {summary['total_expected_loss']:,.2f} (net of credit insurance); margin "
