@@ -453,6 +453,9 @@ class LimitPolicy(_Section):
     habitual_late_share: float = Field(default=0.8, ge=0, le=1)
     habitual_dbt_days: float = Field(default=45.0, ge=0)
     habitual_min_invoices: int = Field(default=6, ge=1)
+    # personas that may lose open terms (by grade, as habitual debtors or as unprofitable); strong late payers
+    # keep their terms and get terms or price actions instead (riskml.scoring.treatment)
+    revocable_personas: list[str] = Field(default_factory=lambda: ["weak_late_payer", "distressed"])
     round_to: float = Field(default=1000.0, gt=0)
     # changes below this share of the current limit are not worth a review (hysteresis)
     min_change_pct: float = Field(default=0.10, ge=0)
@@ -478,7 +481,7 @@ class LimitPolicy(_Section):
 
 # review reason -> priority (1 urgent, 2 soon, 3 routine); docs/scoring.md explains each reason
 _DEFAULT_REVIEW_PRIORITY: dict[str, int] = {
-    "not_scored": 1, "grade_down": 1, "dbt_jump": 1, "revoke": 1, "limit_pending": 1, "no_limit_exposed": 1,
+    "not_scored": 1, "grade_down": 1, "dbt_jump": 1, "revoke": 1, "limit_pending": 0, "no_limit_exposed": 1,
     "grade_up": 2, "no_limit": 2, "over_utilised": 2, "scheduled": 3,
 }
 
@@ -527,8 +530,8 @@ class ActionPolicy(_Section):
     review_grade_notches: int = Field(default=2, ge=1)
     # review due when the 3-month DBT rose this many days over the previous score's, or over the 12-month DBT
     review_dbt_jump_days: float = Field(default=15.0, ge=0)
-    # priority of each review reason: 1 urgent, 2 soon, 3 routine; a customer's review_priority is the most
-    # urgent of its reasons (riskml.scoring.actions.REVIEW_CODES lists the reasons)
+    # priority of each review reason: 1 urgent, 2 soon, 3 routine, 0 not a review (approval queue only); a
+    # customer's review_priority is the most urgent of its reasons (riskml.scoring.actions.REVIEW_CODES lists the reasons)
     review_priority: dict[str, int] = Field(default_factory=lambda: dict(_DEFAULT_REVIEW_PRIORITY))
 
     @field_validator("review_priority")
@@ -537,9 +540,10 @@ class ActionPolicy(_Section):
         unknown = sorted(set(v) - set(_DEFAULT_REVIEW_PRIORITY))
         if unknown:
             raise ValueError(f"review_priority keys must be among {list(_DEFAULT_REVIEW_PRIORITY)}; got {unknown}")
-        bad = {k: p for k, p in v.items() if p not in (1, 2, 3)}
+        bad = {k: p for k, p in v.items() if p not in (0, 1, 2, 3)}
         if bad:
-            raise ValueError(f"review_priority values must be 1 (urgent), 2 (soon) or 3 (routine); got {bad}")
+            raise ValueError("review_priority values must be 1 (urgent), 2 (soon), 3 (routine) or 0 (not a review: the "
+                             f"decision goes to the approval queue only); got {bad}")
         return {**_DEFAULT_REVIEW_PRIORITY, **v}
 
 

@@ -119,14 +119,19 @@ def test_an_increase_and_a_hold_never_go_together() -> None:
                                               "3,000.00 is paid, then the increase is reconsidered; kept 15,000")
 
 
-def test_over_limit_within_a_suggested_increase_is_released_into_an_urgent_review() -> None:
+def test_over_limit_within_a_suggested_increase_is_released_into_the_approval_queue() -> None:
     frame = rows({"exposure": 20_000.0, "open_orders_amount": 6_000.0},   # increase to 20,000 covers it
                  {"exposure": 30_000.0},                                   # the increase does not cover it
                  {"exposure": 20_000.0})                                   # policy keeps the limit: held
     lim = limits(3, action=["increase", "increase", "keep"], suggested_limit=[20_000.0, 20_000.0, 15_000.0])
     holds = order_holds(frame, lim, ActionPolicy())
     assert holds["order_hold"].tolist() == [False, True, True]
+    # by default the increase waits in the approval queue (priority 0: not a review) ...
     rev = reviews_due(frame, np.array(["4"] * 3, dtype=object), ActionPolicy(), SCALE, limits=lim)
+    assert "limit_pending" not in rev["review_codes"].iloc[0]
+    # ... and a team that wants it on the review list gives it a priority
+    urgent = ActionPolicy(review_priority={"limit_pending": 1})
+    rev = reviews_due(frame, np.array(["4"] * 3, dtype=object), urgent, SCALE, limits=lim)
     assert rev["review_codes"].iloc[0] == "limit_pending" and rev["review_priority"].iloc[0] == 1
     assert rev["review_reason"].iloc[0] == ("exposure 20,000 (incl. open orders 6,000) is over the limit 15,000 but "
                                             "within the suggested increase to 20,000: approving it releases the orders")

@@ -28,6 +28,7 @@ import pandas as pd
 
 from riskml.config import ActionPolicy, Grade
 from riskml.scoring.grades import notches
+from riskml.scoring.personas import usual_lateness_days
 
 HOLD_CODES: dict[str, str] = {
     "past_due": "undisputed invoices past due beyond the tolerance, above the hold minimum",
@@ -186,8 +187,8 @@ def order_holds(
     owed = np.clip(bal - disputed, 0.0, None)  # everything owed and not disputed
     minimum = hold_minimum(frame, policy)
     strong = persona == STRONG_LATE_PAYER
-    pattern = np.nan_to_num(_num(frame, "dbt_max_12m"), nan=0.0) + policy.strong_pattern_margin_days
-    threshold = np.where(strong, np.maximum(policy.hold_past_due_days, pattern), policy.hold_past_due_days)
+    threshold = np.maximum(policy.hold_past_due_days,
+                           usual_lateness_days(frame, persona, policy.strong_pattern_margin_days))
     with np.errstate(invalid="ignore"):
         past_due = ~coll & ~revoked & (dpd_u > threshold) & (pdu > minimum)
     held_over = over & ~covered & ~coll & ~revoked
@@ -358,7 +359,9 @@ def reviews_due(
                                 f"scheduled review: every {k:.0f} months for this grade, no review on record",
                                 months, interval)
 
-    order = sorted(REVIEW_CODES, key=lambda c: (policy.review_priority[c], list(REVIEW_CODES).index(c)))
+    # priority 0: not a review (the decision goes to the approval queue only, by its approval_level)
+    order = sorted((c for c in REVIEW_CODES if policy.review_priority[c] > 0),
+                   key=lambda c: (policy.review_priority[c], list(REVIEW_CODES).index(c)))
     reason = _join([texts[c] for c in order], n)
     codes = _join([_code(masks[c], c) for c in order], n, ";")
     priority = np.full(n, 9, dtype=np.int8)

@@ -65,8 +65,6 @@ LIMIT_COLUMNS = (
     "late_paid_share_12m", "dbt_avg_6m", "dbt_avg_12m", "paid_invoices_12m", "exposure", "open_orders_amount",
     "undisputed_oldest_dpd",
 )
-# personas the habitual-debtor revoke applies to (riskml.scoring.personas codes)
-REVOCABLE_PERSONAS = ("weak_late_payer", "distressed")
 STRONG_LATE_PAYER = "strong_late_payer"
 
 
@@ -157,11 +155,14 @@ def suggest_limits(
     collections: np.ndarray | None = None,
     lgd: np.ndarray | None = None,
     margin: np.ndarray | None = None,
+    usual_days: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The limit policy for every row of ``frame`` (which holds :data:`LIMIT_COLUMNS`).
 
-    ``persona`` holds the persona codes (strong late payers are never revoked; the habitual-debtor revoke
-    is for :data:`REVOCABLE_PERSONAS` only; default: every customer may be revoked), ``collections`` the
+    ``persona`` holds the persona codes (only ``policy.revocable_personas`` may be revoked, by default weak late
+    payers and distressed customers; without personas every customer may be), ``usual_days`` the lateness
+    within a strong late payer's usual pattern (:func:`riskml.scoring.personas.usual_lateness_days`; it does
+    not block an increase), ``collections`` the
     customers on the collections track (no model-driven limit decision), ``lgd`` / ``margin`` per-row
     segment rates for the break-even cap.
 
@@ -243,15 +244,18 @@ def suggest_limits(
 
     # no increase while undisputed invoices are well past due, nor on the collections track
     with np.errstate(invalid="ignore"):
-        blocked = ok & has_current & (coll | (dpd_u > policy.no_increase_past_due_days)) & (suggested > current0)
+        tolerated = np.maximum(policy.no_increase_past_due_days, 0.0 if usual_days is None else usual_days)
+        blocked = ok & has_current & (coll | (dpd_u > tolerated)) & (suggested > current0)
     suggested = np.where(blocked, current0, suggested)
 
     # revoke: worst grades, habitual debtors among weak / distressed payers, and customers no limit pays
-    # for; never a strong late payer, never a customer on the collections track (collectors own it)
+    # for; only the revocable personas (never strong late payers by default), never a customer on the
+    # collections track (collectors own it)
     revoke_pos = names.index(policy.revoke_grade)
     # with personas known, only weak late payers and distressed customers are revoked (default: anyone)
-    revocable = np.isin(persona, REVOCABLE_PERSONAS) if (persona != "").any() else np.ones(n, dtype=bool)
-    eligible = ok & ~strong & ~coll & revocable
+    revocable = (np.isin(persona, list(policy.revocable_personas)) if (persona != "").any()
+                 else np.ones(n, dtype=bool))
+    eligible = ok & ~coll & revocable
     by_grade = eligible & (pos >= revoke_pos)
     habitual = eligible & habitual_debtors(frame, policy)
     unprofitable = eligible & ~thin & ~dormant & (need_ > 0) & (cap <= 0)

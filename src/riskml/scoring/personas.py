@@ -164,3 +164,12 @@ def assign_personas(
         out[hit] = name
         done |= hit
     return out
+
+
+def usual_lateness_days(frame: pd.DataFrame, persona: np.ndarray, margin_days: float) -> np.ndarray:
+    """Days past due that lie within a strong late payer's usual pattern: its worst days beyond terms over
+    12 months (``dbt_max_12m``) plus ``margin_days``; 0 for every other persona. The decision rules (no
+    order hold for lateness, no blocked increase) tolerate lateness up to this for strong late payers only."""
+    strong = np.asarray(persona, dtype=object) == "strong_late_payer"
+    worst = np.nan_to_num(_num(frame, "dbt_max_12m"), nan=0.0) if "dbt_max_12m" in frame else np.zeros(len(frame))
+    return np.where(strong, worst + margin_days, 0.0)

@@ -30,7 +30,7 @@ from riskml.scoring.approvals import required_levels
 from riskml.scoring.grades import assign_grades
 from riskml.scoring.limits import LIMIT_COLUMNS, monthly_sales, suggest_limits
 from riskml.scoring.money import cents, decision_money, segment_rates
-from riskml.scoring.personas import PERSONA_COLUMNS, assign_personas, thin_file_mask
+from riskml.scoring.personas import PERSONA_COLUMNS, assign_personas, thin_file_mask, usual_lateness_days
 from riskml.scoring.treatment import treatments
 
 # feature columns the policy reads (besides customer_id and as_of); the optional ones of
@@ -112,8 +112,9 @@ def apply_policy(
     coll = collections_track(part, config.actions)
     sales = monthly_sales(part, config.limits.sales_basis)
     lgd, margin = segment_rates(part, sales, config.limits, config.money)
+    usual = usual_lateness_days(part, codes, config.actions.strong_pattern_margin_days)
     limits = suggest_limits(part, p, grades, config.limits, config.master_scale, thin, scored, persona=codes,
-                            collections=coll, lgd=lgd, margin=margin)
+                            collections=coll, lgd=lgd, margin=margin, usual_days=usual)
     holds = order_holds(part, limits, config.actions, grades, codes, coll)
     resolved = defer_increases(limits, holds)
     if resolved is not limits:
