@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 # one module per command, in the order of the pipeline
-COMMAND_MODULES = ("synth", "validate", "features", "train", "score", "report", "import_")
+COMMAND_MODULES = ("synth", "validate", "features", "train", "score", "report", "import_", "serve", "audit")
 
 
 def _version(value: bool) -> None:

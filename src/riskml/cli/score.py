@@ -76,12 +76,19 @@ def score(
     engine: str = typer.Option(
         "pandas", "--engine",
         help="pandas (this machine) or spark (needs pip install 'riskml\\[spark]' and Java 17+; see docs/spark.md)."),
+    overrides_db: str | None = typer.Option(
+        None, "--overrides-db",
+        help="riskml serve database (URL or SQLite file): overrides active on --as-of win (override_* columns)."),
 ) -> None:
     """Score every customer of the master: PD, grade, suggested limit, action, order hold, review due,
     persona and reason codes.
 
     Example: riskml score --data data/demo --as-of 2026-09-30 --out out/scores.parquet
     """
+    if overrides_db is not None and engine != "pandas":
+        from riskml.errors import RiskmlError
+
+        raise RiskmlError("--overrides-db works with --engine pandas")
     if engine not in ("pandas", "spark"):
         from riskml.errors import RiskmlError
 
@@ -131,6 +138,8 @@ def score(
             feats, model, scoring_config, info, previous=prev, data_fingerprint=fingerprint,
             specs=feature_specs(extra), progress=lambda done, total: bar.update(task, completed=done),
         )
+    if overrides_db is not None:
+        result = _with_overrides(result, overrides_db, as_of_ts)
     written = write_outputs(result, out, cpath)
 
     summary = summarise(result.scores, scoring_config.master_scale)
@@ -145,6 +154,26 @@ def score(
         console.print(f"[yellow]{summary['not_scored']:,} customers could not be scored[/] "
                       "(scored = false; the reason is in score_error)")
     console.print(f"wrote {n:,} customers as of {as_of_ts.date()} to {written[0]} and contributions to {written[1]}")
+
+
+def _with_overrides(result: Any, db: str, as_of: Any) -> Any:
+    """The scores with the overrides of the service's database that are active on ``as_of`` applied."""
+    from dataclasses import replace
+
+    from riskml.scoring.overrides import apply_overrides
+    from riskml.serving import require_extra
+
+    require_extra()
+    from riskml.errors import RiskmlError
+    from riskml.serving.db import open_database
+    from riskml.serving.repository import active_overrides_frame
+
+    if "://" not in db and not Path(db).exists():
+        raise RiskmlError(f"--overrides-db: file not found: {db}")
+
+    active = active_overrides_frame(open_database(db), as_of)
+    console.print(f"{len(active):,} overrides active on {as_of.date()} from {db}")
+    return replace(result, scores=apply_overrides(result.scores, active))
 
 
 def register(app: typer.Typer) -> None:
