@@ -16,7 +16,7 @@ OUT ?= out
 MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export MLFLOW_TRACKING_URI
 
-.PHONY: help install demo-data validate features train score report test test-fast lint docs bench bench-real clean
+.PHONY: help install demo-data validate features train score report serve test test-fast lint docs bench bench-real clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -49,12 +49,19 @@ score: demo-data ## Score every customer as of AS_OF with the champion model int
 report: demo-data ## Customer and portfolio reports as of AS_OF into out/reports
 	$(BIN)/riskml report --data $(DATA) --as-of $(AS_OF) --scores $(OUT)/scores.parquet --out $(OUT)/reports
 
+SERVE_DB ?= $(OUT)/serve.db
+PORT ?= 8000
+serve: demo-data ## Serve order-time credit checks on out/scores.parquet (make score first; keys: riskml serve keys add)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[serve]"
+	@test -f $(OUT)/scores.parquet || $(MAKE) score
+	$(BIN)/riskml serve --scores $(OUT)/scores.parquet --data $(DATA) --db $(SERVE_DB) --port $(PORT)
+
 TEST_STAMP := $(VENV)/.installed-test
 
 # the test suite also needs the Spark extra, Java (Spark) and Chromium (report screenshots): installed here
 # from PyPI and Debian's packages when missing; tests that need them skip with a reason if this was not possible
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,spark]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,spark,serve,postgres]"
 	@bash scripts/system-deps.sh
 	@touch $(TEST_STAMP)
 

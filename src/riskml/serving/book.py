@@ -255,7 +255,10 @@ def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
         known.append(kn)
         bases.append(base)
         exp0s.append(exp0)
-    decisions = apply_policy(pd.DataFrame(rows), np.array(pds, dtype="float64"), cfg).to_dict("records")
+    cols = [c for c in rows[0] if c != "customer_id"]
+    frame = pd.DataFrame({"customer_id": np.array([r["customer_id"] for r in rows], dtype=object),
+                          **{c: np.array([r.get(c, math.nan) for r in rows], dtype="float64") for c in cols}})
+    decisions = apply_policy(frame, np.array(pds, dtype="float64"), cfg).to_dict("records")
     return [_finish(book, o, dec, base, p, kn, exp0)
             for o, dec, base, p, kn, exp0 in zip(orders, decisions, bases, pds, known, exp0s, strict=True)]
 

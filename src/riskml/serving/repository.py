@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -97,9 +97,12 @@ class Repository:
     # ------------------------------------------------------------------ helpers
     def _lock(self, s: Session, customer_id: str) -> int:
         """Lock the customer's row for this transaction; returns its version."""
-        s.execute(self._insert(CustomerLock).values(customer_id=customer_id, version=0).on_conflict_do_nothing())
-        return int(s.scalar(select(CustomerLock.version).where(CustomerLock.customer_id == customer_id)
-                            .with_for_update()) or 0)
+        q = select(CustomerLock.version).where(CustomerLock.customer_id == customer_id).with_for_update()
+        version = s.scalar(q)
+        if version is None:  # the customer's first write: create its row (a concurrent creator wins quietly)
+            s.execute(self._insert(CustomerLock).values(customer_id=customer_id, version=0).on_conflict_do_nothing())
+            version = s.scalar(q)
+        return int(version or 0)
 
     def _bump(self, s: Session, customer_id: str) -> None:
         s.execute(update(CustomerLock).where(CustomerLock.customer_id == customer_id)
@@ -110,10 +113,10 @@ class Repository:
 
     def _audit(self, s: Session, key: ApiKey, event: str, detail: dict[str, Any], customer_id: str | None = None,
                order_id: str | None = None, override_id: int | None = None) -> None:
-        s.add(AuditEvent(at=self.clock(), actor=key.name, role=key.role, event=event, customer_id=customer_id,
-                         order_id=order_id, override_id=override_id,
-                         detail=json.dumps(detail, sort_keys=True, default=str),
-                         model_version=self.book.model_version, data_fingerprint=self.book.data_fingerprint))
+        s.execute(insert(AuditEvent).values(
+            at=self.clock(), actor=key.name, role=key.role, event=event, customer_id=customer_id, order_id=order_id,
+            override_id=override_id, detail=json.dumps(detail, sort_keys=True, default=str),
+            model_version=self.book.model_version, data_fingerprint=self.book.data_fingerprint))
 
     def _released_since(self, s: Session, customer_id: str, order_date: dt.date) -> float:
         """Orders of the customer released by the service, dated after the scoring and up to ``order_date``."""
@@ -161,10 +164,8 @@ class Repository:
                 locked = attempt == OPTIMISTIC_ATTEMPTS
                 if not locked:
                     with Session(self.read_engine) as s, s.begin():
-                        seen = s.scalar(select(CreditCheck.id).where(CreditCheck.order_id == order_id))
-                        if seen is None:
-                            version = self._version(s, customer_id)
-                            result = self._decide(s, customer_id, base_amount, order_date)
+                        version = self._version(s, customer_id)
+                        result = self._decide(s, customer_id, base_amount, order_date)
                 with Session(self.engine) as s, s.begin():
                     current = self._lock(s, customer_id)
                     prior = s.scalar(select(CreditCheck).where(CreditCheck.order_id == order_id))
@@ -172,15 +173,15 @@ class Repository:
                         return self._replay(s, key, prior, rhash, request), True
                     if locked:
                         result = self._decide(s, customer_id, base_amount, order_date)
-                    elif seen is not None or current != version:
+                    elif current != version:
                         continue
                     result.update({"order_id": order_id, "amount": amount, "order_currency": currency,
                                    "amount_in_book_currency": base_amount, "order_date": order_date.isoformat()})
-                    s.add(CreditCheck(order_id=order_id, customer_id=customer_id, amount=base_amount,
-                                      currency=currency, order_date=order_date, decision=result["decision"],
-                                      released=result["released"], override_id=result["released_by_override"],
-                                      request_hash=rhash, response=json.dumps(result, default=str),
-                                      checked_by=key.name, created_at=self.clock()))
+                    s.execute(insert(CreditCheck).values(
+                        order_id=order_id, customer_id=customer_id, amount=base_amount, currency=currency,
+                        order_date=order_date, decision=result["decision"], released=result["released"],
+                        override_id=result["released_by_override"], request_hash=rhash,
+                        response=json.dumps(result, default=str), checked_by=key.name, created_at=self.clock()))
                     if result["released"]:
                         self._bump(s, customer_id)
                     self._audit(s, key, "check", {"request": request, "result": result}, customer_id, order_id,
