@@ -43,6 +43,8 @@ def serve(
     new_account_limit: float | None = typer.Option(
         None, "--new-account-limit", min=0,
         help="Limit of a customer not in the scores (default the scoring config's thin-file starter limit)."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Worker processes (each loads the book; the database serialises each customer)."),
 ) -> None:
     """Serve order-time credit checks on the last batch scoring (OpenAPI docs at /docs).
 
@@ -67,12 +69,27 @@ def serve(
     scoring_config = load_config("scoring", config)
     book = load_book(scores, data, scoring_config, data_config, currency, new_account_limit, quiet=False)
     engine = open_database(db)
-    app = create_app(Repository(engine, book), startup_seconds=None)
     elapsed = time.perf_counter() - start
-    app.state.startup_seconds = elapsed
     console.print(f"{len(book):,} customers scored as of {book.as_of.date()} (model {book.model_version or '?'}); "
-                  f"database {engine.url.render_as_string(hide_password=True)}; ready in {elapsed:.2f} s")
-    console.print(f"listening on http://{host}:{port} (docs at /docs)")
+                  f"database {engine.url.render_as_string(hide_password=True)}; loaded in {elapsed:.2f} s")
+    console.print(f"listening on http://{host}:{port} (docs at /docs)" + (f", {workers} workers" if workers > 1 else ""))
+    if workers > 1:  # every worker loads the book itself (checked above, so it loads cleanly)
+        import json
+        import os
+
+        from riskml.serving.app import SETTINGS_ENV
+
+        engine.dispose()
+        del book
+        os.environ[SETTINGS_ENV] = json.dumps({
+            "scores": str(scores), "data": str(data) if data else None, "db": db,
+            "config": str(config) if config else None, "data_config": str(data_config) if data_config else None,
+            "currency": currency, "new_account_limit": new_account_limit, "parent_seconds": elapsed})
+        uvicorn.run("riskml.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", access_log=False)
+        return
+    app = create_app(Repository(engine, book))
+    app.state.startup_seconds = elapsed
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

@@ -224,3 +224,29 @@ def create_app(repo: Repository, startup_seconds: float | None = None) -> FastAP
         return _json_safe(repo.withdraw_override(key, override_id, reason))
 
     return app
+
+
+SETTINGS_ENV = "RISKML_SERVE_SETTINGS"
+
+
+def app_from_env() -> FastAPI:
+    """The application for one uvicorn worker process (``riskml serve --workers N``): the settings come
+    from :data:`SETTINGS_ENV` (JSON written by the CLI); each worker loads the book and opens the database.
+    Workers share nothing but the database, which serialises each customer's checks."""
+    import json
+    import os
+    import time
+    from pathlib import Path
+
+    from riskml.config import load_config
+    from riskml.serving.book import load_book
+    from riskml.serving.db import open_database
+
+    start = time.perf_counter()
+    s = json.loads(os.environ[SETTINGS_ENV])
+    opt = {k: (Path(v) if k in ("scores", "data", "config", "data_config") and v else v) for k, v in s.items()}
+    book = load_book(opt["scores"], opt["data"], load_config("scoring", opt["config"]), opt["data_config"],
+                     opt["currency"], opt["new_account_limit"])
+    app = create_app(Repository(open_database(opt["db"]), book))
+    app.state.startup_seconds = time.perf_counter() - start + float(s.get("parent_seconds", 0.0))
+    return app

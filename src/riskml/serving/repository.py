@@ -12,11 +12,13 @@ order date and the book's as-of date.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -67,6 +69,17 @@ class Repository:
         self.key_cache_seconds = key_cache_seconds
         self._keys: dict[str, tuple[ApiKey, float]] = {}
         self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        # SQLite has one writer at a time: the threads of this process queue on a lock instead of on SQLite's
+        # busy handler (which sleeps and retries); other processes still wait on BEGIN IMMEDIATE
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        if self._write_lock is None:
+            yield
+        else:
+            with self._write_lock:
+                yield
 
     def close(self) -> None:
         self.batcher.close()
@@ -91,7 +104,7 @@ class Repository:
         return row
 
     def ping(self) -> None:
-        with self.engine.connect() as conn:
+        with self.read_engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
 
     # ------------------------------------------------------------------ helpers
@@ -166,7 +179,7 @@ class Repository:
                     with Session(self.read_engine) as s, s.begin():
                         version = self._version(s, customer_id)
                         result = self._decide(s, customer_id, base_amount, order_date)
-                with Session(self.engine) as s, s.begin():
+                with self._writing(), Session(self.engine) as s, s.begin():
                     current = self._lock(s, customer_id)
                     prior = s.scalar(select(CreditCheck).where(CreditCheck.order_id == order_id))
                     if prior is not None:
@@ -207,7 +220,7 @@ class Repository:
         return result
 
     def get_check(self, order_id: str) -> dict[str, Any]:
-        with Session(self.engine) as s:
+        with Session(self.read_engine) as s:
             row = s.scalar(select(CreditCheck).where(CreditCheck.order_id == order_id))
             if row is None:
                 raise ServiceError(404, f"order_id: no check for order {order_id!r}")
@@ -218,7 +231,7 @@ class Repository:
 
     def release(self, key: ApiKey, order_id: str, reason: str) -> dict[str, Any]:
         """An approver releases a held order (needs the level the hold asks for)."""
-        with Session(self.engine) as s, s.begin():
+        with self._writing(), Session(self.engine) as s, s.begin():
             cid = s.scalar(select(CreditCheck.customer_id).where(CreditCheck.order_id == order_id))
             if cid is None:
                 raise ServiceError(404, f"order_id: no check for order {order_id!r}")
@@ -271,7 +284,7 @@ class Repository:
     def add_override(self, key: ApiKey, body: dict[str, Any]) -> dict[str, Any]:
         cid = body["customer_id"]
         effective = body.get("effective_from") or self.book.as_of.date()
-        with Session(self.engine) as s, s.begin():
+        with self._writing(), Session(self.engine) as s, s.begin():
             self._lock(s, cid)
             needed = self.required_level(s, cid, body["kind"], body.get("limit"), body.get("action"), effective)
             if not level_allows(key.level, needed, self.book.config.approvals):
@@ -289,7 +302,7 @@ class Repository:
         return out
 
     def list_overrides(self, customer_id: str | None = None, active_on: dt.date | None = None) -> list[dict[str, Any]]:
-        with Session(self.engine) as s:
+        with Session(self.read_engine) as s:
             q = select(Override).order_by(Override.id)
             if customer_id is not None:
                 q = q.where(Override.customer_id == customer_id)
@@ -301,14 +314,14 @@ class Repository:
         return out
 
     def get_override(self, override_id: int) -> dict[str, Any]:
-        with Session(self.engine) as s:
+        with Session(self.read_engine) as s:
             row = s.get(Override, override_id)
             if row is None:
                 raise ServiceError(404, f"override_id: no override {override_id}")
             return override_dict(row)
 
     def withdraw_override(self, key: ApiKey, override_id: int, reason: str) -> dict[str, Any]:
-        with Session(self.engine) as s, s.begin():
+        with self._writing(), Session(self.engine) as s, s.begin():
             cid = s.scalar(select(Override.customer_id).where(Override.id == override_id))
             if cid is None:
                 raise ServiceError(404, f"override_id: no override {override_id}")
@@ -331,7 +344,7 @@ class Repository:
     def customer(self, customer_id: str, on: dt.date | None = None) -> dict[str, Any]:
         on = on or self.book.as_of.date()
         score = self.book.customer(customer_id)
-        with Session(self.engine) as s:
+        with Session(self.read_engine) as s:
             since = self._released_since(s, customer_id, dt.date.max)
             ovs = self._active_overrides(s, customer_id, on)
         state = check_order(self.book, customer_id, 0.0, since, ovs)
@@ -359,7 +372,7 @@ def active_overrides_frame(engine: Engine, on: object) -> pd.DataFrame:
     :func:`riskml.scoring.overrides.apply_overrides` takes."""
     from riskml.scoring.overrides import OVERRIDE_INPUT_COLUMNS, active_overrides
 
-    with Session(engine) as s:
+    with Session(engine.execution_options(riskml_read=True)) as s:
         rows = s.scalars(select(Override).order_by(Override.id)).all()
         frame = pd.DataFrame([{"override_id": r.id, "customer_id": r.customer_id, "kind": r.kind, "limit": r.limit,
                                "action": r.action, "max_amount": r.max_amount, "reason": r.reason,
@@ -374,7 +387,7 @@ def audit_frame(engine: Engine) -> pd.DataFrame:
     """The audit trail, oldest first."""
     cols = ["id", "at", "actor", "role", "event", "customer_id", "order_id", "override_id", "detail",
             "model_version", "data_fingerprint"]
-    with Session(engine) as s:
+    with Session(engine.execution_options(riskml_read=True)) as s:
         rows = s.execute(select(*[getattr(AuditEvent, c) for c in cols]).order_by(AuditEvent.id)).all()
     df = pd.DataFrame([tuple(r) for r in rows], columns=cols)
     df["override_id"] = df["override_id"].astype("Int64")
