@@ -1,10 +1,14 @@
 """Reads and writes of the service, each in one database transaction.
 
-Every operation on a customer (check, release, override, withdrawal) first takes the customer's lock row
-(``customer_locks``, ``SELECT ... FOR UPDATE``; on SQLite the transaction itself is ``BEGIN IMMEDIATE``),
-then reads what it decides on (orders released since the scoring, active overrides), decides, and writes
-the result and its audit row before committing. Two checks of one customer therefore never both see the
-headroom the other is about to use; checks of different customers run side by side on PostgreSQL.
+Every write that touches a customer (check, release, override, withdrawal) first takes the customer's lock
+row (``customer_locks``, ``SELECT ... FOR UPDATE``; on SQLite the transaction itself is ``BEGIN
+IMMEDIATE``), reads what it decides on (orders released since the scoring, active overrides), decides, and
+writes the result and its audit row before committing. Two checks of one customer therefore never both see
+the headroom the other is about to use.
+
+Checks go through group commit (:class:`_GroupWriter`): every check waiting is decided and written in one
+transaction, with one policy call per turn. A group that fails as a whole is redone check by check
+(:meth:`Repository._check_one`: decide on a snapshot, write if the customer's version did not move).
 
 The clock is read only to time-stamp audit rows and records (``created_at``, ``at``); decisions use the
 order date and the book's as-of date.
