@@ -109,3 +109,31 @@ def test_parallel_checks_of_one_customer_in_process(tmp_path: Path, group_commit
         assert r.customer("A")["released_since_scoring"] == 9000.0
     finally:
         r.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_services_on_one_database_share_the_headroom(tmp_path: Path, backend: str,
+                                                         request: pytest.FixtureRequest) -> None:
+    """Two services (two engines, two group writers: as two worker processes) on one database: the
+    database's lock serialises the customer, so of 10 orders of 3,000 on 10,000 (+10%) exactly 3 pass."""
+    import datetime as dt
+    from concurrent.futures import ThreadPoolExecutor
+
+    if backend == "sqlite":
+        db = str(tmp_path / "two.db")
+    else:
+        db = request.getfixturevalue("postgres").create_database("two_services")
+    inputs = pd.DataFrame({"customer_id": ["A"], **{c: [0.0] for c in POLICY_INPUTS}})
+    inputs["credit_limit"] = 10_000.0
+    scores = pd.DataFrame({"customer_id": ["A"], "as_of": [pd.Timestamp("2026-09-30")], "pd": [0.01]})
+    repos = [Repository(open_database(db), build_book(scores, inputs, ScoringConfig())) for _ in range(2)]
+    _, key = add_key(repos[0].engine, "desk", "order_desk", "", ScoringConfig().approvals)
+    try:
+        with ThreadPoolExecutor(10) as pool:
+            out = list(pool.map(lambda i: repos[i % 2].check(key, "A", f"o{i}", 3000.0, "EUR",
+                                                             dt.date(2026, 10, 1))[0], range(10)))
+        assert sum(o["decision"] == "release" for o in out) == 3
+        assert repos[1].customer("A")["released_since_scoring"] == 9000.0
+    finally:
+        for r in repos:
+            r.close()
