@@ -118,6 +118,10 @@ def score(
     cpath = check_output_path(contributions if contributions is not None else contributions_path(out), "--contributions")
     scoring_config = load_config("scoring", config)
     prev = load_previous(previous) if previous is not None else None
+    if overrides_db is not None and "://" not in overrides_db and not Path(overrides_db).exists():
+        from riskml.errors import RiskmlError
+
+        raise RiskmlError(f"--overrides-db: file not found: {overrides_db}")
 
     from riskml.cli.ledger import load_ledger_for_cli
     from riskml.data.validate import resolve_data_config
@@ -164,12 +168,8 @@ def _with_overrides(result: Any, db: str, as_of: Any) -> Any:
     from riskml.serving import require_extra
 
     require_extra()
-    from riskml.errors import RiskmlError
     from riskml.serving.db import open_database
     from riskml.serving.repository import active_overrides_frame
-
-    if "://" not in db and not Path(db).exists():
-        raise RiskmlError(f"--overrides-db: file not found: {db}")
 
     active = active_overrides_frame(open_database(db), as_of)
     console.print(f"{len(active):,} overrides active on {as_of.date()} from {db}")
