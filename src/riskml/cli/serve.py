@@ -17,7 +17,8 @@ from riskml.errors import RiskmlError
 
 DEFAULT_DB = "out/serve.db"
 
-serve_app = typer.Typer(help="The order-time credit-check service and its API keys (docs/serving.md).",
+serve_app = typer.Typer(help="The order-time credit-check service and its API keys (docs/serving.md).\n\n"
+                        "Example: riskml serve --scores out/scores.parquet --data data/demo --db out/serve.db",
                         no_args_is_help=False, invoke_without_command=True)
 keys_app = typer.Typer(help="API keys of the service: add (shown once, stored hashed), list, revoke.",
                        no_args_is_help=True)
