@@ -68,7 +68,10 @@ def serve(
     from riskml.serving.repository import Repository
 
     scoring_config = load_config("scoring", config)
-    book = load_book(scores, data, scoring_config, data_config, currency, new_account_limit, quiet=False)
+    from riskml.cli.ledger import load_ledger_for_cli
+
+    book = load_book(scores, data, scoring_config, data_config, currency, new_account_limit,
+                     read_ledger=load_ledger_for_cli)
     engine = open_database(db)
     elapsed = time.perf_counter() - start
     console.print(f"{len(book):,} customers scored as of {book.as_of.date()} (model {book.model_version or '?'}); "

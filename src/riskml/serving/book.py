@@ -20,6 +20,7 @@ config's thin-file starter limit), no PD; the same policy decides (over the limi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,9 +131,11 @@ def build_book(scores: pd.DataFrame, inputs: pd.DataFrame, config: ScoringConfig
 
 def load_book(scores_path: Path, data: Path | None, config: ScoringConfig, data_config: Path | None = None,
               currency: str | None = None, new_account_limit: float | None = None,
-              features_config: Path | None = None, quiet: bool = True) -> Book:
+              features_config: Path | None = None,
+              read_ledger: Callable[[Path, Path | None], Any] | None = None) -> Book:
     """Read the scores file and the policy inputs (from ``data`` as of the scores' as-of, else from the
-    scores file itself)."""
+    scores file itself). ``read_ledger(data, data_config)`` loads and validates the ledger (default
+    :func:`riskml.data.validate.load_ledger`; the CLI passes its own, which prints the summary)."""
     from riskml.io import read_table
 
     if not Path(scores_path).exists():
@@ -143,14 +146,13 @@ def load_book(scores_path: Path, data: Path | None, config: ScoringConfig, data_
     fx: dict[str, float] = {}
     base = currency
     if data is not None:
-        from riskml.cli.ledger import load_ledger_for_cli
         from riskml.config import load_config
-        from riskml.data.validate import resolve_data_config
+        from riskml.data.validate import load_ledger, resolve_data_config
         from riskml.features import build_features
 
         as_of = pd.to_datetime(scores["as_of"]).max().normalize()
         cfg = resolve_data_config(data, data_config)
-        ledger = load_ledger_for_cli(data, data_config, quiet=quiet)
+        ledger = read_ledger(data, data_config) if read_ledger is not None else load_ledger(data, cfg)[0]
         inputs = build_features(ledger, as_of, load_config("features", features_config))
         fx = dict(cfg.fx_rates)
         base = base or cfg.base_currency
