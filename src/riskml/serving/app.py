@@ -45,6 +45,53 @@ class CheckRequest(_Body):
     order_date: dt.date = Field(description="the order's date (YYYY-MM-DD): the check is as of this date")
 
 
+class CheckResponse(BaseModel):
+    """The decision on an order (documentation of the answer; see docs/serving.md)."""
+
+    decision: Literal["release", "soft_hold", "hard_hold"]
+    released: bool = Field(description="the order counts in the exposure (released now, or later by an approver)")
+    replayed: bool = Field(description="a retried order id: this is the first answer again")
+    customer_id: str
+    known_customer: bool = Field(description="false: a new account, decided by the new-account policy")
+    order_id: str
+    amount: float
+    order_currency: str
+    amount_in_book_currency: float
+    currency: str = Field(description="the book's currency (exposures, limits, amounts)")
+    order_date: dt.date
+    reason_codes: list[str] = Field(description="past_due, over_limit, revoked; new_account")
+    reasons: list[str] = Field(description="the reasons in plain words")
+    reason_texts: dict[str, str]
+    hold_type: Literal["none", "soft", "hard"]
+    exposure_before: float
+    exposure_after: float
+    limit: float | None
+    headroom: float | None
+    grade: str | None
+    pd: float | None
+    persona: str | None
+    suggested_limit: float | None
+    action: str
+    approval_level: str | None = Field(description="the level that may release the hold (none when released)")
+    release_amount: float | None = Field(description="what the customer pays to release it (none: revoked terms)")
+    overrides_applied: list[int]
+    released_by_override: int | None
+    as_of: dt.date
+    model_version: str
+    data_fingerprint: str
+
+
+class ErrorResponse(BaseModel):
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "missing, unknown or revoked API key"},
+    403: {"model": ErrorResponse, "description": "wrong role, or an approval level too low"},
+    422: {"model": ErrorResponse, "description": "invalid request, naming each field"},
+}
+
+
 class ReleaseRequest(_Body):
     reason: str = Field(min_length=3, max_length=1000)
 
@@ -180,7 +227,11 @@ def create_app(repo: Repository, startup_seconds: float | None = None) -> FastAP
                              "model_version": book.model_version, "data_fingerprint": book.data_fingerprint,
                              "startup_seconds": getattr(app.state, "startup_seconds", startup_seconds)})
 
-    @app.post("/v1/credit-checks", tags=["checks"])
+    @app.post("/v1/credit-checks", tags=["checks"], status_code=201,
+              responses={201: {"model": CheckResponse, "description": "the decision"},
+                         200: {"model": CheckResponse, "description": "a retried order id: the first decision"},
+                         409: {"model": ErrorResponse, "description": "the order id was checked with other details"},
+                         **ERRORS})
     def credit_check(body: CheckRequest, key: ApiKey = any_role) -> JSONResponse:
         """Decide an order: release, soft_hold or hard_hold, with reasons, exposure, limit, headroom and
         what releases it. A retried order id returns the first decision (status 200, ``replayed`` true)."""
@@ -192,18 +243,18 @@ def create_app(repo: Repository, startup_seconds: float | None = None) -> FastAP
     def get_check(order_id: str, key: ApiKey = any_role) -> dict[str, Any]:
         return _json_safe(repo.get_check(order_id))
 
-    @app.post("/v1/credit-checks/{order_id}/release", tags=["checks"])
+    @app.post("/v1/credit-checks/{order_id}/release", tags=["checks"], responses=ERRORS)
     def release(order_id: str, body: ReleaseRequest, key: ApiKey = approver) -> dict[str, Any]:
         """Release a held order (an approver of the level the hold needs)."""
         return _json_safe(repo.release(key, order_id, body.reason))
 
-    @app.get("/v1/customers/{customer_id}", tags=["customers"])
+    @app.get("/v1/customers/{customer_id}", tags=["customers"], responses=ERRORS)
     def customer(customer_id: str, on: dt.date | None = Query(default=None, description="overrides active on"),
                  key: ApiKey = any_role) -> dict[str, Any]:
         """The latest score, limit, actions and reasons, the exposure now and the active overrides."""
         return _json_safe(repo.customer(customer_id, on))
 
-    @app.post("/v1/overrides", tags=["overrides"], status_code=201)
+    @app.post("/v1/overrides", tags=["overrides"], status_code=201, responses=ERRORS)
     def add_override(body: OverrideRequest, key: ApiKey = approver) -> dict[str, Any]:
         """Grant an override (within your approval level)."""
         return _json_safe(repo.add_override(key, body.model_dump()))
@@ -217,7 +268,7 @@ def create_app(repo: Repository, startup_seconds: float | None = None) -> FastAP
     def get_override(override_id: int, key: ApiKey = any_role) -> dict[str, Any]:
         return _json_safe(repo.get_override(override_id))
 
-    @app.delete("/v1/overrides/{override_id}", tags=["overrides"])
+    @app.delete("/v1/overrides/{override_id}", tags=["overrides"], responses=ERRORS)
     def withdraw(override_id: int, reason: str = Query(default="withdrawn", min_length=3, max_length=1000),
                  key: ApiKey = approver) -> dict[str, Any]:
         """Withdraw an override (it stops applying at once; the row and its audit stay)."""
