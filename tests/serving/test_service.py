@@ -181,6 +181,7 @@ def test_bad_input_gets_422_naming_the_field(server: Server) -> None:
         ({**good, "order_date": "31/10/2026"}, "order_date"),
         ({**good, "order_date": "2026-02-30"}, "order_date"),
         ({**good, "order_date": "2026-09-01"}, "order_date"),  # before the scores' as-of
+        ({**good, "order_date": "2026-09-30"}, "order_date"),  # on it: in the scored ledger
         ({**good, "colour": "red"}, "colour"),
     ]
     with server.client() as c:

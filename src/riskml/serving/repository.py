@@ -199,9 +199,9 @@ class Repository:
         request = {"customer_id": customer_id, "order_id": order_id, "amount": amount, "currency": currency,
                    "order_date": order_date.isoformat()}
         rhash = _request_hash(request)
-        if order_date < self.book.as_of.date():
-            raise ServiceError(422, f"order_date: must be on or after the scores' as-of date {self.book.as_of.date()}"
-                                    f" (orders before it are in the scored ledger); got {order_date}")
+        if order_date <= self.book.as_of.date():
+            raise ServiceError(422, f"order_date: must be after the scores' as-of date {self.book.as_of.date()} "
+                                    f"(orders up to it are in the scored ledger); got {order_date}")
         base_amount = self.book.to_base(amount, currency)
         if base_amount is None:
             known = ", ".join([self.book.currency, *sorted(self.book.fx_rates)])
