@@ -10,9 +10,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from riskml.config import ScoringConfig
-from riskml.scoring.policy import POLICY_INPUTS, apply_policy
-from tests.serving.conftest import Server
+pytest.importorskip("fastapi", reason="needs the serve extra: pip install 'riskml[serve]'")
+pytest.importorskip("httpx", reason="needs the serve extra: pip install 'riskml[serve]'")
+
+from riskml.config import ScoringConfig  # noqa: E402
+from riskml.scoring.policy import POLICY_INPUTS, apply_policy  # noqa: E402
+from tests.serving.conftest import Server  # noqa: E402
 
 ORDER_DATE = "2026-10-05"
 CFG = ScoringConfig()
