@@ -170,11 +170,16 @@ def fixed_rate(url: str, key: str, ids: list[str], rate: float, seconds: float, 
         if r.status_code != 201:
             errors[0] += 1
 
-    # warm up (connections, caches) outside the measurement
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda i: client().get("/v1/customers/" + ids[i]), range(16)))
-    t0 = time.perf_counter() + 0.2
+    # warm up every thread's connection (and the server's caches) outside the measurement, in the same pool
     with ThreadPoolExecutor(64) as pool:
+        barrier = threading.Barrier(64)
+
+        def warm(i: int) -> None:
+            barrier.wait(timeout=60)
+            client().get("/v1/customers/" + ids[i % len(ids)])
+
+        list(pool.map(warm, range(64)))
+        t0 = time.perf_counter() + 0.2
         for i, body in enumerate(bodies):
             due = t0 + i / rate
             wait = due - time.perf_counter()
