@@ -16,7 +16,7 @@ OUT ?= out
 MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export MLFLOW_TRACKING_URI
 
-.PHONY: help install demo-data validate features train score report backtest worklist test test-fast lint docs model-doc bench bench-real decisions clean
+.PHONY: help install demo-data validate features train score report backtest worklist serve test test-fast lint docs model-doc bench bench-real decisions clean
 
 help: ## Show this help
 	@if [ -t 1 ]; then c='\033[36m'; r='\033[0m'; else c=''; r=''; fi; \
@@ -67,12 +67,19 @@ BACKTEST_SWEEP ?= actions.hold_past_due_days=15,30,45,60
 backtest: demo-data ## Replay the scoring policy at past month ends with a hold-threshold sweep into out/backtest
 	$(BIN)/riskml backtest --data $(DATA) --out $(OUT)/backtest --sweep $(BACKTEST_SWEEP)
 
+SERVE_DB ?= $(OUT)/serve.db
+PORT ?= 8000
+serve: demo-data ## Serve order-time credit checks on out/scores.parquet (make score first; keys: riskml serve keys add)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[serve]"
+	@test -f $(OUT)/scores.parquet || $(MAKE) score
+	$(BIN)/riskml serve --scores $(OUT)/scores.parquet --data $(DATA) --db $(SERVE_DB) --port $(PORT)
+
 TEST_STAMP := $(VENV)/.installed-test
 
 # the test suite also needs the Spark extra, Java (Spark) and Chromium (report screenshots): installed here
 # from PyPI and Debian's packages when missing; tests that need them skip with a reason if this was not possible
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,spark]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,spark,serve,postgres]"
 	@bash scripts/system-deps.sh
 	@touch $(TEST_STAMP)
 

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import ROOT, machine  # noqa: E402
 
-SECTIONS = ("features", "scoring", "spark", "real_data", "reports", "backtest", "worklist")
+SECTIONS = ("features", "scoring", "spark", "real_data", "reports", "backtest", "worklist", "serving")
 DOC = ROOT / "docs" / "benchmarks.md"
 
 

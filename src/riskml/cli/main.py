@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 # one module per command, in the order of the pipeline
-COMMAND_MODULES = ("synth", "validate", "features", "train", "score", "report", "worklist", "import_", "backtest")
+COMMAND_MODULES = ("synth", "validate", "features", "train", "score", "report", "worklist", "import_", "backtest", "serve", "audit")
 
 
 def _version(value: bool) -> None:

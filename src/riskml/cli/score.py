@@ -4,6 +4,7 @@ review, persona and reason codes), written atomically with a run summary on the 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -41,12 +42,19 @@ def score(
     engine: str = typer.Option(
         "pandas", "--engine",
         help="pandas (this machine) or spark (needs pip install 'riskml\\[spark]' and Java 17+; see docs/spark.md)."),
+    overrides_db: str | None = typer.Option(
+        None, "--overrides-db",
+        help="riskml serve database (URL or SQLite file): overrides active on --as-of win (override_* columns)."),
 ) -> None:
     """Score every customer of the master: PD, grade, suggested limit, action, order hold, review due,
     persona and reason codes.
 
     Example: riskml score --data data/demo --as-of 2026-09-30 --out out/scores.parquet
     """
+    if overrides_db is not None and engine != "pandas":
+        from riskml.errors import RiskmlError
+
+        raise RiskmlError("--overrides-db works with --engine pandas")
     if engine not in ("pandas", "spark"):
         from riskml.errors import RiskmlError
 
@@ -86,6 +94,10 @@ def score(
     cpath = check_output_path(contributions if contributions is not None else contributions_path(out), "--contributions")
     scoring_config = load_config("scoring", config)
     prev = load_previous(previous) if previous is not None else None
+    if overrides_db is not None and "://" not in overrides_db and not Path(overrides_db).exists():
+        from riskml.errors import RiskmlError
+
+        raise RiskmlError(f"--overrides-db: file not found: {overrides_db}")
 
     from riskml.cli.ledger import load_ledger_for_cli
     from riskml.data.validate import resolve_data_config
@@ -107,6 +119,8 @@ def score(
             feats, model, scoring_config, info, previous=prev, data_fingerprint=fingerprint,
             specs=feature_specs(extra), progress=lambda done, total: bar.update(task, completed=done),
         )
+    if overrides_db is not None:
+        result = _with_overrides(result, overrides_db, as_of_ts)
     written = write_outputs(result, out, cpath)
 
     summary = summarise(result.scores, scoring_config.master_scale)
@@ -114,6 +128,22 @@ def score(
     for line in summary_lines(summary):
         console.print(line, markup=True)
     console.print(f"wrote {n:,} customers as of {as_of_ts.date()} to {written[0]} and contributions to {written[1]}")
+
+
+def _with_overrides(result: Any, db: str, as_of: Any) -> Any:
+    """The scores with the overrides of the service's database that are active on ``as_of`` applied."""
+    from dataclasses import replace
+
+    from riskml.scoring.overrides import apply_overrides
+    from riskml.serving import require_extra
+
+    require_extra()
+    from riskml.serving.db import open_database
+    from riskml.serving.repository import active_overrides_frame
+
+    active = active_overrides_frame(open_database(db), as_of)
+    console.print(f"{len(active):,} overrides active on {as_of.date()} from {db}")
+    return replace(result, scores=apply_overrides(result.scores, active))
 
 
 def register(app: typer.Typer) -> None:

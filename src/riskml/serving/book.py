@@ -1,0 +1,331 @@
+"""The scored book the service holds in memory, and the order-time check (pure: no clock, no database).
+
+At startup the service reads the last batch scores (``riskml score`` output: PD, grade, limits, actions,
+model version, data fingerprint) and each customer's policy inputs (:data:`POLICY_INPUTS`: exposure, open
+orders, limit, days past due, ...) as of the scores' as-of date -- built from the ledger with
+:func:`riskml.features.build_features`, or read from the scores file when it carries them.
+
+:func:`check_order` decides one order exactly as the batch policy would: the customer's feature row with
+the orders released since the scoring and this order added to ``exposure`` and ``open_orders_amount``,
+the scored PD, and :func:`riskml.scoring.policy.apply_policy`. No hold: ``release``; a hold for past due or
+revoked terms: ``hard_hold``; over the limit only: ``soft_hold`` (``hold_type`` from the policy when it
+gives one). Overrides then apply: a ``limit`` override replaces the limit before the policy runs, an
+``action`` override lifts or imposes the ``revoked`` hold, a ``hold_release`` override releases a held
+order when its approver's level may release that hold (and within its ``max_amount``).
+
+A customer not in the book is a new account: no history, the new-account limit (default the scoring
+config's thin-file starter limit), no PD; the same policy decides (over the limit: soft hold).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskml.config import ScoringConfig
+from riskml.errors import RiskmlError
+from riskml.scoring.actions import HOLD_CODES
+from riskml.scoring.approvals import NO_APPROVAL, level_allows, level_names, required_levels
+from riskml.scoring.policy import POLICY_INPUTS, apply_policy
+
+HARD_CODES = frozenset({"past_due", "revoked"})
+# scores columns the customer endpoint returns (when present)
+CUSTOMER_COLUMNS = ("pd", "grade", "current_limit", "suggested_limit", "limit_change", "action", "limit_rationale",
+                    "order_hold", "hold_reason", "hold_codes", "review_due", "review_reason", "review_priority",
+                    "persona", "reason_codes", "hold_type", "release_amount", "approval_level", "treatment",
+                    "expected_loss", "next_review", "scored")
+_EXTRA_INPUTS = ("past_due_amount",)
+
+
+def _clean(v: Any) -> Any:
+    """JSON-ready scalar: NaN -> None, numpy -> Python, timestamps -> ISO date."""
+    if v is None:
+        return None
+    if isinstance(v, (pd.Timestamp, np.datetime64)):
+        return None if pd.isna(v) else str(pd.Timestamp(v).date())
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return None if not math.isfinite(float(v)) else float(v)
+    return v
+
+
+@dataclass
+class Book:
+    """The last batch scoring, as the service uses it."""
+
+    as_of: pd.Timestamp
+    model_version: str
+    data_fingerprint: str
+    currency: str
+    fx_rates: dict[str, float]
+    config: ScoringConfig
+    new_account_limit: float
+    scores: dict[str, dict[str, Any]] = field(repr=False)
+    inputs: dict[str, dict[str, float]] = field(repr=False)
+    n_reasons: int = 3
+    level_cache: dict[tuple[str, float, str], str] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def to_base(self, amount: float, currency: str) -> float | None:
+        """``amount`` in the book's currency, or None when the currency is unknown."""
+        if currency == self.currency:
+            return amount
+        rate = self.fx_rates.get(currency)
+        return None if rate is None else amount * rate
+
+    def customer(self, customer_id: str) -> dict[str, Any] | None:
+        row = self.scores.get(customer_id)
+        if row is None:
+            return None
+        out = {c: _clean(row[c]) for c in CUSTOMER_COLUMNS if c in row}
+        out["reasons"] = [row[f"reason_{j + 1}"] for j in range(self.n_reasons)
+                          if row.get(f"reason_{j + 1}") not in (None, "") and not pd.isna(row.get(f"reason_{j + 1}"))]
+        inp = self.inputs.get(customer_id, {})
+        out["exposure_at_scoring"] = _clean(inp.get("exposure"))
+        return out
+
+
+def build_book(scores: pd.DataFrame, inputs: pd.DataFrame, config: ScoringConfig, currency: str = "EUR",
+               fx_rates: dict[str, float] | None = None, new_account_limit: float | None = None) -> Book:
+    """A :class:`Book` from a scores frame and a frame of policy inputs (one row per customer, with
+    ``customer_id`` and :data:`POLICY_INPUTS`; e.g. ``build_features`` as of the scores' as-of)."""
+    if not len(scores):
+        raise RiskmlError("--scores: the scores file has no rows")
+    need = {"customer_id", "as_of", "pd"}
+    if missing := sorted(need - set(scores.columns)):
+        raise RiskmlError(f"--scores: not a riskml scores file (missing columns {missing})")
+    dates = pd.to_datetime(scores["as_of"]).dt.normalize().unique()
+    if len(dates) != 1:
+        raise RiskmlError(f"--scores: one as-of date expected; the file holds {len(dates)}")
+    if missing := sorted(set(POLICY_INPUTS) - set(inputs.columns)):
+        raise RiskmlError(f"the policy inputs lack columns {missing}")
+    cols = [c for c in (*POLICY_INPUTS, *_EXTRA_INPUTS) if c in inputs.columns]
+    ids = inputs["customer_id"].astype(str).to_numpy()
+    values = inputs[cols].apply(pd.to_numeric, errors="coerce").to_numpy("float64")
+    input_map = {cid: dict(zip(cols, row.tolist(), strict=True)) for cid, row in zip(ids, values, strict=True)}
+    sc = scores.copy()
+    sc["customer_id"] = sc["customer_id"].astype(str)
+    score_map = {r["customer_id"]: r for r in sc.to_dict("records")}
+    first = sc.iloc[0]
+    n_reasons = sum(1 for c in sc.columns if c.startswith("reason_") and c[7:].isdigit())
+    return Book(
+        as_of=pd.Timestamp(dates[0]), model_version=str(first.get("model_version", "") or ""),
+        data_fingerprint=str(first.get("data_fingerprint", "") or ""), currency=currency.upper(),
+        fx_rates={k.upper(): float(v) for k, v in (fx_rates or {}).items()}, config=config,
+        new_account_limit=float(config.limits.thin_file_starter_limit if new_account_limit is None
+                                else new_account_limit),
+        scores=score_map, inputs=input_map, n_reasons=n_reasons,
+    )
+
+
+def load_book(scores_path: Path, data: Path | None, config: ScoringConfig, data_config: Path | None = None,
+              currency: str | None = None, new_account_limit: float | None = None,
+              features_config: Path | None = None,
+              read_ledger: Callable[[Path, Path | None], Any] | None = None) -> Book:
+    """Read the scores file and the policy inputs (from ``data`` as of the scores' as-of, else from the
+    scores file itself). ``read_ledger(data, data_config)`` loads and validates the ledger (default
+    :func:`riskml.data.validate.load_ledger`; the CLI passes its own, which prints the summary)."""
+    from riskml.io import read_table
+
+    if not Path(scores_path).exists():
+        raise RiskmlError(f"--scores: file not found: {scores_path}")
+    scores = read_table(scores_path)
+    if "as_of" not in scores.columns or not len(scores):
+        raise RiskmlError(f"--scores: {scores_path} is not a riskml scores file (no as_of column or no rows)")
+    fx: dict[str, float] = {}
+    base = currency
+    if data is not None:
+        from riskml.config import load_config
+        from riskml.data.validate import load_ledger, resolve_data_config
+        from riskml.features import build_features
+
+        as_of = pd.to_datetime(scores["as_of"]).max().normalize()
+        cfg = resolve_data_config(data, data_config)
+        ledger = read_ledger(data, data_config) if read_ledger is not None else load_ledger(data, cfg)[0]
+        inputs = build_features(ledger, as_of, load_config("features", features_config))
+        fx = dict(cfg.fx_rates)
+        base = base or cfg.base_currency
+    elif set(POLICY_INPUTS) <= set(scores.columns):
+        inputs = scores
+    else:
+        raise RiskmlError("--data is needed: the scores file does not carry the policy inputs (exposure, open "
+                          "orders, limit, days past due); give the ledger the scores were made from")
+    return build_book(scores, inputs, config, currency=base or "EUR", fx_rates=fx,
+                      new_account_limit=new_account_limit)
+
+
+@dataclass(frozen=True)
+class OverrideView:
+    """An active override as the check uses it."""
+
+    id: int
+    kind: str
+    limit: float | None = None
+    action: str | None = None
+    max_amount: float | None = None
+    approver: str = ""
+    approver_level: str = ""
+    used: float = 0.0  # orders already released under it
+
+
+def hold_type_of(codes: list[str]) -> str:
+    if not codes:
+        return "none"
+    return "hard" if HARD_CODES & set(codes) else "soft"
+
+
+def release_level(hold_type: str, limit: float, grade: str, config: ScoringConfig) -> str:
+    """The approval level that may release a hold of ``hold_type`` (the lowest level for a soft hold)."""
+    if hold_type == "none":
+        return NO_APPROVAL
+    lvl = required_levels(np.array(["keep"], dtype=object), np.array([limit]), np.array([limit]),
+                          np.array([grade or ""], dtype=object), config.approvals, config.master_scale,
+                          hold_type=np.array([hold_type], dtype=object))[0]
+    return lvl or level_names(config.approvals)[0]
+
+
+def policy_row(book: Book, customer_id: str, limit_override: float | None = None) -> tuple[dict[str, float], float, bool]:
+    """(the customer's policy inputs as of the scoring, the scored PD, known customer)."""
+    row = book.inputs.get(customer_id)
+    sc = book.scores.get(customer_id)
+    if row is None or sc is None:
+        base = {c: math.nan for c in POLICY_INPUTS}
+        base.update({"credit_limit": book.new_account_limit, "exposure": 0.0, "open_orders_amount": 0.0,
+                     "no_payment_history": 1.0, "invoices_total": 0.0, "tenure_months": 0.0})
+        p, known = math.nan, False
+    else:
+        base = dict(row)
+        p = float(sc["pd"]) if sc.get("pd") is not None and not pd.isna(sc.get("pd")) else math.nan
+        known = True
+    if limit_override is not None:
+        base["credit_limit"] = float(limit_override)
+    return base, p, known
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    """One order to decide: ``amount`` in the book currency, ``released_since`` the orders released since
+    the scoring, ``overrides`` the customer's active overrides."""
+
+    customer_id: str
+    amount: float
+    released_since: float = 0.0
+    overrides: tuple[OverrideView, ...] = ()
+
+
+def check_order(book: Book, customer_id: str, amount: float, released_since: float,
+                overrides: list[OverrideView] | None = None) -> dict[str, Any]:
+    """The decision on one order of ``amount`` (book currency) for ``customer_id``, with ``released_since``
+    of orders released since the scoring already counted, and the customer's active ``overrides``."""
+    return check_orders(book, [OrderInput(customer_id, amount, released_since, tuple(overrides or ()))])[0]
+
+
+def _release_level_cached(book: Book, hold_type: str, limit: float, grade: str) -> str:
+    key = (hold_type, limit, grade)
+    if (level := book.level_cache.get(key)) is None:
+        level = book.level_cache[key] = release_level(hold_type, limit, grade, book.config)
+    return level
+
+
+def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
+    """:func:`check_order` for many orders at once: one :func:`apply_policy` call on all their rows (the
+    policy decides each row from its own inputs, so a batch decides each order as it would alone)."""
+    if not orders:
+        return []
+    cfg = book.config
+    rows, pds, known, bases, exp0s = [], [], [], [], []
+    for o in orders:
+        ovs = {v.kind: v for v in o.overrides}
+        lim_ov = ovs.get("limit")
+        base, p, kn = policy_row(book, o.customer_id, lim_ov.limit if lim_ov else None)
+        exp0 = float(np.nan_to_num(base.get("exposure", 0.0), nan=0.0)) + o.released_since
+        orders0 = float(np.nan_to_num(base.get("open_orders_amount", 0.0), nan=0.0)) + o.released_since
+        rows.append({**base, "customer_id": o.customer_id, "exposure": exp0 + o.amount,
+                     "open_orders_amount": orders0 + o.amount})
+        pds.append(p)
+        known.append(kn)
+        bases.append(base)
+        exp0s.append(exp0)
+    cols = [c for c in rows[0] if c != "customer_id"]
+    frame = pd.DataFrame({"customer_id": np.array([r["customer_id"] for r in rows], dtype=object),
+                          **{c: np.array([r.get(c, math.nan) for r in rows], dtype="float64") for c in cols}})
+    decisions = apply_policy(frame, np.array(pds, dtype="float64"), cfg).to_dict("records")
+    return [_finish(book, o, dec, base, p, kn, exp0)
+            for o, dec, base, p, kn, exp0 in zip(orders, decisions, bases, pds, known, exp0s, strict=True)]
+
+
+def _finish(book: Book, o: OrderInput, dec: dict[str, Any], base: dict[str, float], p: float, known: bool,
+            exp0: float) -> dict[str, Any]:
+    """The response for one order from its policy row and its overrides."""
+    cfg = book.config
+    amount = o.amount
+    ovs = {v.kind: v for v in o.overrides}
+    lim_ov = ovs.get("limit")
+    codes = [c for c in str(dec["hold_codes"]).split(";") if c]
+    texts = [t for t in str(dec["hold_reason"]).split("; ") if t]
+    applied: list[int] = []
+    if lim_ov:
+        applied.append(lim_ov.id)
+    act_ov = ovs.get("action")
+    policy_hold_type = str(dec["hold_type"]) if "hold_type" in dec else None
+    if act_ov is not None:
+        applied.append(act_ov.id)
+        policy_hold_type = None
+        if act_ov.action == "revoke" and "revoked" not in codes:
+            codes.append("revoked")
+            texts.append(f"credit terms revoked by override #{act_ov.id} ({act_ov.approver})")
+        elif act_ov.action == "keep" and "revoked" in codes:
+            codes.remove("revoked")
+            texts = [t for t in texts if not t.startswith("credit terms revoked")]
+    hold_type = policy_hold_type if policy_hold_type in ("none", "soft", "hard") and codes else hold_type_of(codes)
+    limit = float(base.get("credit_limit", math.nan))
+    grade = str(dec["grade"] or "")
+    # what releases the order: paying the excess over the limit (with its tolerance) and what is past due
+    if "release_amount" in dec and act_ov is None and not pd.isna(dec["release_amount"]):
+        release_amount: float | None = float(dec["release_amount"])
+    elif "revoked" in codes:
+        release_amount = None  # no payment releases revoked terms: an approver does
+    else:
+        release_amount = 0.0
+        if "over_limit" in codes and math.isfinite(limit):
+            release_amount += max(0.0, exp0 + amount - limit * (1 + cfg.actions.hold_over_limit_pct))
+        if "past_due" in codes:
+            release_amount += float(np.nan_to_num(base.get("past_due_amount", 0.0), nan=0.0))
+    needed = _release_level_cached(book, hold_type, limit if math.isfinite(limit) else 0.0, grade)
+    decision = "release" if hold_type == "none" else f"{hold_type}_hold"
+    released_by: int | None = None
+    rel_ov = ovs.get("hold_release")
+    if rel_ov is not None and decision != "release":
+        within = rel_ov.max_amount is None or rel_ov.used + amount <= rel_ov.max_amount + 1e-9
+        if within and level_allows(rel_ov.approver_level, needed, cfg.approvals):
+            decision, released_by = "release", rel_ov.id
+            applied.append(rel_ov.id)
+            texts.append(f"released by override #{rel_ov.id} ({rel_ov.approver})")
+    reason_codes = list(codes) + ([] if known else ["new_account"])
+    if not known:
+        texts.append(f"new account: no history; new-account limit {book.new_account_limit:,.0f}")
+    headroom = limit - (exp0 + amount) if math.isfinite(limit) else None
+    return {
+        "decision": decision, "released": decision == "release", "customer_id": o.customer_id,
+        "known_customer": known, "reason_codes": reason_codes, "reasons": texts,
+        "reason_texts": {c: HOLD_CODES.get(c, "") for c in codes},
+        "hold_type": hold_type, "exposure_before": exp0, "exposure_after": exp0 + amount,
+        "limit": _clean(limit), "headroom": _clean(headroom), "grade": grade or None, "pd": _clean(p),
+        "persona": str(dec["persona"]) or None, "suggested_limit": _clean(dec["suggested_limit"]),
+        "action": str(dec["action"]), "approval_level": needed or None,
+        "release_amount": _clean(release_amount) if hold_type != "none" else 0.0,
+        "overrides_applied": applied, "released_by_override": released_by,
+        "as_of": str(book.as_of.date()), "model_version": book.model_version,
+        "data_fingerprint": book.data_fingerprint, "currency": book.currency,
+    }
