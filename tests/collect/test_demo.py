@@ -64,7 +64,10 @@ def test_ranking_equals_an_independent_computation(demo_result: WorklistResult, 
     ids = lines["customer_id"]
     p = demo_scores.set_index("customer_id")["pd"].reindex(ids).to_numpy()
     open_bal = raw.groupby("customer_id")["open"].sum().reindex(ids).fillna(0).to_numpy()
-    el = p * 0.6 * open_bal
+    # the decisions' own expected loss where the scores carry it (net of insurance), else PD x LGD x open balance
+    given = (demo_scores.set_index("customer_id")["expected_loss"].reindex(ids).to_numpy("float64")
+             if "expected_loss" in demo_scores else np.full(len(ids), np.nan))
+    el = np.where(np.isfinite(given), given, p * 0.6 * open_bal)
     weights = [(0, 30, 0.25), (30, 60, 0.5), (60, 90, 1.0), (90, np.inf, 2.0)]
     u = np.ones(len(ids))
     for lo, hi, w in weights:

@@ -34,7 +34,7 @@ def summary_tables(report) -> tuple[Table, Table | None]:
 @user_errors
 def validate(
     data: Path = typer.Option(..., "--data", "-d", help="Ledger directory (customers, invoices, payments, ...)."),
-    rejects: Path = typer.Option(..., "--rejects", "-r",
+    rejects: Path | None = typer.Option(None, "--rejects", "-r",
                                  help="Where to write every rejected row (.csv or .parquet); outside the data "
                                       "directory's tables."),
     data_config: Path | None = typer.Option(
@@ -60,6 +60,8 @@ def validate(
     if suggest_mapping:
         _suggest(data, data_config)
         return
+    if rejects is None:  # required, except to suggest a mapping: nothing is written into the current directory
+        raise RiskmlError("--rejects FILE is required (.csv or .parquet): where the rejected rows are written")
     if rejects.suffix.lower() not in TABLE_SUFFIXES:
         raise RiskmlError(f"--rejects must end in .csv or .parquet; got {str(rejects)!r}")
     guard_output(rejects, "--rejects", {"--data": data, "--data-config": data_config}, (data,))
