@@ -22,8 +22,6 @@ from riskml.errors import ConfigError, DataError
 runner = CliRunner()
 IBM = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "ibm_accounts_receivable"
 IBM_FILE = "WA_Fn-UseC_-Accounts-Receivable.csv"
-if not IBM.exists():  # the worktree layout: /work/wt/<branch>/tests/... next to /work/shared
-    IBM = Path("/work/shared/datasets/ibm_accounts_receivable")
 
 # one row per invoice: customer, invoice, paid date and paid amount (the usual AR export), US dates
 EXPORT = """\
