@@ -41,7 +41,7 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -58,6 +58,8 @@ PARITY_TOL = 1e-6
 MAX_NODES = 63
 # rows per pass through the trees
 ROW_BLOCK = 512
+# the most split decisions a group of leaves is keyed by (its table has 2^bits rows)
+GROUP_KEY_BITS = 8
 # LightGBM's kZeroThreshold (a float32 1e-35, as double)
 _ZERO = float(np.float32(1e-35))
 _MISSING = {"None": 0, "Zero": 1, "NaN": 2}
@@ -123,6 +125,7 @@ class PredContribExplainer:
 class _Leaf:
     value: float
     edges: list[tuple[int, bool, int]]  # (node index within the tree, path goes left, feature)
+    key: int = 0  # id() of the leaf's dict in the dump
 
 
 def _walk(tree: dict[str, Any], nodes: list[dict[str, Any]], leaves: list[_Leaf]) -> None:
@@ -133,7 +136,7 @@ def _walk(tree: dict[str, Any], nodes: list[dict[str, Any]], leaves: list[_Leaf]
         if "leaf_value" in node:
             if "leaf_coeff" in node or "leaf_const" in node:
                 raise UnsupportedModel("linear trees are not supported")
-            leaves.append(_Leaf(float(node["leaf_value"]), path))
+            leaves.append(_Leaf(float(node["leaf_value"]), path, id(node)))
             continue
         idx = len(nodes)
         nodes.append(node)
@@ -171,6 +174,16 @@ class _Model:
     leaf_z: np.ndarray
     leaf_table: np.ndarray
     table: np.ndarray
+    node_nan_left: np.ndarray = field(default_factory=lambda: np.zeros(0, np.bool_))
+    tree_group_start: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    tree_loose_start: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    loose_leaves: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    group_key_start: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    group_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    group_union_start: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    group_union: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    group_table_off: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    group_table: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def _bitset(categories: Sequence[int]) -> list[int]:
@@ -192,10 +205,15 @@ def parse_model(dump: dict[str, Any]) -> _Model:
     leaf_value, leaf_d, leaf_feat_start = [], [], [0]
     slot_nodes, slot_want, leaf_feats, leaf_z = [], [], [], []
     expected = 0.0
+    groups: list[tuple[list[int], list[int]]] = []  # (key nodes, leaves) of each group of leaves
+    loose: list[int] = []  # leaves evaluated one by one
+    tree_group_start, tree_loose_start = [0], [0]
     for info in dump["tree_info"]:
         root = info["tree_structure"]
         if "leaf_value" in root:  # a single-leaf tree: a constant, all of it expected value
             expected += float(root["leaf_value"])
+            tree_group_start.append(len(groups))
+            tree_loose_start.append(len(loose))
             tree_node_start.append(len(node_rows))
             tree_leaf_start.append(len(leaf_value))
             continue
@@ -246,6 +264,9 @@ def parse_model(dump: dict[str, Any]) -> _Model:
             leaf_z.extend(z)
             leaf_feat_start.append(len(leaf_feats))
         expected += tree_expected
+        _group_tree(root, nodes, leaves, tree_leaf_start[-1], leaf_d, groups, loose)
+        tree_group_start.append(len(groups))
+        tree_loose_start.append(len(loose))
         tree_node_start.append(len(node_rows))
         tree_leaf_start.append(len(leaf_value))
     nodes_arr = np.array(node_rows, dtype=np.float64).reshape(-1, 7)
@@ -263,8 +284,82 @@ def parse_model(dump: dict[str, Any]) -> _Model:
         leaf_feats=np.array(leaf_feats, dtype=i64), leaf_z=np.array(leaf_z, dtype=np.float64),
         leaf_table=np.zeros(0, dtype=i64), table=np.zeros(0, dtype=np.float64),
     )
+    # where a numeric split sends NaN: the default side when missing_type is NaN, else NaN reads as 0, which
+    # goes the default side when missing_type is Zero and by the threshold otherwise
+    m.node_nan_left = np.where(m.node_missing == 2, m.node_default_left,
+                               np.where(m.node_missing == 1, m.node_default_left, m.node_threshold >= 0.0))
     m.leaf_table, m.table = _tables(m)
+    _group_tables(m, groups, loose, tree_group_start, tree_loose_start)
     return m
+
+
+def _group_tree(root: dict[str, Any], nodes: list[dict[str, Any]], leaves: list[_Leaf], leaf_base: int,
+                leaf_d: list[int], groups: list[tuple[list[int], list[int]]], loose: list[int]) -> None:
+    """Split one tree's leaves into groups: the largest subtrees whose key (the nodes on the path to the
+    subtree plus its own splits) has at most :data:`GROUP_KEY_BITS` nodes. A group's summed table is
+    indexed by those node decisions, so a row costs one look-up per group instead of one per leaf.
+    Leaves too deep for any group, or without a table, are left loose."""
+    node_idx = {id(nd): i for i, nd in enumerate(nodes)}
+    leaf_idx = {leaf.key: leaf_base + i for i, leaf in enumerate(leaves)}
+
+    def inside(nd: dict[str, Any], internal: list[int], lvs: list[int]) -> None:
+        if "leaf_value" in nd:
+            lvs.append(leaf_idx[id(nd)])
+            return
+        internal.append(node_idx[id(nd)])
+        inside(nd["left_child"], internal, lvs)
+        inside(nd["right_child"], internal, lvs)
+
+    def visit(nd: dict[str, Any], path: list[int]) -> None:
+        internal: list[int] = []
+        lvs: list[int] = []
+        inside(nd, internal, lvs)
+        if len(path) + len(internal) <= GROUP_KEY_BITS and all(leaf_d[i] <= TABLE_MAX_D for i in lvs):
+            groups.append((path + internal, lvs))
+            return
+        if "leaf_value" in nd:
+            loose.append(lvs[0])
+            return
+        here = [*path, node_idx[id(nd)]]
+        visit(nd["left_child"], here)
+        visit(nd["right_child"], here)
+
+    visit(root, [])
+
+
+def _group_tables(m: _Model, groups: list[tuple[list[int], list[int]]], loose: list[int],
+                  tree_group_start: list[int], tree_loose_start: list[int]) -> None:
+    i64 = np.int64
+    key_start, keys, leaf_start, g_leaves, union_start, union, table_off = [0], [], [0], [], [0], [], [0]
+    leaf_union_pos = np.zeros(len(m.leaf_feats), dtype=i64)
+    for key_nodes, lvs in groups:
+        keys.extend(key_nodes)
+        key_start.append(len(keys))
+        g_leaves.extend(lvs)
+        leaf_start.append(len(g_leaves))
+        feats: list[int] = []
+        for leaf in lvs:
+            fs = int(m.leaf_feat_start[leaf])
+            for j in range(int(m.leaf_d[leaf])):
+                f = int(m.leaf_feats[fs + j])
+                if f not in feats:
+                    feats.append(f)
+                leaf_union_pos[fs + j] = feats.index(f)
+        union.extend(feats)
+        union_start.append(len(union))
+        table_off.append(table_off[-1] + (1 << len(key_nodes)) * len(feats))
+    m.tree_group_start = np.array(tree_group_start, dtype=i64)
+    m.tree_loose_start = np.array(tree_loose_start, dtype=i64)
+    m.loose_leaves = np.array(loose, dtype=i64)
+    m.group_key_start, m.group_keys = np.array(key_start, dtype=i64), np.array(keys, dtype=i64)
+    m.group_union_start, m.group_union = np.array(union_start, dtype=i64), np.array(union, dtype=i64)
+    m.group_table_off = np.array(table_off, dtype=i64)
+    m.group_table = np.zeros(table_off[-1], dtype=np.float64)
+    if groups:
+        build_groups = _get_kernels()[2]
+        build_groups(m.group_key_start, m.group_keys, np.array(leaf_start, dtype=i64), np.array(g_leaves, dtype=i64),
+                     m.group_union_start, m.group_table_off, m.group_table, leaf_union_pos, m.leaf_d,
+                     m.leaf_feat_start, m.slot_nodes, m.slot_want, m.leaf_table, m.table)
 
 
 def _leaf_covers(root: dict[str, Any]) -> list[tuple[float, list[float]]]:
@@ -292,7 +387,7 @@ def _shapley_weights(dmax: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ numba kernels
-def _kernels() -> tuple[Any, Any]:
+def _kernels() -> tuple[Any, Any, Any]:
     import numba
 
     @numba.njit(nogil=True, cache=True)
@@ -334,10 +429,35 @@ def _kernels() -> tuple[Any, Any]:
                     table[base + pattern * d + j] = out[j]
 
     @numba.njit(nogil=True, cache=True)
+    def build_groups(key_start, keys, leaf_start, g_leaves, union_start, table_off, gtable,  # noqa: ANN001, ANN202
+                     leaf_union_pos, leaf_d, leaf_feat_start, slot_nodes, slot_want, leaf_table, table):
+        for g in range(len(key_start) - 1):
+            nb = key_start[g + 1] - key_start[g]
+            nu = union_start[g + 1] - union_start[g]
+            for kappa in range(1 << nb):
+                word = 0
+                for i in range(nb):
+                    if (kappa >> i) & 1:
+                        word |= np.int64(1) << keys[key_start[g] + i]
+                row = table_off[g] + kappa * nu
+                for li in range(leaf_start[g], leaf_start[g + 1]):
+                    leaf = g_leaves[li]
+                    d = leaf_d[leaf]
+                    fs = leaf_feat_start[leaf]
+                    mask = 0
+                    for j in range(d):
+                        if (word & slot_nodes[fs + j]) == slot_want[fs + j]:
+                            mask |= 1 << j
+                    base = leaf_table[leaf] + mask * d
+                    for j in range(d):
+                        gtable[row + leaf_union_pos[fs + j]] += table[base + j]
+
+    @numba.njit(nogil=True, cache=True)
     def shap_rows(X, out, expected, tree_node_start, node_feature, node_threshold, node_categorical,  # noqa: ANN001, ANN202
                   node_missing, node_default_left, node_cat_start, node_cat_len, cat_words, tree_leaf_start,
                   leaf_value, leaf_d, leaf_feat_start, leaf_feats, slot_nodes, slot_want, leaf_z, leaf_table,
-                  table, tmax, w, zero, block):
+                  table, tmax, w, node_nan_left, block, tree_group_start, tree_loose_start, loose_leaves, group_key_start,
+                  group_keys, group_union_start, group_union, group_table_off, group_table):
         n, k = X.shape
         bits = np.zeros(block, dtype=np.int64)
         masks = np.zeros(block, dtype=np.int64)
@@ -357,8 +477,6 @@ def _kernels() -> tuple[Any, Any]:
                     for q in range(tree_node_start[t + 1] - n0):
                         g = n0 + q
                         fval = X[r, node_feature[g]]
-                        if fval >= -zero and fval <= zero:
-                            fval = 0.0  # LightGBM's row parser reads |x| <= kZeroThreshold as a zero
                         if node_categorical[g]:
                             left = False
                             if not np.isnan(fval):
@@ -366,17 +484,29 @@ def _kernels() -> tuple[Any, Any]:
                                 if c >= 0 and (c >> 5) < node_cat_len[g]:
                                     left = (cat_words[node_cat_start[g] + (c >> 5)] >> np.uint32(c & 31)) & np.uint32(1) == 1
                         else:
-                            mt = node_missing[g]
-                            if np.isnan(fval) and mt != 2:
-                                fval = 0.0
-                            if (mt == 1 and fval == 0.0) or (mt == 2 and np.isnan(fval)):
-                                left = node_default_left[g]
-                            else:
-                                left = fval <= node_threshold[g]
-                        if left:
-                            word |= np.int64(1) << q
+                            # branch-free: a NaN compares False and takes the node's NaN side; under
+                            # missing_type Zero a zero takes the default side
+                            left = (fval <= node_threshold[g]) | (np.isnan(fval) & node_nan_left[g])
+                            z = (fval == 0.0) & (node_missing[g] == 1)
+                            left = (left & ~z) | (z & node_default_left[g])
+                        word |= np.int64(left) << q  # no branch on the data
                     bits[r - b0] = word
-                for leaf in range(tree_leaf_start[t], tree_leaf_start[t + 1]):
+                for g in range(tree_group_start[t], tree_group_start[t + 1]):
+                    ks, nb = group_key_start[g], group_key_start[g + 1] - group_key_start[g]
+                    us, nu = group_union_start[g], group_union_start[g + 1] - group_union_start[g]
+                    for r in range(m):
+                        word = bits[r]
+                        key = 0
+                        for i in range(nb):
+                            key |= ((word >> group_keys[ks + i]) & 1) << i
+                        masks[r] = key
+                    base = group_table_off[g]
+                    for u in range(nu):
+                        row = acc[group_union[us + u]]
+                        for r in range(m):
+                            row[r] += group_table[base + masks[r] * nu + u]
+                for li in range(tree_loose_start[t], tree_loose_start[t + 1]):
+                    leaf = loose_leaves[li]
                     d = leaf_d[leaf]
                     fs = leaf_feat_start[leaf]
                     for r in range(m):
@@ -405,13 +535,13 @@ def _kernels() -> tuple[Any, Any]:
             for r in range(b0, b1):
                 out[r, k] = expected
 
-    return build_tables, shap_rows
+    return build_tables, shap_rows, build_groups
 
 
-_KERNELS: tuple[Any, Any] | None = None
+_KERNELS: tuple[Any, Any, Any] | None = None
 
 
-def _get_kernels() -> tuple[Any, Any]:
+def _get_kernels() -> tuple[Any, Any, Any]:
     global _KERNELS
     if _KERNELS is None:
         _KERNELS = _kernels()
@@ -428,7 +558,7 @@ def _tables(m: _Model) -> tuple[np.ndarray, np.ndarray]:
     if len(sizes):
         if int(m.leaf_d.max()) > 63:
             raise UnsupportedModel("a leaf has more than 63 distinct features on its path")
-        build_tables, _ = _get_kernels()
+        build_tables = _get_kernels()[0]
         build_tables(m.leaf_value, m.leaf_d, m.leaf_feat_start, m.leaf_z, leaf_table, table, TABLE_MAX_D, _W)
     return leaf_table, table
 
@@ -445,14 +575,18 @@ class PatternExplainer:
 
     def _run(self, X: np.ndarray, out: np.ndarray) -> None:
         m = self.model
-        _, shap_rows = _get_kernels()
+        shap_rows = _get_kernels()[1]
         shap_rows(X, out, m.expected_value, m.tree_node_start, m.node_feature, m.node_threshold, m.node_categorical,
                   m.node_missing, m.node_default_left, m.node_cat_start, m.node_cat_len, m.cat_words,
                   m.tree_leaf_start, m.leaf_value, m.leaf_d, m.leaf_feat_start, m.leaf_feats, m.slot_nodes,
-                  m.slot_want, m.leaf_z, m.leaf_table, m.table, TABLE_MAX_D, _W, _ZERO, ROW_BLOCK)
+                  m.slot_want, m.leaf_z, m.leaf_table, m.table, TABLE_MAX_D, _W, m.node_nan_left, ROW_BLOCK,
+                  m.tree_group_start, m.tree_loose_start, m.loose_leaves, m.group_key_start, m.group_keys,
+                  m.group_union_start, m.group_union, m.group_table_off, m.group_table)
 
     def contributions_matrix(self, X: np.ndarray) -> np.ndarray:
-        X = np.ascontiguousarray(X, dtype=np.float64)
+        X = np.array(X, dtype=np.float64, order="C")  # a copy: tiny values are zeroed in it
+        # LightGBM's row parser reads |x| <= kZeroThreshold as a (sparse) zero
+        X[np.abs(X) <= _ZERO] = 0.0
         if X.ndim != 2 or X.shape[1] != self.model.n_features:
             raise ValueError(f"expected a matrix of {self.model.n_features} feature columns; got shape {X.shape}")
         out = np.zeros((X.shape[0], X.shape[1] + 1), dtype=np.float64)
