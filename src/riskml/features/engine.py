@@ -146,21 +146,27 @@ class _Acc:
         self.nc, self.g = n_cust, grid
         # (customer, bucket) cells of the event arrays seen so far, by the arrays' identity (the arrays are
         # held here too, so an id is never reused while cached)
-        self._cells: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._cells: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = {}
 
-    def cells(self, cust: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(flat cell index of the in-range events, in-range mask), computed once per pair of arrays."""
+    def cells(self, cust: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(flat cell index of the in-range events, in-range mask or None when all are in range), computed
+        once per pair of arrays."""
         key = (id(cust), id(days))
         hit = self._cells.get(key)
         if hit is None or hit[0] is not cust or hit[1] is not days:
             b, ok = self.g.bucket(days)
-            hit = (cust, days, cust[ok] * self.g.nb + b[ok], ok)
+            if ok.all():  # the usual case (nothing after the last as-of date): no masking copies
+                hit = (cust, days, cust * self.g.nb + b, None)
+            else:
+                hit = (cust, days, cust[ok] * self.g.nb + b[ok], ok)
             self._cells[key] = hit
         return hit[2], hit[3]
 
     def sums(self, cust: np.ndarray, days: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         flat, ok = self.cells(cust, days)
-        w = None if weights is None else np.asarray(weights, dtype="float64")[ok]
+        w = None if weights is None else np.asarray(weights, dtype="float64")
+        if w is not None and ok is not None:
+            w = w[ok]
         out = np.bincount(flat, weights=w, minlength=self.nc * self.g.nb).astype("float64")
         return out.reshape(self.nc, self.g.nb)
 
@@ -168,7 +174,8 @@ class _Acc:
         flat, ok = self.cells(cust, days)
         fill = -np.inf if kind == "max" else np.inf
         out = np.full(self.nc * self.g.nb, fill)
-        (np.maximum if kind == "max" else np.minimum).at(out, flat, np.asarray(values, dtype="float64")[ok])
+        v = np.asarray(values, dtype="float64")
+        (np.maximum if kind == "max" else np.minimum).at(out, flat, v if ok is None else v[ok])
         return out.reshape(self.nc, self.g.nb)
 
     def window(self, per_bucket: np.ndarray, w: int) -> np.ndarray:
@@ -320,7 +327,10 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
         # the settlement is the last event of the day on which the threshold is reached
         last_of_day = np.r_[(ev_inv[1:] != ev_inv[:-1]) | (ev_day[1:] != ev_day[:-1]), True]
         cand = np.flatnonzero(reached & last_of_day)
-        first_inv, first_pos = np.unique(ev_inv[cand], return_index=True)
+        # the first candidate of each invoice (events are sorted by invoice)
+        cinv = ev_inv[cand]
+        first_pos = np.flatnonzero(np.r_[True, cinv[1:] != cinv[:-1]]) if len(cinv) else np.zeros(0, np.int64)
+        first_inv = cinv[first_pos]
         pos = cand[first_pos]
         settle_day[first_inv] = ev_day[pos]
         settle_cash[first_inv] = cash_cum[pos]
