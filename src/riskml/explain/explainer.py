@@ -15,15 +15,18 @@ training covers of the tree nodes stand in for the data distribution).
       phi_i += v (o_i - z_i) sum_s w(s, d) [t^s] prod_{j != i} (z_j + o_j t),   w(s, d) = s! (d-1-s)! / d!
 
   to feature ``i``. For each leaf those ``d`` numbers are tabulated once per model for all ``2^d``
-  patterns; scoring a row is then one pass over the tree's conditions and one table look-up per leaf,
+  patterns, and the tables of the leaves of each subtree whose key (the splits on the path to it and in
+  it) has at most :data:`GROUP_KEY_BITS` decisions are summed into one table keyed by those decisions.
+  Scoring a row is then one branch-free pass over each tree's splits and one look-up per group,
   instead of LightGBM's O(leaves x depth^2) path extension per row. Leaves with more than
   :data:`TABLE_MAX_D` path features are evaluated per row from the same formula (no table).
 
 Split semantics follow LightGBM's row parser (|x| <= 1e-35 is read as 0) and its ``Tree::NumericalDecision`` / ``CategoricalDecision`` (LightGBM 4):
 a numeric NaN becomes 0 unless the node's ``missing_type`` is ``NaN``; ``missing_type`` ``Zero`` sends
 |x| <= 1e-35 and ``NaN`` sends NaN the default direction; categorical splits send NaN and negative codes
-right and a code in the node's category set left. Linear trees are not supported (the explainer refuses
-them and :func:`make_explainer` falls back to ``pred_contrib``).
+right and a code in the node's category set left. Linear trees, multi-class models and trees with more than
+:data:`MAX_NODES` splits are not supported (the explainer refuses them and :func:`make_explainer` falls
+back to ``pred_contrib``). docs/explainer.md has the details.
 
 :func:`make_explainer` chooses: ``pred_contrib``, ``fast`` (raises when the model is not supported), or
 ``auto``: the fast one when it builds and matches ``pred_contrib`` within :data:`PARITY_TOL` on a probe
