@@ -586,8 +586,11 @@ class PatternExplainer:
                   m.tree_group_start, m.tree_loose_start, m.loose_leaves, m.group_key_start, m.group_keys,
                   m.group_union_start, m.group_union, m.group_table_off, m.group_table)
 
-    def contributions_matrix(self, X: np.ndarray) -> np.ndarray:
-        X = np.array(X, dtype=np.float64, order="C")  # a copy: tiny values are zeroed in it
+    def contributions_matrix(self, X: np.ndarray, overwrite: bool = False) -> np.ndarray:
+        """Contributions of the rows of a float matrix (``overwrite``: ``X`` may be modified in place)."""
+        X = np.asarray(X) if overwrite else np.array(X, dtype=np.float64, order="C")
+        if X.dtype != np.float64 or not X.flags.c_contiguous or not X.flags.writeable:
+            X = np.array(X, dtype=np.float64, order="C")
         # LightGBM's row parser reads |x| <= kZeroThreshold as a (sparse) zero
         X[np.abs(X) <= _ZERO] = 0.0
         if X.ndim != 2 or X.shape[1] != self.model.n_features:
@@ -605,7 +608,7 @@ class PatternExplainer:
         return out
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
-        return self.contributions_matrix(feature_matrix(X))
+        return self.contributions_matrix(feature_matrix(X), overwrite=True)
 
 
 # ------------------------------------------------------------------------------------------ choosing
