@@ -33,7 +33,13 @@ def _previous_tables() -> list[str]:
 def versus_read(customers: int, repeats: int) -> list[str]:
     """Issue 15: the feature build against one plain read of the same Parquet ledger, wall and CPU."""
     d = ledger_dir(customers, 36)
-    runs = [measure("features_measure", str(d), "single", AS_OF) for _ in range(repeats)]
+    # RISKML_BENCH_FEATURES_BASELINE: a src/ folder of an earlier riskml, measured interleaved with this one
+    base_src = os.environ.get("RISKML_BENCH_FEATURES_BASELINE", "")
+    runs, base = [], []
+    for _ in range(repeats):
+        runs.append(measure("features_measure", str(d), "single", AS_OF))
+        if base_src:
+            base.append(measure("features_measure", str(d), "single", AS_OF, env={"PYTHONPATH": base_src}))
     read, feat = median_of(runs, "read_s"), median_of(runs, "features_s")
     read_cpu, feat_cpu = median_of(runs, "read_cpu_s"), median_of(runs, "features_cpu_s")
     try:
@@ -47,7 +53,11 @@ def versus_read(customers: int, repeats: int) -> list[str]:
         "| step | wall s | CPU s |", "|---|---|---|",
         f"| read the Parquet ledger once (pyarrow, multi-threaded) | {read:.2f} | {read_cpu:.2f} |",
         f"| build features | {feat:.2f} | {feat_cpu:.2f} |",
-        f"| build / read | **{feat / read:.2f}x** | {feat_cpu / read_cpu:.2f}x |", "",
+        f"| build / read | **{feat / read:.2f}x** | {feat_cpu / read_cpu:.2f}x |",
+        *([f"| build features with the baseline ({base_src}), interleaved | {median_of(base, 'features_s'):.2f} | "
+           f"{median_of(base, 'features_cpu_s'):.2f} |",
+           f"| baseline / this build | {median_of(base, 'features_s') / feat:.2f}x | "
+           f"{median_of(base, 'features_cpu_s') / feat_cpu:.2f}x |"] if base else []), "",
         "Target: build <= 1.5x one read."
         + (f" The 5-minute load average was {load:.1f} on {os.cpu_count()} cores: the machine was shared with other "
            "jobs, so the wall seconds are inflated and noisy." if load > (os.cpu_count() or 1) * 1.2 else ""), "",
