@@ -447,7 +447,7 @@ class PatternExplainer:
         if X.dtype != np.float64 or not X.flags.c_contiguous or not X.flags.writeable:
             X = np.array(X, dtype=np.float64, order="C")
         # LightGBM's row parser reads |x| <= kZeroThreshold as a (sparse) zero
-        X[np.abs(X) <= _ZERO] = 0.0
+        X[(X >= -_ZERO) & (X <= _ZERO)] = 0.0  # (byte masks: no float temporary of X's size)
         if X.ndim != 2 or X.shape[1] != self.model.n_features:
             raise ValueError(f"expected a matrix of {self.model.n_features} feature columns; got shape {X.shape}")
         out = np.zeros((X.shape[0], X.shape[1] + 1), dtype=np.float64)
