@@ -49,10 +49,12 @@ def ledger_dir(customers: int, months: int, seed: int = 11, end: str = "2026-06-
     return out
 
 
-def measure(module: str, *args: str) -> dict:
-    """Run ``python -m benchmarks.<module> args`` in a fresh process; it prints one JSON line."""
+def measure(module: str, *args: str, env: dict[str, str] | None = None) -> dict:
+    """Run ``python -m benchmarks.<module> args`` in a fresh process; it prints one JSON line. ``env``:
+    extra environment variables for that process."""
     cmd = [sys.executable, "-m", f"benchmarks.{module}", *args]
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
+                         env={**os.environ, **env} if env else None)
     if res.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])

@@ -1,4 +1,5 @@
-"""Stage 5: explanations. Reason codes from LightGBM's own contributions, in plain language."""
+"""Stage 5: explanations. Per-feature contributions (exact TreeSHAP: riskml's fast decision-pattern
+explainer or LightGBM's ``pred_contrib``, :mod:`riskml.explain.explainer`) and reason codes in plain language."""
 
 from riskml.explain.reasons import reason_codes
 

@@ -15,15 +15,18 @@ training covers of the tree nodes stand in for the data distribution).
       phi_i += v (o_i - z_i) sum_s w(s, d) [t^s] prod_{j != i} (z_j + o_j t),   w(s, d) = s! (d-1-s)! / d!
 
   to feature ``i``. For each leaf those ``d`` numbers are tabulated once per model for all ``2^d``
-  patterns; scoring a row is then one pass over the tree's conditions and one table look-up per leaf,
+  patterns, and the tables of the leaves of each subtree whose key (the splits on the path to it and in
+  it) has at most :data:`GROUP_KEY_BITS` decisions are summed into one table keyed by those decisions.
+  Scoring a row is then one branch-free pass over each tree's splits and one look-up per group,
   instead of LightGBM's O(leaves x depth^2) path extension per row. Leaves with more than
   :data:`TABLE_MAX_D` path features are evaluated per row from the same formula (no table).
 
 Split semantics follow LightGBM's row parser (|x| <= 1e-35 is read as 0) and its ``Tree::NumericalDecision`` / ``CategoricalDecision`` (LightGBM 4):
 a numeric NaN becomes 0 unless the node's ``missing_type`` is ``NaN``; ``missing_type`` ``Zero`` sends
 |x| <= 1e-35 and ``NaN`` sends NaN the default direction; categorical splits send NaN and negative codes
-right and a code in the node's category set left. Linear trees are not supported (the explainer refuses
-them and :func:`make_explainer` falls back to ``pred_contrib``).
+right and a code in the node's category set left. Linear trees, multi-class models and trees with more than
+:data:`MAX_NODES` splits are not supported (the explainer refuses them and :func:`make_explainer` falls
+back to ``pred_contrib``). docs/explainer.md has the details.
 
 :func:`make_explainer` chooses: ``pred_contrib``, ``fast`` (raises when the model is not supported), or
 ``auto``: the fast one when it builds and matches ``pred_contrib`` within :data:`PARITY_TOL` on a probe
@@ -41,7 +44,7 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -58,6 +61,8 @@ PARITY_TOL = 1e-6
 MAX_NODES = 63
 # rows per pass through the trees
 ROW_BLOCK = 512
+# the most split decisions a group of leaves is keyed by (its table has 2^bits rows)
+GROUP_KEY_BITS = 8
 # LightGBM's kZeroThreshold (a float32 1e-35, as double)
 _ZERO = float(np.float32(1e-35))
 _MISSING = {"None": 0, "Zero": 1, "NaN": 2}
@@ -123,6 +128,7 @@ class PredContribExplainer:
 class _Leaf:
     value: float
     edges: list[tuple[int, bool, int]]  # (node index within the tree, path goes left, feature)
+    key: int = 0  # id() of the leaf's dict in the dump
 
 
 def _walk(tree: dict[str, Any], nodes: list[dict[str, Any]], leaves: list[_Leaf]) -> None:
@@ -133,7 +139,7 @@ def _walk(tree: dict[str, Any], nodes: list[dict[str, Any]], leaves: list[_Leaf]
         if "leaf_value" in node:
             if "leaf_coeff" in node or "leaf_const" in node:
                 raise UnsupportedModel("linear trees are not supported")
-            leaves.append(_Leaf(float(node["leaf_value"]), path))
+            leaves.append(_Leaf(float(node["leaf_value"]), path, id(node)))
             continue
         idx = len(nodes)
         nodes.append(node)
@@ -171,6 +177,16 @@ class _Model:
     leaf_z: np.ndarray
     leaf_table: np.ndarray
     table: np.ndarray
+    node_nan_left: np.ndarray = field(default_factory=lambda: np.zeros(0, np.bool_))
+    tree_group_start: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    tree_loose_start: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    loose_leaves: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    group_key_start: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    group_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    group_union_start: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    group_union: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    group_table_off: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    group_table: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def _bitset(categories: Sequence[int]) -> list[int]:
@@ -192,10 +208,15 @@ def parse_model(dump: dict[str, Any]) -> _Model:
     leaf_value, leaf_d, leaf_feat_start = [], [], [0]
     slot_nodes, slot_want, leaf_feats, leaf_z = [], [], [], []
     expected = 0.0
+    groups: list[tuple[list[int], list[int]]] = []  # (key nodes, leaves) of each group of leaves
+    loose: list[int] = []  # leaves evaluated one by one
+    tree_group_start, tree_loose_start = [0], [0]
     for info in dump["tree_info"]:
         root = info["tree_structure"]
         if "leaf_value" in root:  # a single-leaf tree: a constant, all of it expected value
             expected += float(root["leaf_value"])
+            tree_group_start.append(len(groups))
+            tree_loose_start.append(len(loose))
             tree_node_start.append(len(node_rows))
             tree_leaf_start.append(len(leaf_value))
             continue
@@ -246,6 +267,9 @@ def parse_model(dump: dict[str, Any]) -> _Model:
             leaf_z.extend(z)
             leaf_feat_start.append(len(leaf_feats))
         expected += tree_expected
+        _group_tree(root, nodes, leaves, tree_leaf_start[-1], leaf_d, groups, loose)
+        tree_group_start.append(len(groups))
+        tree_loose_start.append(len(loose))
         tree_node_start.append(len(node_rows))
         tree_leaf_start.append(len(leaf_value))
     nodes_arr = np.array(node_rows, dtype=np.float64).reshape(-1, 7)
@@ -263,8 +287,82 @@ def parse_model(dump: dict[str, Any]) -> _Model:
         leaf_feats=np.array(leaf_feats, dtype=i64), leaf_z=np.array(leaf_z, dtype=np.float64),
         leaf_table=np.zeros(0, dtype=i64), table=np.zeros(0, dtype=np.float64),
     )
+    # where a numeric split sends NaN: the default side when missing_type is NaN, else NaN reads as 0, which
+    # goes the default side when missing_type is Zero and by the threshold otherwise
+    m.node_nan_left = np.where(m.node_missing == 2, m.node_default_left,
+                               np.where(m.node_missing == 1, m.node_default_left, m.node_threshold >= 0.0))
     m.leaf_table, m.table = _tables(m)
+    _group_tables(m, groups, loose, tree_group_start, tree_loose_start)
     return m
+
+
+def _group_tree(root: dict[str, Any], nodes: list[dict[str, Any]], leaves: list[_Leaf], leaf_base: int,
+                leaf_d: list[int], groups: list[tuple[list[int], list[int]]], loose: list[int]) -> None:
+    """Split one tree's leaves into groups: the largest subtrees whose key (the nodes on the path to the
+    subtree plus its own splits) has at most :data:`GROUP_KEY_BITS` nodes. A group's summed table is
+    indexed by those node decisions, so a row costs one look-up per group instead of one per leaf.
+    Leaves too deep for any group, or without a table, are left loose."""
+    node_idx = {id(nd): i for i, nd in enumerate(nodes)}
+    leaf_idx = {leaf.key: leaf_base + i for i, leaf in enumerate(leaves)}
+
+    def inside(nd: dict[str, Any], internal: list[int], lvs: list[int]) -> None:
+        if "leaf_value" in nd:
+            lvs.append(leaf_idx[id(nd)])
+            return
+        internal.append(node_idx[id(nd)])
+        inside(nd["left_child"], internal, lvs)
+        inside(nd["right_child"], internal, lvs)
+
+    def visit(nd: dict[str, Any], path: list[int]) -> None:
+        internal: list[int] = []
+        lvs: list[int] = []
+        inside(nd, internal, lvs)
+        if len(path) + len(internal) <= GROUP_KEY_BITS and all(leaf_d[i] <= TABLE_MAX_D for i in lvs):
+            groups.append((path + internal, lvs))
+            return
+        if "leaf_value" in nd:
+            loose.append(lvs[0])
+            return
+        here = [*path, node_idx[id(nd)]]
+        visit(nd["left_child"], here)
+        visit(nd["right_child"], here)
+
+    visit(root, [])
+
+
+def _group_tables(m: _Model, groups: list[tuple[list[int], list[int]]], loose: list[int],
+                  tree_group_start: list[int], tree_loose_start: list[int]) -> None:
+    i64 = np.int64
+    key_start, keys, leaf_start, g_leaves, union_start, union, table_off = [0], [], [0], [], [0], [], [0]
+    leaf_union_pos = np.zeros(len(m.leaf_feats), dtype=i64)
+    for key_nodes, lvs in groups:
+        keys.extend(key_nodes)
+        key_start.append(len(keys))
+        g_leaves.extend(lvs)
+        leaf_start.append(len(g_leaves))
+        feats: list[int] = []
+        for leaf in lvs:
+            fs = int(m.leaf_feat_start[leaf])
+            for j in range(int(m.leaf_d[leaf])):
+                f = int(m.leaf_feats[fs + j])
+                if f not in feats:
+                    feats.append(f)
+                leaf_union_pos[fs + j] = feats.index(f)
+        union.extend(feats)
+        union_start.append(len(union))
+        table_off.append(table_off[-1] + (1 << len(key_nodes)) * len(feats))
+    m.tree_group_start = np.array(tree_group_start, dtype=i64)
+    m.tree_loose_start = np.array(tree_loose_start, dtype=i64)
+    m.loose_leaves = np.array(loose, dtype=i64)
+    m.group_key_start, m.group_keys = np.array(key_start, dtype=i64), np.array(keys, dtype=i64)
+    m.group_union_start, m.group_union = np.array(union_start, dtype=i64), np.array(union, dtype=i64)
+    m.group_table_off = np.array(table_off, dtype=i64)
+    m.group_table = np.zeros(table_off[-1], dtype=np.float64)
+    if groups:
+        build_groups = _get_kernels()[2]
+        build_groups(m.group_key_start, m.group_keys, np.array(leaf_start, dtype=i64), np.array(g_leaves, dtype=i64),
+                     m.group_union_start, m.group_table_off, m.group_table, leaf_union_pos, m.leaf_d,
+                     m.leaf_feat_start, m.slot_nodes, m.slot_want, m.leaf_table, m.table)
 
 
 def _leaf_covers(root: dict[str, Any]) -> list[tuple[float, list[float]]]:
@@ -292,126 +390,16 @@ def _shapley_weights(dmax: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ numba kernels
-def _kernels() -> tuple[Any, Any]:
-    import numba
+def _kernels() -> tuple[Any, Any, Any]:
+    from riskml.explain import _kernels as k
 
-    @numba.njit(nogil=True, cache=True)
-    def leaf_phi(v: float, z: np.ndarray, o: np.ndarray, d: int, w: np.ndarray, out: np.ndarray) -> None:
-        """out[i] = v (o_i - z_i) sum_s w[d, s] [t^s] prod_{j != i} (z_j + o_j t)."""
-        poly = np.empty(d + 1)
-        for i in range(d):
-            poly[0] = 1.0
-            deg = 0
-            for j in range(d):
-                if j == i:
-                    continue
-                # multiply by (z_j + o_j t)
-                poly[deg + 1] = 0.0
-                for s in range(deg + 1, 0, -1):
-                    poly[s] = poly[s] * z[j] + poly[s - 1] * o[j]
-                poly[0] = poly[0] * z[j]
-                deg += 1
-            acc = 0.0
-            for s in range(d):
-                acc += w[d, s] * poly[s]
-            out[i] = v * (o[i] - z[i]) * acc
-
-    @numba.njit(nogil=True, cache=True)
-    def build_tables(leaf_value, leaf_d, leaf_feat_start, leaf_z, leaf_table, table, tmax, w):  # noqa: ANN001, ANN202
-        o = np.empty(64)
-        out = np.empty(64)
-        for leaf in range(len(leaf_value)):
-            d = leaf_d[leaf]
-            if d > tmax:
-                continue
-            z = leaf_z[leaf_feat_start[leaf]:leaf_feat_start[leaf] + d]
-            base = leaf_table[leaf]
-            for pattern in range(1 << d):
-                for j in range(d):
-                    o[j] = 1.0 if (pattern >> j) & 1 else 0.0
-                leaf_phi(leaf_value[leaf], z, o, d, w, out)
-                for j in range(d):
-                    table[base + pattern * d + j] = out[j]
-
-    @numba.njit(nogil=True, cache=True)
-    def shap_rows(X, out, expected, tree_node_start, node_feature, node_threshold, node_categorical,  # noqa: ANN001, ANN202
-                  node_missing, node_default_left, node_cat_start, node_cat_len, cat_words, tree_leaf_start,
-                  leaf_value, leaf_d, leaf_feat_start, leaf_feats, slot_nodes, slot_want, leaf_z, leaf_table,
-                  table, tmax, w, zero, block):
-        n, k = X.shape
-        bits = np.zeros(block, dtype=np.int64)
-        masks = np.zeros(block, dtype=np.int64)
-        acc = np.zeros((k, block))  # contributions of the block, feature-major (contiguous per feature)
-        o = np.empty(64)
-        tmp = np.empty(64)
-        n_trees = len(tree_node_start) - 1
-        # tree-major over blocks of rows: one tree's nodes and tables stay in cache while a block goes through
-        for b0 in range(0, n, block):
-            b1 = min(n, b0 + block)
-            m = b1 - b0
-            acc[:, :] = 0.0
-            for t in range(n_trees):
-                n0 = tree_node_start[t]
-                for r in range(b0, b1):
-                    word = 0
-                    for q in range(tree_node_start[t + 1] - n0):
-                        g = n0 + q
-                        fval = X[r, node_feature[g]]
-                        if fval >= -zero and fval <= zero:
-                            fval = 0.0  # LightGBM's row parser reads |x| <= kZeroThreshold as a zero
-                        if node_categorical[g]:
-                            left = False
-                            if not np.isnan(fval):
-                                c = int(fval)
-                                if c >= 0 and (c >> 5) < node_cat_len[g]:
-                                    left = (cat_words[node_cat_start[g] + (c >> 5)] >> np.uint32(c & 31)) & np.uint32(1) == 1
-                        else:
-                            mt = node_missing[g]
-                            if np.isnan(fval) and mt != 2:
-                                fval = 0.0
-                            if (mt == 1 and fval == 0.0) or (mt == 2 and np.isnan(fval)):
-                                left = node_default_left[g]
-                            else:
-                                left = fval <= node_threshold[g]
-                        if left:
-                            word |= np.int64(1) << q
-                    bits[r - b0] = word
-                for leaf in range(tree_leaf_start[t], tree_leaf_start[t + 1]):
-                    d = leaf_d[leaf]
-                    fs = leaf_feat_start[leaf]
-                    for r in range(m):
-                        word = bits[r]
-                        mask = 0
-                        for j in range(d):
-                            if (word & slot_nodes[fs + j]) == slot_want[fs + j]:
-                                mask |= 1 << j
-                        masks[r] = mask
-                    if d <= tmax:
-                        base = leaf_table[leaf]
-                        for j in range(d):
-                            row = acc[leaf_feats[fs + j]]
-                            for r in range(m):
-                                row[r] += table[base + masks[r] * d + j]
-                    else:
-                        for r in range(m):
-                            for j in range(d):
-                                o[j] = 1.0 if (masks[r] >> j) & 1 else 0.0
-                            leaf_phi(leaf_value[leaf], leaf_z[fs:fs + d], o, d, w, tmp)
-                            for j in range(d):
-                                acc[leaf_feats[fs + j], r] += tmp[j]
-            for j in range(k):
-                for r in range(m):
-                    out[b0 + r, j] += acc[j, r]
-            for r in range(b0, b1):
-                out[r, k] = expected
-
-    return build_tables, shap_rows
+    return k.build_tables, k.shap_rows, k.build_groups
 
 
-_KERNELS: tuple[Any, Any] | None = None
+_KERNELS: tuple[Any, Any, Any] | None = None
 
 
-def _get_kernels() -> tuple[Any, Any]:
+def _get_kernels() -> tuple[Any, Any, Any]:
     global _KERNELS
     if _KERNELS is None:
         _KERNELS = _kernels()
@@ -428,7 +416,7 @@ def _tables(m: _Model) -> tuple[np.ndarray, np.ndarray]:
     if len(sizes):
         if int(m.leaf_d.max()) > 63:
             raise UnsupportedModel("a leaf has more than 63 distinct features on its path")
-        build_tables, _ = _get_kernels()
+        build_tables = _get_kernels()[0]
         build_tables(m.leaf_value, m.leaf_d, m.leaf_feat_start, m.leaf_z, leaf_table, table, TABLE_MAX_D, _W)
     return leaf_table, table
 
@@ -445,14 +433,21 @@ class PatternExplainer:
 
     def _run(self, X: np.ndarray, out: np.ndarray) -> None:
         m = self.model
-        _, shap_rows = _get_kernels()
+        shap_rows = _get_kernels()[1]
         shap_rows(X, out, m.expected_value, m.tree_node_start, m.node_feature, m.node_threshold, m.node_categorical,
                   m.node_missing, m.node_default_left, m.node_cat_start, m.node_cat_len, m.cat_words,
                   m.tree_leaf_start, m.leaf_value, m.leaf_d, m.leaf_feat_start, m.leaf_feats, m.slot_nodes,
-                  m.slot_want, m.leaf_z, m.leaf_table, m.table, TABLE_MAX_D, _W, _ZERO, ROW_BLOCK)
+                  m.slot_want, m.leaf_z, m.leaf_table, m.table, TABLE_MAX_D, _W, m.node_nan_left, ROW_BLOCK,
+                  m.tree_group_start, m.tree_loose_start, m.loose_leaves, m.group_key_start, m.group_keys,
+                  m.group_union_start, m.group_union, m.group_table_off, m.group_table)
 
-    def contributions_matrix(self, X: np.ndarray) -> np.ndarray:
-        X = np.ascontiguousarray(X, dtype=np.float64)
+    def contributions_matrix(self, X: np.ndarray, overwrite: bool = False) -> np.ndarray:
+        """Contributions of the rows of a float matrix (``overwrite``: ``X`` may be modified in place)."""
+        X = np.asarray(X) if overwrite else np.array(X, dtype=np.float64, order="C")
+        if X.dtype != np.float64 or not X.flags.c_contiguous or not X.flags.writeable:
+            X = np.array(X, dtype=np.float64, order="C")
+        # LightGBM's row parser reads |x| <= kZeroThreshold as a (sparse) zero
+        X[(X >= -_ZERO) & (X <= _ZERO)] = 0.0  # (byte masks: no float temporary of X's size)
         if X.ndim != 2 or X.shape[1] != self.model.n_features:
             raise ValueError(f"expected a matrix of {self.model.n_features} feature columns; got shape {X.shape}")
         out = np.zeros((X.shape[0], X.shape[1] + 1), dtype=np.float64)
@@ -468,7 +463,7 @@ class PatternExplainer:
         return out
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
-        return self.contributions_matrix(feature_matrix(X))
+        return self.contributions_matrix(feature_matrix(X), overwrite=True)
 
 
 # ------------------------------------------------------------------------------------------ choosing

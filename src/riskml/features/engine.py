@@ -152,20 +152,38 @@ class _Acc:
 
     def __init__(self, n_cust: int, grid: _Grid):
         self.nc, self.g = n_cust, grid
+        # (customer, bucket) cells of the event arrays seen so far, by the arrays' identity (the arrays are
+        # held here too, so an id is never reused while cached)
+        self._cells: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = {}
+
+    def cells(self, cust: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(flat cell index of the in-range events, in-range mask or None when all are in range), computed
+        once per pair of arrays."""
+        key = (id(cust), id(days))
+        hit = self._cells.get(key)
+        if hit is None or hit[0] is not cust or hit[1] is not days:
+            b, ok = self.g.bucket(days)
+            if ok.all():  # the usual case (nothing after the last as-of date): no masking copies
+                hit = (cust, days, cust * self.g.nb + b, None)
+            else:
+                hit = (cust, days, cust[ok] * self.g.nb + b[ok], ok)
+            self._cells[key] = hit
+        return hit[2], hit[3]
 
     def sums(self, cust: np.ndarray, days: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        b, ok = self.g.bucket(days)
-        flat = cust[ok] * self.g.nb + b[ok]
-        w = None if weights is None else np.asarray(weights, dtype="float64")[ok]
+        flat, ok = self.cells(cust, days)
+        w = None if weights is None else np.asarray(weights, dtype="float64")
+        if w is not None and ok is not None:
+            w = w[ok]
         out = np.bincount(flat, weights=w, minlength=self.nc * self.g.nb).astype("float64")
         return out.reshape(self.nc, self.g.nb)
 
     def extreme(self, cust: np.ndarray, days: np.ndarray, values: np.ndarray, kind: str) -> np.ndarray:
-        b, ok = self.g.bucket(days)
-        flat = cust[ok] * self.g.nb + b[ok]
+        flat, ok = self.cells(cust, days)
         fill = -np.inf if kind == "max" else np.inf
         out = np.full(self.nc * self.g.nb, fill)
-        (np.maximum if kind == "max" else np.minimum).at(out, flat, np.asarray(values, dtype="float64")[ok])
+        v = np.asarray(values, dtype="float64")
+        (np.maximum if kind == "max" else np.minimum).at(out, flat, v if ok is None else v[ok])
         return out.reshape(self.nc, self.g.nb)
 
     def window(self, per_bucket: np.ndarray, w: int) -> np.ndarray:
@@ -246,19 +264,30 @@ class _Prepared:
     bal_run: np.ndarray
 
 
-def _codes(index: pd.Index, values: pd.Series) -> np.ndarray:
-    """Position of each value in ``index`` (-1: absent or missing), hashed on Arrow strings."""
-    return positions(values.astype("str"), pd.Series(index.astype("str")))
+def _codes(index: pd.Index, values: list[pd.Series]) -> list[np.ndarray]:
+    """Position of each value in ``index`` (-1: absent or missing), hashed on Arrow strings: the keys are
+    hashed once for all the columns looked up."""
+    return positions([v.astype("str") for v in values], pd.Series(index.astype("str")))
 
 
 def sort_order(major: np.ndarray, day: np.ndarray, minor: np.ndarray | None = None) -> np.ndarray:
-    """Stable order by (major, day[, minor in {0, 1}]) through one int64 key (faster than lexsort)."""
-    if len(major) == 0:
+    """Stable order by (major, day[, minor in {0, 1}]) through one int64 key (faster than lexsort).
+
+    When the key and the row number fit in 63 bits together, the row number is packed below the key
+    and the packed values sorted (a plain sort, several times faster than a stable argsort; ties keep
+    input order because the row number decides them)."""
+    n = len(major)
+    if n == 0:
         return np.zeros(0, dtype=np.int64)
     base, span = int(day.min()), int(day.max() - day.min()) + 1
     key = major.astype(np.int64) * span + (day - base)
     if minor is not None:
         key = key * 2 + minor.astype(np.int64)
+    row_bits = max(1, (n - 1).bit_length())
+    lo, hi = int(key.min()), int(key.max())
+    if lo >= 0 and hi.bit_length() + row_bits <= 63:
+        packed = np.sort((key << row_bits) | np.arange(n, dtype=np.int64))
+        return packed & ((1 << row_bits) - 1)
     return np.argsort(key, kind="stable")
 
 
@@ -268,7 +297,10 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
     ids = pd.Index(cust["customer_id"].astype("str"))
     inv = ledger.invoices
     inv_ids = pd.Index(inv["invoice_id"].astype("str"))
-    inv_cust = _codes(ids, inv["customer_id"])
+    pay, adj, orders = ledger.payments, ledger.adjustments, ledger.orders
+    inv_cust, pay_cust, adj_cust, ord_cust = _codes(
+        ids, [inv["customer_id"], pay["customer_id"], adj["customer_id"], orders["customer_id"]])
+    pay_inv, adj_inv = _codes(inv_ids, [pay["invoice_id"], adj["invoice_id"]])
     inv_day, due_day = to_days(inv["invoice_date"]), to_days(inv["due_date"])
     inv_amt = inv["amount"].to_numpy("float64")
     disputed = inv["disputed"].fillna(False).to_numpy(bool) if "disputed" in inv else np.zeros(len(inv), bool)
@@ -276,14 +308,10 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
     dispute_day = np.where(disputed, np.where(np.isnat(np.asarray(ddate, "datetime64[ns]")), inv_day,
                                               to_days(ddate)), NO_DAY)
 
-    pay = ledger.payments
-    pay_inv = _codes(inv_ids, pay["invoice_id"])
     pay_inv = np.where(pay["invoice_id"].isna().to_numpy(), -1, pay_inv)
     pay_day, pay_amt = to_days(pay["payment_date"]), pay["amount"].to_numpy("float64")
 
-    adj = ledger.adjustments
-    adj_inv = np.where(adj["invoice_id"].isna().to_numpy(), -1,
-                       _codes(inv_ids, adj["invoice_id"]))
+    adj_inv = np.where(adj["invoice_id"].isna().to_numpy(), -1, adj_inv)
     adj_day, adj_amt = to_days(adj["date"]), adj["amount"].to_numpy("float64")
 
     # settlement events per invoice: cash and adjustments tied to an invoice
@@ -295,9 +323,10 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
     ev_cash = np.concatenate([np.ones(p_on.sum(), bool), np.zeros(a_on.sum(), bool)])
     order = sort_order(ev_inv, ev_day)
     ev_inv, ev_day, ev_amt, ev_cash = ev_inv[order], ev_day[order], ev_amt[order], ev_cash[order]
-    ev_cum = group_cumsum(ev_inv, ev_amt)
-    cash_cum = group_cumsum(ev_inv, np.where(ev_cash, ev_amt, 0.0))
-    ncash_cum = group_cumsum(ev_inv, ev_cash.astype("float64"))
+    starts = group_starts(ev_inv)
+    ev_cum = group_cumsum(ev_inv, ev_amt, starts)
+    cash_cum = group_cumsum(ev_inv, np.where(ev_cash, ev_amt, 0.0), starts)
+    ncash_cum = group_cumsum(ev_inv, ev_cash.astype("float64"), starts)
 
     n_inv = len(inv)
     settle_day = np.full(n_inv, NO_DAY, dtype=np.int64)
@@ -308,7 +337,10 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
         # the settlement is the last event of the day on which the threshold is reached
         last_of_day = np.r_[(ev_inv[1:] != ev_inv[:-1]) | (ev_day[1:] != ev_day[:-1]), True]
         cand = np.flatnonzero(reached & last_of_day)
-        first_inv, first_pos = np.unique(ev_inv[cand], return_index=True)
+        # the first candidate of each invoice (events are sorted by invoice)
+        cinv = ev_inv[cand]
+        first_pos = np.flatnonzero(np.r_[True, cinv[1:] != cinv[:-1]]) if len(cinv) else np.zeros(0, np.int64)
+        first_inv = cinv[first_pos]
         pos = cand[first_pos]
         settle_day[first_inv] = ev_day[pos]
         settle_cash[first_inv] = cash_cum[pos]
@@ -323,7 +355,6 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
     bal_cust, bal_day, bal_amt = bal_cust[order], bal_day[order], bal_amt[order]
     bal_run = group_cumsum(bal_cust, bal_amt)
 
-    orders = ledger.orders
     limit = pd.to_numeric(cust["credit_limit"], errors="coerce").to_numpy("float64")
     return _Prepared(
         cust_ids=ids,
@@ -338,10 +369,10 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
         inv_cust=inv_cust, inv_day=inv_day, due_day=due_day, inv_amt=inv_amt, dispute_day=dispute_day,
         ev_inv=ev_inv, ev_day=ev_day, ev_cum=ev_cum,
         settle_day=settle_day, settle_cash=settle_cash, settle_ncash=settle_ncash,
-        pay_cust=_codes(ids, pay["customer_id"]), pay_day=pay_day, pay_amt=pay_amt, pay_inv=pay_inv,
-        adj_cust=_codes(ids, adj["customer_id"]), adj_day=adj_day, adj_amt=adj_amt,
+        pay_cust=pay_cust, pay_day=pay_day, pay_amt=pay_amt, pay_inv=pay_inv,
+        adj_cust=adj_cust, adj_day=adj_day, adj_amt=adj_amt,
         adj_kind=adj["kind"].astype("str").to_numpy(),
-        ord_cust=_codes(ids, orders["customer_id"]), ord_day=to_days(orders["order_date"]),
+        ord_cust=ord_cust, ord_day=to_days(orders["order_date"]),
         ord_close=to_days(orders["closed_date"]) if "closed_date" in orders else np.full(len(orders), NO_DAY),
         ord_amt=orders["amount"].to_numpy("float64"),
         bal_cust=bal_cust, bal_day=bal_day, bal_run=bal_run,
@@ -353,24 +384,31 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
 CUMSUM_SCALE = 10_000
 
 
-def group_cumsum(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Cumulative sum of ``values`` within runs of equal (sorted) ``groups``, exact to 1/10,000."""
+def group_starts(groups: np.ndarray) -> np.ndarray:
+    """Positions where a run of equal (sorted) ``groups`` starts."""
+    if len(groups) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+
+
+def group_cumsum(groups: np.ndarray, values: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:
+    """Cumulative sum of ``values`` within runs of equal (sorted) ``groups``, exact to 1/10,000
+    (``starts``: :func:`group_starts` of ``groups`` when already known)."""
     if len(values) == 0:
         return np.zeros(0)
     qf = np.round(np.asarray(values, dtype="float64") * CUMSUM_SCALE)
-    # int64 differences of the global running total are exact (modulo 2**64) while no group's own sum of
-    # |amounts| reaches 2**63; when the amounts of all groups together could, sum in Python integers
+    starts = group_starts(groups) if starts is None else starts
+    # one running sum that restarts at each run: the first value of a run carries minus the previous run's
+    # total. int64 is exact while the absolute sum of all amounts stays below 2**62 (no partial sum can
+    # overflow); beyond that the sums are taken in Python integers, exact at any size
     huge = float(np.abs(qf).sum()) >= 2.0**62
-    q = qf.astype(object) if huge else qf.astype(np.int64)
-    if huge:
-        q[:] = [int(x) for x in qf]
+    q = np.array([int(x) for x in qf], dtype=object) if huge else qf.astype(np.int64)
+    totals = np.add.reduceat(q, starts)
+    q[starts[1:]] -= totals[:-1]
     total = np.cumsum(q)
-    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
-    before = np.r_[np.zeros(1, dtype=total.dtype), total][starts]
-    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(q)]))
     if huge:
-        return np.array([x / CUMSUM_SCALE for x in total - before[run]], dtype="float64")
-    return (total - before[run]) / CUMSUM_SCALE
+        return np.array([x / CUMSUM_SCALE for x in total], dtype="float64")
+    return total / CUMSUM_SCALE
 
 
 def _expand(start: np.ndarray, stop: np.ndarray, snap_days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -35,7 +35,9 @@ from riskml.scoring.treatment import treatments
 
 # feature columns the policy reads (besides customer_id and as_of); the optional ones of
 # riskml.scoring.money.OPTIONAL_COLUMNS are read when present
-POLICY_INPUTS = tuple(dict.fromkeys((*LIMIT_COLUMNS, *HOLD_COLUMNS, *REVIEW_COLUMNS, *PERSONA_COLUMNS)))
+POLICY_INPUTS = tuple(dict.fromkeys(("as_of", *LIMIT_COLUMNS, *HOLD_COLUMNS, *REVIEW_COLUMNS, *PERSONA_COLUMNS)))
+# feature columns the policy reads when present (credit insurance, segments of the money rules)
+POLICY_OPTIONAL_INPUTS = ("insured_limit", "insurance_days_left", "country", "industry", "past_due_amount")
 # decision columns apply_policy returns, in order
 DECISION_COLUMNS = (
     "grade", "current_limit", "suggested_limit", "limit_change", "action", "limit_rationale",

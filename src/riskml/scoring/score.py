@@ -15,8 +15,10 @@ and every core is busy without oversubscription. Every output is a function of i
 blocking and the threads never change a result (a single customer scores exactly as in the batch).
 
 The model is used through its public methods only: ``feature_names_``, ``predict_pd(X)``,
-``contributions(X)`` (LightGBM ``pred_contrib``: n x (k + 1), last column the expected value, log-odds)
-and the training medians (``medians`` or ``reference_["features"][f]["median"]``) for the reason texts.
+``contributions(X)`` (TreeSHAP as LightGBM's ``pred_contrib``: n x (k + 1), last column the expected
+value, log-odds; by the back end ``config.explainer`` picks, see :mod:`riskml.explain.explainer`), or
+``predict_pd_and_contributions(X)`` when the model has it (PD from the row sum of the contributions: one
+pass instead of two), and the training medians (``medians`` or ``reference_["features"][f]["median"]``) for the reason texts.
 """
 
 from __future__ import annotations

@@ -1,0 +1,207 @@
+"""The numba kernels of :mod:`riskml.explain.explainer` (a module of their own so that numba is imported
+only when the fast explainer is used, and its on-disk cache of compiled code works: module-level
+functions)."""
+
+# ruff: noqa: ANN001, ANN202
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(nogil=True, cache=True)
+def leaf_phi(v: float, z: np.ndarray, o: np.ndarray, d: int, w: np.ndarray, out: np.ndarray) -> None:
+    """out[i] = v (o_i - z_i) sum_s w[d, s] [t^s] prod_{j != i} (z_j + o_j t)."""
+    poly = np.empty(d + 1)
+    for i in range(d):
+        poly[0] = 1.0
+        deg = 0
+        for j in range(d):
+            if j == i:
+                continue
+            # multiply by (z_j + o_j t)
+            poly[deg + 1] = 0.0
+            for s in range(deg + 1, 0, -1):
+                poly[s] = poly[s] * z[j] + poly[s - 1] * o[j]
+            poly[0] = poly[0] * z[j]
+            deg += 1
+        acc = 0.0
+        for s in range(d):
+            acc += w[d, s] * poly[s]
+        out[i] = v * (o[i] - z[i]) * acc
+
+
+@numba.njit(nogil=True, cache=True)
+def build_tables(leaf_value, leaf_d, leaf_feat_start, leaf_z, leaf_table, table, tmax, w):  # noqa: ANN001, ANN202
+    o = np.empty(64)
+    out = np.empty(64)
+    for leaf in range(len(leaf_value)):
+        d = leaf_d[leaf]
+        if d > tmax:
+            continue
+        z = leaf_z[leaf_feat_start[leaf] : leaf_feat_start[leaf] + d]
+        base = leaf_table[leaf]
+        for pattern in range(1 << d):
+            for j in range(d):
+                o[j] = 1.0 if (pattern >> j) & 1 else 0.0
+            leaf_phi(leaf_value[leaf], z, o, d, w, out)
+            for j in range(d):
+                table[base + pattern * d + j] = out[j]
+
+
+@numba.njit(nogil=True, cache=True)
+def build_groups(
+    key_start,
+    keys,
+    leaf_start,
+    g_leaves,
+    union_start,
+    table_off,
+    gtable,  # noqa: ANN001, ANN202
+    leaf_union_pos,
+    leaf_d,
+    leaf_feat_start,
+    slot_nodes,
+    slot_want,
+    leaf_table,
+    table,
+):
+    for g in range(len(key_start) - 1):
+        nb = key_start[g + 1] - key_start[g]
+        nu = union_start[g + 1] - union_start[g]
+        for kappa in range(1 << nb):
+            word = 0
+            for i in range(nb):
+                if (kappa >> i) & 1:
+                    word |= np.int64(1) << keys[key_start[g] + i]
+            row = table_off[g] + kappa * nu
+            for li in range(leaf_start[g], leaf_start[g + 1]):
+                leaf = g_leaves[li]
+                d = leaf_d[leaf]
+                fs = leaf_feat_start[leaf]
+                mask = 0
+                for j in range(d):
+                    if (word & slot_nodes[fs + j]) == slot_want[fs + j]:
+                        mask |= 1 << j
+                base = leaf_table[leaf] + mask * d
+                for j in range(d):
+                    gtable[row + leaf_union_pos[fs + j]] += table[base + j]
+
+
+@numba.njit(nogil=True, cache=True)
+def shap_rows(
+    X,
+    out,
+    expected,
+    tree_node_start,
+    node_feature,
+    node_threshold,
+    node_categorical,  # noqa: ANN001, ANN202
+    node_missing,
+    node_default_left,
+    node_cat_start,
+    node_cat_len,
+    cat_words,
+    tree_leaf_start,
+    leaf_value,
+    leaf_d,
+    leaf_feat_start,
+    leaf_feats,
+    slot_nodes,
+    slot_want,
+    leaf_z,
+    leaf_table,
+    table,
+    tmax,
+    w,
+    node_nan_left,
+    block,
+    tree_group_start,
+    tree_loose_start,
+    loose_leaves,
+    group_key_start,
+    group_keys,
+    group_union_start,
+    group_union,
+    group_table_off,
+    group_table,
+):
+    n, k = X.shape
+    bits = np.zeros(block, dtype=np.int64)
+    masks = np.zeros(block, dtype=np.int64)
+    acc = np.zeros((k, block))  # contributions of the block, feature-major (contiguous per feature)
+    o = np.empty(64)
+    tmp = np.empty(64)
+    n_trees = len(tree_node_start) - 1
+    # tree-major over blocks of rows: one tree's nodes and tables stay in cache while a block goes through
+    for b0 in range(0, n, block):
+        b1 = min(n, b0 + block)
+        m = b1 - b0
+        acc[:, :] = 0.0
+        for t in range(n_trees):
+            n0 = tree_node_start[t]
+            for r in range(b0, b1):
+                word = 0
+                for q in range(tree_node_start[t + 1] - n0):
+                    g = n0 + q
+                    fval = X[r, node_feature[g]]
+                    if node_categorical[g]:
+                        left = False
+                        if not np.isnan(fval):
+                            c = int(fval)
+                            if c >= 0 and (c >> 5) < node_cat_len[g]:
+                                left = (cat_words[node_cat_start[g] + (c >> 5)] >> np.uint32(c & 31)) & np.uint32(
+                                    1
+                                ) == 1
+                    else:
+                        # branch-free: a NaN compares False and takes the node's NaN side; under
+                        # missing_type Zero a zero takes the default side
+                        left = (fval <= node_threshold[g]) | (np.isnan(fval) & node_nan_left[g])
+                        z = (fval == 0.0) & (node_missing[g] == 1)
+                        left = (left & ~z) | (z & node_default_left[g])
+                    word |= np.int64(left) << q  # no branch on the data
+                bits[r - b0] = word
+            for g in range(tree_group_start[t], tree_group_start[t + 1]):
+                ks, nb = group_key_start[g], group_key_start[g + 1] - group_key_start[g]
+                us, nu = group_union_start[g], group_union_start[g + 1] - group_union_start[g]
+                for r in range(m):
+                    word = bits[r]
+                    key = 0
+                    for i in range(nb):
+                        key |= ((word >> group_keys[ks + i]) & 1) << i
+                    masks[r] = key
+                base = group_table_off[g]
+                for u in range(nu):
+                    row = acc[group_union[us + u]]
+                    for r in range(m):
+                        row[r] += group_table[base + masks[r] * nu + u]
+            for li in range(tree_loose_start[t], tree_loose_start[t + 1]):
+                leaf = loose_leaves[li]
+                d = leaf_d[leaf]
+                fs = leaf_feat_start[leaf]
+                for r in range(m):
+                    word = bits[r]
+                    mask = 0
+                    for j in range(d):
+                        if (word & slot_nodes[fs + j]) == slot_want[fs + j]:
+                            mask |= 1 << j
+                    masks[r] = mask
+                if d <= tmax:
+                    base = leaf_table[leaf]
+                    for j in range(d):
+                        row = acc[leaf_feats[fs + j]]
+                        for r in range(m):
+                            row[r] += table[base + masks[r] * d + j]
+                else:
+                    for r in range(m):
+                        for j in range(d):
+                            o[j] = 1.0 if (masks[r] >> j) & 1 else 0.0
+                        leaf_phi(leaf_value[leaf], leaf_z[fs : fs + d], o, d, w, tmp)
+                        for j in range(d):
+                            acc[leaf_feats[fs + j], r] += tmp[j]
+        for j in range(k):
+            for r in range(m):
+                out[b0 + r, j] += acc[j, r]
+        for r in range(b0, b1):
+            out[r, k] = expected
