@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from riskml.errors import ConfigError
 
@@ -82,24 +90,14 @@ class DataConfig(_Section):
         # YAML reads an unquoted 2026-09-30 as a date: keep it as its ISO text
         return v.isoformat() if isinstance(v, dt.date) else v
 
-    @field_validator("constants", "defaults")
+    @field_validator("column_map", "constants", "defaults")
     @classmethod
-    def _known_value_tables(cls, v: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+    def _known_tables(cls, v: dict[str, dict[str, Any]], info: ValidationInfo) -> dict[str, dict[str, Any]]:
         from riskml.data.contract import TABLES
 
         unknown = sorted(set(v) - set(TABLES))
         if unknown:
-            raise ValueError(f"tables must be among {sorted(TABLES)}; got {unknown}")
-        return v
-
-    @field_validator("column_map")
-    @classmethod
-    def _known_tables(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        from riskml.data.contract import TABLES
-
-        unknown = sorted(set(v) - set(TABLES))
-        if unknown:
-            raise ValueError(f"column_map tables must be among {sorted(TABLES)}; got {unknown}")
+            raise ValueError(f"{info.field_name} tables must be among {sorted(TABLES)}; got {unknown}")
         return v
 
     @field_validator("fx_rates")

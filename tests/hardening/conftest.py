@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from riskml.data.synth import SyntheticLedger
 from riskml.data.writer import write_ledger
+from riskml.io import FORMULA_STARTS
 from tests.scoring.conftest import tiny_model, tiny_model_dir  # noqa: F401 - fixtures used here
 
 # the first customers get these ids; the rest become SAP-style zero-padded numbers
@@ -32,3 +34,17 @@ def hostile_ids_dir(small_synth: SyntheticLedger, tmp_path_factory: pytest.TempP
     out = tmp_path_factory.mktemp("hostile_ids")
     write_ledger(replace(ledger, **tables), out, "csv")
     return out
+
+
+def formula_cells(path: Path) -> list[str]:
+    """Raw CSV cells (as a spreadsheet would see them) that start like a formula and are not numbers."""
+    raw = pd.read_csv(path, dtype="str", keep_default_na=False)
+    bad = []
+    for col in raw.columns:
+        for v in raw[col]:
+            if v and v[0] in FORMULA_STARTS:
+                try:
+                    float(v)
+                except ValueError:
+                    bad.append(v)
+    return bad

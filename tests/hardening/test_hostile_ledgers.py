@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from riskml.cli.main import app
-from riskml.io import FORMULA_STARTS
+from tests.hardening.conftest import formula_cells
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -137,17 +137,6 @@ def _snapshot(root: Path) -> dict[str, float]:
     return {str(p): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
 
 
-def _formula_cells(path: Path) -> list[str]:
-    raw = pd.read_csv(path, dtype="str", keep_default_na=False)
-    bad = []
-    for col in raw.columns:
-        for v in raw[col]:
-            if v and v[0] in FORMULA_STARTS:
-                try:
-                    float(v)
-                except ValueError:
-                    bad.append(v)
-    return bad
 
 
 def _clean(res, step: str) -> None:
@@ -194,7 +183,7 @@ def test_hostile_ledgers_never_end_in_a_traceback(ledger: HostileLedger, tiny_mo
     outside = sorted(p for p, t in after.items() if not p.startswith(str(out) + os.sep) and before.get(p) != t)
     assert outside == [], f"written outside --out: {outside}"
     for path in out.rglob("*.csv"):
-        assert _formula_cells(path) == [], path
+        assert formula_cells(path) == [], path
 
 
 def _check_counts(data: Path, rejects_path: Path, expected_rows: dict[str, int], res) -> None:

@@ -13,7 +13,7 @@ from riskml.cli.main import app
 from riskml.io import FORMULA_STARTS, neutralise_formulas, read_table, restore_formulas, write_table
 from riskml.modeling.train import read_labels_file
 from riskml.scoring.score import load_previous
-from tests.hardening.conftest import HOSTILE_IDS
+from tests.hardening.conftest import HOSTILE_IDS, formula_cells
 
 runner = CliRunner()
 IDS = ["00000000123", "NA", "nan", "NULL", "", "=1+2", "'x", "-7", "C1"]
@@ -65,18 +65,6 @@ def test_neutralise_formulas_owasp_rule() -> None:
     assert set(FORMULA_STARTS) == {"=", "+", "-", "@", "\t", "\r"}
 
 
-def _formula_cells(path: Path) -> list[str]:
-    """Raw CSV cells (as a spreadsheet would see them) that start like a formula and are not numbers."""
-    raw = pd.read_csv(path, dtype="str", keep_default_na=False)
-    bad = []
-    for col in raw.columns:
-        for v in raw[col]:
-            if v and v[0] in FORMULA_STARTS:
-                try:
-                    float(v)
-                except ValueError:
-                    bad.append(v)
-    return bad
 
 
 def test_csv_exports_are_neutralised_parquet_untouched(hostile_ids_dir: Path, tmp_path: Path) -> None:
@@ -90,7 +78,7 @@ def test_csv_exports_are_neutralised_parquet_untouched(hostile_ids_dir: Path, tm
     inv.to_csv(tmp_path / "bad" / "invoices.csv", index=False)
     res = runner.invoke(app, ["validate", "--data", str(tmp_path / "bad"), "--rejects", str(tmp_path / "r.csv")])
     assert res.exit_code == 0, res.output
-    assert _formula_cells(tmp_path / "r.csv") == []
+    assert formula_cells(tmp_path / "r.csv") == []
     rejects = read_table(tmp_path / "r.csv")
     assert {"=1+2", "-12.5"} <= set(rejects["value"].dropna())  # read back as they were
     assert "@evil" in set(rejects["id"])
@@ -110,7 +98,7 @@ def test_score_previous_csv_finds_the_moves_parquet_finds(hostile_ids_dir: Path,
     master = pd.read_csv(hostile_ids_dir / "customers.csv", dtype="str", keep_default_na=False)
     assert sorted(prev_csv["customer_id"]) == sorted(master["customer_id"]) == sorted(prev_pq["customer_id"])
     assert set(HOSTILE_IDS) <= set(prev_csv["customer_id"])
-    assert _formula_cells(tmp_path / "prev.csv") == []
+    assert formula_cells(tmp_path / "prev.csv") == []
     now_csv = score("2026-09-30", tmp_path / "now_csv.parquet", "--previous", str(tmp_path / "prev.csv"))
     now_pq = score("2026-09-30", tmp_path / "now_pq.parquet", "--previous", str(tmp_path / "prev.parquet"))
     moves = now_pq["review_codes"].fillna("").str.contains("grade_")
