@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -17,8 +18,9 @@ with warnings.catch_warnings():  # starlette's TestClient warns about httpx at i
     from fastapi.testclient import TestClient  # noqa: E402
 
 from riskml.cli.main import app as cli  # noqa: E402
-from riskml.config import ScoringConfig  # noqa: E402
-from riskml.scoring.policy import POLICY_INPUTS  # noqa: E402
+from riskml.config import ActionPolicy, ScoringConfig  # noqa: E402
+from riskml.scoring.actions import over_limit_tolerance  # noqa: E402
+from riskml.scoring.policy import POLICY_INPUTS, apply_policy  # noqa: E402
 from riskml.serving.app import create_app  # noqa: E402
 from riskml.serving.book import build_book  # noqa: E402
 from riskml.serving.db import current_revision, open_database  # noqa: E402
@@ -87,16 +89,30 @@ def test_key_and_audit_commands_refuse_bad_input(tmp_path: Path) -> None:
     assert r.exit_code == 1 and "--db" in r.output and "Traceback" not in r.output
 
 
+
+def _orders_that_fit(inputs: pd.DataFrame, scores: pd.DataFrame, amount: float, n: int) -> int:
+    """How many orders of ``amount`` fit the customer's limit plus the over-limit tolerance of its grade, as
+    the policy grades it and reads the tolerance (:func:`over_limit_tolerance`)."""
+    grade = apply_policy(inputs.assign(as_of=scores["as_of"]), scores["pd"].to_numpy())["grade"].to_numpy()
+    tol = float(over_limit_tolerance(grade, ActionPolicy(), 1)[0])
+    limit = float(inputs["credit_limit"].iloc[0])
+    fits = sum(1 for k in range(1, n + 1) if not k * amount > limit * (1.0 + tol))
+    assert 0 < fits < n, (grade, tol, fits)  # some pass and some are held: the test proves the limit holds
+    return fits
+
+
 @pytest.mark.parametrize("group_commit", [True, False])
 def test_parallel_checks_of_one_customer_in_process(tmp_path: Path, group_commit: bool) -> None:
     """Both write paths (group commit, and one check per transaction with the optimistic version check)
-    give what serial checks give: of 10 orders of 3,000 on a limit of 10,000 (+10%), exactly 3 pass."""
+    give what serial checks give: of 10 orders of 3,000 on a limit of 10,000 (+ the tolerance of the
+    customer's grade), exactly the number that fits pass."""
     import datetime as dt
     from concurrent.futures import ThreadPoolExecutor
 
     inputs = pd.DataFrame({"customer_id": ["A"], **{c: [0.0] for c in POLICY_INPUTS}})
     inputs["credit_limit"] = 10_000.0
     scores = pd.DataFrame({"customer_id": ["A"], "as_of": [pd.Timestamp("2026-09-30")], "pd": [0.01]})
+    fits = _orders_that_fit(inputs, scores, 3000.0, 10)
     r = Repository(open_database(str(tmp_path / "r.db")), build_book(scores, inputs, ScoringConfig()),
                    group_commit=group_commit)
     _, key = add_key(r.engine, "desk", "order_desk", "", ScoringConfig().approvals)
@@ -104,9 +120,10 @@ def test_parallel_checks_of_one_customer_in_process(tmp_path: Path, group_commit
         with ThreadPoolExecutor(10) as pool:
             out = list(pool.map(lambda i: r.check(key, "A", f"o{i}", 3000.0, "EUR", dt.date(2026, 10, 1))[0],
                                 range(10)))
-        assert sum(o["decision"] == "release" for o in out) == 3
-        assert sorted(o["exposure_before"] for o in out if o["released"]) == [0.0, 3000.0, 6000.0]
-        assert r.customer("A")["released_since_scoring"] == 9000.0
+        assert sum(o["decision"] == "release" for o in out) == fits
+        assert sorted(o["exposure_before"] for o in out if o["released"]) == [3000.0 * k for k in range(fits)]
+        assert all(o["exposure_before"] == 3000.0 * fits for o in out if not o["released"])
+        assert r.customer("A")["released_since_scoring"] == 3000.0 * fits
     finally:
         r.close()
 
@@ -115,7 +132,8 @@ def test_parallel_checks_of_one_customer_in_process(tmp_path: Path, group_commit
 def test_two_services_on_one_database_share_the_headroom(tmp_path: Path, backend: str,
                                                          request: pytest.FixtureRequest) -> None:
     """Two services (two engines, two group writers: as two worker processes) on one database: the
-    database's lock serialises the customer, so of 10 orders of 3,000 on 10,000 (+10%) exactly 3 pass."""
+    database's lock serialises the customer, so of 10 orders of 3,000 on 10,000 (+ the grade's tolerance)
+    exactly the number that fits pass."""
     import datetime as dt
     from concurrent.futures import ThreadPoolExecutor
 
@@ -126,14 +144,47 @@ def test_two_services_on_one_database_share_the_headroom(tmp_path: Path, backend
     inputs = pd.DataFrame({"customer_id": ["A"], **{c: [0.0] for c in POLICY_INPUTS}})
     inputs["credit_limit"] = 10_000.0
     scores = pd.DataFrame({"customer_id": ["A"], "as_of": [pd.Timestamp("2026-09-30")], "pd": [0.01]})
+    fits = _orders_that_fit(inputs, scores, 3000.0, 10)
     repos = [Repository(open_database(db), build_book(scores, inputs, ScoringConfig())) for _ in range(2)]
     _, key = add_key(repos[0].engine, "desk", "order_desk", "", ScoringConfig().approvals)
     try:
         with ThreadPoolExecutor(10) as pool:
             out = list(pool.map(lambda i: repos[i % 2].check(key, "A", f"o{i}", 3000.0, "EUR",
                                                              dt.date(2026, 10, 1))[0], range(10)))
-        assert sum(o["decision"] == "release" for o in out) == 3
-        assert repos[1].customer("A")["released_since_scoring"] == 9000.0
+        assert sum(o["decision"] == "release" for o in out) == fits
+        assert repos[1].customer("A")["released_since_scoring"] == 3000.0 * fits
     finally:
         for r in repos:
             r.close()
+
+
+def test_the_policy_gets_the_customers_row_as_the_batch_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check hands :func:`apply_policy` the book's as-of date (the review calendar reads it) and the
+    optional text inputs as text (country, industry: segments and adverse-action countries), and answers with
+    the policy's hold type and release amount."""
+    import riskml.serving.book as book_mod
+    from riskml.serving.book import OrderInput, check_orders
+
+    inputs = pd.DataFrame({"customer_id": ["A", "B"], **{c: [0.0, 0.0] for c in POLICY_INPUTS}})
+    inputs["as_of"] = pd.Timestamp("2026-09-30")
+    inputs["credit_limit"] = 10_000.0
+    inputs["country"] = ["US", None]
+    inputs["industry"] = ["retail", "food"]
+    scores = pd.DataFrame({"customer_id": ["A", "B"], "as_of": [pd.Timestamp("2026-09-30")] * 2, "pd": [0.01, 0.02]})
+    book = build_book(scores, inputs, ScoringConfig())
+    seen: list[pd.DataFrame] = []
+
+    def spy(frame: pd.DataFrame, *a, **k) -> pd.DataFrame:
+        seen.append(frame.copy())
+        return apply_policy(frame, *a, **k)
+
+    monkeypatch.setattr(book_mod, "apply_policy", spy)
+    out = check_orders(book, [OrderInput("NEW", 10.0), OrderInput("A", 20_000.0), OrderInput("B", 100.0)])
+    frame = seen[0]
+    assert (pd.to_datetime(frame["as_of"]) == pd.Timestamp("2026-09-30")).all()
+    assert [None if pd.isna(v) else v for v in frame["country"]] == [None, "US", None]
+    assert [None if pd.isna(v) else v for v in frame["industry"]] == [None, "retail", "food"]
+    want = apply_policy(frame, np.array([np.nan, 0.01, 0.02]), ScoringConfig())
+    assert [o["hold_type"] for o in out] == want["hold_type"].tolist()
+    assert out[1]["decision"] == f"{want['hold_type'][1]}_hold" and out[1]["release_amount"] == pytest.approx(
+        float(want["release_amount"][1])) and out[1]["release_amount"] > 0

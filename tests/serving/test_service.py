@@ -14,17 +14,24 @@ pytest.importorskip("fastapi", reason="needs the serve extra: pip install 'riskm
 pytest.importorskip("httpx", reason="needs the serve extra: pip install 'riskml[serve]'")
 
 from riskml.config import ScoringConfig  # noqa: E402
-from riskml.scoring.policy import POLICY_INPUTS, apply_policy  # noqa: E402
+from riskml.scoring.actions import over_limit_tolerance  # noqa: E402
+from riskml.scoring.policy import POLICY_INPUTS, POLICY_OPTIONAL_INPUTS, apply_policy  # noqa: E402
 from tests.serving.conftest import Server  # noqa: E402
 
 ORDER_DATE = "2026-10-05"
 CFG = ScoringConfig()
-TOL = 1 + CFG.actions.hold_over_limit_pct
+
+
+def tolerance(grade: object) -> float:
+    """1 + the over-limit tolerance the policy gives ``grade`` (None: an ungraded customer)."""
+    grades = None if grade is None else np.array([grade], dtype=object)
+    return 1.0 + float(over_limit_tolerance(grades, CFG.actions, 1)[0])
 
 
 def _customers(server: Server) -> pd.DataFrame:
     s = server.served
-    return s.features.merge(s.scores[["customer_id", "pd", "order_hold", "hold_codes", "action"]], on="customer_id")
+    return s.features.merge(s.scores[["customer_id", "pd", "order_hold", "hold_codes", "hold_type", "action"]],
+                            on="customer_id")
 
 
 def _pick(server: Server, kind: str, n: int, skip: int = 0) -> list[str]:
@@ -34,7 +41,7 @@ def _pick(server: Server, kind: str, n: int, skip: int = 0) -> list[str]:
     masks = {
         "clean": clean & (c["exposure"] < c["credit_limit"] * 0.8) & (c["action"] != "increase"),
         "soft": c["order_hold"] & (c["hold_codes"] == "over_limit"),
-        "hard": c["order_hold"] & c["hold_codes"].str.contains("past_due") & ~c["hold_codes"].str.contains("revoked"),
+        "hard": c["order_hold"] & (c["hold_type"] == "hard") & ~c["hold_codes"].str.contains("revoked"),
         "revoked": c["hold_codes"].str.contains("revoked"),
     }
     ids = c.loc[masks[kind], "customer_id"].astype(str).tolist()
@@ -45,7 +52,8 @@ def _pick(server: Server, kind: str, n: int, skip: int = 0) -> list[str]:
 def expected(server: Server, cid: str, amount: float, since: float = 0.0, limit: float | None = None) -> dict:
     """The batch policy's decision on the customer's row with ``since`` + ``amount`` added to the exposure."""
     s = server.served
-    row = s.features.loc[s.features["customer_id"] == cid, ["customer_id", *POLICY_INPUTS]].copy()
+    cols = ["customer_id", *POLICY_INPUTS, *(c for c in POLICY_OPTIONAL_INPUTS if c in s.features.columns)]
+    row = s.features.loc[s.features["customer_id"] == cid, list(dict.fromkeys(cols))].copy()
     row["exposure"] = row["exposure"] + since + amount
     row["open_orders_amount"] = row["open_orders_amount"] + since + amount
     if limit is not None:
@@ -53,9 +61,10 @@ def expected(server: Server, cid: str, amount: float, since: float = 0.0, limit:
     p = s.scores.loc[s.scores["customer_id"] == cid, "pd"].to_numpy()
     dec = apply_policy(row, p, CFG).iloc[0]
     codes = [c for c in dec["hold_codes"].split(";") if c]
-    kind = "release" if not codes else ("hard_hold" if {"past_due", "revoked"} & set(codes) else "soft_hold")
+    kind = f"{dec['hold_type']}_hold" if dec["order_hold"] else "release"
     return {"decision": kind, "codes": codes, "grade": dec["grade"], "persona": dec["persona"],
-            "suggested_limit": dec["suggested_limit"], "action": dec["action"]}
+            "suggested_limit": dec["suggested_limit"], "action": dec["action"], "hold_type": dec["hold_type"],
+            "release_amount": float(dec["release_amount"])}
 
 
 def check(client, cid: str, order: str, amount: float, date: str = ORDER_DATE, currency: str = "EUR"):
@@ -79,8 +88,10 @@ def test_decisions_equal_the_batch_policy(server: Server) -> None:
         for kind, ids in groups.items():
             for i, cid in enumerate(ids):
                 row = server.served.features.set_index("customer_id").loc[cid]
-                # an order that fits, and one that pushes the exposure over the limit (for clean customers)
-                amounts = [100.0, max(1000.0, float(row["credit_limit"]) * TOL - float(row["exposure"]) + 500.0)]
+                tol = tolerance(expected(server, cid, 0.0)["grade"])
+                # an order that fits, and one that pushes the exposure over the limit plus the tolerance of the
+                # customer's grade (for clean customers)
+                amounts = [100.0, max(1000.0, float(row["credit_limit"]) * tol - float(row["exposure"]) + 500.0)]
                 since = 0.0
                 for j, amount in enumerate(amounts):
                     r = check(c, cid, f"eq-{kind}-{i}-{j}", amount)
@@ -88,7 +99,7 @@ def test_decisions_equal_the_batch_policy(server: Server) -> None:
                     got = r.json()
                     want = expected(server, cid, amount, since)
                     assert got["decision"] == want["decision"], (cid, amount, got, want)
-                    assert got["reason_codes"] == want["codes"]
+                    assert got["reason_codes"] == want["codes"] and got["hold_type"] == want["hold_type"]
                     assert got["grade"] == want["grade"] and got["persona"] == want["persona"]
                     assert got["action"] == want["action"]
                     assert got["exposure_before"] == pytest.approx(float(row["exposure"]) + since)
@@ -99,9 +110,17 @@ def test_decisions_equal_the_batch_policy(server: Server) -> None:
                     if got["decision"] == "release":
                         assert got["approval_level"] is None and got["release_amount"] == 0
                         since += amount
-                    elif got["decision"] == "soft_hold":
+                        seen.add(got["decision"])
+                        continue
+                    # what releases the order is the policy's amount
+                    assert got["release_amount"] == pytest.approx(want["release_amount"])
+                    if got["reason_codes"] == ["over_limit"]:  # the excess over the limit + the grade's tolerance
+                        assert got["release_amount"] == pytest.approx(got["exposure_after"] - got["limit"] * tol,
+                                                                      abs=0.01)
+                        assert got["release_amount"] > 0
+                        seen.add("over_limit_amount")
+                    if got["decision"] == "soft_hold":
                         assert got["approval_level"] == "analyst"
-                        assert got["release_amount"] == pytest.approx(got["exposure_after"] - got["limit"] * TOL)
                     else:
                         assert got["approval_level"] == "credit_manager"
                     seen.add(got["decision"])
@@ -110,7 +129,7 @@ def test_decisions_equal_the_batch_policy(server: Server) -> None:
             cid = ids[0]
             hold = bool(server.served.scores.set_index("customer_id").loc[cid, "order_hold"])
             assert (kind != "clean") == hold
-    assert seen == {"release", "soft_hold", "hard_hold"}
+    assert seen == {"release", "soft_hold", "hard_hold", "over_limit_amount"}
 
 
 def test_unknown_customer_gets_the_new_account_policy(server: Server) -> None:
@@ -121,7 +140,8 @@ def test_unknown_customer_gets_the_new_account_policy(server: Server) -> None:
         body = small.json()
         assert body["decision"] == "release" and body["known_customer"] is False
         assert body["reason_codes"] == ["new_account"] and body["limit"] == starter
-        big = check(c, "NEW-1", "new-2", starter).json()  # starter/2 released + starter > starter x 1.1
+        assert starter / 2 + starter > starter * tolerance(None)  # over the limit + an ungraded tolerance
+        big = check(c, "NEW-1", "new-2", starter).json()
         assert big["decision"] == "soft_hold" and big["reason_codes"] == ["over_limit", "new_account"]
         assert big["exposure_before"] == pytest.approx(starter / 2)
         info = c.get("/v1/customers/NEW-1").json()
@@ -146,7 +166,7 @@ def test_retried_order_counts_once(server: Server) -> None:
 def test_concurrent_checks_cannot_both_pass_the_limit(server: Server) -> None:
     cid = _pick(server, "clean", 1, skip=5)[0]
     row = server.served.features.set_index("customer_id").loc[cid]
-    room = float(row["credit_limit"]) * TOL - float(row["exposure"])
+    room = float(row["credit_limit"]) * tolerance(expected(server, cid, 0.0)["grade"]) - float(row["exposure"])
     amount = room / 3.5  # three fit, the fourth does not
     n = 12
 

@@ -7,10 +7,10 @@ orders, limit, days past due, ...) as of the scores' as-of date -- built from th
 
 :func:`check_order` decides one order exactly as the batch policy would: the customer's feature row with
 the orders released since the scoring and this order added to ``exposure`` and ``open_orders_amount``,
-the scored PD, and :func:`riskml.scoring.policy.apply_policy`. No hold: ``release``; a hold for past due or
-revoked terms: ``hard_hold``; over the limit only: ``soft_hold`` (``hold_type`` from the policy when it
-gives one). Overrides then apply: a ``limit`` override replaces the limit before the policy runs, an
-``action`` override lifts or imposes the ``revoked`` hold, a ``hold_release`` override releases a held
+the scored PD, and :func:`riskml.scoring.policy.apply_policy`. No hold: ``release``; else ``soft_hold`` or
+``hard_hold`` by the policy's ``hold_type``, with the policy's ``release_amount`` (the service computes no
+tolerance or amount of its own). Overrides then apply: a ``limit`` override replaces the limit before the
+policy runs, an ``action`` override lifts or imposes the ``revoked`` hold, a ``hold_release`` override releases a held
 order when its approver's level may release that hold (and within its ``max_amount``).
 
 A customer not in the book is a new account: no history, the new-account limit (default the scoring
@@ -32,15 +32,17 @@ from riskml.config import ScoringConfig
 from riskml.errors import RiskmlError
 from riskml.scoring.actions import HOLD_CODES
 from riskml.scoring.approvals import NO_APPROVAL, level_allows, level_names, required_levels
-from riskml.scoring.policy import POLICY_INPUTS, apply_policy
+from riskml.scoring.policy import POLICY_INPUTS, POLICY_OPTIONAL_INPUTS, apply_policy
 
-HARD_CODES = frozenset({"past_due", "revoked"})
+HARD_CODES = frozenset({"past_due", "revoked", "collections"})
 # scores columns the customer endpoint returns (when present)
 CUSTOMER_COLUMNS = ("pd", "grade", "current_limit", "suggested_limit", "limit_change", "action", "limit_rationale",
                     "order_hold", "hold_reason", "hold_codes", "review_due", "review_reason", "review_priority",
                     "persona", "reason_codes", "hold_type", "release_amount", "approval_level", "treatment",
                     "expected_loss", "next_review", "scored")
-_EXTRA_INPUTS = ("past_due_amount",)
+_EXTRA_INPUTS = POLICY_OPTIONAL_INPUTS
+# optional inputs the policy compares as text (segments of the money rules, adverse-action countries)
+TEXT_INPUTS = frozenset({"country", "industry"})
 
 
 def _clean(v: Any) -> Any:
@@ -70,7 +72,7 @@ class Book:
     config: ScoringConfig
     new_account_limit: float
     scores: dict[str, dict[str, Any]] = field(repr=False)
-    inputs: dict[str, dict[str, float]] = field(repr=False)
+    inputs: dict[str, dict[str, Any]] = field(repr=False)
     n_reasons: int = 3
     level_cache: dict[tuple[str, float, str], str] = field(default_factory=dict, repr=False)
 
@@ -110,10 +112,15 @@ def build_book(scores: pd.DataFrame, inputs: pd.DataFrame, config: ScoringConfig
         raise RiskmlError(f"--scores: one as-of date expected; the file holds {len(dates)}")
     if missing := sorted(set(POLICY_INPUTS) - set(inputs.columns)):
         raise RiskmlError(f"the policy inputs lack columns {missing}")
-    cols = [c for c in (*POLICY_INPUTS, *_EXTRA_INPUTS) if c in inputs.columns]
+    # numeric inputs; the as-of date is the book's (the policy's review calendar reads it)
+    cols = [c for c in (*POLICY_INPUTS, *_EXTRA_INPUTS) if c in inputs.columns and c != "as_of"]
+    num = [c for c in cols if c not in TEXT_INPUTS]
+    txt = [c for c in cols if c in TEXT_INPUTS]
     ids = inputs["customer_id"].astype(str).to_numpy()
-    values = inputs[cols].apply(pd.to_numeric, errors="coerce").to_numpy("float64")
-    input_map = {cid: dict(zip(cols, row.tolist(), strict=True)) for cid, row in zip(ids, values, strict=True)}
+    values = inputs[num].apply(pd.to_numeric, errors="coerce").to_numpy("float64")
+    texts = inputs[txt].astype(object).where(inputs[txt].notna(), None).to_numpy(dtype=object)
+    input_map = {cid: {**dict(zip(num, row.tolist(), strict=True)), **dict(zip(txt, trow.tolist(), strict=True))}
+                 for cid, row, trow in zip(ids, values, texts, strict=True)}
     sc = scores.copy()
     sc["customer_id"] = sc["customer_id"].astype(str)
     score_map = {r["customer_id"]: r for r in sc.to_dict("records")}
@@ -195,12 +202,12 @@ def release_level(hold_type: str, limit: float, grade: str, config: ScoringConfi
     return lvl or level_names(config.approvals)[0]
 
 
-def policy_row(book: Book, customer_id: str, limit_override: float | None = None) -> tuple[dict[str, float], float, bool]:
+def policy_row(book: Book, customer_id: str, limit_override: float | None = None) -> tuple[dict[str, Any], float, bool]:
     """(the customer's policy inputs as of the scoring, the scored PD, known customer)."""
     row = book.inputs.get(customer_id)
     sc = book.scores.get(customer_id)
     if row is None or sc is None:
-        base = {c: math.nan for c in POLICY_INPUTS}
+        base = {c: math.nan for c in POLICY_INPUTS if c != "as_of"}
         base.update({"credit_limit": book.new_account_limit, "exposure": 0.0, "open_orders_amount": 0.0,
                      "no_payment_history": 1.0, "invoices_total": 0.0, "tenure_months": 0.0})
         p, known = math.nan, False
@@ -257,15 +264,17 @@ def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
         known.append(kn)
         bases.append(base)
         exp0s.append(exp0)
-    cols = [c for c in rows[0] if c != "customer_id"]
+    cols = list(dict.fromkeys(c for r in rows for c in r if c not in ("customer_id", "as_of")))
     frame = pd.DataFrame({"customer_id": np.array([r["customer_id"] for r in rows], dtype=object),
-                          **{c: np.array([r.get(c, math.nan) for r in rows], dtype="float64") for c in cols}})
+                          "as_of": np.full(len(rows), book.as_of.to_datetime64(), dtype="datetime64[ns]"),
+                          **{c: np.array([r.get(c) for r in rows], dtype=object) if c in TEXT_INPUTS else
+                             np.array([r.get(c, math.nan) for r in rows], dtype="float64") for c in cols}})
     decisions = apply_policy(frame, np.array(pds, dtype="float64"), cfg).to_dict("records")
     return [_finish(book, o, dec, base, p, kn, exp0)
             for o, dec, base, p, kn, exp0 in zip(orders, decisions, bases, pds, known, exp0s, strict=True)]
 
 
-def _finish(book: Book, o: OrderInput, dec: dict[str, Any], base: dict[str, float], p: float, known: bool,
+def _finish(book: Book, o: OrderInput, dec: dict[str, Any], base: dict[str, Any], p: float, known: bool,
             exp0: float) -> dict[str, Any]:
     """The response for one order from its policy row and its overrides."""
     cfg = book.config
@@ -278,30 +287,26 @@ def _finish(book: Book, o: OrderInput, dec: dict[str, Any], base: dict[str, floa
     if lim_ov:
         applied.append(lim_ov.id)
     act_ov = ovs.get("action")
-    policy_hold_type = str(dec["hold_type"]) if "hold_type" in dec else None
     if act_ov is not None:
         applied.append(act_ov.id)
-        policy_hold_type = None
         if act_ov.action == "revoke" and "revoked" not in codes:
             codes.append("revoked")
             texts.append(f"credit terms revoked by override #{act_ov.id} ({act_ov.approver})")
         elif act_ov.action == "keep" and "revoked" in codes:
             codes.remove("revoked")
             texts = [t for t in texts if not t.startswith("credit terms revoked")]
-    hold_type = policy_hold_type if policy_hold_type in ("none", "soft", "hard") and codes else hold_type_of(codes)
+    policy_codes = [c for c in str(dec["hold_codes"]).split(";") if c]
     limit = float(base.get("credit_limit", math.nan))
     grade = str(dec["grade"] or "")
-    # what releases the order: paying the excess over the limit (with its tolerance) and what is past due
-    if "release_amount" in dec and act_ov is None and not pd.isna(dec["release_amount"]):
-        release_amount: float | None = float(dec["release_amount"])
-    elif "revoked" in codes:
-        release_amount = None  # no payment releases revoked terms: an approver does
+    # hold type and what releases the order are the policy's (its grade's over-limit tolerance, the undisputed
+    # past due, everything owed for collections / revoked terms); an action override that changes the hold
+    # codes leaves no policy amount: revoked terms are released by an approver, lifted ones hold nothing more
+    if codes == policy_codes:
+        hold_type = str(dec["hold_type"]) if codes else "none"
+        release_amount: float | None = float(np.nan_to_num(dec["release_amount"], nan=0.0))
     else:
-        release_amount = 0.0
-        if "over_limit" in codes and math.isfinite(limit):
-            release_amount += max(0.0, exp0 + amount - limit * (1 + cfg.actions.hold_over_limit_pct))
-        if "past_due" in codes:
-            release_amount += float(np.nan_to_num(base.get("past_due_amount", 0.0), nan=0.0))
+        hold_type = hold_type_of(codes)
+        release_amount = None if codes else 0.0
     needed = _release_level_cached(book, hold_type, limit if math.isfinite(limit) else 0.0, grade)
     decision = "release" if hold_type == "none" else f"{hold_type}_hold"
     released_by: int | None = None
