@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskml.collect.csvsafe import neutralise_cell, neutralise_csv_cells
 from riskml.collect.inputs import (
     PERSONA_CODES,
     canonical_persona,
@@ -117,12 +116,10 @@ def test_promises_file_errors(tmp_path: Path) -> None:
         read_promises(path)
 
 
-def test_neutralise_csv_cells() -> None:
-    assert neutralise_cell("=1+2") == "'=1+2" and neutralise_cell("@SUM(A1)") == "'@SUM(A1)"
-    assert neutralise_cell("+cmd") == "'+cmd" and neutralise_cell("\tx") == "'\tx"
-    assert neutralise_cell("-42") == "-42" and neutralise_cell("-4.2e3") == "-4.2e3"
-    assert neutralise_cell("Beta SA") == "Beta SA" and neutralise_cell(3) == 3
-    df = pd.DataFrame({"name": ["=HYPERLINK(\"x\")", "ok"], "amount": [-1.0, 2.0]})
-    out = neutralise_csv_cells(df)
-    assert out["name"].tolist() == ["'=HYPERLINK(\"x\")", "ok"] and out["amount"].tolist() == [-1.0, 2.0]
+def test_worklist_csv_cells_are_neutralised_by_the_project_wide_rule() -> None:
+    from riskml.collect.run import _csv_ready
+
+    df = pd.DataFrame({"name": ["=HYPERLINK(\"x\")", "ok", "-42"], "amount": [-1.0, 2.0, 3.0]})
+    out = _csv_ready(df)
+    assert out["name"].tolist() == ["'=HYPERLINK(\"x\")", "ok", "-42"] and out["amount"].tolist() == [-1.0, 2.0, 3.0]
     assert df["name"].iloc[0].startswith("=")  # the input is left alone

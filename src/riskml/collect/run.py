@@ -10,7 +10,6 @@ import pandas as pd
 
 from riskml.collect.amounts import customer_amounts, open_items
 from riskml.collect.assign import ASSIGNMENT_COLUMNS, assign_collectors
-from riskml.collect.csvsafe import neutralise_csv_cells
 from riskml.collect.paperwork import documents_by_customer, paperwork_queue
 from riskml.collect.worklist import (
     ESCALATION_COLUMNS,
@@ -23,7 +22,7 @@ from riskml.config import FeatureConfig, ScoringConfig
 from riskml.data.ledger import Ledger
 from riskml.errors import RiskmlError
 from riskml.features import build_features
-from riskml.io import atomic_path, write_text
+from riskml.io import atomic_path, neutralise_formulas, write_text
 
 TABLES = ("worklist", "escalations", "paperwork", "assignment", "collectors")
 INDEX_FILE = "index.html"
@@ -96,7 +95,7 @@ def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d").astype(object).where(out[col].notna(), "")
-    return neutralise_csv_cells(out)
+    return neutralise_formulas(out)
 
 
 def write_worklist(result: WorklistResult, out_dir: str | Path) -> list[Path]:
