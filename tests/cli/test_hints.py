@@ -64,3 +64,21 @@ def test_make_help_plain_when_not_a_terminal() -> None:
     assert res.returncode == 0, res.stderr
     assert "\x1b[" not in res.stdout  # no colour codes in a pipe
     assert "DATA=" in res.stdout and "AS_OF=" in res.stdout and ".venv/bin/riskml" in res.stdout
+
+
+def test_styled_table_cells_print_no_markup_tags() -> None:
+    """The consoles print strings as they are (no markup): a styled cell must be a Text, not "[yellow]..."."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+    from rich.console import Console
+
+    from riskml.cli.train import _persona_table
+
+    pc = pd.DataFrame({"group": ["distressed", "prompt_payer"], "rows": [10, 90], "events": [5, 0],
+                       "mean_pd": [0.30, 0.01], "observed_rate": [0.50, 0.0]})
+    table = _persona_table(SimpleNamespace(result=SimpleNamespace(persona_calibration=pc)))
+    out = Console(record=True, markup=False, width=120)
+    out.print(table)
+    text = out.export_text()
+    assert "-20.0 pts" in text and "[yellow]" not in text

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from riskml.cli.common import console, err_console, user_errors
 from riskml.errors import RiskmlError
@@ -54,9 +55,10 @@ def _persona_table(outcome: Any) -> Table | None:
         table.add_column(col, justify="left" if col == "persona" else "right")
     for _, r in pc.iterrows():
         gap = r["mean_pd"] - r["observed_rate"]
-        style = "" if abs(gap) <= 0.03 else "[yellow]"
+        # a Text cell: the consoles print strings as they are (no markup), so the style is not written inline
         table.add_row(str(r["group"]), f"{int(r['rows']):,}", f"{int(r['events']):,}", f"{r['mean_pd']:.2%}",
-                      f"{r['observed_rate']:.2%}", f"{style}{gap * 100:+.1f} pts")
+                      f"{r['observed_rate']:.2%}",
+                      Text(f"{gap * 100:+.1f} pts", style="" if abs(gap) <= 0.03 else "yellow"))
     return table
 
 

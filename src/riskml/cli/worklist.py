@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from riskml.cli.common import console, err_console, parse_date, user_errors
 
@@ -20,8 +21,9 @@ def _summary(result) -> Table:  # type: ignore[no-untyped-def]
                       ("expected loss", "right"), ("balance", "left"), ("kept/new/moved", "right")):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in result.collectors.to_dict("records"):
-        bal = (f"{100 * r['amount_deviation']:+.0f}% money, {100 * r['accounts_deviation']:+.0f}% accounts"
-               + ("" if r["within_tolerance"] else " [yellow](outside tolerance)[/]"))
+        bal = Text(f"{100 * r['amount_deviation']:+.0f}% money, {100 * r['accounts_deviation']:+.0f}% accounts")
+        if not r["within_tolerance"]:
+            bal.append(" (outside tolerance)", style="yellow")
         t.add_row(r["collector"], r["portfolio"] or "all", f"{r['accounts']:,}", f"{r['amount_to_collect']:,.0f}",
                   f"{r['expected_loss']:,.0f}", bal, f"{r['kept']}/{r['new']}/{r['reassigned']}")
     return t
