@@ -454,6 +454,9 @@ class LimitPolicy(_Section):
     # personas that may lose open terms (by grade, as habitual debtors or as unprofitable); strong late payers
     # keep their terms and get terms or price actions instead (riskml.scoring.treatment)
     revocable_personas: list[str] = Field(default_factory=lambda: ["weak_late_payer", "distressed"])
+    # revoke inactive accounts too (no sales in the basis window and nothing open); by default their terms are
+    # decided when they order again
+    revoke_inactive: bool = False
     round_to: float = Field(default=1000.0, gt=0)
     # changes below this share of the current limit are not worth a review (hysteresis)
     min_change_pct: float = Field(default=0.10, ge=0)

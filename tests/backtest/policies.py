@@ -18,5 +18,8 @@ HOLD_NOBODY = {
 }
 # everybody scored loses open terms: the revoke grade is the best grade, every persona may be revoked, and no
 # customer is left to the collections track instead
-REVOKE_ALL = {"actions": {"collections_past_due_days": 100_000}, "limits": {"revoke_grade": "1", "revocable_personas": [
-    "thin_file", "distressed", "disorganised", "weak_late_payer", "strong_late_payer", "prompt_payer", "regular"]}}
+REVOKE_ALL = {
+    "actions": {"collections_past_due_days": 100_000},
+    "limits": {"revoke_grade": "1", "revoke_inactive": True, "revocable_personas": [
+        "thin_file", "distressed", "disorganised", "weak_late_payer", "strong_late_payer", "prompt_payer", "regular"]},
+}

@@ -260,3 +260,25 @@ def test_docs_worked_example() -> None:
     assert out["suggested_limit"].tolist() == [47_000.0, 35_000.0, 60_000.0]
     assert out["action"].tolist() == ["increase", "decrease", "increase"]
     assert "covers the exposure 47,000 (47,000, within the break-even cap)" in out["limit_rationale"].iloc[0]
+
+
+def test_an_inactive_account_is_not_revoked_until_it_orders_again() -> None:
+    """No sales over the basis and nothing open: a grade-10 customer keeps its terms (nothing to take away); the
+    same customer with an order open (the order-time check adds it to the exposure) is revoked."""
+    import numpy as np
+    import pandas as pd
+
+    from riskml.config import LimitPolicy, ScoringConfig
+    from riskml.scoring.limits import suggest_limits
+
+    row = {"sales_avg_3m": 0.0, "sales_avg_12m": 0.0, "payment_terms_days": 30.0, "credit_limit": 20_000.0,
+           "late_paid_share_12m": np.nan, "dbt_avg_6m": np.nan, "dbt_avg_12m": np.nan, "paid_invoices_12m": 0.0,
+           "exposure": 0.0, "open_orders_amount": 0.0, "undisputed_oldest_dpd": 0.0}
+    frame = pd.DataFrame([row, {**row, "exposure": 5_000.0, "open_orders_amount": 5_000.0}])
+    scale = ScoringConfig().master_scale
+    grades = np.array(["10", "10"], dtype=object)
+    out = suggest_limits(frame, np.array([0.5, 0.5]), grades, LimitPolicy(), scale)
+    assert out["action"].tolist() == ["keep", "revoke"]
+    assert "decided when it orders again" in out["limit_rationale"].iloc[0]
+    both = suggest_limits(frame, np.array([0.5, 0.5]), grades, LimitPolicy(revoke_inactive=True), scale)
+    assert both["action"].tolist() == ["revoke", "revoke"]

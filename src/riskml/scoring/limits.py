@@ -35,7 +35,9 @@ The policy, step by step (``docs/scoring.md`` has a worked example):
    is 0 (no limit pays for itself; not applied to thin files, whose PD rests on little evidence).
 
 A customer with no sales in the basis window (dormant, not thin file) has nothing to size a limit on:
-its current limit is kept. A customer that could not be scored keeps its current limit.
+its current limit is kept; one with nothing open either (inactive) is not revoked by grade or habit: it has no
+terms in use, and the policy decides them when it orders again (the order-time check applies this policy with
+the order's exposure). A customer that could not be scored keeps its current limit.
 
 **No limit on file** (``credit_limit`` missing) is not a limit of 0: the ERP runs no credit check on the
 customer, who buys on open terms without a ceiling. Any limit riskml suggests *adds* a control rather than
@@ -255,7 +257,10 @@ def suggest_limits(
     # with personas known, only weak late payers and distressed customers are revoked (default: anyone)
     revocable = (np.isin(persona, list(policy.revocable_personas)) if (persona != "").any()
                  else np.ones(n, dtype=bool))
-    eligible = ok & ~coll & revocable
+    # an inactive account (no sales in the basis window, nothing open) has no terms to take away: its terms are
+    # decided when it orders again (the order-time check applies this policy with the order's exposure)
+    inactive = dormant & (exposure <= 0) & (not policy.revoke_inactive)
+    eligible = ok & ~coll & revocable & ~inactive
     by_grade = eligible & (pos >= revoke_pos)
     habitual = eligible & habitual_debtors(frame, policy)
     unprofitable = eligible & ~thin & ~dormant & (need_ > 0) & (cap <= 0)
@@ -293,6 +298,9 @@ def suggest_limits(
                            suggested, lgd)
     rationale = _steps_text(rationale, ok & ~revoked & ~dormant & ~coll, step_up, step_down, floored & ~covering,
                             blocked, policy, sized, floor_amt, exposure, need_, dpd_u, coll, covering, cover_amt)
+    idle = np.flatnonzero(ok & ~revoked & inactive)
+    rationale[idle] = [f"{t}; nothing open and no sales: not revoked now, the terms are decided when it orders again"
+                       for t in rationale[idle]]
     coll_rows = ok & coll
     if coll_rows.any():
         rationale[coll_rows] = _cat("collections track: undisputed invoices ", _amounts(dpd_u[coll_rows]),
