@@ -16,6 +16,7 @@ from riskml.scoring.personas import (
     assign_personas,
     persona_evidence,
     thin_file_mask,
+    usual_lateness_days,
 )
 from tests.scoring.frames import rows
 
@@ -170,8 +171,9 @@ def test_frame_index_is_ignored() -> None:
     assert personas(frame, [0.01, 0.01]) == ["strong_late_payer", "prompt_payer"]
 
 
-def test_within_usual_pattern() -> None:
-    # STRONG pays 30 days late on average: 60 days past due is inside its pattern (30 + 30), 61 is not;
-    # a prompt payer's 33 days are not (its 2 days + 30)
-    frame = rows({**STRONG, "oldest_dpd": 60.0}, {**STRONG, "oldest_dpd": 61.0}, {**CLEAN, "oldest_dpd": 33.0})
-    assert persona_evidence(frame, PersonaPolicy())["within_usual_pattern"].tolist() == [True, False, False]
+def test_usual_lateness_days() -> None:
+    # the decision rules tolerate a strong late payer's worst 12-month days beyond terms + the margin; no other
+    # persona gets any tolerance
+    frame = rows({**STRONG, "dbt_max_12m": 45.0}, {**STRONG, "dbt_max_12m": np.nan}, {**CLEAN, "dbt_max_12m": 45.0})
+    got = usual_lateness_days(frame, np.array(["strong_late_payer", "strong_late_payer", "prompt_payer"]), 15.0)
+    assert got.tolist() == [60.0, 15.0, 0.0]

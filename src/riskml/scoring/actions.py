@@ -28,7 +28,7 @@ import pandas as pd
 
 from riskml.config import ActionPolicy, Grade
 from riskml.scoring.grades import notches
-from riskml.scoring.personas import usual_lateness_days
+from riskml.scoring.personas import STRONG_LATE_PAYER, usual_lateness_days
 
 HOLD_CODES: dict[str, str] = {
     "past_due": "undisputed invoices past due beyond the tolerance, above the hold minimum",
@@ -57,7 +57,6 @@ HOLD_COLUMNS = ("oldest_dpd", "exposure", "open_orders_amount", "credit_limit", 
                 "dbt_max_12m")
 REVIEW_COLUMNS = ("months_since_review", "dbt_avg_3m", "dbt_avg_12m", "utilisation_sustained_2m", "exposure",
                   "credit_limit")
-STRONG_LATE_PAYER = "strong_late_payer"
 
 
 def _num(frame: pd.DataFrame, col: str) -> np.ndarray:

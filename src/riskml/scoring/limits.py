@@ -56,6 +56,7 @@ import pandas as pd
 
 from riskml.config import Grade, LimitPolicy
 from riskml.scoring.grades import grade_positions
+from riskml.scoring.personas import STRONG_LATE_PAYER
 
 # "set": the customer master holds no limit (the customer trades on open terms without a ceiling) and the
 # policy suggests one to set; see the module docstring
@@ -67,7 +68,6 @@ LIMIT_COLUMNS = (
     "late_paid_share_12m", "dbt_avg_6m", "dbt_avg_12m", "paid_invoices_12m", "exposure", "open_orders_amount",
     "undisputed_oldest_dpd",
 )
-STRONG_LATE_PAYER = "strong_late_payer"
 
 
 def _num(frame: pd.DataFrame, col: str) -> np.ndarray:

@@ -53,6 +53,7 @@ import pandas as pd
 
 from riskml.config import PersonaPolicy, ThinFileRule
 
+STRONG_LATE_PAYER = "strong_late_payer"
 PERSONAS: dict[str, str] = {
     "thin_file": "new / thin file",
     "distressed": "distressed / seriously delinquent",
@@ -90,9 +91,8 @@ def thin_file_mask(frame: pd.DataFrame, rule: ThinFileRule) -> np.ndarray:
 
 def persona_evidence(frame: pd.DataFrame, policy: PersonaPolicy) -> dict[str, np.ndarray]:
     """The ledger evidence behind each persona, one boolean array per rule (before precedence):
-    ``seriously_delinquent``, ``disorganised``, ``weak``, ``strong``, ``prompt``; and
-    ``within_usual_pattern``: the oldest open item is no later than the customer's own 12-month DBT plus
-    ``strong_dpd_margin`` (lateness a hold rule may tolerate for a strong late payer)."""
+    ``seriously_delinquent``, ``disorganised``, ``weak``, ``strong``, ``prompt``. (The lateness the decision
+    rules tolerate for a strong late payer is :func:`usual_lateness_days`.)"""
     with np.errstate(invalid="ignore"):
         dpd = np.nan_to_num(_num(frame, "oldest_dpd"), nan=0.0)
         dbt3, dbt6, dbt12 = _num(frame, "dbt_avg_3m"), _num(frame, "dbt_avg_6m"), _num(frame, "dbt_avg_12m")
@@ -129,9 +129,7 @@ def persona_evidence(frame: pd.DataFrame, policy: PersonaPolicy) -> dict[str, np
                   & (dpd <= dbt12 + policy.strong_dpd_margin)
                   & (aged < policy.weak_min_aged_share)
                   & ~disorganised)
-    usual = dpd <= np.nan_to_num(dbt12, nan=0.0) + policy.strong_dpd_margin
     return {
-        "within_usual_pattern": usual,
         "seriously_delinquent": dpd >= policy.distressed_min_dpd,
         "disorganised": disorganised,
         "weak": weak,
@@ -170,6 +168,6 @@ def usual_lateness_days(frame: pd.DataFrame, persona: np.ndarray, margin_days: f
     """Days past due that lie within a strong late payer's usual pattern: its worst days beyond terms over
     12 months (``dbt_max_12m``) plus ``margin_days``; 0 for every other persona. The decision rules (no
     order hold for lateness, no blocked increase) tolerate lateness up to this for strong late payers only."""
-    strong = np.asarray(persona, dtype=object) == "strong_late_payer"
+    strong = np.asarray(persona, dtype=object) == STRONG_LATE_PAYER
     worst = np.nan_to_num(_num(frame, "dbt_max_12m"), nan=0.0) if "dbt_max_12m" in frame else np.zeros(len(frame))
     return np.where(strong, worst + margin_days, 0.0)
