@@ -64,7 +64,6 @@ _MONEY_COLUMNS = ("current_limit", "suggested_limit", "limit_change", "release_a
 CONTRIBUTION_COLUMNS = ("customer_id", "as_of", "feature", "value", "contribution", "family")
 # the row of the contributions output that carries the expected value (base value) of the model
 BASE_VALUE_FEATURE = "_expected_value"
-POLICY_COLUMNS = POLICY_INPUTS
 CONTRIBUTIONS_SUFFIX = ".contributions.parquet"
 # blocks smaller than this are not worth a thread of their own
 MIN_BLOCK = 2_000
@@ -140,7 +139,7 @@ def model_medians(model: Any) -> dict[str, float]:
 # ------------------------------------------------------------------------------------------ checks
 def check_features(features: pd.DataFrame, feature_names: list[str]) -> None:
     """Whole-table problems stop the run: missing key, policy or model columns, duplicate customers."""
-    missing = [c for c in (*KEYS, *POLICY_COLUMNS) if c not in features.columns]
+    missing = [c for c in (*KEYS, *POLICY_INPUTS) if c not in features.columns]
     if missing:
         raise DataError(f"feature table: columns {missing} are missing (needed by the scoring policies); "
                         "build it with `riskml features` from the same riskml version")
