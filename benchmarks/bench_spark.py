@@ -49,17 +49,15 @@ def model_dir() -> Path:
 
     from riskml.config import ScoringConfig, TrainConfig
     from riskml.data.validate import load_ledger
-    from riskml.modeling import pyfunc_entry
-    from riskml.modeling.pyfunc import ARTIFACT_KEY, predict_frame, signature_frame
     from riskml.modeling.train import assemble, fit_and_evaluate
+    from riskml.serving import pyfunc_entry
+    from riskml.serving.pyfunc import ARTIFACT_KEY, predict_frame, signature_frame
 
     ledger, _ = load_ledger(ledger_dir(MODEL_CUSTOMERS, 36))
     config = TrainConfig()
     result = fit_and_evaluate(assemble(ledger, config), config)
-    model = result.model
     cfg = ScoringConfig()
-    model.metadata_.update({"master_scale": [g.model_dump(mode="json") for g in cfg.master_scale],
-                            "n_reasons": cfg.n_reasons})
+    model = result.model.with_metadata(master_scale=cfg.master_scale, n_reasons=cfg.n_reasons)
     with tempfile.TemporaryDirectory(prefix="riskml-bench-model-") as tmp:
         raw = Path(tmp) / ARTIFACT_KEY
         model.save(raw)

@@ -82,14 +82,9 @@ def test_cli_unknown_key_in_a_policy_file(bt_ledger_dir: Path, tmp_path: Path) -
 
 
 def test_cli_with_a_given_model(bt_ledger_dir: Path, bt_result, tmp_path: Path) -> None:  # noqa: ANN001
-    model = bt_result.models[0].model
-    saved = dict(model.metadata_)
-    model.metadata_ = {"data_window": {"train_dates": ["2025-01-31"], "oot_dates": ["2025-03-31"]},
-                       "label_config": {"horizon_months": 12}}
-    try:
-        model.save(tmp_path / "model")
-    finally:
-        model.metadata_ = saved
+    model = bt_result.models[0].model.with_metadata(
+        data_window={"train_dates": ["2025-01-31"], "oot_dates": ["2025-03-31"]}, label_config={"horizon_months": 12})
+    model.save(tmp_path / "model")
     base = ["backtest", "--data", str(bt_ledger_dir), "--no-mlflow", "--model", str(tmp_path / "model")]
     res = runner.invoke(app, [*base, "--out", str(tmp_path / "a"), "--from", "2026-01-31", "--to", "2026-04-30"])
     assert res.exit_code == 1 and "trained on outcomes up to 2026-03-31" in res.output

@@ -126,14 +126,14 @@ def test_walk_forward_model_sees_nothing_after_its_date(bt_ledger: Ledger, bt_re
 
 
 def test_given_model_is_refused_within_its_training_window(bt_result: BacktestResult) -> None:
-    model = bt_result.models[0].model
-    model.metadata_ = {"data_window": {"train_dates": ["2025-01-31"], "oot_dates": ["2025-06-30"]},
-                       "label_config": {"horizon_months": 12}}
+    fitted = bt_result.models[0].model
+    model = fitted.with_metadata(data_window={"train_dates": ["2025-01-31"], "oot_dates": ["2025-06-30"]},
+                                 label_config={"horizon_months": 12})
     assert model_knowledge_end(model) == pd.Timestamp("2026-06-30")
     with pytest.raises(ModelError, match="trained on outcomes up to 2026-06-30.*--from 2026-06-30"):
         given_model(model, "models:/x/1", bt_result.dates)
     assert given_model(model, "m", [pd.Timestamp("2026-06-30")]).knowledge_end == pd.Timestamp("2026-06-30")
-    model.metadata_ = {}
+    model = fitted.with_metadata(data_window=None, label_config=None)
     with pytest.raises(ModelError, match="records no training window"):
         given_model(model, "m", bt_result.dates)
 

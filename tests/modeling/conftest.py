@@ -10,7 +10,8 @@ import pytest
 
 from riskml.config import TrainConfig
 from riskml.data.ledger import Ledger
-from riskml.modeling.train import TrainingData, TrainResult, assemble, fit_and_evaluate
+from riskml.modeling.results import TrainingData, TrainResult
+from riskml.modeling.train import assemble, fit_and_evaluate
 
 SMALL_HORIZON = 6
 

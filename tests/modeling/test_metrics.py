@@ -14,6 +14,7 @@ from riskml.config import PromotionConfig
 from riskml.errors import ModelError
 from riskml.modeling.benchmark import LogisticBenchmark, RuleScore
 from riskml.modeling.calibration import Calibrator, choose_calibrator, fit_isotonic, fit_platt
+from riskml.modeling.gate import decide
 from riskml.modeling.metrics import (
     calibration_table,
     capture,
@@ -23,7 +24,6 @@ from riskml.modeling.metrics import (
     paired_auc_difference,
     weighted_aucs,
 )
-from riskml.modeling.registry import decide
 
 Y = np.array([0, 0, 1, 0, 1, 1, 0, 0, 0, 1])
 S = np.array([0.1, 0.2, 0.3, 0.3, 0.8, 0.9, 0.05, 0.4, 0.2, 0.7])
@@ -124,12 +124,12 @@ def test_benchmark_bins_features_and_rule_uses_the_feature() -> None:
     X.loc[X.index[::10], "u"] = np.nan
     # a U-shaped effect a binned logistic can follow and a linear one cannot
     y = (rng.random(n) < np.where((X["u"].fillna(5) - 5).abs() > 3.5, 0.5, 0.05)).astype(int)
-    bench = LogisticBenchmark(["u", "v"], bins=10).fit(X[:1500], y[:1500])
+    bench = LogisticBenchmark(["u", "v"], bins=10).fit(X[:1500], y[:1500], X[1500:], y[1500:])
     assert roc_auc_score(y[1500:], bench.predict_pd(X[1500:])) > 0.75
-    rule = RuleScore("dbt_avg_6m").fit(X[:1500], X[1500:], y[1500:])
+    rule = RuleScore("dbt_avg_6m").fit(X[:1500], y[:1500], X[1500:], y[1500:])
     assert np.array_equal(rule.score(X), X["dbt_avg_6m"].to_numpy())
     with pytest.raises(ModelError, match="rule_feature 'nope' is not among the snapshot features"):
-        RuleScore("nope").fit(X, X, y)
+        RuleScore("nope").fit(X, y, X, y)
 
 
 # --------------------------------------------------------------------------------- promotion gate

@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 from riskml.cli.main import app
 from riskml.config import FeatureConfig
 from riskml.features import model_features
-from riskml.modeling.train import TrainOutcome, run_training
+from riskml.modeling.pipeline import run_training
+from riskml.modeling.results import TrainOutcome
+from riskml.serving.pyfunc import log_pyfunc
 
 from .conftest import small_config, store_uri
 
@@ -46,9 +48,9 @@ def store(small_ledger, tmp_path_factory: pytest.TempPathFactory) -> Store:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", uri)
         mp.chdir(folder)
-        weak = run_training(small_ledger, small_config(), weak_features)
-        full = run_training(small_ledger, small_config())
-        weak_again = run_training(small_ledger, small_config(), weak_features)
+        weak = run_training(small_ledger, small_config(), weak_features, log_model=log_pyfunc)
+        full = run_training(small_ledger, small_config(), log_model=log_pyfunc)
+        weak_again = run_training(small_ledger, small_config(), weak_features, log_model=log_pyfunc)
         yield Store(folder, uri, weak, full, weak_again)
     mlflow.set_tracking_uri(None)
 
@@ -96,8 +98,8 @@ def test_run_logs_every_artifact(store: Store) -> None:
     for plot in ("roc", "calibration", "shap_summary"):
         assert (local / "plots" / f"{plot}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     fp = json.loads((local / "data" / "fingerprint.json").read_text())
-    assert fp["row_counts"]["customers"] == 300 and fp["fingerprint"] == store.full.result.model.metadata_[
-        "data_fingerprint"]
+    assert fp["row_counts"]["customers"] == 300 and fp["fingerprint"] == (
+        store.full.result.model.metadata_.data_fingerprint)
     feats = json.loads((local / "features" / "features.json").read_text())["features"]
     assert len(feats) == 51 and {"name", "family", "monotone", "description"} <= set(feats[0])
     card = (local / "model_card.md").read_text()

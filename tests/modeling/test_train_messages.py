@@ -12,7 +12,7 @@ from riskml.cli.main import app
 from riskml.cli.train import name_config_file
 from riskml.config import LabelConfig
 from riskml.modeling.labels import disputed_left_out
-from riskml.modeling.train import TrainingData
+from riskml.modeling.results import TrainingData
 from tests.features.ledgers import make_ledger
 
 D = pd.Timestamp

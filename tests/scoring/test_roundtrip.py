@@ -31,36 +31,27 @@ def mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return uri
 
 
-def _log(model: RiskModel, features: pd.DataFrame, tmp_path: Path) -> str:
+def _log(model: RiskModel, features: pd.DataFrame) -> tuple[str, RiskModel]:
+    """Log ``model`` (with the scoring defaults frozen in its metadata) as ``riskml train`` does."""
     import mlflow
-    from mlflow.models import infer_signature
 
-    from riskml.modeling import pyfunc_entry
-    from riskml.modeling.pyfunc import ARTIFACT_KEY, predict_frame, signature_frame
+    from riskml.serving.pyfunc import log_pyfunc
 
     cfg = ScoringConfig()
-    model.metadata_.update({"master_scale": [g.model_dump(mode="json") for g in cfg.master_scale],
-                            "n_reasons": cfg.n_reasons})
-    model_dir = tmp_path / ARTIFACT_KEY
-    model.save(model_dir)
-    example = signature_frame(model, features[model.feature_names_].head(5))
+    model = model.with_metadata(master_scale=cfg.master_scale, n_reasons=cfg.n_reasons, model_name="roundtrip")
     with mlflow.start_run():
-        info = mlflow.pyfunc.log_model(
-            name="model", python_model=pyfunc_entry.__file__, artifacts={ARTIFACT_KEY: str(model_dir)},
-            signature=infer_signature(example, predict_frame(model, example)), input_example=example,
-        )
-    return info.model_uri
+        return log_pyfunc(model, features.head(5), pip_requirements=[]), model
 
 
 def test_pyfunc_equals_batch_scoring(tiny_model_dir: Path, small_features: pd.DataFrame, mlflow_store: str,
                                      tmp_path: Path) -> None:
     import mlflow
 
-    from riskml.modeling.pyfunc import signature_frame
     from riskml.modeling.registry import load_model
+    from riskml.serving.pyfunc import signature_frame
 
     model = RiskModel.load(tiny_model_dir)
-    uri = _log(model, small_features, tmp_path)
+    uri, logged = _log(model, small_features)
     batch = score_customers(small_features, model, ScoringConfig(), {"model_version": "1"}).scores
 
     served = mlflow.pyfunc.load_model(uri).predict(signature_frame(model, small_features[model.feature_names_]))
@@ -75,5 +66,6 @@ def test_pyfunc_equals_batch_scoring(tiny_model_dir: Path, small_features: pd.Da
     mlflow.MlflowClient().set_registered_model_alias("roundtrip-model", "champion", "1")
     loaded, info = load_model("models:/roundtrip-model@champion")
     assert info["model_version"] == "1"
+    assert loaded.metadata_ == logged.metadata_ and loaded.metadata_.model_name == "roundtrip"
     again = score_customers(small_features, loaded, ScoringConfig(), info).scores
     pd.testing.assert_frame_equal(again, batch)

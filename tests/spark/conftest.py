@@ -175,16 +175,13 @@ def registered_model(small_synth: SyntheticLedger, tmp_path_factory: pytest.Temp
     for the session): a small RiskModel on quarterly snapshots of the small ledger, logged as riskml's
     pyfunc with its signature, as ``riskml train`` does."""
     import mlflow
-    from mlflow.models import infer_signature
 
     from riskml.config import ScoringConfig
-    from riskml.modeling import pyfunc_entry
-    from riskml.modeling.pyfunc import ARTIFACT_KEY, predict_frame, signature_frame
+    from riskml.serving.pyfunc import log_pyfunc
 
     model, X = train_tiny_model(small_synth)
     cfg = ScoringConfig()
-    model.metadata_.update({"master_scale": [g.model_dump(mode="json") for g in cfg.master_scale],
-                            "n_reasons": cfg.n_reasons})
+    model = model.with_metadata(master_scale=cfg.master_scale, n_reasons=cfg.n_reasons)
 
     root = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{root / 'mlflow.db'}"
@@ -194,14 +191,9 @@ def registered_model(small_synth: SyntheticLedger, tmp_path_factory: pytest.Temp
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     exp = mlflow.create_experiment("spark-tests", artifact_location=(root / "artifacts").as_uri())
-    model_dir = root / ARTIFACT_KEY
-    model.save(model_dir)
-    example = signature_frame(model, X.head(5))
     with mlflow.start_run(experiment_id=exp):
-        info = mlflow.pyfunc.log_model(
-            name="model", python_model=pyfunc_entry.__file__, artifacts={ARTIFACT_KEY: str(model_dir)},
-            signature=infer_signature(example, predict_frame(model, example)), input_example=example)
-    mlflow.register_model(info.model_uri, "riskml-spark-test")
+        model_uri = log_pyfunc(model, X.head(5), pip_requirements=[])
+    mlflow.register_model(model_uri, "riskml-spark-test")
     mlflow.MlflowClient().set_registered_model_alias("riskml-spark-test", "champion", "1")
     yield "models:/riskml-spark-test@champion"
     mlflow.set_tracking_uri(previous_uri)

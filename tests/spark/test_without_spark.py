@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 
 from riskml.cli.main import app
 from riskml.errors import ConfigError, ModelError, RiskmlError
-from riskml.spark.cli import _AUTHORITY_SCHEMES, as_location
-from riskml.spark.output import check_parquet_target
+from riskml.spark.output import _AUTHORITY_SCHEMES, as_location, check_parquet_target
 from riskml.spark.score import pyfunc_uri
 from riskml.spark.tables import strftime_to_java
 

@@ -20,7 +20,8 @@ from riskml.data.ledger import Ledger
 from riskml.errors import LabelError, ModelError, RiskmlError
 from riskml.modeling.labels import horizon_end, label_snapshots, snapshot_dates
 from riskml.modeling.model import RiskModel
-from riskml.modeling.train import KEYS, TrainingData, _model_columns, fit_and_evaluate
+from riskml.modeling.results import TrainingData
+from riskml.modeling.train import KEYS, _model_columns, fit_and_evaluate
 
 
 @dataclass
@@ -109,17 +110,16 @@ def train_walk_forward(ledger: Ledger, snapshots: pd.DataFrame, at: pd.Timestamp
 
 def model_knowledge_end(model: RiskModel) -> pd.Timestamp:
     """The last date whose outcomes a trained model has seen: the end of the label window of its latest
-    labeled snapshot (``metadata_["data_window"]`` train and OOT dates, ``label_config.horizon_months``),
+    labeled snapshot (``metadata_.data_window`` train and OOT dates, ``metadata_.label_config.horizon_months``),
     else the last date of the ledger it was trained on. Raises :class:`ModelError` when the model records
     neither."""
-    meta = getattr(model, "metadata_", None) or {}
-    window = meta.get("data_window") or {}
-    dates = [pd.Timestamp(d) for d in [*(window.get("train_dates") or []), *(window.get("oot_dates") or [])]]
-    horizon = (meta.get("label_config") or {}).get("horizon_months")
-    if dates and horizon:
-        return horizon_end(max(dates), int(horizon))
-    if window.get("ledger_last"):
-        return pd.Timestamp(window["ledger_last"])
+    meta = model.metadata_
+    window = meta.data_window
+    dates = [pd.Timestamp(d) for d in [*window.train_dates, *window.oot_dates]] if window is not None else []
+    if dates and meta.label_config is not None:
+        return horizon_end(max(dates), meta.label_config.horizon_months)
+    if window is not None and window.ledger_last:
+        return pd.Timestamp(window.ledger_last)
     raise ModelError("the model records no training window (metadata data_window: train and OOT dates, or the "
                      "ledger's last date), so the backtest cannot tell which replay dates it has not seen; "
                      "leave out --model to use walk-forward models")

@@ -36,7 +36,7 @@ def features(
         raise RiskmlError(f"--engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     guard_output(out, "--out", {"--data": data, "--data-config": data_config, "--config": config}, (data,))
     if engine == "spark":
-        from riskml.spark.cli import features_command
+        from riskml.cli.spark import features_command
 
         features_command(data, as_of, out, data_config, config)
         return

@@ -69,8 +69,8 @@ def score(
         inputs["--previous's contributions"] = _cpath(previous)
     guard_output(out, "--out", inputs, (data,))
     guard_output(contributions if contributions is not None else _cpath(out), "--contributions", inputs, (data,))
-    if engine == "spark":  # the Spark engine (riskml.spark.cli) takes the same arguments
-        from riskml.spark.cli import score_command
+    if engine == "spark":  # the Spark engine (riskml.cli.spark) takes the same arguments
+        from riskml.cli.spark import score_command
 
         score_command(data, as_of, out, model_uri, previous, contributions, config, data_config, features_config)
         return

@@ -119,10 +119,12 @@ def train(
     from riskml.config import load_config
     from riskml.data.validate import resolve_data_config
     from riskml.modeling.card import comparison_text
-    from riskml.modeling.registry import CHAMPION
+    from riskml.modeling.gate import CHAMPION
+    from riskml.modeling.pipeline import run_training
     from riskml.modeling.tracking import ui_command
-    from riskml.modeling.train import read_labels_file, run_training
+    from riskml.modeling.train import read_labels_file
     from riskml.scoring.personas import PERSONAS
+    from riskml.serving.pyfunc import log_pyfunc
 
     if out_model is not None:
         from riskml.io import guard_output
@@ -141,7 +143,7 @@ def train(
         outcome = run_training(
             ledger, train_config, feature_config, extra, user_labels, str(labels) if labels else "",
             out_model, scoring_config, echo=lambda msg: console.print(msg),
-            segmenter=persona_segmenter(scoring_config), segment_order=list(PERSONAS),
+            segmenter=persona_segmenter(scoring_config), segment_order=list(PERSONAS), log_model=log_pyfunc,
         )
     except RiskmlError as exc:  # the modeling messages say configs/train.yaml: name the file in use
         raise RiskmlError(name_config_file(str(exc), config)) from None

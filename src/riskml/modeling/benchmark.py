@@ -7,6 +7,11 @@
   months, what many credit teams sort by). Missing values (no payments in the window) take the
   training median. Its ranking metrics need no probability; for Brier and log loss the score is mapped
   to a probability by a Platt fit on the validation window.
+
+Both share :class:`riskml.modeling.model.RiskModel`'s interface (scikit-learn discipline): parameters in
+``__init__``, ``fit(X, y, X_valid, y_valid)`` validates, learns state in attributes ending in ``_`` and
+returns the estimator, ``predict_pd(X)`` gives a probability per row. The benchmark fits on the training
+window only (its regularisation is fixed); it checks the validation window like the others.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder
 
 from riskml.errors import ModelError
 from riskml.modeling.calibration import fit_platt
+from riskml.modeling.model import check_inputs
 
 
 def logistic_benchmark(numeric: Sequence[str], categorical: Sequence[str] = (), bins: int = 10,
@@ -64,14 +70,20 @@ class LogisticBenchmark:
         self.class_weight = class_weight
         self.seed = seed
 
-    def fit(self, X: pd.DataFrame, y: object) -> LogisticBenchmark:
+    def fit(self, X: pd.DataFrame, y: object, X_valid: pd.DataFrame, y_valid: object) -> LogisticBenchmark:
+        """Fit the pipeline on ``X``, ``y`` (the validation window is checked, not used)."""
+        yt = check_inputs(X, y, "train")
+        check_inputs(X_valid, y_valid, "valid")
+        missing = [c for c in [*self.numeric, *self.categorical] if c not in X.columns or c not in X_valid.columns]
+        if missing:
+            raise ModelError(f"logistic benchmark: features missing from the input: {missing[:5]}")
         cw = "balanced" if self.class_weight == "balanced" else None
         self.pipeline_ = logistic_benchmark(self.numeric, self.categorical, self.bins, cw, self.seed)
         with warnings.catch_warnings():
             # constant or few-valued features give fewer bins than asked: expected, not a problem
             warnings.filterwarnings("ignore", message=".*[Bb]ins whose width are too small.*")
             warnings.filterwarnings("ignore", message=".*is constant and will be replaced.*")
-            self.pipeline_.fit(_as_frame(X, self.numeric, self.categorical), np.asarray(y, dtype="int64"))
+            self.pipeline_.fit(_as_frame(X, self.numeric, self.categorical), yt)
         return self
 
     def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
@@ -84,20 +96,29 @@ class RuleScore:
     def __init__(self, feature: str = "dbt_avg_6m"):
         self.feature = feature
 
-    def score(self, X: pd.DataFrame) -> np.ndarray:
+    def _require(self, X: pd.DataFrame) -> None:
         if self.feature not in X.columns:
             raise ModelError(f"rule_feature {self.feature!r} is not among the snapshot features; "
                              "set rule_feature in configs/train.yaml to a feature name")
+
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        """The feature itself (missing values take the training median): the rule ranks by it."""
+        self._require(X)
         v = pd.to_numeric(X[self.feature], errors="coerce").to_numpy("float64")
         return np.where(np.isnan(v), self.fill_, v)
 
-    def fit(self, X_train: pd.DataFrame, X_valid: pd.DataFrame, y_valid: object) -> RuleScore:
-        v = pd.to_numeric(X_train[self.feature], errors="coerce") if self.feature in X_train else None
-        self.fill_ = float(v.median()) if v is not None and v.notna().any() else 0.0
+    def fit(self, X: pd.DataFrame, y: object, X_valid: pd.DataFrame, y_valid: object) -> RuleScore:
+        """The training median of the feature fills its missing values; the Platt map is fitted on the
+        validation window."""
+        check_inputs(X, y, "train")
+        yv = check_inputs(X_valid, y_valid, "valid")
+        self._require(X)
+        v = pd.to_numeric(X[self.feature], errors="coerce")
+        self.fill_ = float(v.median()) if v.notna().any() else 0.0
         s = self.score(X_valid)
         scale = float(np.std(s)) or 1.0
         self.scale_ = scale
-        self.platt_ = fit_platt(s / scale, np.asarray(y_valid, dtype="float64"))
+        self.platt_ = fit_platt(s / scale, yv.astype("float64"))
         return self
 
     def predict_pd(self, X: pd.DataFrame) -> np.ndarray:

@@ -4,16 +4,14 @@ label, performance against simpler models, calibration, limitations and the prom
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from riskml.config import TrainConfig
 from riskml.modeling.labels import STATUS_WORDS
-
-if TYPE_CHECKING:
-    from riskml.modeling.train import TrainResult
+from riskml.modeling.results import TrainResult
 
 MODEL_LABELS = {"lightgbm": "LightGBM (this model)", "logistic": "Logistic benchmark", "rule": "Rule"}
 

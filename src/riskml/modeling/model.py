@@ -6,7 +6,8 @@ ends in ``_``. Persistence is a directory of plain files, no pickle:
 
 * ``booster.txt`` -- LightGBM's native text model (only the trees up to the best iteration);
 * ``calibrator.json`` -- isotonic thresholds or Platt coefficients;
-* ``model.json`` -- features, categories, monotone directions, parameters, ``reference_`` and ``metadata_``;
+* ``model.json`` -- features, categories, monotone directions, parameters, ``reference_`` and ``metadata_``
+  (a frozen :class:`riskml.modeling.metadata.ModelMetadata`);
 * ``manifest.json`` -- the SHA-256 of each of the three files, written last.
 
 Loading checks the files against each other and refuses, with one line, a directory whose files do not
@@ -18,6 +19,7 @@ A reloaded model gives bit-identical predictions (the in-memory booster is rebui
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -36,6 +38,7 @@ import pandas as pd
 from riskml.errors import ModelError
 from riskml.io import write_text
 from riskml.modeling.calibration import Calibrator, choose_calibrator
+from riskml.modeling.metadata import ModelMetadata
 
 FORMAT_VERSION = 1
 MODEL_FILES = ("booster.txt", "calibrator.json", "model.json")
@@ -98,6 +101,21 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
+def check_inputs(X: pd.DataFrame, y: object, name: str) -> np.ndarray:
+    """The labels of ``X`` as int64 0/1, or a :class:`ModelError` of one line (every estimator's ``fit``
+    checks its training and validation sets with this)."""
+    if not isinstance(X, pd.DataFrame):
+        raise ModelError(f"{name}: features must be a pandas DataFrame; got {type(X).__name__}")
+    yy = np.asarray(y, dtype="float64")
+    if yy.shape != (len(X),):
+        raise ModelError(f"{name}: expected {len(X)} labels; got shape {yy.shape}")
+    if not np.isin(yy, (0.0, 1.0)).all():
+        raise ModelError(f"{name}: labels must be 0 or 1")
+    if len(yy) == 0 or yy.min() == yy.max():
+        raise ModelError(f"{name}: labels hold a single class ({int(yy[0]) if len(yy) else 'none'}); need both 0 and 1")
+    return yy.astype("int64")
+
+
 class RiskModel:
     """LightGBM + calibration for the probability of delinquency.
 
@@ -116,18 +134,6 @@ class RiskModel:
         self.class_weight = class_weight
 
     # ------------------------------------------------------------------------------------------ fit
-    def _check_inputs(self, X: pd.DataFrame, y: object, name: str) -> np.ndarray:
-        if not isinstance(X, pd.DataFrame):
-            raise ModelError(f"{name}: features must be a pandas DataFrame; got {type(X).__name__}")
-        yy = np.asarray(y, dtype="float64")
-        if yy.shape != (len(X),):
-            raise ModelError(f"{name}: expected {len(X)} labels; got shape {yy.shape}")
-        if not np.isin(yy, (0.0, 1.0)).all():
-            raise ModelError(f"{name}: labels must be 0 or 1")
-        if yy.min() == yy.max():
-            raise ModelError(f"{name}: labels hold a single class ({int(yy[0])}); need both 0 and 1")
-        return yy.astype("int64")
-
     def _weights(self, y: np.ndarray) -> np.ndarray | None:
         if self.class_weight == "none":
             return None
@@ -162,19 +168,20 @@ class RiskModel:
         })
         return p, rounds, stop
 
-    def fit(self, X_train: pd.DataFrame, y_train: object, X_valid: pd.DataFrame, y_valid: object) -> RiskModel:
-        """Train with early stopping on the validation set, then fit the calibrator on it."""
-        yt = self._check_inputs(X_train, y_train, "train")
-        yv = self._check_inputs(X_valid, y_valid, "valid")
-        missing_cat = sorted(set(self.categorical) - set(X_train.columns))
+    def fit(self, X: pd.DataFrame, y: object, X_valid: pd.DataFrame, y_valid: object) -> RiskModel:
+        """Train on ``X``, ``y`` with early stopping on the validation set, then fit the calibrator on it
+        (the signature every riskml estimator shares, :mod:`riskml.modeling.benchmark`)."""
+        yt = check_inputs(X, y, "train")
+        yv = check_inputs(X_valid, y_valid, "valid")
+        missing_cat = sorted(set(self.categorical) - set(X.columns))
         if missing_cat:
             raise ModelError(f"categorical features not in the training data: {missing_cat}")
-        self.feature_names_ = [str(c) for c in X_train.columns]
+        self.feature_names_ = [str(c) for c in X.columns]
         self.categories_ = {
-            c: sorted(X_train[c].dropna().astype("str").unique().tolist()) for c in self.categorical
+            c: sorted(X[c].dropna().astype("str").unique().tolist()) for c in self.categorical
         }
         params, rounds, stop = self._lgb_params()
-        Xt, Xv = self.prepare(X_train), self.prepare(X_valid)
+        Xt, Xv = self.prepare(X), self.prepare(X_valid)
         cats = list(self.categorical) or "auto"
         train_set = lgb.Dataset(Xt, yt, weight=self._weights(yt), categorical_feature=cats, free_raw_data=False)
         valid_set = lgb.Dataset(Xv, yv, weight=self._weights(yv), categorical_feature=cats, reference=train_set)
@@ -189,9 +196,16 @@ class RiskModel:
         self.calibrator_, self.calibration_scores_ = choose_calibrator(raw_valid, yv, self.calibration, self.seed)
         self.calibration_method_ = self.calibrator_.method
         self.reference_ = self._reference(Xt, yt, yv)
-        self.metadata_ = {"n_train": int(len(yt)), "n_valid": int(len(yv)),
-                          "best_iteration": self.best_iteration_}
+        self.metadata_ = ModelMetadata(n_train=int(len(yt)), n_valid=int(len(yv)), best_iteration=self.best_iteration_)
         return self
+
+    def with_metadata(self, metadata: ModelMetadata | None = None, **changes: Any) -> RiskModel:
+        """A copy of this fitted model carrying ``metadata`` (or this model's with ``changes``); the trees,
+        calibrator and reference are shared, this model is unchanged."""
+        self._check_fitted()
+        new = copy.copy(self)
+        new.metadata_ = (metadata or self.metadata_).updated(**changes) if changes else (metadata or self.metadata_)
+        return new
 
     def _reference(self, Xt: pd.DataFrame, yt: np.ndarray, yv: np.ndarray) -> dict[str, Any]:
         """Training-data statistics kept with the model (for reason-code medians and PSI monitoring)."""
@@ -317,7 +331,7 @@ class RiskModel:
             "seed": self.seed,
             "best_iteration": self.best_iteration_,
             "reference": self.reference_,
-            "metadata": self.metadata_,
+            "metadata": self.metadata_.to_json(),
         })
 
     def save(self, path: str | Path) -> None:
@@ -386,7 +400,9 @@ class RiskModel:
         model.calibration_method_ = model.calibrator_.method
         model.calibration_scores_ = meta.get("calibration_scores", {})
         model.reference_ = meta.get("reference", {})
-        model.metadata_ = meta.get("metadata", {})
+        model.metadata_ = ModelMetadata.from_json(
+            meta.get("metadata") or {"n_train": 0, "n_valid": 0, "best_iteration": model.best_iteration_},
+            f"{path}/model.json")
         return model
 
 

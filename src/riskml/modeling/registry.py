@@ -15,26 +15,24 @@ import contextlib
 import os
 import re
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from riskml.config import PromotionConfig
 from riskml.errors import ModelError
+from riskml.modeling.gate import CHALLENGER, CHAMPION, Decision, decide
 from riskml.modeling.metrics import brier as brier_score
 from riskml.modeling.metrics import roc_auc
 from riskml.modeling.model import RiskModel
-from riskml.modeling.pyfunc import ARTIFACT_KEY
-from riskml.modeling.tracking import configure
+from riskml.modeling.results import TrainResult
+from riskml.modeling.tracking import ARTIFACT_KEY, configure
 
-if TYPE_CHECKING:
-    from riskml.modeling.train import TrainResult
+__all__ = ["CHALLENGER", "CHAMPION", "Decision", "decide", "load_model", "register_and_promote"]
 
 DEFAULT_NAME = "riskml-delinquency"
-CHAMPION = "champion"
-CHALLENGER = "challenger"
 INTERRUPTED = "interrupted"
 _ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/]+)$")
 _VERSION_URI = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<version>[^/]+)$")
@@ -106,7 +104,7 @@ def load_model(uri: str | None = None) -> tuple[RiskModel, dict[str, Any]]:
         if not path.exists():
             raise ModelError(f"{path}: model directory not found")
         model = _load_dir(path)
-        version = str(model.metadata_.get("model_version", "local"))
+        version = model.metadata_.model_version or "local"
         return model, {"uri": str(path), "model_version": version, "source": "directory"}
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -134,53 +132,6 @@ def load_model(uri: str | None = None) -> tuple[RiskModel, dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------------------ promotion gate
-@dataclass
-class Decision:
-    promote: bool
-    reason: str
-    test_auc: float
-    test_brier: float
-    champion_version: str | None = None
-    champion_auc: float | None = None
-    model_version: str | None = None
-
-    @property
-    def decision(self) -> str:
-        return CHAMPION if self.promote else CHALLENGER
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "decision": self.decision}
-
-
-def decide(test_auc: float, test_brier: float, config: PromotionConfig, champion_version: str | None = None,
-           champion_auc: float | None = None, note: str = "") -> Decision:
-    """Apply the gate: absolute thresholds, then no worse than the champion on the same test window."""
-    fails = []
-    if test_auc < config.min_auc:
-        fails.append(f"test AUC {test_auc:.4f} is below promotion.min_auc {config.min_auc}")
-    if test_brier > config.max_brier:
-        fails.append(f"test Brier {test_brier:.4f} is above promotion.max_brier {config.max_brier}")
-    if champion_auc is not None and test_auc < champion_auc - config.auc_tolerance:
-        fails.append(f"test AUC {test_auc:.4f} is worse than the champion (version {champion_version}) "
-                     f"re-scored on the same test window: {champion_auc:.4f} (tolerance {config.auc_tolerance})")
-    if champion_version is not None and champion_auc is None:
-        # not comparable is not "not worse": a human decides (set the alias by hand to promote anyway)
-        fails.append(f"the champion (version {champion_version}) could not be re-scored on this test window, "
-                     "so the new version cannot be shown not to be worse (to promote it anyway, set the alias "
-                     "by hand: docs/model.md, promotion gate)")
-    if fails:
-        reason = "stays challenger: " + "; ".join(fails)
-    else:
-        vs = ("no champion yet" if champion_version is None else
-              f"AUC {test_auc:.4f} vs champion version {champion_version} at {champion_auc:.4f} on the same "
-              "test window")
-        reason = (f"promoted: test AUC {test_auc:.4f} >= {config.min_auc}, Brier {test_brier:.4f} <= "
-                  f"{config.max_brier}; {vs}")
-    if note:
-        reason += f" ({note})"
-    return Decision(not fails, reason, test_auc, test_brier, champion_version, champion_auc)
-
-
 def champion_on_test(result: TrainResult, name: str) -> tuple[str | None, float | None, str]:
     """(version, AUC on this run's test window, note) of the current champion; (None, None, "") if none."""
     from mlflow import MlflowClient
@@ -232,8 +183,7 @@ def mark_interrupted_version(client: Any, name: str, version: str) -> None:
 def _gate_and_tag(result: TrainResult, name: str, config: PromotionConfig, version: str,
                   champ_version: str | None, champ_auc: float | None, note: str, client: Any) -> Decision:
     m = result.test_metrics["lightgbm"]
-    decision = decide(m["auc"], m["brier"], config, champ_version, champ_auc, note)
-    decision.model_version = version
+    decision = replace(decide(m["auc"], m["brier"], config, champ_version, champ_auc, note), model_version=version)
     tags = {"promotion.decision": decision.decision, "promotion.reason": decision.reason,
             "test_auc": f"{m['auc']:.6f}", "test_brier": f"{m['brier']:.6f}",
             "oot_window": f"{result.split.oot_dates[0].date()}..{result.split.oot_dates[-1].date()}",

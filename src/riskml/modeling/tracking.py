@@ -1,5 +1,6 @@
 """MLflow tracking of a training run: config, data fingerprint, features, parameters, metrics, plots,
-tables, the model card, the RiskModel directory and the pyfunc model.
+tables, the model card and the RiskModel directory; the servable (pyfunc) model is logged by the
+:data:`ModelLogger` the caller passes (:func:`riskml.serving.pyfunc.log_pyfunc`).
 
 The tracking URI is ``MLFLOW_TRACKING_URI`` when set, else ``sqlite:///mlflow.db`` (a local database
 store, which the model registry needs). When riskml creates the experiment in a sqlite store, its
@@ -13,21 +14,23 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from importlib import metadata
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from riskml.config import TrainConfig
-
-if TYPE_CHECKING:
-    from riskml.modeling.train import TrainResult
+from riskml.modeling.model import RiskModel
+from riskml.modeling.results import TrainResult
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-# the pyfunc environment: riskml itself must be installed where the model is served
-_REQUIREMENTS = ("lightgbm", "pandas", "numpy", "scikit-learn", "scipy", "mlflow", "pydantic", "pyyaml")
+# the artifact folder of a run (and of the pyfunc model) that holds the RiskModel directory
+ARTIFACT_KEY = "risk_model"
+# logs the servable model inside the active run: (model, a few feature rows as example, the saved RiskModel
+# directory) -> the logged model's URI
+ModelLogger = Callable[[RiskModel, pd.DataFrame, Path], str]
 
 
 def tracking_uri() -> str:
@@ -198,16 +201,6 @@ def plot_shap_summary(result: TrainResult, path: Path, max_display: int = 20) ->
 
 
 # ---------------------------------------------------------------------------------------- logging
-def _requirements() -> list[str]:
-    reqs = []
-    for pkg in _REQUIREMENTS:
-        try:
-            reqs.append(f"{pkg}=={metadata.version(pkg)}")
-        except metadata.PackageNotFoundError:
-            reqs.append(pkg)
-    return reqs
-
-
 def log_tables(result: TrainResult, folder: Path) -> None:
     from riskml.io import write_csv
 
@@ -230,13 +223,9 @@ def feature_list(result: TrainResult) -> list[dict[str, Any]]:
 
 
 def log_run(result: TrainResult, config: TrainConfig, fingerprint: str, row_counts: dict[str, int],
-            tags: dict[str, str] | None = None) -> tuple[str, str]:
-    """Log the run (params, metrics, artifacts, pyfunc model); return (run_id, model_uri)."""
+            log_model: ModelLogger, tags: dict[str, str] | None = None) -> tuple[str, str]:
+    """Log the run (params, metrics, artifacts, the model by ``log_model``); return (run_id, model_uri)."""
     import mlflow
-    from mlflow.models import infer_signature
-
-    from riskml.modeling import pyfunc_entry
-    from riskml.modeling.pyfunc import ARTIFACT_KEY, predict_frame, signature_frame
 
     use_experiment(config.experiment)
     window = f"{result.split.oot_dates[0].date()}..{result.split.oot_dates[-1].date()}"
@@ -249,8 +238,8 @@ def log_run(result: TrainResult, config: TrainConfig, fingerprint: str, row_coun
         mlflow.log_params({f"data.rows.{k}": str(v) for k, v in row_counts.items()} | {"data.fingerprint": fingerprint})
         mlflow.log_metrics(run_metrics(result))
         mlflow.log_dict(config.model_dump(mode="json"), "config/train.yaml")
-        if result.model.metadata_.get("feature_config") is not None:
-            mlflow.log_dict(result.model.metadata_["feature_config"], "config/features.yaml")
+        if result.model.metadata_.feature_config is not None:
+            mlflow.log_dict(result.model.metadata_.feature_config.model_dump(mode="json"), "config/features.yaml")
         mlflow.log_dict({"fingerprint": fingerprint, "row_counts": row_counts,
                          "ledger_window": list(result.data.ledger_window),
                          "label_status_counts": result.data.status_counts,
@@ -270,13 +259,7 @@ def log_run(result: TrainResult, config: TrainConfig, fingerprint: str, row_coun
         result.model.save(model_dir)
         mlflow.log_artifacts(str(model_dir), ARTIFACT_KEY)
         test_rows = result.data.frame.loc[result.split.test, result.model.feature_names_]
-        example = signature_frame(result.model, test_rows.head(5))
-        signature = infer_signature(example, predict_frame(result.model, example))
-        info = mlflow.pyfunc.log_model(
-            name="model", python_model=pyfunc_entry.__file__, artifacts={ARTIFACT_KEY: str(model_dir)},
-            signature=signature, input_example=example, pip_requirements=_requirements(),
-        )
-        return run.info.run_id, info.model_uri
+        return run.info.run_id, log_model(result.model, test_rows.head(5), model_dir)
 
 
 def process_tags() -> dict[str, str]:

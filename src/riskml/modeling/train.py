@@ -1,15 +1,15 @@
-"""The training pipeline: snapshots -> labels -> out-of-time split -> LightGBM + calibration ->
-verification -> benchmark and rule -> metrics on the out-of-time test window.
+"""Training, pure (no MLflow, no files written): snapshots -> labels -> out-of-time split -> LightGBM +
+calibration -> verification -> benchmark and rule -> metrics on the out-of-time test window.
 
 :func:`assemble` builds the labeled snapshot table (from the label definition or a user's labels file),
-:func:`fit_and_evaluate` trains and evaluates on it and returns a :class:`TrainResult` (pure: no MLflow,
-no files), and :func:`run_training` adds tracking, registration and the promotion gate.
+:func:`fit_and_evaluate` trains and evaluates on it and returns a :class:`TrainResult`, and
+:func:`training_metadata` says what the model must carry. :func:`riskml.modeling.pipeline.run_training`
+adds tracking, registration and the promotion gate. The result types live in :mod:`riskml.modeling.results`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +21,17 @@ from riskml.data.ledger import Ledger
 from riskml.errors import LabelError
 from riskml.features import build_snapshots, feature_specs, model_features
 from riskml.features.registry import FeatureSpec
-from riskml.io import read_table, write_text
+from riskml.io import read_table
 from riskml.modeling.benchmark import LogisticBenchmark, RuleScore
 from riskml.modeling.calibration import FITTERS, brier, log_loss
 from riskml.modeling.labels import (
-    STATUS_WORDS,
     describe_definition,
     disputed_left_out,
     label_snapshots,
     ledger_end,
     snapshot_dates,
 )
+from riskml.modeling.metadata import DataWindow, ModelMetadata, TrainMetrics
 from riskml.modeling.metrics import (
     calibration_by_group,
     calibration_table,
@@ -41,7 +41,11 @@ from riskml.modeling.metrics import (
 )
 from riskml.modeling.model import RiskModel
 from riskml.modeling.monotone import verify_monotone
+from riskml.modeling.results import TrainingData, TrainResult
 from riskml.modeling.split import Split, oot_split
+
+__all__ = ["KEYS", "TrainResult", "TrainingData", "assemble", "fit_and_evaluate", "read_labels_file",
+           "training_metadata"]
 
 KEYS = ["customer_id", "as_of"]
 LABEL_COLUMNS = ("customer_id", "as_of", "label")
@@ -53,39 +57,6 @@ Segmenter = Callable[[pd.DataFrame, np.ndarray], np.ndarray]
 
 def _quiet(_: str) -> None:
     return None
-
-
-# ------------------------------------------------------------------------------------------ the data
-@dataclass
-class TrainingData:
-    """Labeled snapshots (one row per customer and as-of date) and what the model uses of them."""
-
-    frame: pd.DataFrame  # customer_id, as_of, label and every snapshot feature
-    features: list[str]
-    categorical: list[str]
-    monotone: dict[str, int]
-    specs: dict[str, FeatureSpec]
-    label_source: str  # "definition" or the labels file
-    label_definition: str
-    status_counts: dict[str, int] = field(default_factory=dict)
-    ledger_window: tuple[str, str] = ("", "")
-    notes: list[str] = field(default_factory=list)
-    disputed_left_out: tuple[int, int] = (0, 0)  # see riskml.modeling.labels.disputed_left_out
-
-    def left_out_text(self) -> str:
-        """What the label definition removed, counted and named (empty when nothing)."""
-        parts = [f"{v:,} {STATUS_WORDS.get(k, k)}" for k, v in self.status_counts.items()
-                 if k != "labeled" and v]
-        n_disp, n_nodate = self.disputed_left_out
-        if n_disp:
-            parts.append(f"{n_disp:,} disputed invoices that never count as delinquent (label.exclude_disputed)"
-                         + (f", {n_nodate:,} of them without a dispute_date and so disputed from their invoice date "
-                            "(export the dispute_date, or set label.exclude_disputed: false)" if n_nodate else ""))
-        return "; ".join(parts)
-
-    @property
-    def y(self) -> np.ndarray:
-        return self.frame["label"].to_numpy("int64")
 
 
 def read_labels_file(path: str | Path) -> pd.DataFrame:
@@ -273,36 +244,6 @@ def _check_split(split: Split, y: np.ndarray, config: TrainConfig, left_out: str
 
 
 # ------------------------------------------------------------------------------------- the training
-@dataclass
-class TrainResult:
-    """Everything one training run produced (before tracking)."""
-
-    model: RiskModel
-    data: TrainingData
-    split: Split
-    split_summary: pd.DataFrame
-    test_metrics: dict[str, dict[str, float]]  # lightgbm / logistic / rule -> metric -> value
-    valid_metrics: dict[str, float]
-    calibration_on_test: dict[str, dict[str, float]]  # isotonic / platt -> log_loss, brier
-    calibration_table: pd.DataFrame
-    lift_table: pd.DataFrame
-    test_frame: pd.DataFrame  # test rows: keys, label, pd_lightgbm, pd_logistic, rule_score
-    monotone_checked: int
-    params: dict[str, Any]
-    shap_values: np.ndarray  # contributions of a sample of test rows (n, k), log-odds
-    shap_rows: pd.DataFrame  # those rows' feature values (categoricals as codes), for the summary plot
-    importance: pd.Series  # mean |contribution| per feature on that sample, descending
-    # LightGBM minus logistic / rule test AUC with a customer-bootstrap interval (empty if auc_bootstrap = 0)
-    comparisons: dict[str, dict[str, float]] = field(default_factory=dict)
-    # mean PD vs observed rate per persona on the test window (empty without a segmenter)
-    persona_calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    def metrics_table(self) -> pd.DataFrame:
-        """Test metrics, one row per model."""
-        cols = ["auc", "gini", "ks", "pr_auc", "brier", "log_loss", "capture_top10", "lift_top10"]
-        return pd.DataFrame(self.test_metrics).T.loc[:, cols]
-
-
 def lightgbm_params(config: TrainConfig) -> dict[str, Any]:
     return {**config.lightgbm, "num_threads": config.num_threads}
 
@@ -334,8 +275,8 @@ def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quie
     echo(f"monotonicity verified on {checked} constrained features")
 
     bench = LogisticBenchmark([f for f in data.features if f not in data.categorical], data.categorical,
-                              config.benchmark_bins, config.class_weight, config.seed).fit(Xtr, ytr)
-    rule = RuleScore(config.rule_feature).fit(frame.loc[split.train], frame.loc[split.valid], yva)
+                              config.benchmark_bins, config.class_weight, config.seed).fit(Xtr, ytr, Xva, yva)
+    rule = RuleScore(config.rule_feature).fit(frame.loc[split.train], ytr, frame.loc[split.valid], yva)
     test_rows = frame.loc[split.test]
     p_lgb = model.predict_pd(Xte)
     p_log = bench.predict_pd(Xte)
@@ -392,83 +333,40 @@ def _shap_sample(model: RiskModel, X: pd.DataFrame, size: int, seed: int) -> tup
     return contrib, numeric.reset_index(drop=True), imp
 
 
-# ------------------------------------------------------------------------- tracking and registration
-@dataclass
-class TrainOutcome:
-    """A finished ``riskml train``: the result, where it was logged and what the gate decided."""
-
-    result: TrainResult
-    run_id: str
-    model_uri: str
-    tracking_uri: str
-    decision: Any  # riskml.modeling.registry.Decision
-    card: str
-    exported: Path | None = None
-
-
-def attach_metadata(result: TrainResult, ledger: Ledger, config: TrainConfig, feature_config: FeatureConfig,
-                    extra: dict[str, ExtraAttribute], scoring_config: ScoringConfig) -> None:
-    """Persist with the model what scoring and audits need: label definition, data window and
-    fingerprint, metrics, configs, master scale."""
+# ------------------------------------------------------------------------------------- the metadata
+def training_metadata(result: TrainResult, ledger: Ledger, config: TrainConfig, feature_config: FeatureConfig,
+                      extra: dict[str, ExtraAttribute], scoring_config: ScoringConfig) -> ModelMetadata:
+    """What scoring and audits need to know about ``result.model``, beyond what its fit set: label
+    definition, data window and fingerprint, metrics, configs, master scale and number of reasons (a new
+    metadata: ``result.with_metadata(...)`` gives the result whose model carries it)."""
     split = result.split
-    result.model.metadata_.update({
-        "model_name": config.model_name,
-        "label_definition": result.data.label_definition,
-        "label_source": result.data.label_source,
-        "label_config": config.label.model_dump(mode="json"),
-        "data_window": {
-            "ledger_first": result.data.ledger_window[0], "ledger_last": result.data.ledger_window[1],
-            "train_dates": [str(d.date()) for d in split.train_dates],
-            "oot_dates": [str(d.date()) for d in split.oot_dates],
-            "split": split.description,
-        },
-        "data_fingerprint": ledger.fingerprint(),
-        "row_counts": ledger.row_counts(),
-        "metrics": {"test": result.test_metrics, "valid": result.valid_metrics,
-                    "calibration_on_test": result.calibration_on_test,
-                    "auc_gain_on_test": result.comparisons},
-        "training_config": config.model_dump(mode="json"),
-        "feature_config": feature_config.model_dump(mode="json"),
-        "extra_attributes": {k: v.model_dump(mode="json") for k, v in extra.items()},
-        "master_scale": [g.model_dump(mode="json") for g in scoring_config.master_scale],
-        "n_reasons": scoring_config.n_reasons,
-    })
+    return result.model.metadata_.updated(
+        model_name=config.model_name,
+        label_definition=result.data.label_definition,
+        label_source=result.data.label_source,
+        label_config=config.label,
+        data_window=DataWindow(
+            ledger_first=result.data.ledger_window[0], ledger_last=result.data.ledger_window[1],
+            train_dates=tuple(str(d.date()) for d in split.train_dates),
+            oot_dates=tuple(str(d.date()) for d in split.oot_dates),
+            split=split.description,
+        ),
+        data_fingerprint=ledger.fingerprint(),
+        row_counts=ledger.row_counts(),
+        metrics=TrainMetrics(test=_finite(result.test_metrics), valid=_finite(result.valid_metrics),
+                             calibration_on_test=_finite(result.calibration_on_test),
+                             auc_gain_on_test=_finite(result.comparisons)),
+        training_config=config,
+        feature_config=feature_config,
+        extra_attributes=dict(extra),
+        master_scale=tuple(scoring_config.master_scale),
+        n_reasons=scoring_config.n_reasons,
+    )
 
 
-def run_training(ledger: Ledger, config: TrainConfig, feature_config: FeatureConfig | None = None,
-                 extra: dict[str, ExtraAttribute] | None = None, labels: pd.DataFrame | None = None,
-                 labels_source: str = "", out_model: Path | None = None,
-                 scoring_config: ScoringConfig | None = None, echo: Echo = _quiet,
-                 segmenter: Segmenter | None = None, segment_order: list[str] | None = None) -> TrainOutcome:
-    """The whole ``riskml train``: assemble, fit, evaluate, log to MLflow, register, gate, export.
-    ``segmenter`` (e.g. the collector personas) adds the calibration per segment to the card and the run."""
-    from riskml.modeling.card import model_card
-    from riskml.modeling.registry import close_stale, register_and_promote
-    from riskml.modeling.tracking import configure, log_card, log_decision, log_run
-
-    feature_config = feature_config or FeatureConfig()
-    extra = extra or {}
-    data = assemble(ledger, config, feature_config, extra, labels, labels_source, echo)
-    result = fit_and_evaluate(data, config, echo, segmenter, segment_order)
-    attach_metadata(result, ledger, config, feature_config, extra, scoring_config or ScoringConfig())
-    uri = configure()
-    fingerprint, counts = ledger.fingerprint(), ledger.row_counts()
-    echo(f"logging to MLflow at {uri}")
-    for note in close_stale(config.experiment, config.model_name):
-        echo(f"warning: {note}")
-    run_id, model_uri = log_run(result, config, fingerprint, counts)
-    decision = register_and_promote(result, model_uri, config.model_name, config.promotion)
-    log_decision(run_id, decision.as_dict())
-    card = model_card(result, config, {
-        "model_name": config.model_name, "model_version": decision.model_version, "run_id": run_id,
-        "fingerprint": fingerprint, "row_counts": counts, "decision": decision.decision,
-        "decision_reason": decision.reason,
-    })
-    log_card(run_id, card)
-    exported = None
-    if out_model is not None:
-        result.model.metadata_.update({"model_version": decision.model_version, "run_id": run_id})
-        exported = Path(out_model) / f"{config.model_name}-v{decision.model_version}"
-        result.model.save(exported)
-        write_text(card, exported / "model_card.md")
-    return TrainOutcome(result, run_id, model_uri, uri, decision, card, exported)
+def _finite(metrics: Any) -> Any:
+    """Metrics with every non-finite number as None (the metadata, like JSON, holds no NaN)."""
+    if isinstance(metrics, dict):
+        return {str(k): _finite(v) for k, v in metrics.items()}
+    v = float(metrics)
+    return v if np.isfinite(v) else None

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from riskml.errors import RiskmlError
+from riskml.modeling.metadata import ModelMetadata
+from riskml.modeling.model import RiskModel
 from riskml.reporting.psi import BinnedReference
 
 SCORE_COLUMNS = (
@@ -209,54 +211,56 @@ def references_from_model(reference: Mapping[str, object] | None) -> tuple[dict[
     return feats, score
 
 
-def model_test_metrics(metadata: Mapping[str, object] | None,
+def model_test_metrics(metadata: ModelMetadata | None,
                        info: Mapping[str, object] | None = None) -> dict[str, dict[str, float]]:
     """Out-of-time test metrics per model (``lightgbm`` first, then the benchmarks), from the model's
-    metadata (``metrics.test`` as written by training, or ``test_metrics``) or, failing that, from the
-    registry info (``metrics`` or ``test_*`` keys)."""
-    for source in (metadata or {}, info or {}):
-        candidates = []
-        m = source.get("metrics")
-        if isinstance(m, Mapping):
-            candidates.append(m.get("test"))
-            candidates.append(m)
-        candidates.append(source.get("test_metrics"))
-        for c in candidates:
-            if not isinstance(c, Mapping) or not c:
-                continue
-            nested = {str(k): _numeric_items(v) for k, v in c.items() if isinstance(v, Mapping)}
-            nested = {k: v for k, v in nested.items() if v}
-            if nested:
-                order = sorted(nested, key=lambda k: (k != "lightgbm", k))
-                return {k: nested[k] for k in order}
-            flat = _numeric_items(c)
-            if flat:
-                return {"lightgbm": {k.removeprefix("test_"): v for k, v in flat.items()}}
-        flat = {k.removeprefix("test_"): v for k, v in _numeric_items(source).items() if k.startswith("test_")}
+    metadata (``metrics.test`` as written by training) or, failing that, from the registry info
+    (``metrics``, ``test_metrics`` or ``test_*`` keys)."""
+    if metadata is not None and metadata.metrics is not None:
+        nested = {k: _numeric_items(v) for k, v in metadata.metrics.test.items()}
+        nested = {k: v for k, v in nested.items() if v}
+        if nested:
+            return {k: nested[k] for k in sorted(nested, key=lambda k: (k != "lightgbm", k))}
+    source = info or {}
+    candidates = []
+    m = source.get("metrics")
+    if isinstance(m, Mapping):
+        candidates.append(m.get("test"))
+        candidates.append(m)
+    candidates.append(source.get("test_metrics"))
+    for c in candidates:
+        if not isinstance(c, Mapping) or not c:
+            continue
+        nested = {str(k): _numeric_items(v) for k, v in c.items() if isinstance(v, Mapping)}
+        nested = {k: v for k, v in nested.items() if v}
+        if nested:
+            order = sorted(nested, key=lambda k: (k != "lightgbm", k))
+            return {k: nested[k] for k in order}
+        flat = _numeric_items(c)
         if flat:
-            return {"lightgbm": flat}
-    return {}
+            return {"lightgbm": {k.removeprefix("test_"): v for k, v in flat.items()}}
+    flat = {k.removeprefix("test_"): v for k, v in _numeric_items(source).items() if k.startswith("test_")}
+    return {"lightgbm": flat} if flat else {}
 
 
-def _model_details(metadata: Mapping[str, object]) -> dict[str, str]:
+def _model_details(metadata: ModelMetadata) -> dict[str, str]:
     """A few facts worth printing beside the metrics (label definition, data windows, calibration)."""
     out: dict[str, str] = {}
-    if metadata.get("label_definition"):
-        out["Label"] = str(metadata["label_definition"])
-    window = metadata.get("data_window")
-    if isinstance(window, Mapping):
-        train = list(window.get("train_dates") or [])
-        oot = list(window.get("oot_dates") or [])
+    if metadata.label_definition:
+        out["Label"] = metadata.label_definition
+    window = metadata.data_window
+    if window is not None:
+        train, oot = list(window.train_dates), list(window.oot_dates)
         if train:
             out["Training snapshots"] = f"{train[0]} to {train[-1]} ({len(train)} month ends)"
         if oot:
             out["Out-of-time test window"] = f"{oot[0]} to {oot[-1]}"
-    if metadata.get("data_fingerprint"):
-        out["Training data fingerprint"] = str(metadata["data_fingerprint"])
+    if metadata.data_fingerprint:
+        out["Training data fingerprint"] = metadata.data_fingerprint
     return out
 
 
-def model_summary(model: object | None, info: Mapping[str, object] | None = None, uri: str = "",
+def model_summary(model: RiskModel | None, info: Mapping[str, object] | None = None, uri: str = "",
                   problem: str = "") -> ModelSummary:
     """What the reports show about a loaded model (:class:`riskml.modeling.model.RiskModel` and the
     info :func:`riskml.modeling.registry.load_model` returns with it)."""
@@ -265,25 +269,24 @@ def model_summary(model: object | None, info: Mapping[str, object] | None = None
         return ModelSummary(uri=uri, version=str(info.get("model_version", info.get("version", "")) or ""),
                             name=str(info.get("name", "") or ""),
                             problem=problem or "No model loaded: test metrics and population stability are not shown.")
-    metadata = dict(getattr(model, "metadata_", None) or {})
-    feats, score = references_from_model(getattr(model, "reference_", None))
-    version = info.get("model_version", info.get("version", metadata.get("model_version", "")))
+    metadata = model.metadata_
+    feats, score = references_from_model(model.reference_)
+    version = info.get("model_version", info.get("version", metadata.model_version or ""))
     metrics = model_test_metrics(metadata, info)
     details = _model_details(metadata)
-    calibration = getattr(model, "calibration_method_", "")
+    calibration = model.calibration_method_
     if calibration:
         details["Calibration"] = str(calibration)
-    window = metadata.get("data_window")
-    oot = tuple(str(d) for d in (window.get("oot_dates") or [])) if isinstance(window, Mapping) else ()
+    oot = metadata.data_window.oot_dates if metadata.data_window is not None else ()
     return ModelSummary(
         oot_dates=oot,
         uri=uri or str(info.get("uri", "") or ""),
         version=str(version or ""),
-        name=str(info.get("name", "") or metadata.get("model_name", "") or ""),
+        name=str(info.get("name", "") or metadata.model_name),
         metrics=metrics.get("lightgbm", next(iter(metrics.values()), {})),
         benchmarks={k: v for k, v in metrics.items() if k != "lightgbm"},
         details=details,
-        feature_names=tuple(str(f) for f in getattr(model, "feature_names_", [])),
+        feature_names=tuple(str(f) for f in model.feature_names_),
         feature_references=feats,
         score_reference=score,
         problem=problem,

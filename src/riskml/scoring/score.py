@@ -18,7 +18,7 @@ The model is used through its public methods only: ``feature_names_``, ``predict
 ``contributions(X)`` (TreeSHAP as LightGBM's ``pred_contrib``: n x (k + 1), last column the expected
 value, log-odds; by the back end ``config.explainer`` picks, see :mod:`riskml.explain.explainer`), or
 ``predict_pd_and_contributions(X)`` when the model has it (PD from the row sum of the contributions: one
-pass instead of two), and the training medians (``medians`` or ``reference_["features"][f]["median"]``) for the reason texts.
+pass instead of two), and the training medians (``medians``) for the reason texts.
 """
 
 from __future__ import annotations
@@ -34,13 +34,14 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from riskml.config import ScoringConfig
+from riskml.config import ExtraAttribute, FeatureConfig, ScoringConfig
 from riskml.errors import DataError, ModelError, RiskmlError
 from riskml.explain.explainer import one_thread as one_explainer_thread
 from riskml.explain.reasons import reason_codes
 from riskml.features.build import feature_specs
 from riskml.features.registry import FeatureSpec
 from riskml.io import TABLE_SUFFIXES, atomic_path, read_table, write_frame
+from riskml.modeling.model import RiskModel
 from riskml.scoring.actions import HOLD_CODES, PRIORITY_NAMES, REVIEW_CODES
 from riskml.scoring.grades import UNSCORED, grade_names
 from riskml.scoring.limits import ACTIONS
@@ -73,6 +74,8 @@ class ScoringModel(Protocol):
     """What scoring needs from a model (:class:`riskml.modeling.model.RiskModel` provides it)."""
 
     feature_names_: list[str]
+    # training medians per numeric feature: the reason texts compare a customer with them
+    medians: Mapping[str, float]
 
     def predict_pd(self, X: pd.DataFrame) -> np.ndarray: ...
 
@@ -96,44 +99,22 @@ def output_columns(n_reasons: int = 3) -> list[str]:
     return [*BASE_COLUMNS, *(f"reason_{j + 1}" for j in range(n_reasons)), *TAIL_COLUMNS]
 
 
-def model_feature_config(model: Any, path: Path | None = None) -> Any:
+def model_feature_config(model: RiskModel | None, path: Path | None = None) -> FeatureConfig:
     """Feature settings for scoring with ``model``: ``path`` if given, else those stored with the model
     (features must be built the way training built them), else ``configs/features.yaml`` / defaults."""
-    from riskml.config import FeatureConfig, load_config
+    from riskml.config import load_config
 
     if path is not None:
         return load_config("features", path)
-    stored = (getattr(model, "metadata_", None) or {}).get("feature_config")
-    if isinstance(stored, dict):
-        return FeatureConfig.model_validate(stored)
+    if model is not None and model.metadata_.feature_config is not None:
+        return model.metadata_.feature_config
     return load_config("features")
 
 
-def model_extra_attributes(model: Any, from_data_config: Mapping[str, Any]) -> dict[str, Any]:
+def model_extra_attributes(model: RiskModel, from_data_config: Mapping[str, ExtraAttribute]) -> dict[str, ExtraAttribute]:
     """The user-declared attribute features: those stored with the model (as trained), else the data
     config's."""
-    from riskml.config import ExtraAttribute
-
-    stored = (getattr(model, "metadata_", None) or {}).get("extra_attributes")
-    if isinstance(stored, dict) and stored:
-        return {k: ExtraAttribute.model_validate(v) for k, v in stored.items()}
-    return dict(from_data_config)
-
-
-def model_medians(model: Any) -> dict[str, float]:
-    """Training medians per numeric feature, from ``model.medians`` or ``model.reference_``."""
-    med = getattr(model, "medians", None)
-    if isinstance(med, Mapping):
-        return {str(k): float(v) for k, v in med.items() if v is not None}
-    ref = getattr(model, "reference_", None) or {}
-    feats = ref.get("features", ref) if isinstance(ref, Mapping) else {}
-    out = {}
-    for f, r in feats.items():
-        if isinstance(r, Mapping) and r.get("median") is not None:
-            out[str(f)] = float(r["median"])
-        elif isinstance(r, int | float):
-            out[str(f)] = float(r)
-    return out
+    return dict(model.metadata_.extra_attributes or from_data_config)
 
 
 # ------------------------------------------------------------------------------------------ checks
@@ -422,7 +403,7 @@ def score_customers(
     feats = features.reset_index(drop=True)
     n, k = len(feats), len(names)
     run = _Run(
-        model=model, names=names, specs=feature_specs() if specs is None else specs, medians=model_medians(model),
+        model=model, names=names, specs=feature_specs() if specs is None else specs, medians=dict(model.medians),
         categorical=set(getattr(model, "categories_", {}) or {}), config=config,
         previous=index_previous(previous),
         feats=feats, errors=row_problems(feats[names], set(getattr(model, "categories_", {}) or {})),

@@ -14,11 +14,10 @@ from rich.table import Table
 def scale_warning(model: Any, scoring_config: Any) -> str | None:
     """A warning when the scoring config grades differently from the scale frozen with the model (the
     MLflow pyfunc grades with the model's)."""
-    stored = (getattr(model, "metadata_", None) or {}).get("master_scale")
+    stored = model.metadata_.master_scale
     if not stored:
         return None
-    ours = [g.model_dump(mode="json") for g in scoring_config.master_scale]
-    if [(str(g["grade"]), float(g["max_pd"])) for g in stored] == [(g["grade"], g["max_pd"]) for g in ours]:
+    if [(g.grade, g.max_pd) for g in stored] == [(g.grade, g.max_pd) for g in scoring_config.master_scale]:
         return None
     return ("the master scale of the scoring config differs from the one stored with the model at training; "
             "the scores use the config's, the served MLflow model grades with the model's")

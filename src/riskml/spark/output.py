@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -20,6 +21,19 @@ from riskml.spark.tables import has_scheme
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
+
+# file-system schemes whose URIs have an authority (bucket, container, name node): "s3a://bucket/key"
+_AUTHORITY_SCHEMES = ("s3", "s3a", "s3n", "gs", "abfs", "abfss", "wasb", "wasbs", "adl", "hdfs", "oss", "cos")
+
+
+def as_location(value: str | Path) -> str:
+    """A path option as Spark should see it. Typer's ``Path`` turns ``s3a://bucket/key`` into
+    ``s3a:/bucket/key``; the second slash is put back for schemes that need it."""
+    text = str(value)
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):/(?!/)", text)
+    if m and m.group(1).lower() in _AUTHORITY_SCHEMES:
+        return f"{m.group(1)}://{text[m.end():]}"
+    return text
 
 
 @dataclass(frozen=True)

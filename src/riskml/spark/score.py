@@ -171,7 +171,7 @@ def spark_scores(
     from pyspark.sql import functions as F
 
     config = config or ScoringConfig()
-    n_model = int(getattr(model, "metadata_", {}).get("n_reasons", config.n_reasons))
+    n_model = model.metadata_.n_reasons
     if n_model != config.n_reasons:
         raise ConfigError(f"scoring config n_reasons is {config.n_reasons}, but the model was registered with "
                           f"{n_model} reasons: with --engine spark the reasons come from the served model; set "

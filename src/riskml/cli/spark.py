@@ -1,5 +1,6 @@
 """``riskml features --engine spark`` and ``riskml score --engine spark``: the command-line side of the
-Spark engine (arguments as the pandas commands take them, the same terminal output).
+Spark engine (arguments as the pandas commands take them, the same terminal output). It lives with the
+CLI so that :mod:`riskml.spark` never imports it (the Spark package sits beside scoring, below the CLI).
 
 Importing this module does not import pyspark; each command first checks that the optional extra and
 Java are there (:func:`riskml.spark.engine.require_spark`) and otherwise fails with the install hint.
@@ -7,7 +8,6 @@ Java are there (:func:`riskml.spark.engine.require_spark`) and otherwise fails w
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +15,7 @@ import typer
 
 from riskml.cli.common import console, err_console, parse_date, warn
 from riskml.errors import RiskmlError
-
-# file-system schemes whose URIs have an authority (bucket, container, name node): "s3a://bucket/key"
-_AUTHORITY_SCHEMES = ("s3", "s3a", "s3n", "gs", "abfs", "abfss", "wasb", "wasbs", "adl", "hdfs", "oss", "cos")
-
-
-def as_location(value: str | Path) -> str:
-    """A path option as Spark should see it. Typer's ``Path`` turns ``s3a://bucket/key`` into
-    ``s3a:/bucket/key``; the second slash is put back for schemes that need it."""
-    text = str(value)
-    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):/(?!/)", text)
-    if m and m.group(1).lower() in _AUTHORITY_SCHEMES:
-        return f"{m.group(1)}://{text[m.end():]}"
-    return text
+from riskml.spark.output import as_location
 
 
 def _require_spark() -> None:

@@ -3,6 +3,6 @@ rebuilt from code at load time and nothing is pickled. Needs riskml installed wh
 
 from mlflow.models import set_model
 
-from riskml.modeling.pyfunc import RiskPyfunc
+from riskml.serving.pyfunc import RiskPyfunc
 
 set_model(RiskPyfunc())

@@ -6,29 +6,36 @@ The booster, calibrator and reference statistics travel as the ``risk_model`` ar
 model's metadata at training time, so a served model grades exactly as it did when it was registered.
 Categorical features are ``string`` in the signature and cast to the training categories inside
 ``predict`` (an unseen level scores like a missing value). Serving needs riskml installed.
+
+It sits in the serving stage because it grades (scoring) and words reasons (explain). :func:`log_pyfunc`
+logs it "from code" (:mod:`riskml.serving.pyfunc_entry`, nothing pickled); ``riskml train`` passes it to
+:func:`riskml.modeling.pipeline.run_training`.
 """
 
 from __future__ import annotations
 
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
-from riskml.config import ExtraAttribute, Grade, ScoringConfig
+from riskml.config import Grade
 from riskml.explain.reasons import reason_codes
 from riskml.features import feature_specs
 from riskml.modeling.model import RiskModel
+from riskml.modeling.tracking import ARTIFACT_KEY
 
-ARTIFACT_KEY = "risk_model"
+__all__ = ["ARTIFACT_KEY", "RiskPyfunc", "log_pyfunc", "master_scale_of", "predict_frame", "signature_frame"]
+# the pyfunc environment: riskml itself must be installed where the model is served
+_REQUIREMENTS = ("lightgbm", "pandas", "numpy", "scikit-learn", "scipy", "mlflow", "pydantic", "pyyaml")
 
 
 def master_scale_of(model: RiskModel) -> list[Grade]:
-    stored = model.metadata_.get("master_scale")
-    if stored:
-        return [Grade.model_validate(g) for g in stored]
-    return ScoringConfig().master_scale
+    """The master scale frozen with the model at training (else the scoring default)."""
+    return model.metadata_.grades()
 
 
 def predict_frame(model: RiskModel, features: pd.DataFrame) -> pd.DataFrame:
@@ -37,9 +44,9 @@ def predict_frame(model: RiskModel, features: pd.DataFrame) -> pd.DataFrame:
 
     X = features.reset_index(drop=True)
     p, contrib = model.predict_pd_and_contributions(X)
-    extra = {k: ExtraAttribute.model_validate(v) for k, v in model.metadata_.get("extra_attributes", {}).items()}
-    n = int(model.metadata_.get("n_reasons", 3))
-    reasons = reason_codes(X, contrib, model.feature_names_, feature_specs(extra), model.medians, n)
+    meta = model.metadata_
+    reasons = reason_codes(X, contrib, model.feature_names_, feature_specs(meta.extra_attributes), model.medians,
+                           meta.n_reasons)
     out = pd.DataFrame({"pd": p.astype("float64"),
                         "grade": pd.Series(assign_grades(p, master_scale_of(model)), dtype="str")})
     for col in reasons.columns:
@@ -74,3 +81,39 @@ class RiskPyfunc(mlflow.pyfunc.PythonModel):
             if c not in self._model.categories_ and c in frame and frame[c].dtype == object:
                 frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(np.float64)
         return predict_frame(self._model, frame)
+
+
+def requirements() -> list[str]:
+    """The pip requirements of the served model, pinned to the versions installed here."""
+    reqs = []
+    for pkg in _REQUIREMENTS:
+        try:
+            reqs.append(f"{pkg}=={metadata.version(pkg)}")
+        except metadata.PackageNotFoundError:
+            reqs.append(pkg)
+    return reqs
+
+
+def log_pyfunc(model: RiskModel, example_rows: pd.DataFrame, model_dir: Path | None = None,
+               pip_requirements: list[str] | None = None) -> str:
+    """Log ``model`` as riskml's pyfunc (``name="model"``) in the active MLflow run, with the signature of
+    ``example_rows`` (a few feature rows) and its output; ``model_dir`` is the saved RiskModel directory
+    (saved into a temporary folder when not given). Returns the logged model's URI. This is a
+    :data:`riskml.modeling.tracking.ModelLogger`."""
+    import tempfile
+
+    from mlflow.models import infer_signature
+
+    from riskml.serving import pyfunc_entry
+
+    with tempfile.TemporaryDirectory(prefix="riskml-pyfunc-") as tmp:
+        if model_dir is None:
+            model_dir = Path(tmp) / ARTIFACT_KEY
+            model.save(model_dir)
+        example = signature_frame(model, example_rows[model.feature_names_])
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=pyfunc_entry.__file__, artifacts={ARTIFACT_KEY: str(model_dir)},
+            signature=infer_signature(example, predict_frame(model, example)), input_example=example,
+            pip_requirements=requirements() if pip_requirements is None else pip_requirements,
+        )
+    return str(info.model_uri)
