@@ -50,8 +50,7 @@ def model_dir() -> Path:
     from riskml.config import ScoringConfig, TrainConfig
     from riskml.data.validate import load_ledger
     from riskml.modeling.train import assemble, fit_and_evaluate
-    from riskml.serving import pyfunc_entry
-    from riskml.serving.pyfunc import ARTIFACT_KEY, predict_frame, signature_frame
+    from riskml.serving.pyfunc import ARTIFACT_KEY, ENTRY, predict_frame, signature_frame
 
     ledger, _ = load_ledger(ledger_dir(MODEL_CUSTOMERS, 36))
     config = TrainConfig()
@@ -63,7 +62,7 @@ def model_dir() -> Path:
         model.save(raw)
         example = signature_frame(model, result.data.frame[model.feature_names_].head(5))
         staging = Path(tmp) / "pyfunc"
-        mlflow.pyfunc.save_model(str(staging), python_model=pyfunc_entry.__file__,
+        mlflow.pyfunc.save_model(str(staging), python_model=str(ENTRY),
                                  artifacts={ARTIFACT_KEY: str(raw)},
                                  signature=infer_signature(example, predict_frame(model, example)))
         if out.exists():

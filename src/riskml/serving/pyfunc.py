@@ -28,7 +28,9 @@ from riskml.features import feature_specs
 from riskml.modeling.model import RiskModel
 from riskml.modeling.tracking import ARTIFACT_KEY
 
-__all__ = ["ARTIFACT_KEY", "RiskPyfunc", "log_pyfunc", "master_scale_of", "predict_frame", "signature_frame"]
+__all__ = ["ARTIFACT_KEY", "ENTRY", "RiskPyfunc", "log_pyfunc", "master_scale_of", "predict_frame", "signature_frame"]
+# the "models from code" file MLflow stores with the model and runs at load time (it imports this module)
+ENTRY = Path(__file__).with_name("pyfunc_entry.py")
 # the pyfunc environment: riskml itself must be installed where the model is served
 _REQUIREMENTS = ("lightgbm", "pandas", "numpy", "scikit-learn", "scipy", "mlflow", "pydantic", "pyyaml")
 
@@ -104,15 +106,13 @@ def log_pyfunc(model: RiskModel, example_rows: pd.DataFrame, model_dir: Path | N
 
     from mlflow.models import infer_signature
 
-    from riskml.serving import pyfunc_entry
-
     with tempfile.TemporaryDirectory(prefix="riskml-pyfunc-") as tmp:
         if model_dir is None:
             model_dir = Path(tmp) / ARTIFACT_KEY
             model.save(model_dir)
         example = signature_frame(model, example_rows[model.feature_names_])
         info = mlflow.pyfunc.log_model(
-            name="model", python_model=pyfunc_entry.__file__, artifacts={ARTIFACT_KEY: str(model_dir)},
+            name="model", python_model=str(ENTRY), artifacts={ARTIFACT_KEY: str(model_dir)},
             signature=infer_signature(example, predict_frame(model, example)), input_example=example,
             pip_requirements=requirements() if pip_requirements is None else pip_requirements,
         )
