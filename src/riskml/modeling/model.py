@@ -29,7 +29,7 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightgbm as lgb
 import numpy as np
@@ -182,7 +182,7 @@ class RiskModel:
         }
         params, rounds, stop = self._lgb_params()
         Xt, Xv = self.prepare(X), self.prepare(X_valid)
-        cats = list(self.categorical) or "auto"
+        cats: list[str] | Literal["auto"] = list(self.categorical) or "auto"
         train_set = lgb.Dataset(Xt, yt, weight=self._weights(yt), categorical_feature=cats, free_raw_data=False)
         valid_set = lgb.Dataset(Xv, yv, weight=self._weights(yv), categorical_feature=cats, reference=train_set)
         booster = lgb.train(
