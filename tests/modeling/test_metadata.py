@@ -82,6 +82,8 @@ def test_training_metadata_round_trips_through_model_json(small_result: TrainRes
     loaded = RiskModel.load(tmp_path / "m")
     assert loaded.metadata_ == m
     assert loaded.metadata_.training_config == config
+    config.seed += 1  # the metadata is a snapshot of the settings, not a view of the caller's objects
+    assert m.training_config.seed == config.seed - 1
 
 
 def test_a_model_json_of_the_previous_version_loads(fitted: RiskModel, tmp_path: Path) -> None:

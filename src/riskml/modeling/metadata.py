@@ -89,7 +89,8 @@ class ModelMetadata(BaseModel):
         unknown = sorted(set(changes) - set(type(self).model_fields))
         if unknown:
             raise ModelError(f"model metadata has no field(s) {unknown}")
-        return type(self).model_validate({**self.model_dump(mode="python", exclude_unset=False), **changes})
+        new = type(self).model_validate({**self.model_dump(mode="python"), **changes})
+        return new.model_copy(deep=True)  # a snapshot: later changes to the configs passed in do not reach it
 
     def grades(self) -> list[Grade]:
         """The master scale frozen at training, else the scoring default."""
