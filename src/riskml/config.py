@@ -54,6 +54,10 @@ class ExtraAttribute(_Section):
     reason: str = ""
 
 
+FlatTable = Literal["customers", "invoices", "payments", "adjustments", "orders"]
+FLAT_DEFAULT_TABLES: tuple[FlatTable, ...] = ("customers", "invoices", "payments")
+
+
 class FlatFile(_Section):
     """One file holding several tables of the ledger (the usual AR export: one row per invoice with its
     customer, paid date and paid amount). ``column_map`` says which of its columns feed each table."""
@@ -62,8 +66,7 @@ class FlatFile(_Section):
     file: str = Field(min_length=1)
     # the tables read from it: customers (one row per distinct customer id, the first seen), invoices
     # (every row) and payments (the rows with a payment date; an empty one is an unpaid invoice)
-    tables: list[Literal["customers", "invoices", "payments", "adjustments", "orders"]] = Field(
-        default_factory=lambda: ["customers", "invoices", "payments"], min_length=1)
+    tables: list[FlatTable] = Field(default_factory=lambda: list(FLAT_DEFAULT_TABLES), min_length=1)
 
 
 class DataConfig(_Section):

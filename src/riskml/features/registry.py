@@ -13,7 +13,7 @@ positionally. The registry resolves those dependencies, so a feature is defined 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -174,7 +174,7 @@ def spec_for(name: str, extra_specs: dict[str, FeatureSpec] | None = None) -> Fe
     raise KeyError(f"unknown feature {name!r}")
 
 
-def extra_attribute_specs(extra: dict[str, object]) -> dict[str, FeatureSpec]:
+def extra_attribute_specs(extra: Mapping[str, object]) -> dict[str, FeatureSpec]:
     """Specs for the customer attributes a user declared in ``DataConfig.extra_attributes``."""
     out = {}
     for col, attr in extra.items():
