@@ -89,8 +89,9 @@ test: $(TEST_STAMP) ## Run the whole test suite (slow tests included)
 test-fast: $(TEST_STAMP) ## Run the tests except those marked slow
 	$(BIN)/python -m pytest -m "not slow"
 
-lint: $(STAMP) ## Lint with ruff
+lint: $(STAMP) ## Lint with ruff and type-check src/ with mypy (settings in pyproject.toml)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 
 docs: $(STAMP) ## Regenerate docs/features.md from the feature registry
 	$(BIN)/python -m riskml.features.docs docs/features.md

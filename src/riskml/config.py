@@ -1,8 +1,16 @@
-"""Configuration: one YAML file per pipeline stage under ``configs/``, validated with pydantic.
+"""Configuration: one YAML file per pipeline stage, validated with pydantic.
 
-Every setting has a default here, so riskml runs with no config file at all; the YAML files in
-``configs/`` document those defaults and are what a user edits (a test keeps the two in step).
-A wrong value fails with a message that says what was expected and what was given.
+Every setting has a default here. riskml ships its tuned defaults as YAML inside the package
+(``riskml/configs/<stage>.yaml``, the repository's ``configs/`` directory), so an installed riskml run
+from any directory finds them. The settings of a stage are layered, later over earlier:
+
+1. the pydantic defaults in this module;
+2. the shipped ``riskml/configs/<stage>.yaml``;
+3. ``configs/<stage>.yaml`` in the working directory, or the file given with ``--config`` (which wins).
+
+A file may hold only the settings it changes: nested sections (``limits:``, ``split:``, ...) are merged
+key by key, any other value (a number, a list, a mapping of names such as a column mapping) replaces the
+one below it. A wrong value fails with a message that says what was expected and what was given.
 """
 
 from __future__ import annotations
@@ -24,7 +32,10 @@ from pydantic import (
 
 from riskml.errors import ConfigError
 
+# a configs/ directory in the working directory overrides the shipped defaults
 CONFIG_DIR = Path("configs")
+# the defaults shipped inside the package (package data; in a checkout, a link to the repository's configs/)
+PACKAGE_CONFIG_DIR = Path(__file__).parent / "configs"
 
 
 class _Section(BaseModel):
@@ -43,6 +54,10 @@ class ExtraAttribute(_Section):
     reason: str = ""
 
 
+FlatTable = Literal["customers", "invoices", "payments", "adjustments", "orders"]
+FLAT_DEFAULT_TABLES: tuple[FlatTable, ...] = ("customers", "invoices", "payments")
+
+
 class FlatFile(_Section):
     """One file holding several tables of the ledger (the usual AR export: one row per invoice with its
     customer, paid date and paid amount). ``column_map`` says which of its columns feed each table."""
@@ -51,8 +66,7 @@ class FlatFile(_Section):
     file: str = Field(min_length=1)
     # the tables read from it: customers (one row per distinct customer id, the first seen), invoices
     # (every row) and payments (the rows with a payment date; an empty one is an unpaid invoice)
-    tables: list[Literal["customers", "invoices", "payments", "adjustments", "orders"]] = Field(
-        default_factory=lambda: ["customers", "invoices", "payments"], min_length=1)
+    tables: list[FlatTable] = Field(default_factory=lambda: list(FLAT_DEFAULT_TABLES), min_length=1)
 
 
 class DataConfig(_Section):
@@ -857,21 +871,54 @@ SECTIONS: dict[str, type[_Section]] = {
 }
 
 
+def shipped_config(section: str) -> Path:
+    """The defaults file of ``section`` shipped inside the package."""
+    return PACKAGE_CONFIG_DIR / f"{section}.yaml"
+
+
+def config_files(section: str, path: str | Path | None = None) -> list[Path]:
+    """The files ``load_config`` reads for ``section``, lowest layer first: the shipped defaults (when
+    installed), then ``path`` if given, else ``configs/<section>.yaml`` of the working directory when
+    present (the same file as the shipped one when run from a checkout's root: read once)."""
+    files = [f for f in (shipped_config(section),) if f.is_file()]
+    top = Path(path) if path is not None else CONFIG_DIR / f"{section}.yaml"
+    same = bool(files) and top.is_file() and top.resolve() == files[0].resolve()
+    if (path is not None or top.is_file()) and not same:
+        files.append(top)
+    return files
+
+
+def _layer(model: type[BaseModel], base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: nested config sections merged key by key, any other value replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        field = model.model_fields.get(key)
+        sub = field.annotation if field is not None else None
+        if (isinstance(value, dict) and isinstance(out.get(key), dict) and isinstance(sub, type)
+                and issubclass(sub, BaseModel)):
+            out[key] = _layer(sub, out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def load_config(section: str, path: str | Path | None = None) -> Any:
-    """Load one stage's config: ``path`` if given, else ``configs/<section>.yaml`` when present,
-    else the defaults. Raises :class:`ConfigError` with the file and the offending key."""
+    """Load one stage's config: the pydantic defaults, under the shipped ``riskml/configs/<section>.yaml``,
+    under ``path`` if given, else ``configs/<section>.yaml`` of the working directory when present (see the
+    module docstring). Raises :class:`ConfigError` with the file and the offending key."""
     model = SECTIONS.get(section)
     if model is None:
         raise ConfigError(f"config section must be one of {sorted(SECTIONS)}; got {section!r}")
-    if path is None:
-        candidate = CONFIG_DIR / f"{section}.yaml"
-        if not candidate.exists():
-            return model()
-        path = candidate
-    path = Path(path)
-    raw = read_yaml(path)
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings; got {type(raw).__name__}")
+    files = config_files(section, path)
+    if not files:
+        return model()
+    raw: dict[str, Any] = {}
+    for file in files:
+        layer = read_yaml(file)
+        if not isinstance(layer, dict):
+            raise ConfigError(f"{file}: expected a mapping of settings; got {type(layer).__name__}")
+        raw = _layer(model, raw, layer)
+    path = files[-1]  # a problem is reported against the top file (the shipped ones are tested to validate)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -958,5 +1005,5 @@ def read_yaml(path: str | Path) -> Any:
 
 
 def dump_defaults(section: str) -> str:
-    """The YAML text of a section's defaults (used to write and check ``configs/``)."""
+    """The YAML text of a section's pydantic defaults (a starting point for a config file of one's own)."""
     return yaml.safe_dump(SECTIONS[section]().model_dump(mode="json"), sort_keys=False)

@@ -29,7 +29,7 @@ from riskml.features import build_snapshots, month_ends
 from riskml.modeling.labels import ledger_end, shift_months
 from riskml.modeling.model import RiskModel
 from riskml.scoring.approvals import required_levels
-from riskml.scoring.policy import apply_policy
+from riskml.scoring.policy import PREVIOUS_FEATURES, apply_policy
 
 Echo = Callable[[str], None]
 
@@ -204,7 +204,7 @@ def run_backtest(ledger: Ledger, policies: list[Policy], train_config: TrainConf
                          else fm.source, **figs})
             prev_decisions[pol.name] = pd.DataFrame({
                 "customer_id": feats["customer_id"].to_numpy(), "grade": dec["grade"].to_numpy(dtype=object),
-                "as_of": d, "dbt_avg_3m": feats["dbt_avg_3m"].to_numpy("float64")})
+                "as_of": d, **{c: feats[c].to_numpy("float64") for c in PREVIOUS_FEATURES}})
             prev_held[pol.name] = pd.Series(restrictions(dec, feats)["held"], index=ids)
             prev_levels[pol.name] = pd.Series(levels, index=ids, dtype=object)
     timings["decisions"] = time.perf_counter() - t0

@@ -106,12 +106,16 @@ def report(
     from riskml.reporting.run import (
         ReportData,
         check_output_dir,
-        previous_for_reviews,
         score_for_report,
         select_customers,
         write_reports,
     )
-    from riskml.scoring.score import contributions_path, model_extra_attributes, model_feature_config
+    from riskml.scoring.score import (
+        contributions_path,
+        model_extra_attributes,
+        model_feature_config,
+        previous_scores,
+    )
 
     # every argument is checked before the expensive work
     as_of_ts = parse_date(as_of)
@@ -175,7 +179,7 @@ def report(
         prev_frames = score_for_report(ledger, prev_ts, model, info, scoring_config, fconf, extra=extra)
     if scores is None:
         console.print(f"scoring {len(ledger.customers):,} customers as of {as_of_ts.date()}")
-        prev_rev = previous_for_reviews(*prev_frames) if prev_frames is not None else None
+        prev_rev = previous_scores(prev_frames[0]) if prev_frames is not None else None
         now_scores, now_contrib = score_for_report(ledger, as_of_ts, model, info, scoring_config, fconf,
                                                    previous_scores=prev_rev, extra=extra)
         source = f"scored in this run as of {as_of_ts.date()}"

@@ -77,8 +77,8 @@ DEFAULT_TRAIN_CONFIG = "configs/train.yaml"
 
 def name_config_file(message: str, config: Path | None) -> str:
     """``message`` with the training config actually in use in place of ``configs/train.yaml``: the
-    file given with --config, else configs/train.yaml when it exists here, else a note that the built-in
-    defaults are in use (and where to put a file of one's own)."""
+    file given with --config, else configs/train.yaml when it exists here, else a note that the defaults
+    shipped with riskml are in use (and where to put a file of one's own)."""
     from riskml.config import CONFIG_DIR
 
     if config is not None:
@@ -86,8 +86,8 @@ def name_config_file(message: str, config: Path | None) -> str:
     elif (CONFIG_DIR / "train.yaml").exists():
         return message
     else:
-        shown = (f"a training config of your own (none at {DEFAULT_TRAIN_CONFIG} here: the built-in defaults are in "
-                 "use; pass a file with --config)")
+        shown = (f"a training config of your own (none at {DEFAULT_TRAIN_CONFIG} here: the built-in defaults shipped "
+                 "with riskml are in use; pass a file with --config)")
     return message.replace(DEFAULT_TRAIN_CONFIG, shown)
 
 
@@ -103,13 +103,16 @@ def train(
     data_config: Path | None = typer.Option(None, "--data-config", help="Data config (column mapping etc.)."),
     features_config: Path | None = typer.Option(
         None, "--features-config", help="Feature config (default configs/features.yaml)."),
+    scoring_config_file: Path | None = typer.Option(
+        None, "--scoring-config", help="Scoring config whose master scale the model freezes and whose personas "
+        "split the calibration table (default configs/scoring.yaml); score with the same scale."),
 ) -> None:
     """Train the delinquency model out of time, calibrate it, compare it with a logistic benchmark and a
     DBT rule, log everything to MLflow and register it (champion only if it passes the promotion gate).
 
     MLflow store: MLFLOW_TRACKING_URI if set, else sqlite:///mlflow.db.
 
-    Example: riskml train --data data/demo --config configs/train.yaml --out-model models
+    Example: riskml train --data data/demo --config configs/train.yaml --scoring-config configs/scoring.yaml --out-model models
     """
     import warnings
 
@@ -130,11 +133,12 @@ def train(
         from riskml.io import guard_output
 
         guard_output(out_model, "--out-model", {"--data": data, "--config": config, "--labels": labels,
-                                                "--data-config": data_config, "--features-config": features_config},
+                                                "--data-config": data_config, "--features-config": features_config,
+                                                "--scoring-config": scoring_config_file},
                      (data,))
     train_config = load_config("train", config)
     feature_config = load_config("features", features_config)
-    scoring_config = load_config("scoring")
+    scoring_config = load_config("scoring", scoring_config_file)
     user_labels = read_labels_file(labels) if labels is not None else None
     ledger = load_ledger_for_cli(data, data_config)
     extra = resolve_data_config(data, data_config).extra_attributes

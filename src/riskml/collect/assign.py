@@ -144,13 +144,13 @@ def _assign_pool(ids: list[str], amounts: np.ndarray, prev: list[str], names: li
             gain, move = pool.best_move(movable)
             if not move:
                 break
-            i, to = move
+            mover, to = move
             if to >= 0:
-                pool.put(i, to)
+                pool.put(mover, to)
             else:
                 j = -1 - to
-                ki, kj = pool.owner[i], pool.owner[j]
-                pool.put(i, kj)
+                ki, kj = pool.owner[mover], pool.owner[j]
+                pool.put(mover, kj)
                 pool.put(j, ki)
     for pos, i in enumerate(idx):
         out[i] = names[pool.owner[pos]]

@@ -193,8 +193,8 @@ def escalations(frame: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
                 lambda i: (f"PD {100 * p[i]:.1f}% (escalation point {100 * rules.high_pd:.0f}%) with "
                            f"{money(ninety[i])} more than 90 days past due")),
         }
-    codes = [[] for _ in range(n)]
-    texts = [[] for _ in range(n)]
+    codes: list[list[str]] = [[] for _ in range(n)]
+    texts: list[list[str]] = [[] for _ in range(n)]
     for code, (mask, text) in hits.items():
         for i in np.flatnonzero(mask & (amount > 0)):
             codes[i].append(code)
@@ -224,7 +224,7 @@ def channels(frame: pd.DataFrame, config: ScoringConfig) -> tuple[np.ndarray, np
         (frame["collections_track"].to_numpy(bool), lambda i: "on the collections track"),
         (frame["escalate"].to_numpy(bool), lambda i: "to escalate"),
     ]
-    why = [[] for _ in range(len(frame))]
+    why: list[list[str]] = [[] for _ in range(len(frame))]
     for mask, text in triggers:
         for i in np.flatnonzero(mask):
             why[i].append(text(int(i)))

@@ -5,8 +5,8 @@ How a reason is chosen (``docs/scoring.md``, "Reason codes"):
 1. **Adverse side.** A factor can only be cited as adverse when the customer's figure is on the adverse
    side of the reference median: above it for features where more is riskier, below it where less is
    riskier. The side is the feature's monotone direction, or for features the model leaves
-   unconstrained the side declared in :data:`REASON_SIDE` (e.g. a *short* invoice history is adverse,
-   a long one is not). A positive contribution on the other side is an interaction artefact, not a
+   unconstrained the side declared on the feature (``@feature(adverse=...)``, e.g. a *short* invoice
+   history is adverse, a long one is not). A positive contribution on the other side is an interaction artefact, not a
    reason: it stays in the contributions file but is never worded as one. Features with no declared
    side (sales volume, open balance, payment terms) may be cited either way and are worded "above" or
    "below" the median. The same check, mirrored, applies to strengths.
@@ -14,8 +14,8 @@ How a reason is chosen (``docs/scoring.md``, "Reason codes"):
    do not fill all slots; families are ranked by that net push toward delinquency and each adverse
    family is cited through its strongest adverse feature.
 3. **Wording.** The feature's reason template with the customer's own figures, the customer's own
-   earlier figure where the model has it (3-month DBT against the 12-month DBT, see
-   :data:`OWN_COMPARISON`) and the reference median. The reference is the median of the model's
+   earlier figure where the model has it (3-month DBT against the 12-month DBT, declared on the feature
+   as ``@feature(comparison=...)``) and the reference median. The reference is the median of the model's
    training population, persisted with the model, so the batch, a single-customer call and the served
    MLflow model word a reason identically. Cumulative features (window ``all``, e.g. months of invoice
    history) are stated without a median: their median depends on how long the ledger ran at training,
@@ -42,49 +42,8 @@ MIN_CONTRIBUTION = 1e-3
 POSITIVE_PREFIX = "No adverse factor. Strength: "
 NEUTRAL_STATEMENT = "No factor moves this customer's risk away from the portfolio average"
 
-# the adverse side of features the model leaves unconstrained (monotone 0): +1 = high values are
-# adverse, -1 = low values are adverse. Unlisted unconstrained features may be cited on either side.
-REASON_SIDE: dict[str, int] = {
-    "dbt_volatility_12m": 1,
-    "aging_current_share": -1,
-    "no_credit_limit": 1,
-    "dispute_share_12m": 1,
-    "disputed_open_share": 1,
-    "credit_note_share_12m": 1,
-    "deduction_share_12m": 1,
-    "unapplied_cash_12m": 1,
-    "unapplied_cash_age_days": 1,
-    "invoice_count_12m": -1,
-    "active_months_12m": -1,
-    "days_since_last_invoice": 1,
-    "invoices_total": -1,
-    "paid_invoices_12m": -1,
-    "history_months": -1,
-    "no_payment_history": 1,
-}
-
-# the customer's own earlier figure, shown beside the current one: feature -> (earlier feature, its window)
-OWN_COMPARISON: dict[str, tuple[str, str]] = {
-    "dbt_avg_3m": ("dbt_avg_12m", "over 12 months"),
-    "dbt_avg_6m": ("dbt_avg_12m", "over 12 months"),
-    "sales_avg_3m": ("sales_avg_12m", "a month over 12 months"),
-}
-
-# how a missing figure reads, where the generic "<description>: no figure" would mislead
-MISSING_TEXT: dict[str, str] = {
-    "dbt_avg_3m": "No payment received in the last 3 months",
-    "dbt_avg_6m": "No payment received in the last 6 months",
-    "dbt_avg_12m": "No payment received in the last 12 months",
-    "dbt_max_12m": "No payment received in the last 12 months",
-    "late_paid_share_12m": "No invoice settled in the last 12 months",
-    "late_amount_share_12m": "No invoice settled in the last 12 months",
-    "late_days_avg_12m": "No invoice settled late in the last 12 months",
-    "utilisation": "No credit limit on file to measure the exposure against",
-    "utilisation_hwm_12m": "No credit limit on file to measure the open balance against",
-    "days_since_last_payment": "No payment received yet",
-    "days_since_last_invoice": "Never invoiced",
-    "history_months": "Never invoiced",
-}
+# everything per feature (adverse side, comparison, missing text) is declared on the feature itself:
+# riskml.features.registry.FeatureSpec.adverse / .comparison / .missing
 
 _UNIT_WORD = {"months": " months", "invoices": " invoices"}
 
@@ -113,9 +72,7 @@ def _figure(value: float, unit: str) -> str:
 
 def adverse_side(spec: FeatureSpec) -> int:
     """+1 when high values of the feature are adverse, -1 when low ones are, 0 when either can be."""
-    if spec.monotone:
-        return int(spec.monotone)
-    return REASON_SIDE.get(spec.name, 0)
+    return spec.adverse_side
 
 
 def _template_fields(template: str) -> list[str]:
@@ -136,8 +93,8 @@ def _short(description: str) -> str:
 
 
 def _missing_text(spec: FeatureSpec) -> str:
-    if spec.name in MISSING_TEXT:
-        return MISSING_TEXT[spec.name]
+    if spec.missing:
+        return spec.missing
     where = "nothing in that period" if spec.window.endswith("m") else "nothing on record"
     return f"{_short(spec.description)}: no figure, {where}"
 
@@ -161,7 +118,7 @@ def _is_missing(v: object) -> bool:
 def render(spec: FeatureSpec, rows: pd.DataFrame, median: float | None, favourable: bool = False) -> list[str]:
     """Reason text of ``spec`` for each row of ``rows`` (which holds the feature and, when the template
     names them, the other features it quotes): the template with the customer's figures, the customer's
-    own earlier figure (:data:`OWN_COMPARISON`) and the reference median."""
+    own earlier figure (``spec.comparison``) and the reference median."""
     return _render(spec, _Columns(rows), np.arange(len(rows)), median, favourable).tolist()
 
 
@@ -221,7 +178,7 @@ def _render(spec: FeatureSpec, columns: _Columns, sel: np.ndarray, median: float
 
     side = adverse_side(spec)
     figure = _comparison_figure(template, spec.unit)
-    own = OWN_COMPARISON.get(spec.name)
+    own = spec.comparison
     if own is not None and own[0] in columns:
         earlier = columns[own[0]][sel]
         if earlier.dtype.kind == "f":

@@ -10,6 +10,8 @@ explicit flags and counts of the ``history`` family.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
@@ -31,11 +33,13 @@ def _dbt_avg(window: int) -> None:
         description=f"Amount-weighted days beyond terms of the payments received in the last {window} months "
         "(payments on or before the due date count as 0)",
         reason=f"Paid on average {{value:.0f}} days beyond terms over the last {window} months",
+        missing=f"No payment received in the last {window} months",
+        # the shorter windows cite the customer's own 12-month figure beside the current one
+        comparison=("dbt_avg_12m", "over 12 months") if window < 12 else None,
+        inputs=(f"pay_dbt_amt_{window}m", f"pay_amt_{window}m"),
     )
     def _f(pay_dbt_amt: pd.Series, pay_amt: pd.Series) -> pd.Series:
         return _div(pay_dbt_amt, pay_amt)
-
-    _f.__wrapped_inputs__ = (f"pay_dbt_amt_{window}m", f"pay_amt_{window}m")  # type: ignore[attr-defined]
 
 
 for _w in (3, 6, 12):
@@ -46,6 +50,7 @@ for _w in (3, 6, 12):
     family="dbt", unit="days", window="12m", monotone=1,
     description="Largest days beyond terms of any payment received in the last 12 months",
     reason="Paid one invoice {value:.0f} days beyond terms within the last 12 months",
+    missing="No payment received in the last 12 months",
 )
 def dbt_max_12m(pay_dbt_max_12m: pd.Series) -> pd.Series:
     return pay_dbt_max_12m
@@ -74,7 +79,7 @@ def dbt_trend_12m(dbt_slope_12m: pd.Series) -> pd.Series:
 @feature(
     family="dbt", unit="days", window="12m", monotone=0,
     description="Standard deviation of monthly amount-weighted DBT over the last 12 months",
-    reason="Payment timing erratic: monthly days beyond terms vary by {value:.0f} days",
+    reason="Payment timing erratic: monthly days beyond terms vary by {value:.0f} days", adverse=1,
 )
 def dbt_volatility_12m(dbt_std_12m: pd.Series) -> pd.Series:
     return dbt_std_12m
@@ -209,6 +214,7 @@ def late_paid_count_12m(late_cnt_12m: pd.Series) -> pd.Series:
     family="lateness", unit="share", window="12m", monotone=1,
     description="Share of invoices settled in the last 12 months that were settled late",
     reason="{value:.0%} of invoices settled in the last 12 months were late",
+    missing="No invoice settled in the last 12 months",
 )
 def late_paid_share_12m(late_cnt_12m: pd.Series, settled_cnt_12m: pd.Series) -> pd.Series:
     return _div(late_cnt_12m, settled_cnt_12m)
@@ -218,6 +224,7 @@ def late_paid_share_12m(late_cnt_12m: pd.Series, settled_cnt_12m: pd.Series) -> 
     family="lateness", unit="share", window="12m", monotone=1,
     description="Share of the amount settled in the last 12 months that was settled late",
     reason="{value:.0%} of the amount settled in the last 12 months was paid late",
+    missing="No invoice settled in the last 12 months",
 )
 def late_amount_share_12m(late_amt_12m: pd.Series, settled_amt_12m: pd.Series) -> pd.Series:
     return _div(late_amt_12m, settled_amt_12m)
@@ -227,6 +234,7 @@ def late_amount_share_12m(late_amt_12m: pd.Series, settled_amt_12m: pd.Series) -
     family="lateness", unit="days", window="12m", monotone=1,
     description="Average days late of the invoices settled late in the last 12 months",
     reason="Late invoices were settled on average {value:.0f} days after the due date",
+    missing="No invoice settled late in the last 12 months",
 )
 def late_days_avg_12m(late_days_sum_12m: pd.Series, late_cnt_12m: pd.Series) -> pd.Series:
     return _div(late_days_sum_12m, late_cnt_12m)
@@ -260,36 +268,36 @@ def open_balance(open_amt: pd.Series) -> pd.Series:
     return open_amt
 
 
-def _aging_bucket(bucket: str, label: str, monotone: int) -> None:
+def _aging_bucket(bucket: str, label: str, monotone: Literal[-1, 0, 1]) -> None:
     @feature(
         name=f"aging_{bucket}_amount", family="aging", unit="amount", window="as of", monotone=0, model=False,
         description=f"Open amount {label}", reason=f"{{value:,.0f}} open {label}",
+        inputs=(f"aging_{bucket}_amt",),
     )
     def _amt(amt: pd.Series) -> pd.Series:
         return amt
 
-    _amt.__wrapped_inputs__ = (f"aging_{bucket}_amt",)  # type: ignore[attr-defined]
-
     @feature(
-        name=f"aging_{bucket}_share", family="aging", unit="share", window="as of", monotone=monotone,  # type: ignore[arg-type]
+        name=f"aging_{bucket}_share", family="aging", unit="share", window="as of", monotone=monotone,
         description=f"Share of the open balance {label}",
         # a low current share is the adverse case: say so ("only"), the past-due share says the rest
         reason=(f"Only {{value:.0%}} of the open balance is {label}" if bucket == "current"
                 else f"{{value:.0%}} of the open balance is {label}"),
+        adverse=-1 if bucket == "current" else 0,
+        inputs=(f"aging_{bucket}_amt", "open_amt"),
     )
     def _share(amt: pd.Series, open_amt: pd.Series) -> pd.Series:
         return _div(amt, open_amt)
 
-    _share.__wrapped_inputs__ = (f"aging_{bucket}_amt", "open_amt")  # type: ignore[attr-defined]
 
-
-for _b, _label, _m in (
+_BUCKETS: tuple[tuple[str, str, Literal[-1, 0, 1]], ...] = (
     ("current", "not yet due", 0),
     ("1_30", "1-30 days past due", 1),
     ("31_60", "31-60 days past due", 1),
     ("61_90", "61-90 days past due", 1),
     ("90p", "more than 90 days past due", 1),
-):
+)
+for _b, _label, _m in _BUCKETS:
     _aging_bucket(_b, _label, _m)
 
 
@@ -379,6 +387,7 @@ def credit_limit(credit_limit_value: pd.Series) -> pd.Series:
     family="exposure", unit="flag", window="", monotone=0, kind="flag",
     description="1 when the customer master holds no credit limit for the customer",
     reason="No credit limit has been set",
+    adverse=1,
 )
 def no_credit_limit(credit_limit_value: pd.Series) -> pd.Series:
     return credit_limit_value.isna().astype("float64")
@@ -388,6 +397,7 @@ def no_credit_limit(credit_limit_value: pd.Series) -> pd.Series:
     family="exposure", unit="share", window="as of", monotone=1,
     description="Utilisation: exposure (open receivables + open orders) over the credit limit",
     reason="Exposure is {value:.0%} of the credit limit",
+    missing="No credit limit on file to measure the exposure against",
 )
 def utilisation(exposure: pd.Series, credit_limit_value: pd.Series) -> pd.Series:
     return _div(exposure, credit_limit_value)
@@ -406,6 +416,7 @@ def exposure_hwm_12m(ar_hwm_12m: pd.Series) -> pd.Series:
     family="exposure", unit="share", window="12m", monotone=1,
     description="12-month high-water mark of open receivables over the credit limit",
     reason="Open balance reached {value:.0%} of the credit limit in the last 12 months",
+    missing="No credit limit on file to measure the open balance against",
 )
 def utilisation_hwm_12m(ar_hwm_12m: pd.Series, credit_limit_value: pd.Series) -> pd.Series:
     return _div(ar_hwm_12m, credit_limit_value)
@@ -445,6 +456,7 @@ def insurance_days_left(insurance_expiry_day: pd.Series, as_of_day: pd.Series) -
     family="disputes", unit="share", window="12m", monotone=0,
     description="Disputes raised in the last 12 months over invoices issued in the last 12 months",
     reason="{value:.0%} of recent invoices were disputed",
+    adverse=1,
 )
 def dispute_share_12m(dispute_cnt_12m: pd.Series, inv_cnt_12m: pd.Series) -> pd.Series:
     return _div(dispute_cnt_12m, inv_cnt_12m).clip(upper=1.0)
@@ -454,6 +466,7 @@ def dispute_share_12m(dispute_cnt_12m: pd.Series, inv_cnt_12m: pd.Series) -> pd.
     family="disputes", unit="share", window="as of", monotone=0,
     description="Share of the open balance under dispute",
     reason="{value:.0%} of the open balance is disputed",
+    adverse=1,
 )
 def disputed_open_share(disputed_open_amt: pd.Series, open_amt: pd.Series) -> pd.Series:
     return _div(disputed_open_amt, open_amt)
@@ -463,6 +476,7 @@ def disputed_open_share(disputed_open_amt: pd.Series, open_amt: pd.Series) -> pd
     family="disputes", unit="share", window="12m", monotone=0,
     description="Credit notes in the last 12 months over the amount invoiced in the last 12 months",
     reason="Credit notes equal to {value:.1%} of sales in the last 12 months",
+    adverse=1,
 )
 def credit_note_share_12m(credit_note_amt_12m: pd.Series, inv_amt_12m: pd.Series) -> pd.Series:
     return _div(credit_note_amt_12m, inv_amt_12m)
@@ -472,6 +486,7 @@ def credit_note_share_12m(credit_note_amt_12m: pd.Series, inv_amt_12m: pd.Series
     family="disputes", unit="share", window="12m", monotone=0,
     description="Deductions taken in the last 12 months over the amount invoiced in the last 12 months",
     reason="Deductions equal to {value:.1%} of sales in the last 12 months",
+    adverse=1,
 )
 def deduction_share_12m(deduction_amt_12m: pd.Series, inv_amt_12m: pd.Series) -> pd.Series:
     return _div(deduction_amt_12m, inv_amt_12m)
@@ -490,6 +505,7 @@ def write_off_amount_12m(write_off_amt_12m: pd.Series) -> pd.Series:
     family="disputes", unit="amount", window="12m", monotone=0,
     description="Cash received in the last 12 months not applied to any invoice",
     reason="{value:,.0f} of cash received is unapplied",
+    adverse=1,
 )
 def unapplied_cash_12m(unapplied_amt_12m: pd.Series) -> pd.Series:
     return unapplied_amt_12m
@@ -499,6 +515,7 @@ def unapplied_cash_12m(unapplied_amt_12m: pd.Series) -> pd.Series:
     family="disputes", unit="days", window="12m", monotone=0,
     description="Age in days of the oldest unapplied payment of the last 12 months (NaN: none)",
     reason="Unapplied cash has been waiting {value:.0f} days",
+    adverse=1,
 )
 def unapplied_cash_age_days(unapplied_min_day_12m: pd.Series, as_of_day: pd.Series) -> pd.Series:
     return (as_of_day - unapplied_min_day_12m).astype("float64")
@@ -509,6 +526,7 @@ def unapplied_cash_age_days(unapplied_min_day_12m: pd.Series, as_of_day: pd.Seri
     family="volume", unit="amount per month", window="3m", monotone=0,
     description="Average monthly amount invoiced over the last 3 months",
     reason="Sales of {value:,.0f} a month over the last 3 months",
+    comparison=("sales_avg_12m", "a month over 12 months"),
 )
 def sales_avg_3m(inv_amt_3m: pd.Series) -> pd.Series:
     return inv_amt_3m / 3.0
@@ -545,6 +563,7 @@ def sales_ratio_3m_12m(sales_avg_3m: pd.Series, sales_avg_12m: pd.Series) -> pd.
     family="volume", unit="invoices", window="12m", monotone=0,
     description="Number of invoices issued in the last 12 months",
     reason="{value:.0f} invoices in the last 12 months",
+    adverse=-1,
 )
 def invoice_count_12m(inv_cnt_12m: pd.Series) -> pd.Series:
     return inv_cnt_12m.astype("float64")
@@ -554,6 +573,7 @@ def invoice_count_12m(inv_cnt_12m: pd.Series) -> pd.Series:
     family="volume", unit="months", window="12m", monotone=0,
     description="Months of the last 12 with at least one invoice (purchase frequency)",
     reason="Bought in {value:.0f} of the last 12 months",
+    adverse=-1,
 )
 def active_months_12m(active_months_12m: pd.Series) -> pd.Series:
     return active_months_12m.astype("float64")
@@ -563,6 +583,7 @@ def active_months_12m(active_months_12m: pd.Series) -> pd.Series:
     family="volume", unit="days", window="as of", monotone=0,
     description="Days since the last invoice (NaN: never invoiced)",
     reason="Last purchase {value:.0f} days ago",
+    adverse=1, missing="Never invoiced",
 )
 def days_since_last_invoice(last_inv_day: pd.Series, as_of_day: pd.Series) -> pd.Series:
     return (as_of_day - last_inv_day).astype("float64")
@@ -572,6 +593,7 @@ def days_since_last_invoice(last_inv_day: pd.Series, as_of_day: pd.Series) -> pd
     family="volume", unit="days", window="as of", monotone=1,
     description="Days since the last payment received (NaN: never paid)",
     reason="Last payment received {value:.0f} days ago",
+    missing="No payment received yet",
 )
 def days_since_last_payment(last_pay_day: pd.Series, as_of_day: pd.Series) -> pd.Series:
     return (as_of_day - last_pay_day).astype("float64")
@@ -614,6 +636,7 @@ def payment_terms_days(payment_terms: pd.Series) -> pd.Series:
     family="history", unit="invoices", window="all", monotone=0, model=False,
     description="Number of invoices issued up to the as-of date (in the ledger supplied)",
     reason="{value:.0f} invoices on record",
+    adverse=-1,
 )
 def invoices_total(inv_cnt_total: pd.Series) -> pd.Series:
     return inv_cnt_total.astype("float64")
@@ -623,6 +646,7 @@ def invoices_total(inv_cnt_total: pd.Series) -> pd.Series:
     family="history", unit="invoices", window="12m", monotone=0,
     description="Number of invoices settled in the last 12 months (the evidence behind the DBT and lateness figures)",
     reason="Only {value:.0f} invoices settled in the last 12 months",
+    adverse=-1,
 )
 def paid_invoices_12m(settled_cnt_12m: pd.Series) -> pd.Series:
     return settled_cnt_12m.astype("float64")
@@ -632,6 +656,7 @@ def paid_invoices_12m(settled_cnt_12m: pd.Series) -> pd.Series:
     family="history", unit="flag", window="all", monotone=0, kind="flag",
     description="1 when no payment has been received yet (no payment history: a thin file)",
     reason="No payment history yet",
+    adverse=1,
 )
 def no_payment_history(pay_cnt_total: pd.Series) -> pd.Series:
     return (pay_cnt_total == 0).astype("float64")
@@ -641,23 +666,10 @@ def no_payment_history(pay_cnt_total: pd.Series) -> pd.Series:
     family="history", unit="months", window="all", monotone=0, model=False,
     description="Months since the first invoice in the ledger supplied (NaN: never invoiced)",
     reason="{value:.0f} months of invoice history",
+    adverse=-1, missing="Never invoiced",
 )
 def history_months(first_inv_day: pd.Series, as_of_day: pd.Series) -> pd.Series:
     return ((as_of_day - first_inv_day) / DAYS_PER_MONTH).astype("float64")
 
-
-def _wire_generated_inputs() -> None:
-    """Features made by the small factories above take their inputs from ``__wrapped_inputs__``."""
-    from dataclasses import replace
-
-    from riskml.features.registry import REGISTRY
-
-    for name, spec in list(REGISTRY.items()):
-        wired = getattr(spec.func, "__wrapped_inputs__", None)
-        if wired:
-            REGISTRY[name] = replace(spec, inputs=tuple(wired))
-
-
-_wire_generated_inputs()
 
 __all__ = ["DAYS_PER_MONTH", "np"]

@@ -5,9 +5,16 @@ from __future__ import annotations
 import sys
 
 from riskml.features.engine import AGGREGATES
-from riskml.features.registry import FAMILIES, REGISTRY
+from riskml.features.registry import FAMILIES, REGISTRY, FeatureSpec
 
 DIRECTION = {1: "+1 (higher = riskier)", -1: "-1 (higher = safer)", 0: "0 (unconstrained)"}
+# the side a reason may cite an unconstrained feature on (``@feature(adverse=...)``)
+ADVERSE = {1: "0 (unconstrained; cited when high)", -1: "0 (unconstrained; cited when low)"}
+
+
+def direction(spec: FeatureSpec) -> str:
+    """The monotone column: the constraint, and for an unconstrained feature its declared adverse side."""
+    return ADVERSE.get(spec.adverse, DIRECTION[0]) if spec.monotone == 0 else DIRECTION[spec.monotone]
 
 
 def render_markdown() -> str:
@@ -20,7 +27,8 @@ def render_markdown() -> str:
         "Every feature is computed **as of a date** from ledger rows dated on or before it (a payment made "
         "after the as-of date counts as unpaid). Windows such as `3m` mean the months ending on the as-of "
         "date (calendar months when the as-of date is a month end). *Monotone* is the direction the model "
-        "is constrained to (LightGBM `monotone_constraints`, verified after training). *Model* says whether "
+        "is constrained to (LightGBM `monotone_constraints`, verified after training); for an unconstrained "
+        "feature it names the side a reason code may cite it on (either side when not said). *Model* says whether "
         "the model uses it (the others feed reports and the limit policy). A share over an empty base is "
         "missing (no evidence), and the `history` family says explicitly when there is no history yet.",
         "",
@@ -34,7 +42,7 @@ def render_markdown() -> str:
         for s in specs:
             reason = s.reason.replace("|", "\\|")
             lines.append(f"| `{s.name}` | {s.description} | {s.unit} | {s.window or '-'} | "
-                         f"{DIRECTION[s.monotone]} | {'yes' if s.model else 'no'} | {reason} |")
+                         f"{direction(s)} | {'yes' if s.model else 'no'} | {reason} |")
         lines.append("")
     lines += [
         "## User-declared customer attributes (`attributes`)",

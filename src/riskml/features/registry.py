@@ -1,16 +1,19 @@
 """The feature registry: every feature declared once, with its meaning, unit, window, monotone
-direction toward risk and the plain-language reason used to explain it.
+direction toward risk and everything the reason codes need to word it: the plain-language reason, the
+adverse side of an unconstrained feature, what a missing figure means and the customer's own earlier
+figure to compare with (:mod:`riskml.explain.reasons` reads them from here; it keeps no table of its own).
 
 Features are Hamilton-style functions (see :mod:`riskml.features.definitions`): one small typed function
 per feature, named after the column it produces, whose parameters name the point-in-time aggregates
-(computed by :mod:`riskml.features.engine`) or other features it is made from. The registry resolves
-those dependencies, so a feature is defined in exactly one place.
+(computed by :mod:`riskml.features.engine`) or other features it is made from. A feature made by a small
+factory (one function for several windows or buckets) names its inputs explicitly with ``inputs=``,
+positionally. The registry resolves those dependencies, so a feature is defined in exactly one place.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,6 +37,19 @@ class FeatureSpec:
     func: Callable[..., pd.Series] | None = None
     inputs: tuple[str, ...] = ()
     model: bool = True  # False: computed for reports and policies, not given to the model
+    # the adverse side of a feature the model leaves unconstrained (monotone 0): +1 = high values are
+    # adverse, -1 = low values are; 0 = it may be cited on either side. A constrained feature's adverse
+    # side is its monotone direction.
+    adverse: Literal[-1, 0, 1] = 0
+    # how a missing figure reads, where the generic "<description>: no figure" would mislead
+    missing: str = ""
+    # the customer's own earlier figure shown beside the current one: (earlier feature, its window in words)
+    comparison: tuple[str, str] | None = None
+
+    @property
+    def adverse_side(self) -> int:
+        """+1 when high values are adverse, -1 when low ones are, 0 when either can be."""
+        return int(self.monotone or self.adverse)
 
     def render_reason(self, values: dict[str, object]) -> str:
         """The reason template filled with this customer's figures (``value`` is this feature)."""
@@ -70,21 +86,42 @@ def feature(
     kind: Kind = "numeric",
     model: bool = True,
     name: str | None = None,
+    adverse: Literal[-1, 0, 1] = 0,
+    missing: str = "",
+    comparison: tuple[str, str] | None = None,
+    inputs: tuple[str, ...] | None = None,
 ) -> Callable[[Callable[..., pd.Series]], Callable[..., pd.Series]]:
-    """Register a feature function under its own name (or ``name``)."""
+    """Register a feature function under its own name (or ``name``).
+
+    ``inputs`` names the aggregates or features passed to the function, in the order of its parameters
+    (default: the parameter names); ``adverse``, ``missing`` and ``comparison`` are the
+    :class:`FeatureSpec` fields of the same names."""
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {sorted(FAMILIES)}; got {family!r}")
     if monotone not in (-1, 0, 1):
         raise ValueError(f"monotone must be -1, 0 or 1; got {monotone!r}")
+    if adverse not in (-1, 0, 1):
+        raise ValueError(f"adverse must be -1, 0 or 1; got {adverse!r}")
+    if adverse and monotone:
+        raise ValueError("adverse is the side of an unconstrained feature (monotone 0); a constrained "
+                         f"feature's adverse side is its monotone direction (monotone {monotone}, adverse {adverse})")
+    if comparison is not None and (len(comparison) != 2 or not all(isinstance(c, str) and c for c in comparison)):
+        raise ValueError(f"comparison must be (earlier feature, its window in words); got {comparison!r}")
 
     def deco(func: Callable[..., pd.Series]) -> Callable[..., pd.Series]:
         fname = name or func.__name__
         if fname in REGISTRY:
             raise ValueError(f"feature {fname!r} is declared twice")
-        inputs = tuple(inspect.signature(func).parameters)
+        params = tuple(inspect.signature(func).parameters)
+        if inputs is not None and len(inputs) != len(params):
+            raise ValueError(f"feature {fname!r}: inputs={inputs!r} name {len(inputs)} columns for "
+                             f"{len(params)} parameters {params!r}")
         REGISTRY[fname] = FeatureSpec(
             name=fname, family=family, description=description, unit=unit, window=window,
-            monotone=monotone, reason=reason, kind=kind, func=func, inputs=inputs, model=model,
+            monotone=monotone, reason=reason, kind=kind, func=func,
+            inputs=params if inputs is None else tuple(inputs), model=model,
+            adverse=adverse, missing=missing,
+            comparison=(comparison[0], comparison[1]) if comparison else None,
         )
         return func
 
@@ -137,7 +174,7 @@ def spec_for(name: str, extra_specs: dict[str, FeatureSpec] | None = None) -> Fe
     raise KeyError(f"unknown feature {name!r}")
 
 
-def extra_attribute_specs(extra: dict[str, object]) -> dict[str, FeatureSpec]:
+def extra_attribute_specs(extra: Mapping[str, object]) -> dict[str, FeatureSpec]:
     """Specs for the customer attributes a user declared in ``DataConfig.extra_attributes``."""
     out = {}
     for col, attr in extra.items():

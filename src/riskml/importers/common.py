@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -210,7 +210,7 @@ def prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
         )
 
 
-def write_converted(converted: Converted, out_dir: Path, manifest: dict[str, object],
+def write_converted(converted: Converted, out_dir: Path, manifest: Mapping[str, object],
                     config_header: str) -> dict[str, Path]:
     """Write the tables, labels, ``data.yaml`` and ``import.json`` into ``out_dir`` (each file atomically).
 

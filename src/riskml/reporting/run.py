@@ -165,7 +165,8 @@ def score_for_report(ledger: Ledger, as_of: object, model: Any, info: dict[str, 
                      extra: dict[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scores and contributions of every customer as of ``as_of`` with the scoring library, the way
     ``riskml score`` does it (same features, fingerprint and model info). ``previous_scores`` (columns
-    ``customer_id``, ``grade``, optionally ``as_of`` and ``dbt_avg_3m``) feeds the review triggers."""
+    ``customer_id``, ``grade``, optionally ``as_of`` and the policy's ``PREVIOUS_FEATURES``, as
+    :func:`riskml.scoring.score.previous_scores` gives them) feeds the review triggers."""
     from riskml.scoring.score import score_customers
 
     as_of_ts = pd.Timestamp(as_of).normalize()
@@ -175,16 +176,6 @@ def score_for_report(ledger: Ledger, as_of: object, model: Any, info: dict[str, 
     if result.contributions is None:
         raise RiskmlError("scoring returned no contributions; the reports need them")
     return result.scores, result.contributions
-
-
-def previous_for_reviews(scores: pd.DataFrame, contributions: pd.DataFrame) -> pd.DataFrame:
-    """A previous scoring in the shape the review triggers read: ``customer_id``, ``grade``, ``as_of``
-    and the 3-month DBT then (from the contributions' feature values)."""
-    prev = scores[["customer_id", "grade", "as_of"]].copy()
-    prev["customer_id"] = prev["customer_id"].astype("str")
-    dbt = contributions.loc[contributions["feature"].astype("str") == "dbt_avg_3m", ["customer_id", "value"]]
-    dbt = dbt.assign(customer_id=dbt["customer_id"].astype("str")).rename(columns={"value": "dbt_avg_3m"})
-    return prev.merge(dbt.drop_duplicates("customer_id"), on="customer_id", how="left")
 
 
 def select_customers(scores: pd.DataFrame, customer_ids: Sequence[str] | None) -> list[str]:

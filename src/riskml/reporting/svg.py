@@ -47,7 +47,7 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
     first = math.ceil(lo / step - 1e-9) * step
-    ticks = []
+    ticks: list[float] = []
     v = first
     while v <= hi + step * 1e-9 and len(ticks) < 50:
         ticks.append(0.0 if abs(v) < step * 1e-9 else v)
@@ -201,7 +201,7 @@ class _Panel:
             self.parts.append(f'<rect x="{_f(self.x(i) - bw / 2)}" y="{_f(y_top)}" width="{_f(bw)}" '
                               f'height="{_f(max(y_bot - y_top, 0.3))}" fill="{colour}"{op}/>')
 
-    def line(self, xs: Sequence[float], ys: Sequence[float], colour: str, width: float = 1.3, dash: str = "",
+    def line(self, xs: Sequence[float] | np.ndarray, ys: Sequence[float] | np.ndarray, colour: str, width: float = 1.3, dash: str = "",
              dots: bool = False) -> None:
         """A polyline through the finite points (broken where a value is missing)."""
         seg: list[str] = []

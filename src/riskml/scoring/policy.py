@@ -38,6 +38,9 @@ from riskml.scoring.treatment import treatments
 POLICY_INPUTS = tuple(dict.fromkeys(("as_of", *LIMIT_COLUMNS, *HOLD_COLUMNS, *REVIEW_COLUMNS, *PERSONA_COLUMNS)))
 # feature columns the policy reads when present (credit insurance, segments of the money rules)
 POLICY_OPTIONAL_INPUTS = ("insured_limit", "insurance_days_left", "country", "industry", "past_due_amount")
+# features of a run that the next run's policy compares with (``previous=``): the scores file carries them,
+# so the previous state is read from it whatever features the model uses
+PREVIOUS_FEATURES = ("dbt_avg_3m",)
 # decision columns apply_policy returns, in order
 DECISION_COLUMNS = (
     "grade", "current_limit", "suggested_limit", "limit_change", "action", "limit_rationale",

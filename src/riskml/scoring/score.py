@@ -46,7 +46,13 @@ from riskml.scoring.actions import HOLD_CODES, PRIORITY_NAMES, REVIEW_CODES
 from riskml.scoring.grades import UNSCORED, grade_names
 from riskml.scoring.limits import ACTIONS
 from riskml.scoring.personas import PERSONAS
-from riskml.scoring.policy import DECISION_COLUMNS, POLICY_INPUTS, apply_policy, index_previous
+from riskml.scoring.policy import (
+    DECISION_COLUMNS,
+    POLICY_INPUTS,
+    PREVIOUS_FEATURES,
+    apply_policy,
+    index_previous,
+)
 
 KEYS = ("customer_id", "as_of")
 # the columns of the scores output, in order (docs/scoring.md describes each)
@@ -95,8 +101,9 @@ class ScoreResult:
 
 
 def output_columns(n_reasons: int = 3) -> list[str]:
-    """Column names of the scores output, in order."""
-    return [*BASE_COLUMNS, *(f"reason_{j + 1}" for j in range(n_reasons)), *TAIL_COLUMNS]
+    """Column names of the scores output, in order: the decisions, the reasons, the bookkeeping and last
+    the :data:`~riskml.scoring.policy.PREVIOUS_FEATURES` (the state the next run compares with)."""
+    return [*BASE_COLUMNS, *(f"reason_{j + 1}" for j in range(n_reasons)), *TAIL_COLUMNS, *PREVIOUS_FEATURES]
 
 
 def model_feature_config(model: RiskModel | None, path: Path | None = None) -> FeatureConfig:
@@ -359,6 +366,9 @@ def scores_frame(
             out_cols[col] = str(data_fingerprint or "")
         elif col == "scored":
             out_cols[col] = np.asarray(scored, dtype=bool)
+        elif col in PREVIOUS_FEATURES:  # the customer's own figure, scored or not (a bad value is NaN)
+            out_cols[col] = (pd.to_numeric(feats[col], errors="coerce").to_numpy("float64") if col in feats
+                             else np.full(len(feats), np.nan))
         elif col == "score_error":
             out_cols[col] = pd.Series(np.asarray(errors, dtype=object), dtype="str")
         elif col == "grade":
@@ -439,7 +449,8 @@ def score_customers(
         raise ModelError(f"no customer could be scored; the model fails on every row ({first})")
 
     out = scores_frame(feats, {col: stack(col) for col in output_columns(config.n_reasons)[2:]
-                               if col not in ("model_version", "data_fingerprint", "scored", "score_error")},
+                               if col not in ("model_version", "data_fingerprint", "scored", "score_error",
+                                              *PREVIOUS_FEATURES)},
                        scored, errors, config, model_info, data_fingerprint)
     as_of = out["as_of"]
     contributions = None
@@ -553,17 +564,16 @@ def write_outputs(result: ScoreResult, out: str | Path, contributions: str | Pat
     return [p for _, p in targets]
 
 
-def load_previous(path: str | Path, contributions: str | Path | None = None) -> pd.DataFrame:
-    """The previous scores file (``customer_id``, ``grade``, ``as_of``), with the previous 3-month DBT
-    (``dbt_avg_3m``) taken from its contributions file when that exists (``contributions`` or the
-    default file beside ``path``)."""
-    path = Path(path)
-    prev = read_table(path)
-    missing = [c for c in ("customer_id", "grade") if c not in prev.columns]
+def previous_scores(scores: pd.DataFrame, where: str = "previous scores") -> pd.DataFrame:
+    """A scores output in the shape ``previous=`` reads: ``customer_id`` (text), ``grade`` (text, ``""`` =
+    unscored), ``as_of`` and the :data:`~riskml.scoring.policy.PREVIOUS_FEATURES` the file carries; one
+    row per customer, the last one wins. The one place previous scores are read (``--previous``, the
+    report's previous review date)."""
+    missing = [c for c in ("customer_id", "grade") if c not in scores.columns]
     if missing:
-        raise DataError(f"{path}: previous scores need columns customer_id and grade; missing {missing}")
-    keep = [c for c in ("customer_id", "grade", "as_of") if c in prev.columns]
-    prev = prev[keep].copy()
+        raise DataError(f"{where}: previous scores need columns customer_id and grade; missing {missing}")
+    keep = [c for c in ("customer_id", "grade", "as_of", *PREVIOUS_FEATURES) if c in scores.columns]
+    prev = scores[keep].copy()
     prev["customer_id"] = prev["customer_id"].astype("str")
     grade = prev["grade"]
     if grade.dtype.kind == "f":  # a CSV round trip turns grades "1".."10" into numbers and "" into NaN
@@ -572,11 +582,15 @@ def load_previous(path: str | Path, contributions: str | Path | None = None) -> 
         prev["grade"] = grade.astype("str").fillna("")
     if "as_of" in prev:
         prev["as_of"] = pd.to_datetime(prev["as_of"], errors="coerce")
-    cpath = Path(contributions) if contributions is not None else contributions_path(path)
-    if cpath.exists():
-        c = read_table(cpath)
-        if {"customer_id", "feature", "value"} <= set(c.columns):
-            dbt = c.loc[c["feature"].astype("str") == "dbt_avg_3m", ["customer_id", "value"]]
-            dbt = dbt.assign(customer_id=dbt["customer_id"].astype("str")).drop_duplicates("customer_id", keep="last")
-            prev = prev.merge(dbt.rename(columns={"value": "dbt_avg_3m"}), on="customer_id", how="left")
-    return prev
+    for col in PREVIOUS_FEATURES:
+        if col in prev:
+            prev[col] = pd.to_numeric(prev[col], errors="coerce").astype("float64")
+    return prev.drop_duplicates("customer_id", keep="last").reset_index(drop=True)
+
+
+def load_previous(path: str | Path) -> pd.DataFrame:
+    """The previous scores file, as :func:`previous_scores` gives it. A file written before the scores
+    carried :data:`~riskml.scoring.policy.PREVIOUS_FEATURES` has none: its DBT jumps are then measured
+    against the customer's own 12-month DBT only."""
+    path = Path(path)
+    return previous_scores(read_table(path), str(path))

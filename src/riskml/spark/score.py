@@ -54,7 +54,7 @@ def score_batch(pdf: pd.DataFrame, *, feature_cols: list[str], names: list[str],
     the scores output (:func:`riskml.scoring.score.output_columns`) out. Decisions are
     :func:`~riskml.scoring.policy.apply_policy`'s; a row with a feature that is not a number or an invalid
     served PD is not scored (``scored`` False, the reason in ``score_error``), as in the pandas engine."""
-    from riskml.scoring.policy import DECISION_COLUMNS, apply_policy
+    from riskml.scoring.policy import DECISION_COLUMNS, PREVIOUS_FEATURES, apply_policy
     from riskml.scoring.score import row_problems, scores_frame
 
     pdf = pdf.reset_index(drop=True)
@@ -65,8 +65,9 @@ def score_batch(pdf: pd.DataFrame, *, feature_cols: list[str], names: list[str],
         previous = pd.DataFrame({"customer_id": pdf.loc[has, "customer_id"].astype("str"),
                                  "grade": pdf.loc[has, f"{PREVIOUS}grade"].astype("str"),
                                  "as_of": previous_as_of})
-        if f"{PREVIOUS}dbt_avg_3m" in pdf:
-            previous["dbt_avg_3m"] = pdf.loc[has, f"{PREVIOUS}dbt_avg_3m"].astype("float64")
+        for col in PREVIOUS_FEATURES:
+            if f"{PREVIOUS}{col}" in pdf:
+                previous[col] = pdf.loc[has, f"{PREVIOUS}{col}"].astype("float64")
     errors = row_problems(feats[names], set(categories))
     p = pdf[f"{SERVED}pd"].to_numpy("float64")
     bad = (errors == "") & ~(np.isfinite(p) & (p >= 0) & (p <= 1))
@@ -190,7 +191,9 @@ def spark_scores(
         *[F.col(f"_served.{c}").alias(f"{SERVED}{c}") for c in ["pd", *reason_cols]])
     previous_as_of = None
     if previous is not None and len(previous):
-        keep = [c for c in ("customer_id", "grade", "dbt_avg_3m") if c in previous.columns]
+        from riskml.scoring.policy import PREVIOUS_FEATURES
+
+        keep = [c for c in ("customer_id", "grade", *PREVIOUS_FEATURES) if c in previous.columns]
         prev = previous[keep].drop_duplicates("customer_id", keep="last")
         prev = prev.assign(customer_id=prev["customer_id"].astype("str"), grade=prev["grade"].astype("str"))
         prev_sdf = spark.createDataFrame(prev.rename(columns={c: f"{PREVIOUS}{c}" for c in keep if c != "customer_id"}))
