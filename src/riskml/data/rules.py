@@ -177,6 +177,12 @@ def base_and_rates(cfg: DataConfig) -> tuple[str | None, dict[str, float]]:
     return base, {k.strip().upper(): float(v) for k, v in cfg.fx_rates.items()}
 
 
+def several_currencies(currencies: Iterable[str]) -> str:
+    """The problem of a ledger in several currencies without a base currency."""
+    return (f"the ledger holds several currencies ({', '.join(sorted(currencies))}) and no base_currency is set: "
+            "set base_currency and fx_rates (units of base currency per unit) in the data config")
+
+
 def rule_params(cfg: DataConfig) -> dict[str, Any]:
     """The :class:`Param` values of ``cfg``: ``as_of`` (None: not set) and ``currencies`` (the base and
     the currencies with a rate; None without a base currency, when the rule cannot fail)."""

@@ -58,6 +58,7 @@ from riskml.data.rules import (
     overpayment_cap,
     resolve_columns,
     rule_params,
+    several_currencies,
     unusable_tables,
     why_text,
 )
@@ -623,9 +624,7 @@ def _currencies(tables: dict[str, _Table], cfg: DataConfig) -> tuple[str | None,
             seen |= {c for c in pc.unique(arrow_strings(t.typed["currency"])).to_pylist() if c is not None}
     base, rates = base_and_rates(cfg)
     if base is None and len(seen) > 1:
-        return None, {}, [f"the ledger holds several currencies ({', '.join(sorted(seen))}) and no base_currency "
-                          "is set: set base_currency and fx_rates (units of base currency per unit) in the data "
-                          "config"]
+        return None, {}, [several_currencies(seen)]
     if base is None:
         return (next(iter(seen)) if seen else None), {}, []
     return base, rates, []
