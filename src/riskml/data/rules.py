@@ -210,7 +210,10 @@ def overpaid(invoice: np.ndarray, day: np.ndarray, src: np.ndarray, row: np.ndar
     out = np.zeros(len(invoice), dtype=bool)
     if not len(invoice):
         return out
-    _, inv = np.unique(invoice, return_inverse=True)
+    if invoice.dtype.kind in "iu" and invoice.min() >= 0:  # row positions of the invoices: counted directly
+        inv = invoice.astype(np.int64)
+    else:
+        inv = np.unique(invoice, return_inverse=True)[1].reshape(-1)
     total = np.bincount(inv, weights=amount)
     walk = np.flatnonzero(total[inv] > cap + EPS)
     if not len(walk):

@@ -443,7 +443,7 @@ def _conform(name: str, raw: DataFrame, label: str, is_file: bool, cfg: DataConf
     def parsed(c: str, ctype: str) -> SparkColumn:
         r, t, kind = F.col(f"_r__{c}"), F.col(f"_t__{c}"), stored[c][1]
         if ctype in ("id", "string", "categorical"):
-            return t
+            return F.upper(t) if c == "currency" else t  # ISO 4217 codes: " eur" and "EUR" are one currency
         if ctype == "date":
             return _date(r, t, kind, java_fmt)
         return _bool(r, t, kind) if ctype == "bool" else _number(r, t, kind)
@@ -580,8 +580,8 @@ def _check_invoices(df: DataFrame, status: DataFrame, date_col: str) -> DataFram
 
 def _greedy_cap(pdf: pd.DataFrame) -> pd.DataFrame:
     """(src, _pos) of the events of one invoice that break ``overpayment`` (:func:`riskml.data.rules.overpaid`)."""
-    rejected = overpaid(np.zeros(len(pdf)), pdf["day"].to_numpy(), pdf["src"].to_numpy(), pdf["_pos"].to_numpy(),
-                        pdf["amount"].to_numpy(), pdf["cap"].to_numpy())
+    rejected = overpaid(np.zeros(len(pdf), dtype=np.int64), pdf["day"].to_numpy(), pdf["src"].to_numpy(),
+                        pdf["_pos"].to_numpy(), pdf["amount"].to_numpy(), pdf["cap"].to_numpy())
     return pdf.loc[rejected, ["src", "_pos"]].astype({"src": "int32", "_pos": "int64"})
 
 
