@@ -1,8 +1,9 @@
 """Read and validate a ledger directory: every input row is either accepted or listed in the rejects.
 
 ``load_ledger(data_dir, config)`` finds one file per table (``NAME.csv`` or ``NAME.parquet``), maps the
-user's column names to ours, parses every cell (reporting the ones it cannot parse), checks each typed
-table against its pandera schema (:mod:`riskml.data.schemas`, ``lazy=True``: every failure at once), then
+user's column names to ours (:func:`riskml.data.rules.resolve_columns`), parses every cell (reporting the
+ones it cannot parse), checks each typed table against its pandera schema (:mod:`riskml.data.schemas`,
+compiled from the rule table of :mod:`riskml.data.rules`; ``lazy=True``: every failure at once), then
 applies the cross-table rules in dependency order (customers, invoices, then payments, adjustments and
 orders against the rows accepted so far). It returns the typed :class:`~riskml.data.ledger.Ledger` of
 the accepted rows and a :class:`ValidationReport`.
