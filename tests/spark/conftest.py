@@ -8,7 +8,14 @@ Spark tests skip, with the reason, when pyspark or a Java 17+ runtime is missing
 from __future__ import annotations
 
 import csv
+import json
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,22 +33,115 @@ SPARK_WARNINGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def spark() -> Iterator[object]:
-    """A ``local[2]`` session (2 shuffle partitions, Arrow on) shared by every Spark test."""
+# the two places every Spark test runs: Spark in this process's JVM, and a standalone cluster whose
+# executors are separate JVMs with their own Python workers (closures, the riskml package and files
+# written by executors are exercised as on a real cluster)
+MASTERS = ["local[2]", pytest.param("standalone", marks=[pytest.mark.slow, pytest.mark.spark_cluster])]
+_TEST_CONF = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "1000",
+}
+
+
+def _skip_without_spark() -> None:
     from riskml.spark.engine import spark_missing_reason
 
     reason = spark_missing_reason()
     if reason is not None:
         pytest.skip(f"Spark engine unavailable: {reason} (pip install 'riskml[spark]' and Java 17+)")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _alive_workers(ui_port: int) -> int:
+    """Workers registered with the master (its web UI's JSON status); -1 while it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=2) as r:
+            return int(json.load(r).get("aliveworkers", 0))
+    except (OSError, ValueError):
+        return -1
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    with open(log, "wb") as fh:  # the child keeps its own copy of the file handle
+        return subprocess.Popen(args, env=env, stdout=fh, stderr=subprocess.STDOUT)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def standalone_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Spark standalone cluster on this machine: one master and one worker (2 cores, 2 GB) started from
+    pyspark's own distribution (``SPARK_HOME`` = the pyspark package, ``bin/spark-class``), on free
+    ports of 127.0.0.1; yields its ``spark://`` URL and stops both processes at the end of the session.
+
+    The worker starts its executors with this environment: ``PYSPARK_PYTHON`` is this interpreter and
+    ``PYTHONPATH`` the one of the tests, so the executors' Python workers import the riskml under test
+    (on a real cluster, riskml installed on every node; ``docs/spark.md``)."""
+    _skip_without_spark()
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    root = tmp_path_factory.mktemp("spark-cluster")
+    env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1",
+           "SPARK_LOG_DIR": str(root / "logs"), "SPARK_WORKER_DIR": str(root / "work"), "SPARK_NO_DAEMONIZE": "1"}
+    env.pop("PYSPARK_GATEWAY_PORT", None)
+    port, ui = _free_port(), _free_port()
+    url = f"spark://127.0.0.1:{port}"
+    spark_class = str(home / "bin" / "spark-class")
+    procs: list[subprocess.Popen] = []
+    logs = {"master": root / "master.log", "worker": root / "worker.log"}
+    try:
+        procs.append(_start([spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                             "--port", str(port), "--webui-port", str(ui)], env, logs["master"]))
+        procs.append(_start([spark_class, "org.apache.spark.deploy.worker.Worker", url, "--host", "127.0.0.1",
+                             "--port", str(_free_port()), "--webui-port", str(_free_port()), "--cores", "2",
+                             "--memory", "2g", "--work-dir", str(root / "work")], env, logs["worker"]))
+        deadline = time.monotonic() + 120
+        while _alive_workers(ui) < 1:
+            dead = [name for name, p in zip(logs, procs, strict=True) if p.poll() is not None]
+            if dead or time.monotonic() > deadline:
+                tail = "\n".join(logs[n].read_text(errors="replace")[-2000:] for n in (dead or list(logs)))
+                pytest.fail(f"the standalone Spark cluster did not start ({', '.join(dead) or 'timeout'}):\n{tail}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)
+
+
+@pytest.fixture(scope="session", params=MASTERS)
+def spark(request: pytest.FixtureRequest) -> Iterator[object]:
+    """The session every Spark test runs on, once per master of :data:`MASTERS`: ``local[2]``, then the
+    standalone cluster (pytest groups the tests by master: one session at a time, one cluster per run).
+    2 shuffle partitions, Arrow on."""
+    _skip_without_spark()
     from riskml.spark.engine import spark_session
 
-    session = spark_session("local[2]", app_name="riskml-tests", conf={
-        "spark.sql.shuffle.partitions": "2",
-        "spark.default.parallelism": "2",
-        "spark.sql.execution.arrow.pyspark.enabled": "true",
-        "spark.sql.execution.arrow.maxRecordsPerBatch": "1000",
-    })
+    conf = dict(_TEST_CONF)
+    if request.param == "local[2]":
+        master = "local[2]"
+    else:
+        master = request.getfixturevalue("standalone_cluster")
+        os.environ["PYSPARK_PYTHON"] = sys.executable  # the executors' Python workers: this interpreter
+        conf.update({"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+                     "spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1",
+                     "spark.executor.memory": "1g", "spark.cores.max": "2"})
+    session = spark_session(master, app_name="riskml-tests", conf=conf)
     yield session
     session.stop()
 

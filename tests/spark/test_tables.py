@@ -93,3 +93,79 @@ def test_what_makes_a_ledger_unusable_is_a_clean_error(spark, small_ledger_dir: 
     (only / "invoices.csv").write_text("invoice_id,customer_id,amount\nI1,C000001,10\n")
     with pytest.raises(DataError, match="required column 'invoice_date' is missing"):
         load_spark_ledger(spark, str(only))
+
+
+# ------------------------------------------------------------ small hostile ledgers: verdicts and warnings
+_CUSTOMERS = "cid,limit,credit_limit,segment,note\nC1,1000,9,A,x\nC2,500,9,B,y\nC3,abc,9,A,z\n"
+_INVOICES = ("invoice_id,customer_id,invoice_date,due_date,amount\nI1,C1,2026-01-01,2026-01-31,100\n"
+             "I2,C2,2026-02-01,2026-03-01,50\nI3,C3,2026-02-01,2026-03-01,50\nI1,C2,2026-02-02,2026-03-02,70\n")
+_PAYMENTS = ("pid,ref,customer_id,payment_date,amount,currency\nP1,I1,C1,2026-01-20,100,\nP2,I1,C1,2026-01-25,5,\n"
+             "P3,I2,C2,2026-02-10,10,USD\nP4,I3,C3,2026-02-10,10,gbp\nP5,,C2,2026-07-01,3,GBP\n")
+_ORDERS = "order_id,customer_id,order_date,amount\nO1,C1,2026-03-01,0\nO2,C2,2026-03-01,-5\n"
+_MAPPING = """column_map:
+  customers: {customer_id: cid, name: cid, credit_limit: limit, segment: segment}
+  invoices: {amount: DMBTR}
+  payments: {payment_id: pid, invoice_id: ref}
+constants:
+  customers: {payment_terms_days: 30}
+defaults:
+  payments: {currency: EUR}
+extra_attributes:
+  segment: {kind: categorical}
+base_currency: EUR
+fx_rates: {GBP: 1.15}
+as_of: '2026-06-30'
+"""
+HOSTILE = {
+    # a mapped column missing (its own used), a column shadowed by the mapping, one column feeding two
+    # fields, constants and defaults, an ignored column, an extra attribute, a rejected customer and its
+    # rows, a duplicate id, an overpayment, a currency without a rate, a future date, an optional table
+    # whose every row is rejected
+    "mapping": ({"customers.csv": _CUSTOMERS, "invoices.csv": _INVOICES, "payments.csv": _PAYMENTS,
+                 "orders.csv": _ORDERS}, _MAPPING),
+    # several currencies and no base currency
+    "currencies": ({"customers.csv": _CUSTOMERS, "invoices.csv": _INVOICES, "payments.csv": _PAYMENTS},
+                   _MAPPING.split("base_currency")[0]),
+    # every customer rejected: unusable, with the most frequent rules named
+    "unusable": ({"customers.csv": "customer_id,credit_limit,payment_terms_days\n,1,30\nC2,abc,30\nC3,-1,x\n",
+                  "invoices.csv": _INVOICES, "payments.csv": "payment_id,invoice_id,customer_id,payment_date,amount\n"
+                                                        "P1,I1,C1,2026-01-20,100\nP2,I2,C9,2026-01-20,100\n"}, ""),
+    # a mapped column in neither form, a required column missing: unusable before any row is read
+    "columns": ({"customers.csv": _CUSTOMERS, "invoices.csv": _INVOICES.replace("amount", "value"),
+                 "payments.csv": _PAYMENTS}, "column_map:\n  invoices: {amount: DMBTR}\n"),
+}
+
+
+@pytest.mark.parametrize("spark", ["local[2]"], indirect=True)  # engine logic: the cluster adds nothing here
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_small_hostile_ledgers_get_the_same_verdict_rejects_and_warnings(spark, tmp_path: Path, case: str) -> None:
+    from collections import Counter
+
+    from riskml.spark.tables import load_spark_ledger
+
+    files, config = HOSTILE[case]
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "data.yaml").write_text(config)
+    cfg = resolve_data_config(tmp_path)
+    try:
+        ledger, report = load_ledger(tmp_path, cfg)
+    except DataError as exc:
+        with pytest.raises(DataError) as on_spark:
+            load_spark_ledger(spark, str(tmp_path), cfg)
+        assert on_spark.value.problems == exc.problems
+        return
+    on_spark = load_spark_ledger(spark, str(tmp_path), cfg)
+    try:
+        assert on_spark.warnings == report.warnings
+        cols = ["table", "read", "accepted", "rejected"]
+        pd.testing.assert_frame_equal(on_spark.summary[cols], report.summary[cols], check_dtype=False)
+        keyed = ["table", "id", "customer_id", "column", "rule", "message"]
+        assert (Counter(map(tuple, on_spark.rejects.toPandas()[keyed].fillna("<none>").to_numpy().tolist()))
+                == Counter(map(tuple, report.rejects[keyed].fillna("<none>").to_numpy().tolist())))
+        for table, frame in ledger.tables().items():
+            got = on_spark.tables[table].toPandas()
+            assert sorted(got[TABLES[table].key]) == sorted(frame[TABLES[table].key]), table
+            assert list(got.columns) == list(frame.columns), table
+    finally:
+        on_spark.unpersist()

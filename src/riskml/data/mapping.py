@@ -83,6 +83,15 @@ def date_hint(columns: dict[str, pd.Series], table: str, declared: str | None) -
     return "; ".join(out)
 
 
+def value_text(v: object) -> str | None:
+    """A constant or default of the data config as the text a CSV cell would hold (``None``: empty)."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
 def apply_values(frame: pd.DataFrame, constants: dict[str, object], defaults: dict[str, object]) -> pd.DataFrame:
     """``frame`` with each constant column set on every row and each default filling empty cells (or
     the whole column when absent); values as the text a CSV cell would hold (``None``: empty)."""
@@ -90,14 +99,7 @@ def apply_values(frame: pd.DataFrame, constants: dict[str, object], defaults: di
         return frame
     out = frame.copy(deep=False)
     n = len(out)
-
-    def cell(v: object) -> object:
-        if v is None:
-            return None
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        return str(v)
-
+    cell = value_text
     for col, value in constants.items():
         out[col] = pd.Series([cell(value)] * n, dtype="object", index=out.index)
     for col, value in defaults.items():

@@ -1,9 +1,10 @@
-"""Pandera schemas of the ledger tables, and the names of every validation rule.
+"""Pandera schemas of the ledger tables, compiled from the rule table of :mod:`riskml.data.rules`.
 
 The validator (:mod:`riskml.data.validate`) first parses each file's text into typed columns
 (reporting cells it cannot parse), then checks the typed frame against the table's schema here with
-``lazy=True`` so that every failing cell is collected in one pass. Each check is named after the rule
-it enforces; those names are what a user sees in the rejects file and in ``docs/data-contract.md``.
+``lazy=True`` so that every failing cell is collected in one pass. Each pandera check is one
+:class:`~riskml.data.rules.Check`, named after its rule: the name is what a user sees in the rejects
+file and in ``docs/data-contract.md``.
 
 Typed frames seen by the schemas: ids and text ``str`` (missing = NA), amounts and other numbers
 ``float64`` (``payment_terms_days`` too, so that ``30.5`` can be reported rather than truncated),
@@ -13,57 +14,28 @@ dates ``datetime64[ns]``, ``disputed`` the nullable ``boolean``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from riskml.data.contract import ADJUSTMENT_KINDS, TABLES, Column
+from riskml.data.contract import TABLES
+from riskml.data.rules import CHECKS, MAX_AMOUNT, RULES, Check, checks_of
 
 with warnings.catch_warnings():
     # pandera imports pyspark when it is installed, which warns about pandas 3 on every command
     warnings.simplefilter("ignore", FutureWarning)
     import pandera.pandas as pa
 
-# the largest amount or credit limit accepted (in the file's units): above any real invoice in any currency,
-# and small enough that the feature engine's exact running sums (int64 in units of 1/10,000) hold 922 rows
-# of this size per customer; beyond that the engine falls back to exact big-integer sums (no wrong figure)
-MAX_AMOUNT = 1e12
-
-# rule name -> what it rejects (the rejects file and docs/data-contract.md use these names)
-RULES: dict[str, str] = {
-    "malformed_row": "a CSV line with more or fewer fields than the header",
-    "missing_value": "a required value is empty",
-    "unparseable_date": "a date that is not ISO 8601 (YYYY-MM-DD) or the declared date_format, or lies "
-    "outside 1900-2199",
-    "not_a_number": "an amount, limit, term or numeric attribute that is not a finite number",
-    "not_a_boolean": "a disputed flag that is not one of true/false, yes/no, y/n, 1/0",
-    "amount_not_positive": "an amount that is zero or negative",
-    "amount_too_large": "an amount or credit limit above 1,000,000,000,000 (MAX_AMOUNT; check the unit)",
-    "negative_credit_limit": "a credit limit below zero",
-    "negative_insured_limit": "an insured limit below zero",
-    "invalid_payment_terms": "payment terms that are not a whole number of days above zero",
-    "unknown_kind": f"an adjustment kind other than {', '.join(ADJUSTMENT_KINDS)}",
-    "duplicate_id": "a second (third, ...) row with the same key; the first occurrence is kept",
-    "due_before_invoice": "an invoice due before it was issued",
-    "currency_without_rate": "a currency that is neither base_currency nor in fx_rates (checked when "
-    "base_currency is set)",
-    "future_date": "an event dated after the data's as-of date",
-    "unknown_customer": "a customer_id that is not in the customer master",
-    "customer_rejected": "a customer_id whose customer-master row was rejected",
-    "unknown_invoice": "a payment or adjustment applied to an invoice_id not in the invoices",
-    "invoice_rejected": "a payment or adjustment applied to an invoice that was rejected",
-    "customer_mismatch": "a payment or adjustment whose customer_id differs from its invoice's",
-    "payment_before_invoice": "a payment or adjustment dated before its invoice",
-    "overpayment": "a payment or adjustment that takes the amount applied to an invoice above "
-    "amount x (1 + overpayment_tolerance_pct) + overpayment_tolerance_abs",
-}
+__all__ = ["MAX_AMOUNT", "RULES", "WIDE_CHECK_COLUMN", "pandera_check", "rule_of", "schema_failures", "table_schema"]
 
 # pandera's own name for an empty value in a non-nullable column
 _PANDERA_NAMES = {"not_nullable": "missing_value"}
 
-# a wide (row-level) check's failures are reported against this column
-WIDE_CHECK_COLUMN = {"due_before_invoice": "due_date"}
+# a wide (row-level) check's failures are reported against its column
+WIDE_CHECK_COLUMN = {c.rule: c.column for c in CHECKS if c.op == "not_before"}
 
 _DTYPES = {
     "id": "str",
@@ -83,7 +55,7 @@ def rule_of(pandera_check: str) -> str:
     return name
 
 
-# ----------------------------------------------------------------------------------------- the checks
+# ------------------------------------------------------------------------------- the operations, in pandas
 def _strictly_increasing(s: pd.Series) -> bool:
     """True when ``s`` has no missing value and each value sorts after the one before (then no value
     repeats): a cheap proof of uniqueness for the many exports sorted by their key."""
@@ -96,67 +68,48 @@ def _strictly_increasing(s: pd.Series) -> bool:
     return bool(pc.all(pc.less(a[:-1], a[1:])).as_py())
 
 
-def _not_duplicated(s: pd.Series) -> pd.Series:
+def _unique(s: pd.Series, _: Any) -> pd.Series:
     if _strictly_increasing(s):
         return pd.Series(True, index=s.index)
     return ~s.duplicated(keep="first") | s.isna()
 
 
-def _positive(s: pd.Series) -> pd.Series:
-    return s > 0
+# operation -> passes(values, argument); NaN/NaT compare False, so each is written to let them pass
+# (an empty value is missing_value's business, a value that did not parse its parse rule's)
+PANDAS_OPS: dict[str, Callable[[Any, Any], pd.Series]] = {
+    "unique": _unique,
+    "gt": lambda s, a: ~(s <= a),
+    "ge": lambda s, a: ~(s < a),
+    "le": lambda s, a: ~(s > a),
+    "whole_gt": lambda s, a: ~((s <= a) | (np.floor(s) != s)) | s.isna(),
+    "isin": lambda s, a: s.isin(a) | s.isna(),
+    "not_after": lambda s, a: ~(s > a),
+}
 
 
-def _not_too_large(s: pd.Series) -> pd.Series:
-    return s <= MAX_AMOUNT
-
-
-def _non_negative(s: pd.Series) -> pd.Series:
-    return s >= 0
-
-
-def _positive_whole(s: pd.Series) -> pd.Series:
-    return (s > 0) & (np.floor(s) == s)
-
-
-def _known_kind(s: pd.Series) -> pd.Series:
-    return s.isin(ADJUSTMENT_KINDS)
-
-
-def _due_not_before_invoice(df: pd.DataFrame) -> pd.Series:
-    # NaT compares False: a missing or unparseable date is reported by its own rule
-    return ~(df["due_date"] < df["invoice_date"])
-
-
-def _column_checks(table: str, col: Column) -> list[pa.Check]:
-    # no ``error=`` text: pandera reports that text instead of the name, and the name is the rule
-    checks: list[pa.Check] = []
-    if col.name == TABLES[table].key:
-        checks.append(pa.Check(_not_duplicated, name="duplicate_id"))
-    if col.name == "amount":
-        checks.append(pa.Check(_positive, name="amount_not_positive"))
-        checks.append(pa.Check(_not_too_large, name="amount_too_large"))
-    elif col.name == "credit_limit":
-        checks.append(pa.Check(_non_negative, name="negative_credit_limit"))
-        checks.append(pa.Check(_not_too_large, name="amount_too_large"))
-    elif col.name == "insured_limit":
-        checks.append(pa.Check(_non_negative, name="negative_insured_limit"))
-    elif col.name == "payment_terms_days":
-        checks.append(pa.Check(_positive_whole, name="invalid_payment_terms"))
-    elif table == "adjustments" and col.name == "kind":
-        checks.append(pa.Check(_known_kind, name="unknown_kind"))
-    return checks
+def pandera_check(check: Check, arg: Any) -> pa.Check:
+    """``check`` with its resolved argument as a pandera check named after its rule (no ``error=`` text:
+    pandera would report it instead of the name)."""
+    if check.op == "not_before":  # a wide check: two columns of one row
+        column, other = check.column, arg
+        return pa.Check(lambda df: ~(df[column] < df[other]), name=check.rule)
+    passes = PANDAS_OPS[check.op]
+    return pa.Check(lambda s: passes(s, arg), name=check.rule)
 
 
 @lru_cache(maxsize=64)
-def table_schema(table: str, extras: tuple[tuple[str, str], ...] = ()) -> pa.DataFrameSchema:
+def table_schema(table: str, extras: tuple[tuple[str, str], ...] = (),
+                 params: tuple[tuple[str, Any], ...] = ()) -> pa.DataFrameSchema:
     """The schema of a typed ``table`` frame; ``extras`` are declared customer attributes as
-    ``(column, "numeric" | "categorical")`` pairs (customers only), both optional and nullable."""
+    ``(column, "numeric" | "categorical")`` pairs (customers only), both optional and nullable;
+    ``params`` the values of the rules' parameters (:func:`riskml.data.rules.rule_params`)."""
     spec = TABLES[table]
+    checks = checks_of(table, dict(params))
     columns: dict[str, pa.Column] = {}
     for col in spec.columns:
         columns[col.name] = pa.Column(
             _DTYPES[col.type],
-            checks=_column_checks(table, col),
+            checks=[pandera_check(c, a) for c, a in checks if c.column == col.name and c.op != "not_before"],
             nullable=col.nullable or not col.required,
             required=True,
         )
@@ -164,13 +117,12 @@ def table_schema(table: str, extras: tuple[tuple[str, str], ...] = ()) -> pa.Dat
         if name in columns:  # a contract column declared as a feature keeps its contract type
             continue
         columns[name] = pa.Column("float64" if kind == "numeric" else "str", nullable=True)
-    wide = []
-    if table == "invoices":
-        wide.append(pa.Check(_due_not_before_invoice, name="due_before_invoice"))
+    wide = [pandera_check(c, a) for c, a in checks if c.op == "not_before"]
     return pa.DataFrameSchema(columns, checks=wide, name=table, strict=False, coerce=False)
 
 
-def schema_failures(table: str, frame: pd.DataFrame, extras: tuple[tuple[str, str], ...] = ()) -> pd.DataFrame:
+def schema_failures(table: str, frame: pd.DataFrame, extras: tuple[tuple[str, str], ...] = (),
+                    params: tuple[tuple[str, Any], ...] = ()) -> pd.DataFrame:
     """Every failing cell of a typed ``frame`` (RangeIndex) as ``pos, column, rule`` rows.
 
     Wide checks are attributed to one column (:data:`WIDE_CHECK_COLUMN`), one row per failing row."""
@@ -179,7 +131,7 @@ def schema_failures(table: str, frame: pd.DataFrame, extras: tuple[tuple[str, st
             # pandera's first validation imports pyspark.pandas when pyspark is installed (a FutureWarning)
             warnings.filterwarnings("ignore", message=".*PySpark", category=FutureWarning)
             # inplace: nothing is coerced, and a copy of a 10-million-row frame is not free
-            table_schema(table, extras).validate(frame, lazy=True, inplace=True)
+            table_schema(table, extras, params).validate(frame, lazy=True, inplace=True)
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
     else:

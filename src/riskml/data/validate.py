@@ -1,8 +1,9 @@
 """Read and validate a ledger directory: every input row is either accepted or listed in the rejects.
 
 ``load_ledger(data_dir, config)`` finds one file per table (``NAME.csv`` or ``NAME.parquet``), maps the
-user's column names to ours, parses every cell (reporting the ones it cannot parse), checks each typed
-table against its pandera schema (:mod:`riskml.data.schemas`, ``lazy=True``: every failure at once), then
+user's column names to ours (:func:`riskml.data.rules.resolve_columns`), parses every cell (reporting the
+ones it cannot parse), checks each typed table against its pandera schema (:mod:`riskml.data.schemas`,
+compiled from the rule table of :mod:`riskml.data.rules`; ``lazy=True``: every failure at once), then
 applies the cross-table rules in dependency order (customers, invoices, then payments, adjustments and
 orders against the rows accepted so far). It returns the typed :class:`~riskml.data.ledger.Ledger` of
 the accepted rows and a :class:`ValidationReport`.
@@ -43,24 +44,31 @@ from riskml.data.contract import EVENT_DATE, TABLES, Column
 from riskml.data.keys import arrow_strings, positions
 from riskml.data.ledger import Ledger
 from riskml.data.mapping import apply_values, date_hint, split_flat
-from riskml.data.schemas import RULES, schema_failures
+from riskml.data.rules import (
+    DATE_MAX,
+    DATE_MIN,
+    FALSE_WORDS,
+    PARSE_RULE,
+    RULES,
+    TABLE_ORDER,
+    TRUE_WORDS,
+    base_and_rates,
+    data_as_of,
+    ledger_verdict,
+    overpaid,
+    overpayment_cap,
+    resolve_columns,
+    rule_params,
+    several_currencies,
+    unusable_tables,
+    why_text,
+)
+from riskml.data.schemas import schema_failures
 from riskml.errors import DataError
 
 REJECT_COLUMNS = ["table", "file", "line", "id", "customer_id", "column", "rule", "value", "message"]
-# the order in which tables are validated: references point only to tables validated before
-TABLE_ORDER = ("customers", "invoices", "payments", "adjustments", "orders")
-TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "1.0"})
-FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "0.0"})
-# dates outside this range are reported as unparseable (typing errors such as 0202-01-05 or 20240-01-05)
-DATE_MIN, DATE_MAX = pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31")
-# date columns not checked against the data's as-of (they lie in the future by nature)
-NOT_AS_OF_CHECKED = {"due_date", "insurance_expiry"}
 # the header must end within this many bytes
 _HEADER_BYTES = 1 << 20
-# applied amounts are compared with an invoice's cap with this slack (float sums of cents)
-_EPS = 1e-6
-_PARSE_RULE = {"number": "not_a_number", "integer": "not_a_number", "date": "unparseable_date",
-               "bool": "not_a_boolean"}
 _TYPED_DTYPES = {"id": "str", "string": "str", "number": "float64", "integer": "float64",
                  "date": "datetime64[ns]", "bool": "boolean"}
 
@@ -515,69 +523,21 @@ class _Table:
         return ~self.bad
 
 
-def _delimiter_hint(columns: list[str], cfg: DataConfig) -> str:
-    if len(columns) == 1:
-        for d in (";", "\t", "|", ","):
-            if d != cfg.delimiter and d in columns[0]:
-                return f" (the header holds {d!r}: is the delimiter {d!r}? set delimiter in the data config)"
-    return ""
-
-
 def _conform(raw: _Raw, cfg: DataConfig) -> tuple[_Table | None, list[str], list[str]]:
     """Map column names, check required columns, parse every cell; (table, fatal problems, warnings)."""
     spec = TABLES[raw.name]
-    mapping = cfg.column_map.get(raw.name, {})
-    frame = raw.frame
-    columns = list(raw.columns or frame.columns)
-    problems: list[str] = []
-    warnings: list[str] = []
-    theirs_to_ours: dict[str, str] = {}
-    copies: list[tuple[str, str]] = []  # (ours, ours of the first field fed by the same column)
-    reported: set[str] = set()
-    for ours, theirs in mapping.items():
-        if theirs in theirs_to_ours:  # one source column feeding two fields: the second gets a copy
-            copies.append((ours, theirs_to_ours[theirs]))
-            continue
-        if theirs in columns:
-            theirs_to_ours[theirs] = ours
-        elif ours in columns:  # e.g. one configs/data.yaml for the ERP export and the demo ledger
-            warnings.append(f"{raw.path}: column_map.{raw.name}.{ours} names column {theirs!r}, which is not in "
-                            f"the file; its column {ours!r} is used")
-        else:
-            problems.append(f"{raw.path}: column_map.{raw.name}.{ours} names column {theirs!r}, which is not in "
-                            f"the file (its columns: {columns})")
-            reported.add(ours)
-    # a file column that has our name, is not mapped itself and gives way to the column mapped to it
-    shadowed = [ours for theirs, ours in theirs_to_ours.items()
-                if theirs != ours and ours in frame.columns and ours not in theirs_to_ours]
-    if shadowed:
-        warnings.append(f"{raw.path}: columns ignored because column_map maps other columns to these names: "
-                        + ", ".join(f"{c} (column_map uses {mapping[c]!r})" for c in shadowed))
-        frame = frame.drop(columns=shadowed)
-    frame = frame.rename(columns=theirs_to_ours)
-    if copies:
-        frame = frame.assign(**{ours: frame[first] for ours, first in copies if first in frame.columns})
-    frame = apply_values(frame, cfg.constants.get(raw.name, {}), cfg.defaults.get(raw.name, {}))
+    constants, defaults = cfg.constants.get(raw.name, {}), cfg.defaults.get(raw.name, {})
     extras = dict(cfg.extra_attributes) if raw.name == "customers" else {}
-    for colname in spec.required_columns:
-        if colname not in frame.columns and colname not in reported:
-            hint = f" (mapped from {mapping[colname]!r})" if colname in mapping else ""
-            problems.append(f"{raw.path}: required column {colname!r}{hint} is missing; the file has "
-                            f"{columns}{_delimiter_hint(columns, cfg)}")
-    for name in extras:
-        if name not in frame.columns and name not in reported:
-            hint = f" (mapped from {mapping[name]!r})" if name in mapping else ""
-            problems.append(f"{raw.path}: extra attribute {name!r}{hint} declared in the data config is not a "
-                            "column of the customer master")
-    if problems:
-        return None, problems, warnings
-    known = set(spec.column_names) | set(extras) | set(theirs_to_ours) | set(shadowed) | set(mapping.values())
+    also_used = set()
     if cfg.flat_file is not None and raw.name in cfg.flat_file.tables:  # columns the other tables read
-        known |= {v for t in cfg.flat_file.tables for v in cfg.column_map.get(t, {}).values()}
-    ignored = [c for c in columns if c not in known]
-    if ignored:
-        warnings.append(f"{raw.path}: columns ignored (not in the contract, not declared as extra attributes): "
-                        f"{', '.join(map(str, ignored))}")
+        also_used = {v for t in cfg.flat_file.tables for v in cfg.column_map.get(t, {}).values()}
+    found = resolve_columns(list(raw.columns or raw.frame.columns), cfg.column_map.get(raw.name, {}),
+                            table=raw.name, where=str(raw.path), extras=extras, provided=[*constants, *defaults],
+                            also_used=also_used, delimiter=cfg.delimiter if raw.path.suffix == ".csv" else None)
+    if found.problems:
+        return None, found.problems, found.warnings
+    frame = raw.frame[list(found.source.values())].set_axis(list(found.source), axis=1)
+    frame = apply_values(frame, constants, defaults)
 
     fmt = cfg.date_format.get(raw.name) or cfg.date_format.get("*")
     n = len(frame)
@@ -594,7 +554,7 @@ def _conform(raw: _Raw, cfg: DataConfig) -> tuple[_Table | None, list[str], list
         typed_cols[col.name] = typed
         text_cols[col.name] = src
         if bad.any():
-            table.fail(bad, col.name, _PARSE_RULE[col.type])
+            table.fail(bad, col.name, PARSE_RULE[col.type])
             table.unparsed[col.name] = bad.to_numpy(bool)
             if col.type == "date":
                 undated[col.name] = src[bad.to_numpy(bool)]
@@ -615,7 +575,7 @@ def _conform(raw: _Raw, cfg: DataConfig) -> tuple[_Table | None, list[str], list
         typed_cols[name] = typed
     table.typed = _frame_of(typed_cols, n)
     table.text = text_cols
-    return table, problems, warnings
+    return table, [], found.warnings
 
 
 def _filter(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
@@ -639,9 +599,9 @@ def _frame_of(cols: dict[str, pd.Series], n: int) -> pd.DataFrame:
     return pd.concat([s.rename(name) for name, s in cols.items()], axis=1)
 
 
-def _schema_checks(table: _Table, cfg: DataConfig) -> None:
+def _schema_checks(table: _Table, cfg: DataConfig, params: dict) -> None:
     extras = tuple((k, v.kind) for k, v in cfg.extra_attributes.items()) if table.name == "customers" else ()
-    found = schema_failures(table.name, table.typed, extras)
+    found = schema_failures(table.name, table.typed, extras, tuple(sorted(params.items())))
     if not len(found):
         return
     # an unparseable cell is already reported by its parse rule; pandera sees it as empty
@@ -663,40 +623,12 @@ def _currencies(tables: dict[str, _Table], cfg: DataConfig) -> tuple[str | None,
     for t in tables.values():
         if "currency" in t.typed:
             seen |= {c for c in pc.unique(arrow_strings(t.typed["currency"])).to_pylist() if c is not None}
-    base = cfg.base_currency.strip().upper() if cfg.base_currency else None
-    rates = {k.strip().upper(): float(v) for k, v in cfg.fx_rates.items()}
+    base, rates = base_and_rates(cfg)
     if base is None and len(seen) > 1:
-        return None, {}, [f"the ledger holds several currencies ({', '.join(sorted(seen))}) and no base_currency "
-                          "is set: set base_currency and fx_rates (units of base currency per unit) in the data "
-                          "config"]
+        return None, {}, [several_currencies(seen)]
     if base is None:
         return (next(iter(seen)) if seen else None), {}, []
     return base, rates, []
-
-
-def data_as_of(cfg: DataConfig) -> pd.Timestamp | None:
-    """The data's own as-of (export date) from the config, as a midnight Timestamp; None when not set."""
-    if cfg.as_of is None or str(cfg.as_of).strip() == "":
-        return None
-    try:
-        ts = pd.Timestamp(cfg.as_of)
-    except (ValueError, TypeError):
-        ts = pd.NaT
-    if ts is pd.NaT or pd.isna(ts):
-        raise DataError(f"as_of in the data config must be a date like 2026-09-30; got {cfg.as_of!r}")
-    return ts.tz_localize(None).normalize() if ts.tz is not None else ts.normalize()
-
-
-def _row_rules(table: _Table, cfg: DataConfig, base: str | None, rates: dict[str, float],
-               as_of: pd.Timestamp | None) -> None:
-    typed = table.typed
-    if "currency" in typed and base is not None:
-        cur = typed["currency"]
-        table.fail(cur.notna() & ~cur.isin([base, *rates]), "currency", "currency_without_rate")
-    if as_of is not None:
-        for c in TABLES[table.name].date_columns:
-            if c not in NOT_AS_OF_CHECKED:
-                table.fail(typed[c] > as_of, c, "future_date")
 
 
 def _at(values: np.ndarray, pos: np.ndarray, fill) -> np.ndarray:
@@ -751,53 +683,23 @@ def _in_base(frame: pd.DataFrame, rates: dict[str, float], base: str | None) -> 
 
 def _overpayments(settlers: list[tuple[_Table, str, np.ndarray]], invoices: _Table, cfg: DataConfig,
                   rates: dict[str, float], base: str | None) -> None:
-    """Reject the payments and adjustments that take the amount applied to an invoice above its cap.
-
-    Events are taken in date order (payments before adjustments on the same day, then file order); an
-    event that would exceed the cap is rejected and not counted, so a later correct payment still fits.
-    Invoices whose total applied amount fits are cleared at once; only the others are walked in order."""
-    cap = (_in_base(invoices.typed, rates, base) * (1 + cfg.overpayment_tolerance_pct)
-           + cfg.overpayment_tolerance_abs)
+    """Reject the payments and adjustments that take the amount applied to an accepted invoice above its
+    cap (:func:`riskml.data.rules.overpaid`)."""
+    cap = overpayment_cap(_in_base(invoices.typed, rates, base), cfg)
     inv_ok = invoices.ok()
     parts = []
-    for order, (t, date_col, inv_pos) in enumerate(settlers):
+    for src, (t, date_col, inv_pos) in enumerate(settlers):
         ok = t.ok() & (inv_pos >= 0)
         ok[ok] = inv_ok[inv_pos[ok]]
         rows = np.flatnonzero(ok)
-        if len(rows):
-            parts.append((t, date_col, order, rows, inv_pos[rows], _in_base(t.typed, rates, base)[rows]))
-    if not parts:
-        return
-    total = np.zeros(len(cap))
-    for *_, ipos, amount in parts:
-        total += np.bincount(ipos, weights=amount, minlength=len(cap))
-    over = total > cap + _EPS
-    if not over.any():
-        return
-    ev_ipos, ev_day, ev_src, ev_rows, ev_amount = [], [], [], [], []
-    for t, date_col, order, rows, ipos, amount in parts:
-        sel = over[ipos]
-        ev_ipos.append(ipos[sel])
-        ev_day.append(t.typed[date_col].to_numpy()[rows[sel]].astype("datetime64[ns]").astype(np.int64))
-        ev_src.append(np.full(int(sel.sum()), order))
-        ev_rows.append(rows[sel])
-        ev_amount.append(amount[sel])
-    ipos, day, src, rows, amount = (np.concatenate(x) for x in (ev_ipos, ev_day, ev_src, ev_rows, ev_amount))
-    order = np.lexsort((rows, src, day, ipos))
-    ipos, src, rows, amount = ipos[order], src[order], rows[order], amount[order]
-    rejected = np.zeros(len(ipos), dtype=bool)
-    # exact and sequential, but only over the events of the invoices that go over their cap
-    current, applied = -1, 0.0
-    for k, (gi, ai, ci) in enumerate(zip(ipos.tolist(), amount.tolist(), cap[ipos].tolist(), strict=True)):
-        if gi != current:
-            current, applied = gi, 0.0
-        if applied + ai > ci + _EPS:
-            rejected[k] = True
-        else:
-            applied += ai
-    for t, _, order_no, *_ in parts:
+        day = t.typed[date_col].to_numpy()[rows].astype("datetime64[ns]").astype(np.int64)
+        parts.append((t, rows, inv_pos[rows], day, np.full(len(rows), src), _in_base(t.typed, rates, base)[rows]))
+    ipos, day, src, rows, amount = (np.concatenate([p[k] for p in parts]) if parts else np.zeros(0)
+                                    for k in (2, 3, 4, 1, 5))
+    rejected = overpaid(ipos, day, src, rows, amount, cap[ipos.astype(np.int64)])
+    for k, (t, *_) in enumerate(parts):
         mask = np.zeros(len(t.typed), dtype=bool)
-        mask[rows[rejected & (src == order_no)]] = True
+        mask[rows[rejected & (src == k)].astype(np.int64)] = True
         t.fail(mask, "amount", "overpayment")
 
 
@@ -870,9 +772,8 @@ def _lines_text(lines: np.ndarray, limit: int = 5) -> str:
 def _why(reject_df: pd.DataFrame, name: str) -> str:
     """The most frequent rules of a table's rejects, for a one-line message."""
     r = reject_df.loc[reject_df["table"] == name].drop_duplicates(["line", "rule", "column"])
-    top = r.groupby(["rule", "column"], dropna=False).size().sort_values(ascending=False).head(3)
-    return "; ".join(f"{rule} {n:,}" + (f" in {col}" if isinstance(col, str) else "")
-                     for (rule, col), n in top.items())
+    counts = r.groupby(["rule", "column"], dropna=False).size()
+    return why_text((rule, col if isinstance(col, str) else None, int(n)) for (rule, col), n in counts.items())
 
 
 def validate_tables(raws: dict[str, _Raw], cfg: DataConfig) -> tuple[Ledger, ValidationReport]:
@@ -882,7 +783,7 @@ def validate_tables(raws: dict[str, _Raw], cfg: DataConfig) -> tuple[Ledger, Val
     missing = [n for n, spec in TABLES.items() if spec.required and n not in raws]
     if missing:
         raise DataError([f"required table {n} is missing" for n in missing])
-    as_of = data_as_of(cfg)
+    params = rule_params(cfg)  # a bad as_of is reported before anything is read
     tables: dict[str, _Table] = {}
     for name in TABLE_ORDER:
         if name not in raws:
@@ -907,8 +808,7 @@ def validate_tables(raws: dict[str, _Raw], cfg: DataConfig) -> tuple[Ledger, Val
     if fatal:
         raise DataError(fatal)
     for table in tables.values():
-        _schema_checks(table, cfg)
-        _row_rules(table, cfg, base, rates, as_of)
+        _schema_checks(table, cfg, params)
     customers, invoices = tables["customers"], tables["invoices"]
     for name in ("invoices", "payments", "adjustments", "orders"):
         if name in tables:
@@ -941,24 +841,11 @@ def validate_tables(raws: dict[str, _Raw], cfg: DataConfig) -> tuple[Ledger, Val
                    .size().rename("rows").reset_index())
     files = {n: r.path for n, r in raws.items()}
 
-    for row in rows:
-        name, read, accepted = row["table"], row["read"], row["accepted"]
-        path = raws[name].path
-        hints = tables[name].hints
-        fix = "".join(f"; {h}" for h in hints)
-        if accepted == 0 and read > 0 and not TABLES[name].required:
-            warnings.append(f"{path}: every row rejected ({_why(reject_df, name)}); the ledger is used without "
-                            f"{name}{fix}")
-        elif accepted == 0 and read > 0:
-            problems.append(f"{path}: no usable rows ({read:,} read, all rejected: {_why(reject_df, name)}){fix}")
-        elif accepted == 0 and name == "customers":
-            problems.append(f"{path}: no usable rows (the file has a header only)")
-        else:
-            warnings += [f"{path}: {h}" for h in hints]
-    if raws["invoices"].read == 0:
-        warnings.append("no invoices: every customer is scored on the customer master alone (thin file)")
-    if raws["payments"].read == 0 and raws["invoices"].read > 0:
-        warnings.append("no payments: every invoice counts as unpaid")
+    where = summary.assign(file=[str(raws[n].path) for n in summary["table"]])
+    fatal, warn = ledger_verdict(where, why={n: _why(reject_df, n) for n in unusable_tables(summary)},
+                                 hints={n: t.hints for n, t in tables.items()})
+    problems += fatal
+    warnings += warn
     warnings = list(dict.fromkeys(warnings))  # a flat file's tables share their file-level warnings
     report = ValidationReport(summary=summary, rule_counts=rule_counts, rejects=reject_df, warnings=warnings,
                               files=files)
@@ -1018,5 +905,5 @@ def frames_to_raw(frames: dict[str, pd.DataFrame], root: str | Path = "<memory>"
     return out
 
 
-__all__ = ["EVENT_DATE", "REJECT_COLUMNS", "LedgerUnusable", "ValidationReport", "frames_to_raw", "load_ledger",
+__all__ = ["EVENT_DATE", "REJECT_COLUMNS", "LedgerUnusable", "ValidationReport", "data_as_of", "frames_to_raw", "load_ledger",
            "resolve_data_config", "validate_tables"]

@@ -1,13 +1,15 @@
 """Ledger tables on Spark: read them (a ledger directory of CSV or Parquet, catalog tables or
 DataFrames), give them the contract's names and types, and validate them on the cluster.
 
-The rules are those of the pandas validator :mod:`riskml.data.validate`, under the same rule names
-(:data:`riskml.data.schemas.RULES`), so that both engines accept the same rows of the same data and
-list the same (row, column, rule) rejects; ``tests/spark/test_tables.py`` checks this on a ledger
-with every kind of error. They are written again as Spark column expressions because the pandas
-validator needs a whole table in memory; what can only be checked across rows is done with a
-window (duplicate ids), joins (references) and a grouped pandas function over the few invoices
-that are paid above their cap (overpayments).
+The rules are those of the pandas validator :mod:`riskml.data.validate`, declared once in
+:mod:`riskml.data.rules`: the value rules (:data:`~riskml.data.rules.CHECKS`) are compiled here to
+Spark column expressions (:data:`SPARK_OPS`), the column mapping is
+:func:`~riskml.data.rules.resolve_columns`, the overpayment cap :func:`~riskml.data.rules.overpaid`
+(applied with ``applyInPandas`` to the few invoices paid above their cap) and the verdict
+:func:`~riskml.data.rules.ledger_verdict`. Both engines accept the same rows of the same data and list
+the same (row, column, rule) rejects with the same messages; ``tests/spark/test_tables.py`` checks
+this on ledgers with every kind of error. What is checked across rows is done with a window (duplicate
+ids) and joins (references).
 
 Where the Spark engine differs from ``riskml validate`` (``docs/spark.md`` says the same):
 
@@ -33,19 +35,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+import numpy as np
 import pandas as pd
 
 from riskml.config import DataConfig, ExtraAttribute
 from riskml.data.contract import TABLES
-from riskml.data.schemas import MAX_AMOUNT, RULES
-from riskml.data.validate import (
+from riskml.data.mapping import value_text
+from riskml.data.rules import (
     DATE_MAX,
     DATE_MIN,
+    EPS,
     FALSE_WORDS,
-    NOT_AS_OF_CHECKED,
+    PARSE_RULE,
+    RULES,
     TABLE_ORDER,
     TRUE_WORDS,
-    data_as_of,
+    Check,
+    base_and_rates,
+    checks_of,
+    ledger_verdict,
+    overpaid,
+    overpayment_cap,
+    resolve_columns,
+    rule_params,
+    several_currencies,
+    unusable_tables,
+    why_text,
 )
 from riskml.errors import ConfigError, DataError
 
@@ -58,8 +73,6 @@ TableSource: TypeAlias = "str | Path | Mapping[str, DataFrame | str]"
 
 REJECT_COLUMNS = ("table", "file", "id", "customer_id", "column", "rule", "value", "message")
 SUMMARY_COLUMNS = ("table", "file", "read", "accepted", "rejected")
-# applied amounts are compared with an invoice's cap with this slack, as in riskml.data.validate
-_EPS = 1e-6
 _FAILS = "_fails"
 _FAIL_TYPE = "array<struct<column:string,rule:string,value:string>>"
 _CORRUPT = "_corrupt_record"
@@ -325,7 +338,6 @@ def _bool(raw: SparkColumn, text: SparkColumn, src: Any) -> SparkColumn:
     return F.when(low.isin(*sorted(TRUE_WORDS)), F.lit(True)).when(low.isin(*sorted(FALSE_WORDS)), F.lit(False))
 
 
-_PARSE_RULE = {"number": "not_a_number", "integer": "not_a_number", "date": "unparseable_date", "bool": "not_a_boolean"}
 _SPARK_TYPE = {"date": "date", "number": "double", "integer": "double", "bool": "boolean"}
 
 
@@ -360,70 +372,52 @@ class _Checked:
     label: str
 
 
-def _conform(name: str, raw: DataFrame, label: str, is_file: bool, cfg: DataConfig, as_of: pd.Timestamp | None,
+def _conform(name: str, raw: DataFrame, label: str, is_file: bool, cfg: DataConfig, params: dict[str, Any],
              problems: list[str], warnings: list[str]) -> _Checked | None:
-    """Names mapped and checked, every cell typed, the rules of one row applied (see module docstring)
-    except the currency rule, which needs the base currency of the whole ledger (see load_spark_ledger)."""
+    """Names mapped and checked (:func:`riskml.data.rules.resolve_columns`), every cell typed, the
+    rules of one row applied (the value rules of :data:`riskml.data.rules.CHECKS` but ``unique``)."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    from riskml.data.contract import ADJUSTMENT_KINDS
-
     spec = TABLES[name]
-    mapping = cfg.column_map.get(name, {})
     have = [c for c in raw.columns if c != _CORRUPT]
-    start = len(problems)
-    used: dict[str, str] = {}
-    for ours, theirs in mapping.items():
-        if theirs in used:
-            problems.append(f"{label}: column_map.{name} maps both {used[theirs]!r} and {ours!r} to column "
-                            f"{theirs!r}; map each of our columns to its own column")
-        used[theirs] = ours
-        if theirs not in have and ours not in have:
-            problems.append(f"{label}: column_map.{name}.{ours} names column {theirs!r}, which is not in the "
-                            f"table (its columns: {have})")
-
-    def source_of(ours: str) -> str | None:
-        theirs = mapping.get(ours)
-        if theirs is not None and theirs in have:
-            return theirs
-        return ours if ours in have else None
-
+    constants, defaults = cfg.constants.get(name, {}), cfg.defaults.get(name, {})
     extras = dict(cfg.extra_attributes) if name == "customers" else {}
-    for c in spec.required_columns:
-        if source_of(c) is None:
-            hint = f" (mapped from {mapping[c]!r})" if c in mapping else ""
-            problems.append(f"{label}: required column {c!r}{hint} is missing; the table has {have}")
-    for x in extras:
-        if source_of(x) is None:
-            hint = f" (mapped from {mapping[x]!r})" if x in mapping else ""
-            problems.append(f"{label}: extra attribute {x!r}{hint} declared in the data config is not a column "
-                            "of the customer master")
-    if len(problems) > start:
+    found = resolve_columns(have, cfg.column_map.get(name, {}), table=name, where=label, extras=extras,
+                            provided=[*constants, *defaults], delimiter=cfg.delimiter if is_file else None)
+    warnings += found.warnings
+    if found.problems:
+        problems += found.problems
         return None
-    known = {source_of(c) for c in [*spec.column_names, *extras]} - {None}
-    ignored = [c for c in have if c not in known]
-    if ignored:
-        warnings.append(f"{label}: columns ignored (not in the contract, not declared as extra attributes, or "
-                        f"shadowed by column_map): {', '.join(ignored)}")
 
     fmt = cfg.date_format.get(name) or cfg.date_format.get("*")
     java_fmt = strftime_to_java(fmt) if fmt else None
     fields = {f.name: f.dataType for f in raw.schema.fields}
-    sources = {c: source_of(c) for c in [*spec.column_names, *extras]}
-    sources = {c: src for c, src in sources.items() if src is not None}
     corrupt = F.col(_CORRUPT) if _CORRUPT in raw.columns else None
 
     def kept(col: SparkColumn) -> SparkColumn:  # a CSV line with the wrong number of fields has no value
         return col if corrupt is None else F.when(corrupt.isNull(), col)
 
+    # our column -> (the cell as stored, its Spark type); constants and defaults as the text of a cell
+    stored: dict[str, tuple[SparkColumn, Any]] = {}
+    for c in [*spec.column_names, *extras]:
+        src = found.source.get(c)
+        if c in constants:
+            stored[c] = (F.lit(value_text(constants[c])).cast("string"), T.StringType())
+        elif c in defaults:
+            fill = F.lit(value_text(defaults[c])).cast("string")
+            stored[c] = (fill if src is None else F.coalesce(_text(F.col(f"`{src}`"), fields[src]), fill),
+                         T.StringType())
+        elif src is not None:
+            stored[c] = (F.col(f"`{src}`"), fields[src])
+
     kinds = {c.name: c.type for c in spec.columns}
     kinds.update({x: ("number" if a.kind == "numeric" else "categorical") for x, a in extras.items() if x not in kinds})
 
-    def text_of(c: str, src: str) -> SparkColumn:
+    def text_of(c: str) -> SparkColumn:
         """The cell as text where a rule or a parser needs it; for native numbers, dates and flags only
         whether it is present (text is slow and not needed)."""
-        kind, raw_col = fields[src], F.col(f"`{src}`")
+        raw_col, kind = stored[c]
         ctype = kinds[c]
         native = ((ctype in ("number", "integer") and isinstance(kind, T.NumericType))
                   or (ctype == "date" and isinstance(kind, T.DateType | T.TimestampType | T.TimestampNTZType))
@@ -439,22 +433,22 @@ def _conform(name: str, raw: DataFrame, label: str, is_file: bool, cfg: DataConf
     # repeats every parser). Stage 1: the cells as stored and as text, the reading order (taken before
     # any shuffle: "first" for duplicates and same-day payments) and the file.
     file_col = F.regexp_extract(F.input_file_name(), r"([^/]*)$", 1) if is_file else F.lit(label)
-    stage1 = [kept(F.col(f"`{src}`")).alias(f"_r__{c}") for c, src in sources.items()]
-    stage1 += [kept(text_of(c, src)).alias(f"_t__{c}") for c, src in sources.items()]
+    stage1 = [kept(col).alias(f"_r__{c}") for c, (col, _) in stored.items()]
+    stage1 += [kept(text_of(c)).alias(f"_t__{c}") for c in stored]
     stage1 += [F.monotonically_increasing_id().alias("_pos"), file_col.alias("_file")]
     stage1 += [corrupt.alias(_CORRUPT)] if corrupt is not None else []
     df = raw.select(*stage1)
 
     # stage 2: typed values
     def parsed(c: str, ctype: str) -> SparkColumn:
-        r, t, kind = F.col(f"_r__{c}"), F.col(f"_t__{c}"), fields[sources[c]]
+        r, t, kind = F.col(f"_r__{c}"), F.col(f"_t__{c}"), stored[c][1]
         if ctype in ("id", "string", "categorical"):
-            return t
+            return F.upper(t) if c == "currency" else t  # ISO 4217 codes: " eur" and "EUR" are one currency
         if ctype == "date":
             return _date(r, t, kind, java_fmt)
         return _bool(r, t, kind) if ctype == "bool" else _number(r, t, kind)
 
-    typed = [(parsed(c, kinds[c]) if c in sources else F.lit(None).cast(_SPARK_TYPE.get(kinds[c], "string"))).alias(c)
+    typed = [(parsed(c, kinds[c]) if c in stored else F.lit(None).cast(_SPARK_TYPE.get(kinds[c], "string"))).alias(c)
              for c in kinds]
     df = df.select("*", *typed)
 
@@ -464,42 +458,44 @@ def _conform(name: str, raw: DataFrame, label: str, is_file: bool, cfg: DataConf
 
     fails: list[SparkColumn] = []
     for c in spec.columns:
-        if c.name not in sources:
+        if c.name not in stored:
             continue
         present = F.col(f"_t__{c.name}").isNotNull()
         if c.type not in ("id", "string"):
-            fails.append(_fail(present & col(c.name).isNull(), c.name, _PARSE_RULE[c.type], F.col(f"_r__{c.name}")))
+            fails.append(_fail(present & col(c.name).isNull(), c.name, PARSE_RULE[c.type], F.col(f"_r__{c.name}")))
         if c.required and not c.nullable:  # an unparseable cell is reported by its parse rule only
             fails.append(_fail(~present, c.name, "missing_value", F.col(f"_r__{c.name}")))
     for x, attr in extras.items():
         if attr.kind == "numeric" and x not in TABLES[name].column_names:
             fails.append(_fail(F.col(f"_t__{x}").isNotNull() & col(x).isNull(), x, "not_a_number", F.col(f"_r__{x}")))
-    # the schema's value rules (riskml.data.schemas); a null is not checked (pandera's ignore_na)
-    if "amount" in kinds:
-        fails.append(_fail(col("amount") <= 0, "amount", "amount_not_positive", col("amount")))
-        fails.append(_fail(col("amount") > MAX_AMOUNT, "amount", "amount_too_large", col("amount")))
-    if name == "customers":
-        terms = col("payment_terms_days")
-        fails.append(_fail(col("credit_limit") < 0, "credit_limit", "negative_credit_limit", col("credit_limit")))
-        fails.append(_fail(col("credit_limit") > MAX_AMOUNT, "credit_limit", "amount_too_large", col("credit_limit")))
-        fails.append(_fail(col("insured_limit") < 0, "insured_limit", "negative_insured_limit", col("insured_limit")))
-        fails.append(_fail(~((terms > 0) & (F.floor(terms) == terms)), "payment_terms_days", "invalid_payment_terms",
-                           terms))
-    if name == "invoices":
-        fails.append(_fail(col("due_date") < col("invoice_date"), "due_date", "due_before_invoice", col("due_date")))
-    if name == "adjustments":
-        fails.append(_fail(~col("kind").isin(*ADJUSTMENT_KINDS), "kind", "unknown_kind", col("kind")))
-    if as_of is not None:
-        limit = F.lit(str(as_of.date())).cast("date")
-        for c in spec.date_columns:
-            if c not in NOT_AS_OF_CHECKED:
-                fails.append(_fail(col(c) > limit, c, "future_date", col(c)))
+    for check, arg in checks_of(name, params):
+        if check.op != "unique":  # unique needs a window: see _duplicates
+            fails.append(_fail(spark_fails(check, arg), check.column, check.rule, col(check.column)))
     row_fails = F.filter(F.array(*fails), lambda x: x.isNotNull())
     if corrupt is not None:  # pandas drops such a line before any rule
         row_fails = F.when(corrupt.isNull(), row_fails).otherwise(F.array(F.struct(
             F.lit(None).cast("string").alias("column"), F.lit("malformed_row").alias("rule"), corrupt.alias("value"))))
     df = df.select(*[col(c) for c in kinds], "_pos", "_file", row_fails.alias(_FAILS))
     return _Checked(name, df, label)
+
+
+# operation of a value rule -> the Spark condition under which a value FAILS it (null: passes, as in pandas)
+SPARK_OPS: dict[str, Any] = {
+    "gt": lambda F, c, a: c <= a,
+    "ge": lambda F, c, a: c < a,
+    "le": lambda F, c, a: c > a,
+    "whole_gt": lambda F, c, a: ~((c > a) & (F.floor(c) == c)),
+    "isin": lambda F, c, a: ~c.isin(*a),
+    "not_before": lambda F, c, a: c < F.col(f"`{a}`"),
+    "not_after": lambda F, c, a: c > F.lit(str(pd.Timestamp(a).date())).cast("date"),
+}
+
+
+def spark_fails(check: Check, arg: Any) -> SparkColumn:
+    """The Spark condition under which a row breaks ``check`` (with its resolved argument)."""
+    from pyspark.sql import functions as F
+
+    return SPARK_OPS[check.op](F, F.col(f"`{check.column}`"), arg)
 
 
 # ------------------------------------------------------------------------------ rules across rows
@@ -521,13 +517,18 @@ def _rate(ctx: _Context, currency: SparkColumn) -> SparkColumn:
         F.coalesce(F.element_at(F.create_map(*pairs), currency), F.lit(1.0)))
 
 
-def _duplicates(df: DataFrame, key: str) -> DataFrame:
-    """Every copy of an id after the first (in reading order) fails ``duplicate_id``."""
+def _duplicates(df: DataFrame, name: str) -> DataFrame:
+    """The ``unique`` rules of table ``name``: every copy of a value after the first (in reading order) fails."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    nth = F.row_number().over(Window.partitionBy(key).orderBy("_pos"))
-    return _with_fails(df, [_fail(F.col(key).isNotNull() & (nth > 1), key, "duplicate_id", F.col(key))])
+    fails = []
+    for check, _ in checks_of(name):
+        if check.op == "unique":
+            key = F.col(check.column)
+            nth = F.row_number().over(Window.partitionBy(key).orderBy("_pos"))
+            fails.append(_fail(key.isNotNull() & (nth > 1), check.column, check.rule, key))
+    return _with_fails(df, fails)
 
 
 def _status(df: DataFrame, key: str, prefix: str, keep: dict[str, SparkColumn]) -> DataFrame:
@@ -578,16 +579,10 @@ def _check_invoices(df: DataFrame, status: DataFrame, date_col: str) -> DataFram
 
 
 def _greedy_cap(pdf: pd.DataFrame) -> pd.DataFrame:
-    """The events of one invoice over its cap, in order: each that would take the total above the cap
-    is rejected and not counted (the rule of riskml.data.validate._overpayments)."""
-    pdf = pdf.sort_values(["day", "src", "_pos"], kind="stable")
-    cap, total, rejected = float(pdf["cap"].iloc[0]), 0.0, []
-    for src, pos, amount in zip(pdf["src"].tolist(), pdf["_pos"].tolist(), pdf["amount"].tolist(), strict=True):
-        if total + amount > cap + _EPS:
-            rejected.append((src, pos))
-        else:
-            total += amount
-    return pd.DataFrame(rejected, columns=["src", "_pos"]).astype({"src": "int32", "_pos": "int64"})
+    """(src, _pos) of the events of one invoice that break ``overpayment`` (:func:`riskml.data.rules.overpaid`)."""
+    rejected = overpaid(np.zeros(len(pdf), dtype=np.int64), pdf["day"].to_numpy(), pdf["src"].to_numpy(),
+                        pdf["_pos"].to_numpy(), pdf["amount"].to_numpy(), pdf["cap"].to_numpy())
+    return pdf.loc[rejected, ["src", "_pos"]].astype({"src": "int32", "_pos": "int64"})
 
 
 def _overpaid(settlers: list[tuple[DataFrame, str]], status: DataFrame, cfg: DataConfig, ctx: _Context
@@ -601,16 +596,16 @@ def _overpaid(settlers: list[tuple[DataFrame, str]], status: DataFrame, cfg: Dat
     events = None
     for src, (df, date_col) in enumerate(settlers):
         part = df.where(_ok() & F.col("invoice_id").isNotNull()).select(
-            "invoice_id", F.col(date_col).alias("day"), F.lit(src).cast("int").alias("src"), "_pos",
+            "invoice_id", F.unix_date(F.col(date_col)).alias("day"), F.lit(src).cast("int").alias("src"), "_pos",
             (F.col("amount") * _rate(ctx, F.col("currency"))).alias("amount"))
         events = part if events is None else events.unionByName(part)
     cap = status.where(F.col("_i_ok")).select(
         F.col("_i_id").alias("invoice_id"),
-        (F.col("_i_amount") * (1 + cfg.overpayment_tolerance_pct) + cfg.overpayment_tolerance_abs).alias("cap"))
+        overpayment_cap(F.col("_i_amount"), cfg).alias("cap"))
     # joined on invoice_id, the window and the grouping reuse that partitioning (one shuffle of the events)
     events = events.join(cap, "invoice_id")
     events = events.withColumn("_total", F.sum("amount").over(Window.partitionBy("invoice_id")))
-    over = events.where(F.col("_total") > F.col("cap") + _EPS).drop("_total")
+    over = events.where(F.col("_total") > F.col("cap") + EPS).drop("_total")  # only these can break the rule
     return over.groupBy("invoice_id").applyInPandas(_greedy_cap, "src int, _pos long")
 
 
@@ -677,29 +672,26 @@ def load_spark_ledger(spark: SparkSession, source: TableSource | SparkLedger, da
     if isinstance(source, SparkLedger):
         return source
     cfg = data_config or DataConfig()
+    if cfg.flat_file is not None:
+        raise DataError("the data config reads a flat file (flat_file), which the Spark engine does not split into "
+                        "tables: run `riskml validate` on it, or export one file per table")
     raw = read_raw_tables(spark, source, cfg)
     is_file = not isinstance(source, Mapping)
-    as_of = data_as_of(cfg)
+    params = rule_params(cfg)
     problems: list[str] = []
     warnings: list[str] = []
     checked: dict[str, _Checked] = {}
     for name in TABLE_ORDER:
         if name in raw:
-            t = _conform(name, *raw[name], is_file, cfg, as_of, problems, warnings)
+            t = _conform(name, *raw[name], is_file, cfg, params, problems, warnings)
             if t is not None:
                 checked[name] = t
     if problems:
         raise DataError(problems)
-    base = cfg.base_currency.strip().upper() if cfg.base_currency else None
-    rates = {k.strip().upper(): float(v) for k, v in cfg.fx_rates.items()} if base is not None else {}
-    ctx = _Context(as_of, base, rates)
-    if base is not None:  # without a configured base, the one currency seen is the base: the rule cannot fail
-        for t in checked.values():
-            cur = F.col("currency")
-            t.df = _with_fails(t.df, [_fail(cur.isNotNull() & ~cur.isin(base, *rates), "currency",
-                                            "currency_without_rate", cur)]) if "currency" in t.df.columns else t.df
+    base, rates = base_and_rates(cfg)
+    ctx = _Context(params["as_of"], base, rates if base is not None else {})
 
-    frames = {n: _duplicates(t.df, TABLES[n].key) for n, t in checked.items()}
+    frames = {n: _duplicates(t.df, n) for n, t in checked.items()}
     for name in TABLES:
         if name not in frames:
             frames[name] = _empty(spark, name)
@@ -718,34 +710,35 @@ def load_spark_ledger(spark: SparkSession, source: TableSource | SparkLedger, da
     status = keep(_invoice_status(invoices, ctx))
     settlers = [(keep(_check_invoices(_check_customers(frames[n], known), status, d)), d)
                 for n, d in (("payments", "payment_date"), ("adjustments", "date"))]
-    overpaid = keep(_overpaid(settlers, status, cfg, ctx))
+    over = keep(_overpaid(settlers, status, cfg, ctx))
     checked_frames = {
         "customers": customers, "invoices": invoices,
-        "payments": _mark_overpaid(settlers[0][0], 0, overpaid),
-        "adjustments": _mark_overpaid(settlers[1][0], 1, overpaid),
+        "payments": _mark_overpaid(settlers[0][0], 0, over),
+        "adjustments": _mark_overpaid(settlers[1][0], 1, over),
         "orders": keep(_check_customers(frames["orders"], known)),
     }
     try:
-        summary, extra, currencies = _summarise(checked_frames, checked)
+        summary, currencies = _summarise(checked_frames, checked)
         if base is None:  # as riskml validate: the one currency seen is the base; several are fatal
             if len(currencies) > 1:
-                raise DataError(f"the ledger holds several currencies ({', '.join(currencies)}) and no "
-                                "base_currency is set: set base_currency and fx_rates (units of base currency per "
-                                "unit) in the data config")
-            ctx = _Context(as_of, currencies[0] if currencies else None, {})
+                raise DataError(several_currencies(currencies))
+            ctx = _Context(ctx.as_of, currencies[0] if currencies else None, {})
     except DataError:
         for df in persisted:
             df.unpersist()
         raise
-    rejects = None
-    for name in TABLE_ORDER:
-        r = _rejects(name, checked_frames[name])
-        rejects = r if rejects is None else rejects.unionByName(r)
+    rejects = functools.reduce(lambda a, b: a.unionByName(b),
+                               [_rejects(name, checked_frames[name]) for name in TABLE_ORDER])
+    why = {}
+    for name in unusable_tables(summary):  # rare: one small job for each table whose every row was rejected
+        counts = rejects.where(F.col("table") == name).groupBy("rule", "column").count().collect()
+        why[name] = why_text((r["rule"], r["column"], int(r["count"])) for r in counts)
+    fatal, verdict = ledger_verdict(summary, why=why)
     extras = list(cfg.extra_attributes)
     tables = {n: _accepted(n, checked_frames[n], ctx, extras if n == "customers" else []) for n in TABLES}
     ledger = SparkLedger(tables=tables, rejects=rejects, summary=summary, extra_attributes=dict(cfg.extra_attributes),
-                         warnings=warnings + extra, source=_label(source), _persisted=persisted)
-    fatal = _unusable(ledger)
+                         warnings=list(dict.fromkeys(warnings + verdict)), source=_label(source),
+                         _persisted=persisted)
     if fatal:
         ledger.unpersist()
         raise DataError(fatal)
@@ -759,8 +752,8 @@ def _label(source: TableSource) -> str:
 
 
 def _summarise(frames: dict[str, DataFrame], checked: dict[str, _Checked]
-               ) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Rows read, accepted and rejected per supplied table, warnings, and the currencies of the rows
+               ) -> tuple[pd.DataFrame, list[str]]:
+    """Rows read, accepted and rejected per supplied table, and the currencies of the rows
     (accepted or not, as riskml validate counts them; up to 10), in one aggregation over the checked
     tables."""
     from pyspark.sql import functions as F
@@ -775,31 +768,13 @@ def _summarise(frames: dict[str, DataFrame], checked: dict[str, _Checked]
                 F.slice(F.array_sort(F.collect_set("currency")), 1, 10).alias("currencies"))
            .collect())
     got = {r["table"]: r for r in got}
-    rows, warnings, currencies = [], [], set()
+    rows, currencies = [], set()
     for name in names:
         read, accepted = int(got[name]["n"]), int(got[name]["ok"])
         currencies |= set(got[name]["currencies"] or [])
         rows.append({"table": name, "file": checked[name].label, "read": read, "accepted": accepted,
                      "rejected": read - accepted})
-    summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    reads = dict(zip(summary["table"], summary["read"], strict=True))
-    if reads.get("invoices", 0) == 0:
-        warnings.append("no invoices: every customer is scored on the customer master alone (thin file)")
-    if reads.get("payments", 0) == 0 and reads.get("invoices", 0) > 0:
-        warnings.append("no payments: every invoice counts as unpaid")
-    return summary, warnings, sorted(currencies)
-
-
-def _unusable(ledger: SparkLedger) -> list[str]:
-    problems = []
-    for row in ledger.summary.itertuples():
-        if row.accepted == 0 and row.read > 0 and not TABLES[row.table].required:
-            ledger.warnings.append(f"{row.file}: every row rejected; the ledger is used without {row.table}")
-        elif row.accepted == 0 and row.read > 0:
-            problems.append(f"{row.file}: no usable rows ({row.read:,} read, all rejected; see the rejects)")
-        elif row.accepted == 0 and row.table == "customers":
-            problems.append(f"{row.file}: no usable rows (the table is empty)")
-    return problems
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)), sorted(currencies)
 
 
 __all__ = [
