@@ -26,10 +26,13 @@ import pandas as pd
 from riskml.config import FeatureConfig
 from riskml.data.keys import positions
 from riskml.data.ledger import Ledger
+from riskml.features import _kernels
 
 WINDOWS = (3, 6, 12, 24)
 LOOKBACK = 25  # monthly buckets kept before the earliest as-of date (24-month windows + 1)
 NO_DAY = np.iinfo(np.int64).max  # "never" (an invoice never settled, an order never closed)
+# the hot loops (numba kernels; ``_kernels.REFERENCE`` is their numpy twin, which the tests swap in)
+KERNELS = _kernels.FAST
 
 AGGREGATES: dict[str, str] = {
     "as_of_day": "the as-of date as a day number",
@@ -152,39 +155,21 @@ class _Acc:
 
     def __init__(self, n_cust: int, grid: _Grid):
         self.nc, self.g = n_cust, grid
-        # (customer, bucket) cells of the event arrays seen so far, by the arrays' identity (the arrays are
-        # held here too, so an id is never reused while cached)
-        self._cells: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = {}
 
-    def cells(self, cust: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """(flat cell index of the in-range events, in-range mask or None when all are in range), computed
-        once per pair of arrays."""
-        key = (id(cust), id(days))
-        hit = self._cells.get(key)
-        if hit is None or hit[0] is not cust or hit[1] is not days:
-            b, ok = self.g.bucket(days)
-            if ok.all():  # the usual case (nothing after the last as-of date): no masking copies
-                hit = (cust, days, cust * self.g.nb + b, None)
-            else:
-                hit = (cust, days, cust[ok] * self.g.nb + b[ok], ok)
-            self._cells[key] = hit
-        return hit[2], hit[3]
+    def sums(self, cust: np.ndarray, days: np.ndarray, *weights: np.ndarray,
+             mask: np.ndarray | None = None) -> list[np.ndarray]:
+        """Per (customer, bucket) sums of each weight (one count when none is given) over the rows where
+        ``mask``, all in one pass over the rows."""
+        return KERNELS.bucket_sums(cust, days, weights, mask, self.g.bounds, self.nc)
 
-    def sums(self, cust: np.ndarray, days: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        flat, ok = self.cells(cust, days)
-        w = None if weights is None else np.asarray(weights, dtype="float64")
-        if w is not None and ok is not None:
-            w = w[ok]
-        out = np.bincount(flat, weights=w, minlength=self.nc * self.g.nb).astype("float64")
-        return out.reshape(self.nc, self.g.nb)
+    def total(self, cust: np.ndarray, days: np.ndarray, weights: np.ndarray | None = None,
+              mask: np.ndarray | None = None) -> np.ndarray:
+        """One weight's (or the count's) per (customer, bucket) sums."""
+        return self.sums(cust, days, *(() if weights is None else (weights,)), mask=mask)[0]
 
-    def extreme(self, cust: np.ndarray, days: np.ndarray, values: np.ndarray, kind: str) -> np.ndarray:
-        flat, ok = self.cells(cust, days)
-        fill = -np.inf if kind == "max" else np.inf
-        out = np.full(self.nc * self.g.nb, fill)
-        v = np.asarray(values, dtype="float64")
-        (np.maximum if kind == "max" else np.minimum).at(out, flat, v if ok is None else v[ok])
-        return out.reshape(self.nc, self.g.nb)
+    def extreme(self, cust: np.ndarray, days: np.ndarray, values: np.ndarray, kind: str,
+                mask: np.ndarray | None = None) -> np.ndarray:
+        return KERNELS.bucket_extreme(cust, days, values, mask, self.g.bounds, self.nc, kind)
 
     def window(self, per_bucket: np.ndarray, w: int) -> np.ndarray:
         """Sum over the last ``w`` buckets at each as-of date: shape (n_cust, n_dates)."""
@@ -274,8 +259,8 @@ def sort_order(major: np.ndarray, day: np.ndarray, minor: np.ndarray | None = No
     """Stable order by (major, day[, minor in {0, 1}]) through one int64 key (faster than lexsort).
 
     When the key and the row number fit in 63 bits together, the row number is packed below the key
-    and the packed values sorted (a plain sort, several times faster than a stable argsort; ties keep
-    input order because the row number decides them)."""
+    and the packed values sorted (a plain sort, several times faster than a stable argsort, and faster
+    than a counting sort in numba; ties keep input order because the row number decides them)."""
     n = len(major)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
@@ -397,18 +382,18 @@ def group_cumsum(groups: np.ndarray, values: np.ndarray, starts: np.ndarray | No
     if len(values) == 0:
         return np.zeros(0)
     qf = np.round(np.asarray(values, dtype="float64") * CUMSUM_SCALE)
-    starts = group_starts(groups) if starts is None else starts
     # one running sum that restarts at each run: the first value of a run carries minus the previous run's
     # total. int64 is exact while the absolute sum of all amounts stays below 2**62 (no partial sum can
     # overflow); beyond that the sums are taken in Python integers, exact at any size
     huge = float(np.abs(qf).sum()) >= 2.0**62
-    q = np.array([int(x) for x in qf], dtype=object) if huge else qf.astype(np.int64)
+    if not huge:
+        return KERNELS.group_cumsum_int(groups, qf.astype(np.int64)) / CUMSUM_SCALE
+    q = np.array([int(x) for x in qf], dtype=object)
+    starts = group_starts(groups) if starts is None else starts
     totals = np.add.reduceat(q, starts)
     q[starts[1:]] -= totals[:-1]
     total = np.cumsum(q)
-    if huge:
-        return np.array([x / CUMSUM_SCALE for x in total], dtype="float64")
-    return total / CUMSUM_SCALE
+    return np.array([x / CUMSUM_SCALE for x in total], dtype="float64")
 
 
 def _expand(start: np.ndarray, stop: np.ndarray, snap_days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -422,17 +407,10 @@ def _expand(start: np.ndarray, stop: np.ndarray, snap_days: np.ndarray) -> tuple
 
 
 def _lookup_cum(keys_group: np.ndarray, keys_day: np.ndarray, cum: np.ndarray,
-                q_group: np.ndarray, q_day: np.ndarray) -> np.ndarray:
-    """Value of ``cum`` at the last event with the same group and day <= the query day (0 if none)."""
-    if len(keys_group) == 0 or len(q_group) == 0:
-        return np.zeros(len(q_group))
-    base = int(min(keys_day.min(), q_day.min())) - 1
-    span = int(max(keys_day.max(), q_day.max())) - base + 1
-    k = keys_group.astype(np.int64) * span + (keys_day - base)
-    q = q_group.astype(np.int64) * span + (q_day - base)
-    pos = np.searchsorted(k, q, side="right") - 1
-    ok = (pos >= 0) & (keys_group[np.clip(pos, 0, None)] == q_group)
-    return np.where(ok, cum[np.clip(pos, 0, None)], 0.0)
+                q_group: np.ndarray, q_day: np.ndarray, n_groups: int) -> np.ndarray:
+    """Value of ``cum`` at the last event with the same group and day <= the query day (0 if none); events
+    sorted by (group, day), groups ``0..n_groups-1``."""
+    return KERNELS.lookup_last(keys_group, keys_day, cum, q_group, q_day, n_groups)
 
 
 def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.ndarray]:
@@ -446,8 +424,7 @@ def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[st
     ap = p.pay_inv >= 0
     pc, pd_, pa = p.pay_cust[ap], p.pay_day[ap], p.pay_amt[ap]
     dbt = np.clip(pd_ - p.due_day[p.pay_inv[ap]], 0, None).astype("float64")
-    amt_b = acc.sums(pc, pd_, pa)
-    dbt_b = acc.sums(pc, pd_, pa * dbt)
+    amt_b, dbt_b = acc.sums(pc, pd_, pa, pa * dbt)
     for w in WINDOWS:
         out[f"pay_amt_{w}m"] = acc.window(amt_b, w)
         out[f"pay_dbt_amt_{w}m"] = acc.window(dbt_b, w)
@@ -463,21 +440,19 @@ def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[st
     sc, sd, sa = p.inv_cust[st], p.settle_day[st], p.inv_amt[st]
     late_days = (sd - p.due_day[st]).astype("float64")
     late = late_days > config.late_grace_days
-    out["settled_cnt_12m"] = acc.window(acc.sums(sc, sd), 12)
-    out["settled_amt_12m"] = acc.window(acc.sums(sc, sd, sa), 12)
-    out["late_cnt_12m"] = acc.window(acc.sums(sc, sd, late.astype("float64")), 12)
-    out["late_amt_12m"] = acc.window(acc.sums(sc, sd, sa * late), 12)
-    out["late_days_sum_12m"] = acc.window(acc.sums(sc, sd, late_days * late), 12)
-    out["multi_pay_cnt_12m"] = acc.window(acc.sums(sc, sd, (p.settle_ncash[st] >= 2).astype("float64")), 12)
     short = p.settle_cash[st] < config.settled_share * sa - 1e-9
-    out["short_paid_cnt_12m"] = acc.window(acc.sums(sc, sd, short.astype("float64")), 12)
     full_single = (p.settle_ncash[st] == 1) & ~short
-    out["full_single_cnt_12m"] = acc.window(acc.sums(sc, sd, full_single.astype("float64")), 12)
+    settled = acc.sums(sc, sd, np.ones(len(sc)), sa, late.astype("float64"), sa * late, late_days * late,
+                       (p.settle_ncash[st] >= 2).astype("float64"), short.astype("float64"),
+                       full_single.astype("float64"))
+    for name, per_bucket in zip(("settled_cnt_12m", "settled_amt_12m", "late_cnt_12m", "late_amt_12m",
+                                 "late_days_sum_12m", "multi_pay_cnt_12m", "short_paid_cnt_12m",
+                                 "full_single_cnt_12m"), settled, strict=True):
+        out[name] = acc.window(per_bucket, 12)
 
     # ---- invoices issued: volume, frequency, trend
     ic, iday, iamt = p.inv_cust, p.inv_day, p.inv_amt
-    cnt_b = acc.sums(ic, iday)
-    sales_b = acc.sums(ic, iday, iamt)
+    cnt_b, sales_b = acc.sums(ic, iday, np.ones(len(ic)), iamt)
     out["inv_cnt_12m"] = acc.window(cnt_b, 12)
     out["inv_amt_3m"] = acc.window(sales_b, 3)
     out["inv_amt_12m"] = acc.window(sales_b, 12)
@@ -489,28 +464,27 @@ def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[st
     out["inv_cnt_total"] = acc.to_date(cnt_b)
     out["last_inv_day"] = acc.running_ext(acc.extreme(ic, iday, iday, "max"), "max")
     out["first_inv_day"] = acc.running_ext(acc.extreme(ic, iday, iday, "min"), "min")
-    out["due_amt_3m"] = acc.window(acc.sums(ic, p.due_day, iamt), 3)
-    dis = p.dispute_day != NO_DAY
-    out["dispute_cnt_12m"] = acc.window(acc.sums(ic[dis], p.dispute_day[dis]), 12)
+    out["due_amt_3m"] = acc.window(acc.total(ic, p.due_day, iamt), 3)
+    out["dispute_cnt_12m"] = acc.window(acc.total(ic, p.dispute_day), 12)  # NO_DAY: in no bucket
 
     # ---- all cash received (applied or not) and unapplied cash
-    out["pay_cnt_total"] = acc.to_date(acc.sums(p.pay_cust, p.pay_day))
+    out["pay_cnt_total"] = acc.to_date(acc.total(p.pay_cust, p.pay_day))
     out["last_pay_day"] = acc.running_ext(acc.extreme(p.pay_cust, p.pay_day, p.pay_day, "max"), "max")
     un = ~ap
-    out["unapplied_amt_12m"] = acc.window(acc.sums(p.pay_cust[un], p.pay_day[un], p.pay_amt[un]), 12)
+    out["unapplied_amt_12m"] = acc.window(acc.total(p.pay_cust, p.pay_day, p.pay_amt, mask=un), 12)
     out["unapplied_min_day_12m"] = acc.window_ext(
-        acc.extreme(p.pay_cust[un], p.pay_day[un], p.pay_day[un], "min"), 12, "min")
+        acc.extreme(p.pay_cust, p.pay_day, p.pay_day, "min", mask=un), 12, "min")
 
     # ---- adjustments
     for kind, name in (("credit_note", "credit_note_amt_12m"), ("deduction", "deduction_amt_12m"),
                        ("write_off", "write_off_amt_12m")):
         k = p.adj_kind == kind
-        out[name] = acc.window(acc.sums(p.adj_cust[k], p.adj_day[k], p.adj_amt[k]), 12)
+        out[name] = acc.window(acc.total(p.adj_cust, p.adj_day, p.adj_amt, mask=k), 12)
 
     # ---- state of open invoices at each as-of date
     item, pos = _expand(p.inv_day, p.settle_day, snap_days)
     sday = snap_days[pos]
-    paid = _lookup_cum(p.ev_inv, p.ev_day, p.ev_cum, item, sday)
+    paid = _lookup_cum(p.ev_inv, p.ev_day, p.ev_cum, item, sday, len(p.inv_day))
     open_amt = np.clip(p.inv_amt[item] - paid, 0.0, None)
     dpd = (sday - p.due_day[item]).astype("float64")
     flat = p.inv_cust[item] * nd + pos
@@ -553,14 +527,14 @@ def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[st
     bal_max = acc.window_ext(acc.extreme(p.bal_cust, p.bal_day, p.bal_run, "max"), 12, "max")
     start_days = grid.bounds[grid.snaps - 12]
     cust_grid = np.repeat(np.arange(nc), nd)
-    start_bal = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid, np.tile(start_days, nc)).reshape(nc, nd)
+    start_bal = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid, np.tile(start_days, nc), nc).reshape(nc, nd)
     out["ar_hwm_12m"] = np.fmax(np.nan_to_num(bal_max, nan=-np.inf), start_bal).clip(min=0.0)
     for k in (3, 12):
         back = np.tile(grid.bounds[grid.snaps - k], nc)
-        out[f"ar_{k}m_ago"] = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid, back).reshape(nc, nd)
+        out[f"ar_{k}m_ago"] = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid, back, nc).reshape(nc, nd)
     prev_days = grid.bounds[grid.snaps - 1]
     out["ar_prev_month_end"] = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid,
-                                           np.tile(prev_days, nc)).reshape(nc, nd).clip(min=0.0)
+                                           np.tile(prev_days, nc), nc).reshape(nc, nd).clip(min=0.0)
 
     # ---- customer master, point in time
     out["as_of_day"] = np.broadcast_to(snap_days.astype("float64"), (nc, nd))
