@@ -205,3 +205,91 @@ def shap_rows(
                 out[b0 + r, j] += acc[j, r]
         for r in range(b0, b1):
             out[r, k] = expected
+
+
+@numba.njit(nogil=True, cache=True)
+def select_reasons(c, values, check, side, med, no_strength, perm, bounds, n_slots, min_contribution,
+                   slot_feat, slot_pos):
+    """The reasons of :func:`riskml.explain.reasons.reason_codes`, row by row in one pass (the same
+    arithmetic, in the same order, as its numpy reference ``_select_numpy``).
+
+    ``c`` (n, >= k) contributions; ``values`` (n, k) the features' figures (NaN unknown); per feature:
+    ``check`` whether its side is checked against ``med`` with ``side`` (+1/-1), ``no_strength`` whether it
+    may never be a strength (flags); ``perm`` the features grouped by family, ``bounds`` the families'
+    ranges in ``perm``. Writes ``slot_feat`` (n, n_slots; -1 empty) and ``slot_pos`` (favourable)."""
+    n = c.shape[0]
+    nf = len(bounds) - 1
+    fam_net = np.empty(nf)
+    fam_down = np.empty(nf)
+    best_hi = np.empty(nf, dtype=np.int64)
+    best_hi_val = np.empty(nf)
+    best_lo = np.empty(nf, dtype=np.int64)
+    adverse = np.empty(nf, dtype=np.bool_)
+    taken = np.empty(nf, dtype=np.bool_)
+    for r in range(n):
+        n_adverse = 0
+        for f in range(nf):
+            a, b = bounds[f], bounds[f + 1]
+            su = 0.0
+            sn = 0.0
+            sd = 0.0
+            hi_val = -np.inf
+            hi = perm[a]
+            lo_val = np.inf
+            lo = perm[a]
+            for q in range(a, b):
+                j = perm[q]
+                x = c[r, j]
+                adverse_ok = True
+                strength_ok = not no_strength[j]
+                if check[j]:
+                    v = values[r, j]
+                    if np.isfinite(v):
+                        d = (v - med[j]) * side[j]
+                        adverse_ok = d > 0
+                        strength_ok = strength_ok and d <= 0
+                up = x if x > 0.0 else 0.0
+                if not adverse_ok:
+                    up = 0.0
+                neg = x if x < 0.0 else 0.0
+                down = neg if strength_ok else 0.0
+                if up > hi_val:
+                    hi_val = up
+                    hi = j
+                if down < lo_val:
+                    lo_val = down
+                    lo = j
+                su += up
+                sn += neg
+                sd += down
+            fam_net[f] = su + sn
+            fam_down[f] = sd
+            best_hi[f] = hi
+            best_hi_val[f] = hi_val
+            best_lo[f] = lo
+            adverse[f] = (su + sn > min_contribution) and (hi_val > min_contribution)
+            if adverse[f]:
+                n_adverse += 1
+        for s in range(n_slots):
+            slot_feat[r, s] = -1
+            slot_pos[r, s] = False
+        if n_adverse > 0:
+            taken[:] = False
+            for s in range(min(n_slots, n_adverse)):
+                pick = -1
+                for f in range(nf):
+                    if adverse[f] and not taken[f] and (pick < 0 or fam_net[f] > fam_net[pick]):
+                        pick = f
+                taken[pick] = True
+                slot_feat[r, s] = best_hi[pick]
+        else:
+            taken[:] = False
+            for s in range(min(n_slots, nf)):
+                pick = -1
+                for f in range(nf):
+                    if not taken[f] and (pick < 0 or fam_down[f] < fam_down[pick]):
+                        pick = f
+                taken[pick] = True
+                if fam_down[pick] < -min_contribution:
+                    slot_feat[r, s] = best_lo[pick]
+                    slot_pos[r, s] = True
