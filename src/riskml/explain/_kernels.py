@@ -131,6 +131,7 @@ def shap_rows(
     bits = np.zeros(block, dtype=np.int64)
     masks = np.zeros(block, dtype=np.int64)
     acc = np.zeros((k, block))  # contributions of the block, feature-major (contiguous per feature)
+    xt = np.empty((k, block))  # the block's figures, feature-major: a node reads one contiguous row
     o = np.empty(64)
     tmp = np.empty(64)
     n_trees = len(tree_node_start) - 1
@@ -139,29 +140,43 @@ def shap_rows(
         b1 = min(n, b0 + block)
         m = b1 - b0
         acc[:, :] = 0.0
+        for r in range(m):
+            for j in range(k):
+                xt[j, r] = X[b0 + r, j]
         for t in range(n_trees):
             n0 = tree_node_start[t]
-            for r in range(b0, b1):
-                word = 0
-                for q in range(tree_node_start[t + 1] - n0):
-                    g = n0 + q
-                    fval = X[r, node_feature[g]]
-                    if node_categorical[g]:
+            bits[:m] = 0
+            # node by node over the block's rows: the node's parameters are loaded once and the loop over
+            # rows has no branch on the data (it vectorises)
+            for q in range(tree_node_start[t + 1] - n0):
+                g = n0 + q
+                xs = xt[node_feature[g]]
+                if node_categorical[g]:
+                    cs, cl = node_cat_start[g], node_cat_len[g]
+                    for r in range(m):
+                        fval = xs[r]
                         left = False
                         if not np.isnan(fval):
                             c = int(fval)
-                            if c >= 0 and (c >> 5) < node_cat_len[g]:
-                                left = (cat_words[node_cat_start[g] + (c >> 5)] >> np.uint32(c & 31)) & np.uint32(
-                                    1
-                                ) == 1
+                            if c >= 0 and (c >> 5) < cl:
+                                left = (cat_words[cs + (c >> 5)] >> np.uint32(c & 31)) & np.uint32(1) == 1
+                        bits[r] |= np.int64(left) << q
+                else:
+                    # a NaN compares False and takes the node's NaN side; under missing_type Zero a zero takes
+                    # the default side
+                    thr, nan_left, dflt = node_threshold[g], node_nan_left[g], node_default_left[g]
+                    if node_missing[g] == 1:
+                        for r in range(m):
+                            fval = xs[r]
+                            left = (fval <= thr) | (np.isnan(fval) & nan_left)
+                            z = fval == 0.0
+                            left = (left & ~z) | (z & dflt)
+                            bits[r] |= np.int64(left) << q
                     else:
-                        # branch-free: a NaN compares False and takes the node's NaN side; under
-                        # missing_type Zero a zero takes the default side
-                        left = (fval <= node_threshold[g]) | (np.isnan(fval) & node_nan_left[g])
-                        z = (fval == 0.0) & (node_missing[g] == 1)
-                        left = (left & ~z) | (z & node_default_left[g])
-                    word |= np.int64(left) << q  # no branch on the data
-                bits[r - b0] = word
+                        for r in range(m):
+                            fval = xs[r]
+                            left = (fval <= thr) | (np.isnan(fval) & nan_left)
+                            bits[r] |= np.int64(left) << q
             for g in range(tree_group_start[t], tree_group_start[t + 1]):
                 ks, nb = group_key_start[g], group_key_start[g + 1] - group_key_start[g]
                 us, nu = group_union_start[g], group_union_start[g + 1] - group_union_start[g]
@@ -213,7 +228,7 @@ def select_reasons(c, values, check, side, med, no_strength, perm, bounds, n_slo
     """The reasons of :func:`riskml.explain.reasons.reason_codes`, row by row in one pass (the same
     arithmetic, in the same order, as its numpy reference ``_select_numpy``).
 
-    ``c`` (n, >= k) contributions; ``values`` (n, k) the features' figures (NaN unknown); per feature:
+    ``c`` (n, >= k) contributions; ``values`` (k, n) the features' figures (NaN unknown); per feature:
     ``check`` whether its side is checked against ``med`` with ``side`` (+1/-1), ``no_strength`` whether it
     may never be a strength (flags); ``perm`` the features grouped by family, ``bounds`` the families'
     ranges in ``perm``. Writes ``slot_feat`` (n, n_slots; -1 empty) and ``slot_pos`` (favourable)."""
@@ -243,7 +258,7 @@ def select_reasons(c, values, check, side, med, no_strength, perm, bounds, n_slo
                 adverse_ok = True
                 strength_ok = not no_strength[j]
                 if check[j]:
-                    v = values[r, j]
+                    v = values[j, r]
                     if np.isfinite(v):
                         d = (v - med[j]) * side[j]
                         adverse_ok = d > 0

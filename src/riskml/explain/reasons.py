@@ -256,11 +256,11 @@ def _render(spec: FeatureSpec, columns: _Columns, sel: np.ndarray, median: float
 def _on_side_inputs(features: pd.DataFrame, feature_names: list[str], specs: Mapping[str, FeatureSpec],
                     medians: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """What decides, per (row, feature), whether a feature may be cited as adverse or as a strength: its
-    figures ``values`` (n, k; only the checked columns are filled, NaN unknown), and per feature
+    figures ``values`` (k, n, feature-major; only the checked features are filled, NaN unknown), and per feature
     ``check`` (its side is checked against the median), ``side``, ``med`` and ``no_strength`` (flags:
     "a limit has been set" is not a strength worth stating)."""
     n, k = len(features), len(feature_names)
-    values = np.zeros((n, k))
+    values = np.zeros((k, n))
     check = np.zeros(k, dtype=bool)
     side = np.zeros(k)
     med = np.zeros(k)
@@ -274,7 +274,7 @@ def _on_side_inputs(features: pd.DataFrame, feature_names: list[str], specs: Map
         if not s or m is None or not np.isfinite(m) or f not in features:
             continue
         check[i], side[i], med[i] = True, s, m
-        values[:, i] = pd.to_numeric(features[f], errors="coerce").to_numpy("float64")
+        values[i] = pd.to_numeric(features[f], errors="coerce").to_numpy("float64")
     return values, check, side, med, no_strength
 
 
@@ -282,11 +282,11 @@ def _on_side(values: np.ndarray, check: np.ndarray, side: np.ndarray, med: np.nd
              no_strength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per (feature, row) -- feature-major, shape (k, n): may the feature be cited as adverse, and as a
     strength? (the numpy reference of the kernel's own check)"""
-    n, k = values.shape
+    k, n = values.shape
     adverse_ok = np.ones((k, n), dtype=bool)
     strength_ok = ~np.repeat(no_strength[:, None], n, axis=1)
     for i in np.flatnonzero(check):
-        v = values[:, i]
+        v = values[i]
         with np.errstate(invalid="ignore"):
             d = (v - med[i]) * side[i]
         unknown = ~np.isfinite(v)
@@ -383,6 +383,19 @@ def reason_codes(
     (n_features + 1), last column the expected value); ``medians`` are the training-data medians per
     feature (persisted with the model). Returns ``reason_1..reason_n`` and ``reason_codes`` (the cited
     feature names joined by ``;``; positive statements are prefixed ``+``), on ``features``' index."""
+    out = reason_arrays(features, contrib, feature_names, specs, medians, n)
+    return pd.DataFrame({c: pd.Series(v, index=features.index, dtype=object) for c, v in out.items()})
+
+
+def reason_arrays(
+    features: pd.DataFrame,
+    contrib: np.ndarray,
+    feature_names: list[str],
+    specs: Mapping[str, FeatureSpec],
+    medians: Mapping[str, float] | None = None,
+    n: int = 3,
+) -> dict[str, np.ndarray]:
+    """:func:`reason_codes` as object arrays by column name (no frame: what batch scoring stacks)."""
     k = len(feature_names)
     c = np.asarray(contrib, dtype="float64")
     if c.ndim != 2 or c.shape[1] not in (k, k + 1) or c.shape[0] != len(features):
@@ -430,7 +443,7 @@ def reason_codes(
         codes = [("+" if slot_pos[r, j] else "") + names[slot_feat[r, j]] for j in range(n) if slot_feat[r, j] >= 0]
         joined.append(";".join(codes))
     out["reason_codes"] = np.array(joined, dtype=object)[inv.reshape(-1)] if rows_n else np.zeros(0, dtype=object)
-    return pd.DataFrame({c: pd.Series(v, index=features.index, dtype=object) for c, v in out.items()})
+    return out
 
 
 def _render_distinct(spec: FeatureSpec, columns: _Columns, sel: np.ndarray, median: float | None,

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from riskml.config import ExtraAttribute, Grade, ScoringConfig
+from riskml.explain.explainer import pd_and_contributions
 from riskml.explain.reasons import reason_codes
 from riskml.features import feature_specs
 from riskml.modeling.model import RiskModel
@@ -36,7 +37,7 @@ def predict_frame(model: RiskModel, features: pd.DataFrame) -> pd.DataFrame:
     from riskml.scoring.grades import assign_grades
 
     X = features.reset_index(drop=True)
-    p, contrib = model.predict_pd_and_contributions(X)
+    p, contrib = pd_and_contributions(model, X)
     extra = {k: ExtraAttribute.model_validate(v) for k, v in model.metadata_.get("extra_attributes", {}).items()}
     n = int(model.metadata_.get("n_reasons", 3))
     reasons = reason_codes(X, contrib, model.feature_names_, feature_specs(extra), model.medians, n)
