@@ -60,7 +60,7 @@ def main() -> None:
         result["score_s"], result["score_cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
         result["scored"] = int(res.scores["scored"].sum())
         result["contribution_rows"] = len(res.contributions)
-        result["explainer"] = model.explainer_name
+        result["explainer"] = res.explainer
         if out_dir is not None:
             t0 = time.perf_counter()
             write_outputs(res, out_dir / "scores.parquet")

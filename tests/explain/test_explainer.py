@@ -101,8 +101,8 @@ def test_same_reason_codes_and_texts_and_pd(models: dict, small_synth: Synthetic
     r_ref = reason_codes(X, ref.contributions(prepared), model.feature_names_, specs, model.medians, n=3)
     pd.testing.assert_frame_equal(r_fast, r_ref)
     # PD = calibrator(row sum of contributions) equals the PD of the tree walk
-    p, c = model.use_explainer("fast").predict_pd_and_contributions(X)
-    assert model.explainer_name == "fast"
+    p, c = ex.pd_and_contributions(model, X, "fast")
+    assert ex.explainer_name(model, "fast") == "fast"
     assert np.abs(p - model.predict_pd(X)).max() <= 1e-12
 
 
@@ -113,7 +113,7 @@ def test_score_customers_identical_with_either_explainer(models: dict, small_syn
     for kind in ("pred_contrib", "fast"):
         cfg = ScoringConfig(explainer=kind, num_threads=2, chunk_size=max(50, len(feats) // 3))
         out[kind] = score_customers(feats, model, cfg)
-        assert model.explainer_name == kind
+        assert out[kind].explainer == kind
     a, b = out["fast"], out["pred_contrib"]
     text = [c for c in a.scores.columns if c != "pd"]
     pd.testing.assert_frame_equal(a.scores[text], b.scores[text])

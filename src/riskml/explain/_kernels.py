@@ -131,6 +131,7 @@ def shap_rows(
     bits = np.zeros(block, dtype=np.int64)
     masks = np.zeros(block, dtype=np.int64)
     acc = np.zeros((k, block))  # contributions of the block, feature-major (contiguous per feature)
+    xt = np.empty((k, block))  # the block's figures, feature-major: a node reads one contiguous row
     o = np.empty(64)
     tmp = np.empty(64)
     n_trees = len(tree_node_start) - 1
@@ -139,29 +140,43 @@ def shap_rows(
         b1 = min(n, b0 + block)
         m = b1 - b0
         acc[:, :] = 0.0
+        for r in range(m):
+            for j in range(k):
+                xt[j, r] = X[b0 + r, j]
         for t in range(n_trees):
             n0 = tree_node_start[t]
-            for r in range(b0, b1):
-                word = 0
-                for q in range(tree_node_start[t + 1] - n0):
-                    g = n0 + q
-                    fval = X[r, node_feature[g]]
-                    if node_categorical[g]:
+            bits[:m] = 0
+            # node by node over the block's rows: the node's parameters are loaded once and the loop over
+            # rows has no branch on the data (it vectorises)
+            for q in range(tree_node_start[t + 1] - n0):
+                g = n0 + q
+                xs = xt[node_feature[g]]
+                if node_categorical[g]:
+                    cs, cl = node_cat_start[g], node_cat_len[g]
+                    for r in range(m):
+                        fval = xs[r]
                         left = False
                         if not np.isnan(fval):
                             c = int(fval)
-                            if c >= 0 and (c >> 5) < node_cat_len[g]:
-                                left = (cat_words[node_cat_start[g] + (c >> 5)] >> np.uint32(c & 31)) & np.uint32(
-                                    1
-                                ) == 1
+                            if c >= 0 and (c >> 5) < cl:
+                                left = (cat_words[cs + (c >> 5)] >> np.uint32(c & 31)) & np.uint32(1) == 1
+                        bits[r] |= np.int64(left) << q
+                else:
+                    # a NaN compares False and takes the node's NaN side; under missing_type Zero a zero takes
+                    # the default side
+                    thr, nan_left, dflt = node_threshold[g], node_nan_left[g], node_default_left[g]
+                    if node_missing[g] == 1:
+                        for r in range(m):
+                            fval = xs[r]
+                            left = (fval <= thr) | (np.isnan(fval) & nan_left)
+                            z = fval == 0.0
+                            left = (left & ~z) | (z & dflt)
+                            bits[r] |= np.int64(left) << q
                     else:
-                        # branch-free: a NaN compares False and takes the node's NaN side; under
-                        # missing_type Zero a zero takes the default side
-                        left = (fval <= node_threshold[g]) | (np.isnan(fval) & node_nan_left[g])
-                        z = (fval == 0.0) & (node_missing[g] == 1)
-                        left = (left & ~z) | (z & node_default_left[g])
-                    word |= np.int64(left) << q  # no branch on the data
-                bits[r - b0] = word
+                        for r in range(m):
+                            fval = xs[r]
+                            left = (fval <= thr) | (np.isnan(fval) & nan_left)
+                            bits[r] |= np.int64(left) << q
             for g in range(tree_group_start[t], tree_group_start[t + 1]):
                 ks, nb = group_key_start[g], group_key_start[g + 1] - group_key_start[g]
                 us, nu = group_union_start[g], group_union_start[g + 1] - group_union_start[g]
@@ -205,3 +220,91 @@ def shap_rows(
                 out[b0 + r, j] += acc[j, r]
         for r in range(b0, b1):
             out[r, k] = expected
+
+
+@numba.njit(nogil=True, cache=True)
+def select_reasons(c, values, check, side, med, no_strength, perm, bounds, n_slots, min_contribution,
+                   slot_feat, slot_pos):
+    """The reasons of :func:`riskml.explain.reasons.reason_codes`, row by row in one pass (the same
+    arithmetic, in the same order, as its numpy reference ``_select_numpy``).
+
+    ``c`` (n, >= k) contributions; ``values`` (k, n) the features' figures (NaN unknown); per feature:
+    ``check`` whether its side is checked against ``med`` with ``side`` (+1/-1), ``no_strength`` whether it
+    may never be a strength (flags); ``perm`` the features grouped by family, ``bounds`` the families'
+    ranges in ``perm``. Writes ``slot_feat`` (n, n_slots; -1 empty) and ``slot_pos`` (favourable)."""
+    n = c.shape[0]
+    nf = len(bounds) - 1
+    fam_net = np.empty(nf)
+    fam_down = np.empty(nf)
+    best_hi = np.empty(nf, dtype=np.int64)
+    best_hi_val = np.empty(nf)
+    best_lo = np.empty(nf, dtype=np.int64)
+    adverse = np.empty(nf, dtype=np.bool_)
+    taken = np.empty(nf, dtype=np.bool_)
+    for r in range(n):
+        n_adverse = 0
+        for f in range(nf):
+            a, b = bounds[f], bounds[f + 1]
+            su = 0.0
+            sn = 0.0
+            sd = 0.0
+            hi_val = -np.inf
+            hi = perm[a]
+            lo_val = np.inf
+            lo = perm[a]
+            for q in range(a, b):
+                j = perm[q]
+                x = c[r, j]
+                adverse_ok = True
+                strength_ok = not no_strength[j]
+                if check[j]:
+                    v = values[j, r]
+                    if np.isfinite(v):
+                        d = (v - med[j]) * side[j]
+                        adverse_ok = d > 0
+                        strength_ok = strength_ok and d <= 0
+                up = x if x > 0.0 else 0.0
+                if not adverse_ok:
+                    up = 0.0
+                neg = x if x < 0.0 else 0.0
+                down = neg if strength_ok else 0.0
+                if up > hi_val:
+                    hi_val = up
+                    hi = j
+                if down < lo_val:
+                    lo_val = down
+                    lo = j
+                su += up
+                sn += neg
+                sd += down
+            fam_net[f] = su + sn
+            fam_down[f] = sd
+            best_hi[f] = hi
+            best_hi_val[f] = hi_val
+            best_lo[f] = lo
+            adverse[f] = (su + sn > min_contribution) and (hi_val > min_contribution)
+            if adverse[f]:
+                n_adverse += 1
+        for s in range(n_slots):
+            slot_feat[r, s] = -1
+            slot_pos[r, s] = False
+        if n_adverse > 0:
+            taken[:] = False
+            for s in range(min(n_slots, n_adverse)):
+                pick = -1
+                for f in range(nf):
+                    if adverse[f] and not taken[f] and (pick < 0 or fam_net[f] > fam_net[pick]):
+                        pick = f
+                taken[pick] = True
+                slot_feat[r, s] = best_hi[pick]
+        else:
+            taken[:] = False
+            for s in range(min(n_slots, nf)):
+                pick = -1
+                for f in range(nf):
+                    if not taken[f] and (pick < 0 or fam_down[f] < fam_down[pick]):
+                        pick = f
+                taken[pick] = True
+                if fam_down[pick] < -min_contribution:
+                    slot_feat[r, s] = best_lo[pick]
+                    slot_pos[r, s] = True

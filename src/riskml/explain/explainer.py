@@ -42,6 +42,7 @@ import logging
 import math
 import os
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -535,3 +536,59 @@ def make_explainer(booster: Any, kind: str = "auto", like: pd.DataFrame | None =
         return reference
     log.info("explainer: fast TreeSHAP (parity %.2g with pred_contrib)", gap)
     return fast
+
+
+# ------------------------------------------------------------------------------------------ a model's explainer
+# the explainers of each fitted model, by kind: built once per (model, kind), whichever thread asks first
+_BY_MODEL: weakref.WeakKeyDictionary[Any, dict[str, Explainer]] = weakref.WeakKeyDictionary()
+_BY_MODEL_LOCK = threading.Lock()
+
+
+def explainer_for(model: Any, kind: str = "auto", like: pd.DataFrame | None = None) -> Explainer:
+    """The explainer ``kind`` of a fitted model (a :class:`riskml.modeling.model.RiskModel`: ``booster_``,
+    ``prepare``), built once per model and kind and then shared (thread-safe). ``like``: prepared rows
+    for the parity probe of ``auto`` (default: none, the probe's own rows)."""
+    with _BY_MODEL_LOCK:
+        known = _BY_MODEL.setdefault(model, {})
+        if kind not in known:
+            known[kind] = make_explainer(model.booster_, kind, like=like)
+        return known[kind]
+
+
+def model_matrix(model: Any, X: pd.DataFrame) -> np.ndarray:
+    """``feature_matrix(model.prepare(X))``, read straight from ``X`` when every model feature is a plain
+    numeric column (no prepared frame, one copy); else through ``model.prepare``."""
+    names = list(model.feature_names_)
+    cats = getattr(model, "categories_", None) or {}
+    if any(f in cats or f not in X.columns or X[f].dtype.kind not in "fiu" for f in names):
+        return feature_matrix(model.prepare(X))
+    out = np.asarray(X[names].to_numpy(dtype=np.float64))  # pandas copies its column blocks in one go
+    return out if out.flags.c_contiguous and out.flags.writeable else np.array(out, dtype=np.float64, order="C")
+
+
+def model_contributions(model: Any, X: pd.DataFrame, kind: str = "auto") -> tuple[np.ndarray, str]:
+    """Contributions of a fitted model for the rows of ``X`` (any frame holding the model's features), by
+    the back end ``kind`` (``auto``: the fast one when it matches ``pred_contrib`` on a probe of the model):
+    (n, k + 1) in log-odds, the last column the expected value; and the back end's name."""
+    explainer = _BY_MODEL.get(model, {}).get(kind)
+    if explainer is None:
+        explainer = explainer_for(model, kind, like=model.prepare(X.iloc[:200]))
+    if isinstance(explainer, PatternExplainer):
+        c = explainer.contributions_matrix(model_matrix(model, X), overwrite=True)
+    else:
+        c = np.asarray(explainer.contributions(model.prepare(X)), dtype=np.float64)
+    return c, explainer.name
+
+
+def pd_and_contributions(model: Any, X: pd.DataFrame, kind: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated PD and contributions in one pass: the raw score is the row sum of the contributions (exact
+    TreeSHAP adds up to the booster's raw score), so there is no second tree walk."""
+    c, _ = model_contributions(model, X, kind)
+    return model.pd_from_raw(c.sum(axis=1)), c
+
+
+def explainer_name(model: Any, kind: str = "auto") -> str:
+    """The back end ``kind`` resolved to for ``model`` (``fast`` or ``pred_contrib``; ``kind`` itself until
+    the first contributions call decided it)."""
+    explainer = _BY_MODEL.get(model, {}).get(kind)
+    return explainer.name if explainer is not None else kind

@@ -210,63 +210,67 @@ def _render(spec: FeatureSpec, columns: _Columns, sel: np.ndarray, median: float
     return texts
 
 
-def _on_side(features: pd.DataFrame, feature_names: list[str], specs: Mapping[str, FeatureSpec],
-             medians: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
-    """Per (feature, row) -- feature-major, shape (k, n): may the feature be cited as adverse, and as a
-    strength?"""
+def _on_side_inputs(features: pd.DataFrame, feature_names: list[str], specs: Mapping[str, FeatureSpec],
+                    medians: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What decides, per (row, feature), whether a feature may be cited as adverse or as a strength: its
+    figures ``values`` (k, n, feature-major; only the checked features are filled, NaN unknown), and per feature
+    ``check`` (its side is checked against the median), ``side``, ``med`` and ``no_strength`` (flags:
+    "a limit has been set" is not a strength worth stating)."""
     n, k = len(features), len(feature_names)
-    adverse_ok = np.ones((k, n), dtype=bool)
-    strength_ok = np.ones((k, n), dtype=bool)
+    values = np.zeros((k, n))
+    check = np.zeros(k, dtype=bool)
+    side = np.zeros(k)
+    med = np.zeros(k)
+    no_strength = np.zeros(k, dtype=bool)
     for i, f in enumerate(feature_names):
         spec = specs.get(f)
         if spec is None:
             continue
-        if spec.kind == "flag":
-            strength_ok[i] = False  # "a limit has been set" is not a strength worth stating
-        side = adverse_side(spec)
-        med = medians.get(f)
-        if not side or med is None or not np.isfinite(med) or f not in features:
+        no_strength[i] = spec.kind == "flag"
+        s, m = adverse_side(spec), medians.get(f)
+        if not s or m is None or not np.isfinite(m) or f not in features:
             continue
-        v = pd.to_numeric(features[f], errors="coerce").to_numpy("float64")
+        check[i], side[i], med[i] = True, s, m
+        values[i] = pd.to_numeric(features[f], errors="coerce").to_numpy("float64")
+    return values, check, side, med, no_strength
+
+
+def _on_side(values: np.ndarray, check: np.ndarray, side: np.ndarray, med: np.ndarray,
+             no_strength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per (feature, row) -- feature-major, shape (k, n): may the feature be cited as adverse, and as a
+    strength? (the numpy reference of the kernel's own check)"""
+    k, n = values.shape
+    adverse_ok = np.ones((k, n), dtype=bool)
+    strength_ok = ~np.repeat(no_strength[:, None], n, axis=1)
+    for i in np.flatnonzero(check):
+        v = values[i]
         with np.errstate(invalid="ignore"):
-            d = (v - med) * side
+            d = (v - med[i]) * side[i]
         unknown = ~np.isfinite(v)
         adverse_ok[i] = unknown | (d > 0)
         strength_ok[i] &= unknown | (d <= 0)
     return adverse_ok, strength_ok
 
 
-def reason_codes(
-    features: pd.DataFrame,
-    contrib: np.ndarray,
-    feature_names: list[str],
-    specs: Mapping[str, FeatureSpec],
-    medians: Mapping[str, float] | None = None,
-    n: int = 3,
-) -> pd.DataFrame:
-    """Top ``n`` reasons per row from the contribution matrix.
-
-    ``contrib`` is LightGBM's ``pred_contrib`` output for ``features[feature_names]`` (n_rows x
-    (n_features + 1), last column the expected value); ``medians`` are the training-data medians per
-    feature (persisted with the model). Returns ``reason_1..reason_n`` and ``reason_codes`` (the cited
-    feature names joined by ``;``; positive statements are prefixed ``+``), on ``features``' index."""
-    k = len(feature_names)
-    c = np.asarray(contrib, dtype="float64")
-    if c.ndim != 2 or c.shape[1] not in (k, k + 1) or c.shape[0] != len(features):
-        raise ValueError(
-            f"contrib must have shape ({len(features)}, {k + 1}) for {k} features; got {c.shape}"
-        )
-    rows_n = len(features)
-    medians = medians or {}
-    adverse_ok, strength_ok = _on_side(features, feature_names, specs, medians)
+def _families(feature_names: list[str], specs: Mapping[str, FeatureSpec]) -> tuple[np.ndarray, np.ndarray]:
+    """The features grouped by family (``perm``, stable: feature order within a family) and each family's
+    range in ``perm`` (``bounds``), families in order of first appearance."""
     fam_names = list(dict.fromkeys(specs[f].family if f in specs else "attributes" for f in feature_names))
     fam_idx = np.array([fam_names.index(specs[f].family if f in specs else "attributes") for f in feature_names],
                        dtype=np.int64)
-    nf = len(fam_names)
+    perm = np.argsort(fam_idx, kind="stable").astype(np.int64)
+    bounds = np.searchsorted(fam_idx[perm], np.arange(len(fam_names) + 1)).astype(np.int64)
+    return perm, bounds
+
+
+def _select_numpy(c: np.ndarray, inputs: tuple[np.ndarray, ...], perm: np.ndarray, bounds: np.ndarray,
+                  n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which feature each reason slot cites (-1: none) and whether it is a strength, over whole arrays:
+    the reference of the one-pass kernel (``riskml.explain._kernels.select_reasons``)."""
+    rows_n, nf = c.shape[0], len(bounds) - 1
+    adverse_ok, strength_ok = _on_side(*inputs)
     # feature-major (k, n) with the features grouped by family: each family is a block of contiguous rows,
     # so the per-family sums and arg-maxima below run over whole columns of customers at once
-    perm = np.argsort(fam_idx, kind="stable")
-    bounds = np.searchsorted(fam_idx[perm], np.arange(nf + 1))
     cT = np.ascontiguousarray(c[:, perm].T)
     up = np.maximum(cT, 0.0)
     up *= adverse_ok[perm]         # pushes toward delinquency that may be cited
@@ -304,33 +308,135 @@ def reason_codes(
         fav_ok = none_adverse & (fam_down[r, fam_fav] < -MIN_CONTRIBUTION)
         slot_feat[:, j] = np.where(fav_ok, best_lo[r, fam_fav], slot_feat[:, j])
         slot_pos[:, j] = fav_ok
+    return slot_feat, slot_pos
+
+
+def _select(c: np.ndarray, inputs: tuple[np.ndarray, ...], perm: np.ndarray, bounds: np.ndarray,
+            n: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_select_numpy` by the numba kernel: one pass per row, no (k, n) temporaries (the GIL is
+    released, so scoring's worker threads select on both cores)."""
+    try:
+        from riskml.explain._kernels import select_reasons
+    except ImportError:  # pragma: no cover  (numba is a dependency; the numpy reference is the fallback)
+        return _select_numpy(c, inputs, perm, bounds, n)
+    values, check, side, med, no_strength = inputs
+    slot_feat = np.empty((c.shape[0], n), dtype=np.int64)
+    slot_pos = np.empty((c.shape[0], n), dtype=np.bool_)
+    select_reasons(c, values, check, side, med, no_strength, perm, bounds, n, MIN_CONTRIBUTION, slot_feat, slot_pos)
+    return slot_feat, slot_pos
+
+
+def reason_codes(
+    features: pd.DataFrame,
+    contrib: np.ndarray,
+    feature_names: list[str],
+    specs: Mapping[str, FeatureSpec],
+    medians: Mapping[str, float] | None = None,
+    n: int = 3,
+) -> pd.DataFrame:
+    """Top ``n`` reasons per row from the contribution matrix.
+
+    ``contrib`` is LightGBM's ``pred_contrib`` output for ``features[feature_names]`` (n_rows x
+    (n_features + 1), last column the expected value); ``medians`` are the training-data medians per
+    feature (persisted with the model). Returns ``reason_1..reason_n`` and ``reason_codes`` (the cited
+    feature names joined by ``;``; positive statements are prefixed ``+``), on ``features``' index."""
+    out = reason_arrays(features, contrib, feature_names, specs, medians, n)
+    return pd.DataFrame({c: pd.Series(v, index=features.index, dtype=object) for c, v in out.items()})
+
+
+def reason_arrays(
+    features: pd.DataFrame,
+    contrib: np.ndarray,
+    feature_names: list[str],
+    specs: Mapping[str, FeatureSpec],
+    medians: Mapping[str, float] | None = None,
+    n: int = 3,
+) -> dict[str, np.ndarray]:
+    """:func:`reason_codes` as object arrays by column name (no frame: what batch scoring stacks)."""
+    k = len(feature_names)
+    c = np.asarray(contrib, dtype="float64")
+    if c.ndim != 2 or c.shape[1] not in (k, k + 1) or c.shape[0] != len(features):
+        raise ValueError(
+            f"contrib must have shape ({len(features)}, {k + 1}) for {k} features; got {c.shape}"
+        )
+    rows_n = len(features)
+    medians = medians or {}
+    perm, bounds = _families(feature_names, specs)
+    slot_feat, slot_pos = _select(np.ascontiguousarray(c), _on_side_inputs(features, feature_names, specs, medians),
+                                  perm, bounds, n)
 
     out = {f"reason_{j + 1}": np.full(rows_n, "", dtype=object) for j in range(n)}
     columns = _Columns(features)
-    for j in range(n):
-        col = out[f"reason_{j + 1}"]
-        for pos in (False, True):
-            sel_slot = slot_pos[:, j] == pos
-            for fi in np.unique(slot_feat[sel_slot, j]):
-                if fi < 0:
-                    continue
-                name = feature_names[fi]
-                spec = specs.get(name) or FeatureSpec(name, "attributes", name, "", "", 0, f"{name}: {{value}}")
-                sel = np.flatnonzero(sel_slot & (slot_feat[:, j] == fi))
-                texts = _render(spec, columns, sel, medians.get(name), favourable=pos)
-                col[sel] = POSITIVE_PREFIX + texts if pos else texts
+    # every (row, slot) citing the same feature the same way (adverse or strength) is worded in one call,
+    # whatever its slot: a customer cites a feature in one slot at most
+    key = np.where(slot_feat >= 0, slot_feat * 2 + slot_pos, -1).reshape(-1)
+    cells = np.argsort(key, kind="stable")
+    edges = np.flatnonzero(np.diff(key[cells])) + 1
+    for cell in np.split(cells, edges) if len(cells) else []:
+        group = int(key[cell[0]])
+        if group < 0:
+            continue
+        fi, pos = divmod(group, 2)
+        name = feature_names[fi]
+        spec = specs.get(name) or FeatureSpec(name, "attributes", name, "", "", 0, f"{name}: {{value}}")
+        rows, slots = np.divmod(cell, n)
+        texts = _render_distinct(spec, columns, rows, medians.get(name), favourable=bool(pos))
+        if pos:
+            texts = POSITIVE_PREFIX + texts
+        for j in np.unique(slots):
+            at = slots == j
+            out[f"reason_{j + 1}"][rows[at]] = texts[at]
     # a customer with neither adverse nor favourable factors (e.g. exactly average) still gets a statement
     out["reason_1"][out["reason_1"] == ""] = NEUTRAL_STATEMENT
 
+    # the codes, written once per distinct combination of cited features
+    combo = np.zeros(rows_n, dtype=np.int64)
+    for j in range(n):
+        combo = combo * (2 * k + 3) + np.where(slot_feat[:, j] >= 0, slot_feat[:, j] * 2 + slot_pos[:, j] + 1, 0)
+    uniq, first, inv = np.unique(combo, return_index=True, return_inverse=True)
     names = np.array([*feature_names, ""], dtype=object)
-    codes = names[np.where(slot_feat >= 0, slot_feat, k)]
-    codes[slot_pos] = "+" + codes[slot_pos]
-    joined = codes[:, 0].copy() if n else np.full(rows_n, "", dtype=object)
-    for j in range(1, n):
-        nxt = codes[:, j]
-        joined = np.where(nxt != "", np.where(joined != "", joined + ";" + nxt, nxt), joined)
-    out["reason_codes"] = joined
-    return pd.DataFrame({c: pd.Series(v, index=features.index, dtype=object) for c, v in out.items()})
+    joined = []
+    for r in first.tolist():
+        codes = [("+" if slot_pos[r, j] else "") + names[slot_feat[r, j]] for j in range(n) if slot_feat[r, j] >= 0]
+        joined.append(";".join(codes))
+    out["reason_codes"] = np.array(joined, dtype=object)[inv.reshape(-1)] if rows_n else np.zeros(0, dtype=object)
+    return out
+
+
+def _render_distinct(spec: FeatureSpec, columns: _Columns, sel: np.ndarray, median: float | None,
+                     favourable: bool = False) -> np.ndarray:
+    """:func:`_render` of the rows ``sel``, worded once per distinct set of the figures the text quotes
+    (the feature, the template's other fields, the customer's earlier figure): a text is a function of
+    those figures alone, and a book repeats them (whole days, shares of few invoices, flags)."""
+    used = [spec.name, *(f for f in _template_fields(spec.reason) if f != "value")]
+    own = OWN_COMPARISON.get(spec.name)
+    if own is not None:
+        used.append(own[0])
+    used = [c for c in dict.fromkeys(used) if c in columns]
+    if len(sel) < 2 or not used or any(columns[c].dtype.kind != "f" for c in used):
+        return _render(spec, columns, sel, median, favourable)
+    # distinct by bit pattern: -0.0 reads "-0", not "0"
+    if len(used) == 1:
+        distinct, inv = np.unique(np.ascontiguousarray(columns[used[0]][sel]).view(np.int64), return_inverse=True)
+        figures = {used[0]: distinct.view(np.float64)}
+    else:
+        block = np.column_stack([columns[c][sel] for c in used]).view(np.int64)
+        distinct, inv = np.unique(block, axis=0, return_inverse=True)
+        figures = {c: np.ascontiguousarray(distinct[:, i]).view(np.float64) for i, c in enumerate(used)}
+    if len(distinct) == len(sel):
+        return _render(spec, columns, sel, median, favourable)
+    texts = _render(spec, _Figures(figures), np.arange(len(distinct)), median, favourable)
+    return texts[inv.reshape(-1)]
+
+
+class _Figures(_Columns):
+    """Columns given as arrays (the distinct figures of :func:`_render_distinct`)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.cache = arrays
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.cache
 
 
 def family_heading(family: str) -> str:

@@ -26,7 +26,6 @@ import math
 import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -45,8 +44,6 @@ MODEL_FILES = ("booster.txt", "calibrator.json", "model.json")
 MANIFEST = "manifest.json"
 REFERENCE_BINS = 10
 SCORE_BINS = 10
-# one explainer is built per model, whichever thread asks first
-_EXPLAINER_LOCK = threading.Lock()
 # parameters riskml controls itself (the constraint list comes from ``monotone``; determinism is forced)
 _RESERVED = {"monotone_constraints", "categorical_feature", "deterministic", "seed", "verbosity"}
 
@@ -262,49 +259,26 @@ class RiskModel:
     def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of delinquency."""
         self._check_fitted()
-        return self.calibrator_.predict(self.predict_raw(X))
+        return self.pd_from_raw(self.predict_raw(X))
 
-    def use_explainer(self, kind: str) -> RiskModel:
-        """Choose the contributions back end (``auto``, ``pred_contrib`` or ``fast``; see
-        :mod:`riskml.explain.explainer`). ``auto`` (the default) takes the fast exact TreeSHAP when it
-        matches LightGBM's ``pred_contrib`` on a probe of this model, else ``pred_contrib``."""
-        if getattr(self, "explainer", None) != kind:
-            self.explainer = kind
-            self.__dict__.pop("_explainer", None)
-        return self
-
-    def _get_explainer(self, prepared: pd.DataFrame) -> Any:
-        # the explainer layer sits above modeling (stage 5); it depends on nothing of riskml, so the model
-        # borrows it lazily rather than scoring, the pyfunc, Spark and the service each wrapping it
-        from riskml.explain.explainer import make_explainer
-
-        explainer = self.__dict__.get("_explainer")
-        if explainer is None:
-            with _EXPLAINER_LOCK:
-                explainer = self.__dict__.get("_explainer")
-                if explainer is None:
-                    explainer = make_explainer(self.booster_, getattr(self, "explainer", "auto"), like=prepared)
-                    self.__dict__["_explainer"] = explainer
-        return explainer
-
-    @property
-    def explainer_name(self) -> str:
-        """The back end in use (``fast`` or ``pred_contrib``; decided at the first contributions call)."""
-        explainer = self.__dict__.get("_explainer")
-        return explainer.name if explainer is not None else getattr(self, "explainer", "auto")
+    def pd_from_raw(self, raw: np.ndarray) -> np.ndarray:
+        """Calibrated PD from the booster's raw scores (log-odds), e.g. the row sums of the contributions."""
+        self._check_fitted()
+        return self.calibrator_.predict(np.asarray(raw, dtype="float64"))
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
-        """TreeSHAP contributions in log-odds: (n, k + 1), the last column the expected value (LightGBM's
-        ``pred_contrib`` values, by the back end :meth:`use_explainer` chose)."""
+        """TreeSHAP contributions in log-odds by LightGBM's own ``pred_contrib``: (n, k + 1), the last column
+        the expected value. (The fast exact back end and the choice between them live in the explainer
+        layer above modeling, :mod:`riskml.explain.explainer`, which scoring, the pyfunc and the service use.)"""
         self._check_fitted()
         prepared = self.prepare(X)
-        return np.asarray(self._get_explainer(prepared).contributions(prepared), dtype="float64")
+        return np.asarray(self.booster_.predict(prepared, pred_contrib=True), dtype="float64")
 
     def predict_pd_and_contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Calibrated PD and contributions in one pass: the raw score is the row sum of the contributions
-        (TreeSHAP is exact: they add up to the booster's raw score), so no second tree walk."""
+        """Calibrated PD and ``pred_contrib`` contributions in one pass: the raw score is the row sum of the
+        contributions (TreeSHAP is exact: they add up to the booster's raw score), so no second tree walk."""
         contrib = self.contributions(X)
-        return self.calibrator_.predict(contrib.sum(axis=1)), contrib
+        return self.pd_from_raw(contrib.sum(axis=1)), contrib
 
     @property
     def medians(self) -> dict[str, float]:

@@ -36,8 +36,9 @@ import pandas as pd
 
 from riskml.config import ExtraAttribute, FeatureConfig, ScoringConfig
 from riskml.errors import DataError, ModelError, RiskmlError
+from riskml.explain.explainer import explainer_name, pd_and_contributions
 from riskml.explain.explainer import one_thread as one_explainer_thread
-from riskml.explain.reasons import reason_codes
+from riskml.explain.reasons import reason_arrays
 from riskml.features.build import feature_specs
 from riskml.features.registry import FeatureSpec
 from riskml.io import TABLE_SUFFIXES, atomic_path, read_table, write_frame
@@ -95,6 +96,8 @@ class ScoreResult:
 
     scores: pd.DataFrame
     contributions: pd.DataFrame | None
+    # the contributions back end used (``fast`` or ``pred_contrib``; "" for a model scoring by its own methods)
+    explainer: str = ""
 
     def summary(self, master_scale: Any = None) -> dict[str, Any]:
         return summarise(self.scores, master_scale)
@@ -168,12 +171,19 @@ def row_problems(X: pd.DataFrame, categorical: set[str] | frozenset[str] = froze
 
 
 # ------------------------------------------------------------------------------------------ scoring
-def _predict_block(model: ScoringModel, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _explained(model: Any) -> bool:
+    """A fitted LightGBM model (a RiskModel) is explained by the explainer layer; other models (wrappers,
+    stand-ins) by their own ``predict_pd`` and ``contributions``."""
+    return all(hasattr(model, a) for a in ("booster_", "prepare", "pd_from_raw"))
+
+
+def _predict_block(model: ScoringModel, X: pd.DataFrame, explainer: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     k = len(model.feature_names_)
-    both = getattr(model, "predict_pd_and_contributions", None)
-    if both is not None:  # PD = calibrator(row sum of the contributions): one pass, no second tree walk
-        p, c = both(X)
+    if _explained(model):  # PD = calibrator(row sum of the contributions): one pass, no second tree walk
+        p, c = pd_and_contributions(model, X, explainer)
     else:
+        names = list(model.feature_names_)
+        X = X if list(X.columns) == names else X[names]
         p, c = model.predict_pd(X), model.contributions(X)
     p = np.asarray(p, dtype="float64").reshape(-1)
     c = np.asarray(c, dtype="float64")
@@ -183,15 +193,16 @@ def _predict_block(model: ScoringModel, X: pd.DataFrame) -> tuple[np.ndarray, np
     return p, c
 
 
-def _fails(model: ScoringModel, X: pd.DataFrame) -> bool:
+def _fails(model: ScoringModel, X: pd.DataFrame, explainer: str) -> bool:
     try:
-        _predict_block(model, X)
+        _predict_block(model, X, explainer)
     except Exception:  # noqa: BLE001
         return True
     return False
 
 
-def _predict_rows(model: ScoringModel, X: pd.DataFrame, probe: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _predict_rows(model: ScoringModel, X: pd.DataFrame, probe: bool = True,
+                  explainer: str = "auto") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """PD and contributions of ``X``. When the model fails on the block, it is split in halves until the
     failing rows are isolated (a few extra calls per bad row, not one call per row), so one bad row
     does not sink the block. A model that fails on the block *and* on its first, middle and last rows
@@ -201,18 +212,18 @@ def _predict_rows(model: ScoringModel, X: pd.DataFrame, probe: bool = True) -> t
     Returns (pd, contributions, error texts); failed rows have NaN PD and contributions."""
     k = len(model.feature_names_)
     try:
-        p, c = _predict_block(model, X)
+        p, c = _predict_block(model, X, explainer)
         return p, c, np.full(len(X), "", dtype=object)
     except Exception as exc:  # noqa: BLE001  (a row that cannot be scored is flagged, not fatal)
         if len(X) == 1:
             err = np.array([f"model failed on this row: {type(exc).__name__}: {exc}"], dtype=object)
             return np.full(1, np.nan), np.full((1, k + 1), np.nan), err
-        if probe and all(_fails(model, X.iloc[[i]]) for i in sorted({0, len(X) // 2, len(X) - 1})):
+        if probe and all(_fails(model, X.iloc[[i]], explainer) for i in sorted({0, len(X) // 2, len(X) - 1})):
             raise ModelError(f"the model fails on every row tried, not just a few ({type(exc).__name__}: {exc}); "
                              "no customer could be scored") from exc
     half = len(X) // 2
-    p1, c1, e1 = _predict_rows(model, X.iloc[:half], probe=False)
-    p2, c2, e2 = _predict_rows(model, X.iloc[half:], probe=False)
+    p1, c1, e1 = _predict_rows(model, X.iloc[:half], probe=False, explainer=explainer)
+    p2, c2, e2 = _predict_rows(model, X.iloc[half:], probe=False, explainer=explainer)
     return np.concatenate([p1, p2]), np.concatenate([c1, c2]), np.concatenate([e1, e2])
 
 
@@ -257,8 +268,10 @@ class _Run:
     previous: pd.DataFrame | None
     feats: pd.DataFrame
     errors: np.ndarray
-    # every row's contributions, (n, k + 1): each block writes its own rows (None: not requested)
+    # every row's contributions, (n, k + 1), and its own figures (NaN for categoricals and the expected value):
+    # each block writes its own rows (None: not requested)
     contrib: np.ndarray | None
+    values: np.ndarray | None = None
     # in worker threads, LightGBM's OpenMP is held to one thread per block (see _one_openmp_thread)
     one_thread: Callable[[], Any] = contextlib.nullcontext
 
@@ -280,9 +293,9 @@ def _score_block(run: _Run, start: int, stop: int) -> _Block:
     n_fail = 0
     todo = np.flatnonzero(errors == "")
     if len(todo):
-        X = part[names] if len(todo) == m else part[names].iloc[todo]
+        X = part if len(todo) == m else part.iloc[todo]
         with run.one_thread():
-            p, c, err = _predict_rows(run.model, X)
+            p, c, err = _predict_rows(run.model, X, explainer=config.explainer)
         n_fail = int((err != "").sum())
         bad_pd = (err == "") & ~(np.isfinite(p) & (p >= 0) & (p <= 1))
         errors[todo] = np.where(bad_pd, "model returned no valid PD for this row", err)
@@ -292,22 +305,31 @@ def _score_block(run: _Run, start: int, stop: int) -> _Block:
     good = np.flatnonzero(scored)
 
     n_reasons = config.n_reasons
-    cols: dict[str, np.ndarray] = {f"reason_{j + 1}": np.full(m, "", dtype=object) for j in range(n_reasons)}
-    cols["reason_codes"] = np.full(m, "", dtype=object)
-    if len(good):
-        rows = part if len(good) == m else part.iloc[good]
-        rc = reason_codes(rows, contrib[good], names, run.specs, run.medians, n=n_reasons)
-        for col in cols:
-            cols[col][good] = rc[col].to_numpy(dtype=object)
+    reason_cols = [*(f"reason_{j + 1}" for j in range(n_reasons)), "reason_codes"]
+    cols: dict[str, Any]
+    if len(good) == m:
+        cols = dict(reason_arrays(part, contrib, names, run.specs, run.medians, n=n_reasons))
+    else:
+        cols = {col: np.full(m, "", dtype=object) for col in reason_cols}
+        if len(good):
+            rc = reason_arrays(part.iloc[good], contrib[good], names, run.specs, run.medians, n=n_reasons)
+            for col in reason_cols:
+                cols[col][good] = rc[col]
     cols["reason_1"] = np.where(scored, cols["reason_1"],
                                 np.array(["Not scored: " + str(e) for e in errors], dtype=object))
 
     decisions = apply_policy(part, pd_block, config, run.previous, scored, errors)
     for col in DECISION_COLUMNS:
-        cols[col] = decisions[col].to_numpy()
+        s = decisions[col]
+        # texts the policy's frame already holds as strings stay so (no round trip through Python objects)
+        cols[col] = s.array if isinstance(s.dtype, pd.StringDtype) else s.to_numpy()
     cols.update({"pd": pd_block, "scored": scored, "score_error": errors})
     if run.contrib is not None:
         run.contrib[start:stop] = contrib  # disjoint rows per block: safe from several threads
+    if run.values is not None:
+        for i, f in enumerate(names):
+            if f not in run.categorical:
+                run.values[start:stop, i] = pd.to_numeric(part[f], errors="coerce").to_numpy("float64")
     return _Block(cols, n_fail)
 
 
@@ -374,7 +396,7 @@ def scores_frame(
         elif col == "grade":
             out_cols[col] = grade_categorical(columns[col], config.master_scale)
         elif col in _TEXT_COLUMNS or col.startswith("reason_"):
-            out_cols[col] = pd.Series(np.asarray(columns[col], dtype=object), dtype="str")
+            out_cols[col] = _str_column(columns[col])
         elif col in _BOOL_COLUMNS:
             out_cols[col] = np.asarray(columns[col]).astype(bool)
         elif col == "review_priority":
@@ -386,6 +408,16 @@ def scores_frame(
         else:
             out_cols[col] = np.asarray(columns[col]).astype("float64")
     return pd.DataFrame(out_cols)[output_columns(config.n_reasons)]
+
+
+_STR = pd.Series([], dtype="str").dtype
+
+
+def _str_column(values: Any) -> pd.Series:
+    """A text column as the ``str`` dtype: strings already in that dtype are taken as they are."""
+    if getattr(values, "dtype", None) == _STR and not isinstance(values, np.ndarray):
+        return pd.Series(values, copy=False)
+    return pd.Series(np.asarray(values, dtype=object), dtype="str")
 
 
 def score_customers(
@@ -408,8 +440,6 @@ def score_customers(
     config = config or ScoringConfig()
     names = [str(f) for f in model.feature_names_]
     check_features(features, names)
-    if hasattr(model, "use_explainer"):
-        model.use_explainer(config.explainer)
     feats = features.reset_index(drop=True)
     n, k = len(feats), len(names)
     run = _Run(
@@ -418,6 +448,7 @@ def score_customers(
         previous=index_previous(previous),
         feats=feats, errors=row_problems(feats[names], set(getattr(model, "categories_", {}) or {})),
         contrib=np.full((n, k + 1), np.nan) if with_contributions else None,
+        values=np.full((n, k + 1), np.nan) if with_contributions else None,
     )
     threads = scoring_threads(config)
     ranges = _blocks(n, config, threads)
@@ -438,9 +469,14 @@ def score_customers(
             if progress is not None:
                 progress(stop, n)
 
-    def stack(col: str) -> np.ndarray:
+    def stack(col: str) -> Any:
         """One output column from the blocks, releasing the blocks' copies as it goes."""
-        return np.concatenate([b.columns.pop(col) for b in blocks]) if blocks else np.zeros(0, dtype=object)
+        if not blocks:
+            return np.zeros(0, dtype=object)
+        parts = [b.columns.pop(col) for b in blocks]
+        if isinstance(parts[0], np.ndarray):
+            return np.concatenate(parts)
+        return parts[0] if len(parts) == 1 else type(parts[0])._concat_same_type(parts)
 
     scored = stack("scored").astype(bool) if blocks else np.zeros(0, dtype=bool)
     errors = stack("score_error")
@@ -457,13 +493,10 @@ def score_customers(
     if run.contrib is not None:
         idx = np.flatnonzero(scored)
         contrib = run.contrib if len(idx) == n else run.contrib[idx]
-        values = np.full((len(idx), k + 1), np.nan)  # the customers' own figures; none for categoricals
-        for i, f in enumerate(names):
-            if f not in run.categorical:
-                values[:, i] = pd.to_numeric(feats[f], errors="coerce").to_numpy("float64")[idx]
+        values = run.values if len(idx) == n else run.values[idx]  # the customers' own figures
         contributions = _contributions_long(out["customer_id"].to_numpy()[idx], as_of.to_numpy()[idx],
                                             values, contrib, names, run.specs)
-    return ScoreResult(out, contributions)
+    return ScoreResult(out, contributions, explainer_name(model, config.explainer) if _explained(model) else "")
 
 
 def grade_categorical(grades: np.ndarray, master_scale: Any = None) -> pd.Categorical:

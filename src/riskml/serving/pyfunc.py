@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from riskml.config import Grade
+from riskml.explain.explainer import pd_and_contributions
 from riskml.explain.reasons import reason_codes
 from riskml.features import feature_specs
 from riskml.modeling.model import RiskModel
@@ -45,7 +46,7 @@ def predict_frame(model: RiskModel, features: pd.DataFrame) -> pd.DataFrame:
     from riskml.scoring.grades import assign_grades
 
     X = features.reset_index(drop=True)
-    p, contrib = model.predict_pd_and_contributions(X)
+    p, contrib = pd_and_contributions(model, X)
     meta = model.metadata_
     reasons = reason_codes(X, contrib, model.feature_names_, feature_specs(meta.extra_attributes), model.medians,
                            meta.n_reasons)
