@@ -36,21 +36,6 @@ MODULE_STAGES: dict[str, tuple[float, str]] = {
     "riskml.data.contract": (0, "the ledger tables' contract: plain declarations (no riskml import) that the "
                                 "config validates table names against and io reads and writes by"),
 }
-# upward imports and cycles known and left to another piece of work, with the reason; each is also an xfail
-# (strict) test, so that it fails as soon as the import is gone and the entry must be removed
-KNOWN_UPWARD: dict[tuple[str, str], str] = {
-    ("riskml.modeling.model", "riskml.explain.explainer"): (
-        "RiskModel.contributions borrows the TreeSHAP back ends lazily (explain/explainer.py depends on nothing "
-        "of riskml); the explainer is the scoring-speed lane's (i15b): move its kernels below modeling or have "
-        "the stages above inject the explainer"),
-}
-KNOWN_CYCLES: dict[tuple[str, ...], str] = {
-    ("riskml.collect.html", "riskml.collect.run"): (
-        "html.py imports run.WorklistResult for an annotation (TYPE_CHECKING) while run.py renders the pages "
-        "with html.py (lazily): the worklist's own package, outside the modeling lane"),
-}
-
-
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(SRC).with_suffix("").parts)
     if parts[-1] == "__init__":
@@ -202,7 +187,7 @@ def test_every_module_has_a_stage() -> None:
 
 def test_no_module_imports_a_higher_stage(graph: dict[str, dict[str, int]]) -> None:
     found = [f"{m} (stage {stage(m):g}) imports {t} (stage {stage(t):g}) at line {line}"
-             for m, t, line in upward_imports(graph) if (m, t) not in KNOWN_UPWARD]
+             for m, t, line in upward_imports(graph)]
     assert not found, "upward imports:\n" + "\n".join(found)
 
 
@@ -213,17 +198,5 @@ def test_the_spark_package_never_imports_the_cli(graph: dict[str, dict[str, int]
 
 
 def test_no_import_cycles(graph: dict[str, dict[str, int]]) -> None:
-    found = [c for c in cycles(graph) if tuple(c) not in KNOWN_CYCLES]
+    found = cycles(graph)
     assert not found, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)
-
-
-@pytest.mark.parametrize("pair", [pytest.param(p, marks=pytest.mark.xfail(reason=r, strict=True), id=" -> ".join(p))
-                                  for p, r in KNOWN_UPWARD.items()])
-def test_known_upward_import_is_gone(pair: tuple[str, str], graph: dict[str, dict[str, int]]) -> None:
-    assert pair[1] not in graph[pair[0]]
-
-
-@pytest.mark.parametrize("cycle", [pytest.param(c, marks=pytest.mark.xfail(reason=r, strict=True), id=" <-> ".join(c))
-                                   for c, r in KNOWN_CYCLES.items()])
-def test_known_cycle_is_gone(cycle: tuple[str, ...], graph: dict[str, dict[str, int]]) -> None:
-    assert list(cycle) not in cycles(graph)

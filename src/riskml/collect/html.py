@@ -9,15 +9,13 @@ import math
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from riskml import __version__
-
-if TYPE_CHECKING:
-    from riskml.collect.run import WorklistResult
+from riskml.collect.result import WorklistResult
 
 # rows of the paperwork queue and the escalations shown on the index page (the files hold them all)
 INDEX_ROWS = 50

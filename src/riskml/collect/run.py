@@ -3,14 +3,15 @@ files written atomically (:func:`write_worklist`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from riskml.collect.amounts import customer_amounts, open_items
 from riskml.collect.assign import ASSIGNMENT_COLUMNS, assign_collectors
+from riskml.collect.html import page_name, render_collector, render_index
 from riskml.collect.paperwork import documents_by_customer, paperwork_queue
+from riskml.collect.result import WorklistResult
 from riskml.collect.worklist import (
     ESCALATION_COLUMNS,
     WORKLIST_COLUMNS,
@@ -27,26 +28,6 @@ from riskml.io import atomic_path, neutralise_formulas, write_text
 TABLES = ("worklist", "escalations", "paperwork", "assignment", "collectors")
 INDEX_FILE = "index.html"
 PAGES_DIR = "collectors"
-
-
-@dataclass
-class WorklistResult:
-    """Everything ``riskml worklist`` writes, as frames."""
-
-    as_of: pd.Timestamp
-    lines: pd.DataFrame  # the collector worklist, ranked (WORKLIST_COLUMNS)
-    escalations: pd.DataFrame
-    paperwork: pd.DataFrame
-    assignment: pd.DataFrame
-    collectors: pd.DataFrame  # per-collector summary
-    tolerance: float
-    unscored_listed: int = 0
-    source: str = ""
-    notes: list[str] = field(default_factory=list)
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        return {"worklist": self.lines, "escalations": self.escalations, "paperwork": self.paperwork,
-                "assignment": self.assignment, "collectors": self.collectors}
 
 
 def build_worklist(ledger: Ledger, as_of: object, scores: pd.DataFrame, collectors: pd.DataFrame,
@@ -101,8 +82,6 @@ def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
 def write_worklist(result: WorklistResult, out_dir: str | Path) -> list[Path]:
     """Write every table as CSV (cells neutralised against formula injection) and Parquet, the index page and
     one HTML page per collector, each file atomically. Returns the paths written."""
-    from riskml.collect.html import page_name, render_collector, render_index
-
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise RiskmlError(f"--out {out}: exists and is not a directory")

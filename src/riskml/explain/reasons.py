@@ -409,7 +409,7 @@ def _render_distinct(spec: FeatureSpec, columns: _Columns, sel: np.ndarray, medi
     (the feature, the template's other fields, the customer's earlier figure): a text is a function of
     those figures alone, and a book repeats them (whole days, shares of few invoices, flags)."""
     used = [spec.name, *(f for f in _template_fields(spec.reason) if f != "value")]
-    own = OWN_COMPARISON.get(spec.name)
+    own = spec.comparison
     if own is not None:
         used.append(own[0])
     used = [c for c in dict.fromkeys(used) if c in columns]
