@@ -24,6 +24,7 @@ class NoDbtModel:
     """A model that does not use ``dbt_avg_3m`` (as when features.yaml excludes it): a flat 5% PD."""
 
     feature_names_ = ["oldest_dpd", "past_due_share"]
+    medians: dict[str, float] = {}
 
     def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
         return np.full(len(X), 0.05)
