@@ -17,8 +17,9 @@ SCALE = ScoringConfig().master_scale
 
 
 # the policy of the worked examples below that predate the customer's own days beyond terms: a fixed 15 days
-# beyond terms, no open orders in the need
-FIXED = {"grace_days": 15, "max_days_beyond_terms": 15, "need_includes_open_orders": False}
+# beyond terms, no open orders in the need; and that predate the money test of a decrease (every cut made)
+FIXED = {"grace_days": 15, "max_days_beyond_terms": 15, "need_includes_open_orders": False,
+         "min_decrease_expected_loss": 0.0, "decrease_pays_margin": False}
 
 
 def run(frame, pds, policy=None, thin=None, scored=None, grades=None, **kw):
@@ -257,9 +258,13 @@ def test_docs_worked_example() -> None:
     frame = rows(base, {**base, "undisputed_oldest_dpd": 40.0}, base)
     out = run(frame, [0.12, 0.12, 0.012], LimitPolicy())
     assert out["need"].round(2).tolist() == [58_333.33] * 3
-    assert out["suggested_limit"].tolist() == [47_000.0, 35_000.0, 60_000.0]
-    assert out["action"].tolist() == ["increase", "decrease", "increase"]
+    # the second customer (40 days past due: no increase) is sized 58,333 x 0.6 = 35,000 for grade 8, but the cut
+    # of 5,000 removes an expected loss of only 0.12 x 0.6 x 5,000 = 360 (below 500, and below the margin it puts
+    # at risk, 0.2 x 20,000 x 12 x 5,000 / 58,333 = 4,114): kept at 40,000
+    assert out["suggested_limit"].tolist() == [47_000.0, 40_000.0, 60_000.0]
+    assert out["action"].tolist() == ["increase", "keep", "increase"]
     assert "covers the exposure 47,000 (47,000, within the break-even cap)" in out["limit_rationale"].iloc[0]
+    assert "expected loss of only 360" in out["limit_rationale"].iloc[1]
 
 
 def test_an_inactive_account_is_not_revoked_until_it_orders_again() -> None:
