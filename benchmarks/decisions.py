@@ -66,9 +66,13 @@ class LedgerSpec:
 LEDGERS = (LedgerSpec("demo", "demo", 7), LedgerSpec("harsh", "harsh", 11))
 # the name of each ledger's column in docs/decision_rates.json
 RATES_NAMES = {"demo": "demo (seed 7)", "harsh": "harsh mix (seed 11)"}
-# the operating point swept: the expected loss a decrease must remove (limits.min_decrease_expected_loss)
-SWEEP_KNOB = "min_decrease_expected_loss"
-SWEEP_VALUES = (0.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0)
+# the operating points swept (config section.field -> values): the expected loss a decrease must remove, the
+# deterioration a revoke needs, the days past due that hold orders
+SWEEPS: dict[str, tuple[float, ...]] = {
+    "limits.min_decrease_expected_loss": (0.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0),
+    "limits.revoke_min_dbt_shift_days": (0.0, 7.0, 10.0, 15.0, 1000.0),
+    "actions.hold_past_due_days": (30.0, 45.0, 60.0, 89.0),
+}
 
 # (figure key, label, target text) in table order; TARGETS holds the checks
 ROWS: tuple[tuple[str, str, str], ...] = (
@@ -221,38 +225,42 @@ def evaluate_decisions(scores: pd.DataFrame, truth: pd.DataFrame, features: pd.D
 
 
 def sweep(features: pd.DataFrame, pd_values: np.ndarray, truth: pd.DataFrame, config: Any, as_of: str,
-          knob: str = SWEEP_KNOB, values: tuple[float, ...] = SWEEP_VALUES) -> pd.DataFrame:
-    """The trade-off curve of one limit-policy knob: :func:`riskml.scoring.policy.apply_policy` on the same
-    features and PDs for each value of ``config.limits.<knob>``, each judged by :func:`evaluate_decisions`.
-    One row per value: the knob, non-defaulters and defaulters restricted, holds, reviews, bad debt
-    avoided, margin lost and their difference."""
+          knob: str, values: tuple[float, ...]) -> pd.DataFrame:
+    """The trade-off curve of one policy knob (``"section.field"`` of the scoring config, e.g.
+    ``"limits.min_decrease_expected_loss"``): :func:`riskml.scoring.policy.apply_policy` on the same features
+    and PDs for each value, each judged by :func:`evaluate_decisions`. One row per value: the value,
+    non-defaulters and defaulters restricted, holds, reviews, limits changed, bad debt avoided, margin lost
+    and their difference."""
     from riskml.scoring.policy import apply_policy
 
+    section, field = knob.split(".")
     rows = []
     for v in values:
-        cfg = config.model_copy(update={"limits": config.limits.model_copy(update={knob: v})})
+        part = getattr(config, section).model_copy(update={field: type(getattr(getattr(config, section), field))(v)})
+        cfg = config.model_copy(update={section: part})
         d = apply_policy(features, pd_values, cfg)
         d.insert(0, "customer_id", features["customer_id"].astype("str").to_numpy())
         d["pd"] = np.asarray(pd_values, dtype="float64")
         fig = evaluate_decisions(d, truth, features, as_of, lgd=cfg.limits.lgd)
-        rows.append({knob: v, **{k: fig[k] for k in ("nondefault_restricted", "default_restricted", "holds_customers",
+        rows.append({"value": v, **{k: fig[k] for k in ("nondefault_restricted", "default_restricted", "holds_customers",
                                                      "reviews_due", "limits_changed", "bad_debt_avoided",
                                                      "margin_lost", "net_money")}})
     return pd.DataFrame(rows)
 
 
-def sweep_markdown(curves: dict[str, pd.DataFrame], knob: str = SWEEP_KNOB) -> str:
-    """One markdown table of the sweeps of every ledger (a row per ledger and knob value)."""
-    lines = [f"| ledger | `limits.{knob}` | non-defaulters restricted | defaulters restricted | holds | reviews due "
+def sweep_markdown(curves: dict[str, pd.DataFrame], knob: str) -> str:
+    """One markdown table of the sweeps of ``knob`` on every ledger (a row per ledger and value); (best) marks
+    the value with the largest bad debt avoided - margin lost on each ledger (the first of equals)."""
+    lines = [f"| ledger | `{knob}` | non-defaulters restricted | defaulters restricted | holds | reviews due "
              "| limits changed | bad debt avoided | margin lost | avoided - lost |", "|---|" + "---:|" * 9]
     for name, c in curves.items():
         best = c["net_money"].idxmax() if c["net_money"].notna().any() else None
         for i, r in c.iterrows():
             mark = " (best)" if i == best else ""
-            lines.append(f"| {name} | {r[knob]:,.0f}{mark} | {r['nondefault_restricted']:.1%} | "
-                         f"{r['default_restricted']:.1%} | {r['holds_customers']:.1%} | {r['reviews_due']:.1%} | "
-                         f"{r['limits_changed']:.1%} | {r['bad_debt_avoided']:,.0f} | {r['margin_lost']:,.0f} | "
-                         f"{r['net_money']:,.0f} |")
+            shares = " | ".join(_fmt("holds_customers", r[k]) for k in (
+                "nondefault_restricted", "default_restricted", "holds_customers", "reviews_due", "limits_changed"))
+            money = " | ".join(_fmt("net_money", r[k]) for k in ("bad_debt_avoided", "margin_lost", "net_money"))
+            lines.append(f"| {name} | {r['value']:,.0f}{mark} | {shares} | {money} |")
     return "\n".join(lines) + "\n"
 
 
@@ -349,7 +357,8 @@ def run_ledger(spec: LedgerSpec, out: Path, customers: int, months: int, reuse: 
     pd_values = scores.set_index(scores["customer_id"].astype("str"))["pd"].reindex(
         features["customer_id"].astype("str")).to_numpy("float64")
     config = load_config("scoring", ROOT / "configs" / "scoring.yaml")
-    figures["_sweep"] = sweep(features, pd_values, truth, config, AS_OF)  # type: ignore[assignment]
+    figures["_sweep"] = {k: sweep(features, pd_values, truth, config, AS_OF, k, v)  # type: ignore[assignment]
+                         for k, v in SWEEPS.items()}
     sales = features.set_index(features["customer_id"].astype("str"))["sales_avg_3m"].reindex(
         scores["customer_id"].astype("str")).to_numpy()
     figures["_rates"] = decision_rates(scores, sales)  # type: ignore[assignment]
@@ -417,13 +426,14 @@ def markdown(results: dict[str, dict[str, float]], customers: int, months: int) 
             persona.append(f"- {n}: {row.rstrip(';')}")
     tail = ("Calibration per persona on the training run's out-of-time test window (mean PD vs observed rate):\n"
             + "\n".join(persona)) if persona else ""
-    curves = {n: results[n]["_sweep"] for n in names if isinstance(results[n].get("_sweep"), pd.DataFrame)}
+    sweeps = {n: results[n]["_sweep"] for n in names if isinstance(results[n].get("_sweep"), dict)}
     curve = ""
-    if curves:
-        curve = (f"The operating point: the same scores with `limits.{SWEEP_KNOB}` swept (the expected loss, PD x "
-                 "LGD x cut, a decrease must remove; the rest of the config as shipped). Bad debt avoided counts the "
-                 "defaulters, margin lost the non-defaulters (see `outcome_money` in `benchmarks/decisions.py`); "
-                 "(best) marks the largest difference on each ledger.\n\n" + sweep_markdown(curves))
+    if sweeps:
+        knobs = list(next(iter(sweeps.values())))
+        curve = ("The operating points: the same scores and PDs with one knob of the shipped config swept at a time "
+                 "(`apply_policy` again, nothing retrained). Bad debt avoided counts the defaulters, margin lost the "
+                 "non-defaulters (`outcome_money` in `benchmarks/decisions.py`); (best) marks the largest difference "
+                 "on each ledger.\n\n" + "\n".join(sweep_markdown({n: sweeps[n][k] for n in sweeps}, k) for k in knobs))
     return "\n\n".join(x for x in (head, "\n".join(lines), tail, curve) if x) + "\n"
 
 

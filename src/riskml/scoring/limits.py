@@ -153,9 +153,10 @@ def revoke_evidence(frame: pd.DataFrame, policy: LimitPolicy) -> np.ndarray:
     ``dbt_shift_24m``), and not a steady full payer (``dbt_volatility_12m <= revoke_steady_max_volatility`` and
     ``paid_in_full_share_12m >= revoke_steady_min_paid_in_full``): a customer who pays everything, steadily,
     however late, is a terms problem, not a habitual debtor. A frame without these columns (no evidence to
-    read) gives True everywhere: the revoke rules then stand on grade and habit alone."""
+    read), or ``revoke_needs_evidence`` false, gives True everywhere: the revoke rules then stand on grade and
+    habit alone."""
     n = len(frame)
-    if not any(c in frame for c in EVIDENCE_COLUMNS):
+    if not policy.revoke_needs_evidence or not any(c in frame for c in EVIDENCE_COLUMNS):
         return np.ones(n, dtype=bool)
 
     def col(c: str) -> np.ndarray:
@@ -181,6 +182,7 @@ def suggest_limits(
     lgd: np.ndarray | None = None,
     margin: np.ndarray | None = None,
     usual_days: np.ndarray | None = None,
+    at_review: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The limit policy for every row of ``frame`` (which holds :data:`LIMIT_COLUMNS`).
 
@@ -189,7 +191,9 @@ def suggest_limits(
     within a strong late payer's usual pattern (:func:`riskml.scoring.personas.usual_lateness_days`; it does
     not block an increase), ``collections`` the
     customers on the collections track (no model-driven limit decision), ``lgd`` / ``margin`` per-row
-    segment rates for the break-even cap.
+    segment rates for the break-even cap, ``at_review`` the customers whose routine review falls now
+    (:func:`riskml.scoring.actions.review_calendar`; default: everybody): between reviews an increase is
+    proposed only to a customer using at least ``increase_min_utilisation`` of its current limit.
 
     Returns, on ``frame``'s index: ``current_limit``, ``suggested_limit``, ``limit_change`` (suggested
     minus current; empty when no limit is on file), ``action`` (one of :data:`ACTIONS`), ``revoked``
@@ -284,6 +288,14 @@ def suggest_limits(
             (el_removed < policy.min_decrease_expected_loss) | (policy.decrease_pays_margin & (el_removed < cut_margin)))
     suggested = np.where(immaterial, current0, suggested)
 
+    # between routine reviews, headroom the customer does not use waits for its review
+    review_now = np.ones(n, dtype=bool) if at_review is None else np.asarray(at_review, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        waiting = (ok & positive & ~review_now & ~covering & (suggested > current0)
+                   & (exposure < policy.increase_min_utilisation * current0))
+    waited = np.where(waiting, suggested, np.nan)
+    suggested = np.where(waiting, current0, suggested)
+
     # no increase while undisputed invoices are well past due, nor on the collections track
     with np.errstate(invalid="ignore"):
         tolerated = np.maximum(policy.no_increase_past_due_days, 0.0 if usual_days is None else usual_days)
@@ -349,6 +361,10 @@ def suggest_limits(
         (shown & immaterial,
          lambda i: f"; the cut would remove an expected loss of only {el_removed[i]:,.0f} (PD x LGD x cut; policy "
                    f"{policy.min_decrease_expected_loss:,.0f}): kept"),
+        (shown & waiting,
+         lambda i: f"; the increase to {waited[i]:,.0f} waits for the routine review: the exposure {exposure[i]:,.0f} "
+                   f"uses {exposure[i] / current0[i]:.0%} of the current limit (between reviews increases start at "
+                   f"{policy.increase_min_utilisation:.0%}): kept"),
         (ok & spared & ~revoked & ~coll,
          lambda i: "; not revoked: the ledger shows no deterioration against the customer's own norm (or a steady "
                    "full payer): terms and limit are worked instead"),
