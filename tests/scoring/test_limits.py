@@ -391,3 +391,29 @@ def test_revoke_needs_evidence_can_be_switched_off() -> None:
     persona = np.array(["distressed"], dtype=object)
     assert run(frame, [0.5], LimitPolicy(), persona=persona)["action"].iloc[0] == "keep"
     assert run(frame, [0.5], LimitPolicy(revoke_needs_evidence=False), persona=persona)["action"].iloc[0] == "revoke"
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(0.0, 0.5), st.floats(0.0, 1e6), st.floats(1_000.0, 1e6), st.floats(0.0, 1.5e6)),
+        min_size=1, max_size=20,
+    )
+)
+def test_money_invariants(data) -> None:
+    """Default policy, between reviews: every decrease removes at least min_decrease_expected_loss of expected
+    loss; an acceptable grade (7 or better) is never cut below its exposure; every increase goes to a customer
+    using at least increase_min_utilisation of its limit or covers its exposure."""
+    frame = rows(*({"sales_avg_3m": s, "sales_avg_12m": s, "credit_limit": c, "exposure": e} for _, s, c, e in data))
+    pds = np.array([d[0] for d in data])
+    pol = LimitPolicy()
+    grades = assign_grades(pds, SCALE)
+    out = run(frame, pds, pol, grades=grades, at_review=np.zeros(len(data), dtype=bool))
+    act, sugg = out["action"].to_numpy(), out["suggested_limit"].to_numpy()
+    cur, exp = np.array([d[2] for d in data]), np.array([d[3] for d in data])
+    dec = act == "decrease"
+    assert (pds[dec] * pol.lgd * (cur[dec] - sugg[dec]) >= pol.min_decrease_expected_loss - 1e-6).all()
+    acceptable = np.array([int(g) <= int(pol.floor_worst_grade) for g in grades])
+    floor = np.minimum(np.ceil(exp / pol.round_to) * pol.round_to, cur)
+    assert (sugg[dec & acceptable] >= floor[dec & acceptable]).all()
+    inc = act == "increase"
+    assert ((exp[inc] >= pol.increase_min_utilisation * cur[inc]) | (sugg[inc] >= exp[inc])).all()
