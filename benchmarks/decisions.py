@@ -11,6 +11,17 @@ markers) and to ``OUT/decisions.md``; numbers in the docs therefore come from a 
 
     python benchmarks/decisions.py [--out .bench/decisions] [--customers 2000] [--months 36] [--no-docs] [--reuse]
 
+Beside the table it sweeps the operating point of the restrictions (``limits.min_decrease_expected_loss``, the
+expected loss a cut must remove) over the same scores: :func:`apply_policy` again on the features and PDs,
+nothing retrained, so the trade-off between non-defaulters and defaulters restricted, and the money of each
+point (bad debt avoided against margin lost), comes from the same run.
+
+It is also the one home of the "Decision rates" table (``docs/decision_rates.json`` -> the
+``decision-rates`` block of ``docs/scoring.md``): each ledger's rates (:func:`riskml.scoring.summary.decision_rates`,
+the one definition of every rate) are stored under its name; a scores file of your own is added with
+
+    python benchmarks/decisions.py rates --data DIR --scores FILE --name "demo, seed 7"   [--remove NAME]
+
 :func:`evaluate_decisions` is the pure part (scores + truth + features -> figures); tests check it on a
 hand-made book.
 """
@@ -18,13 +29,16 @@ hand-made book.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "scoring.md"
+RATES = ROOT / "docs" / "decision_rates.json"
 BEGIN, END_MARK = "<!-- decisions:begin -->", "<!-- decisions:end -->"
+START, END = "<!-- decision-rates:start -->", "<!-- decision-rates:end -->"
 AS_OF = "2026-09-30"
 HORIZON_MONTHS = 12
 STRONG_TRUTH = "stretcher"  # the generator's strong customers who stretch terms
@@ -48,8 +64,17 @@ class LedgerSpec:
 
 
 LEDGERS = (LedgerSpec("demo", "demo", 7), LedgerSpec("harsh", "harsh", 11))
+# the name of each ledger's column in docs/decision_rates.json
+RATES_NAMES = {"demo": "demo (seed 7)", "harsh": "harsh mix (seed 11)"}
+# the operating points swept (config section.field -> values): the expected loss a decrease must remove, the
+# deterioration a revoke needs, the days past due that hold orders
+SWEEPS: dict[str, tuple[float, ...]] = {
+    "limits.min_decrease_expected_loss": (0.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0),
+    "limits.revoke_min_dbt_shift_days": (0.0, 7.0, 10.0, 15.0, 1000.0),
+    "actions.hold_past_due_days": (30.0, 45.0, 60.0, 89.0),
+}
 
-# (figure key, label, target text, check) in table order; check(value) -> bool or None (no target)
+# (figure key, label, target text) in table order; TARGETS holds the checks
 ROWS: tuple[tuple[str, str, str], ...] = (
     ("customers", "customers in the book", ""),
     ("alive", "not defaulted at the as-of date", ""),
@@ -65,11 +90,19 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("nondefault_revoked", "non-defaulters revoked", "<= 5%"),
     ("nondefault_restricted", "non-defaulters restricted (hold, revoke or decrease)", "<= 15%"),
     ("default_restricted", "defaulters restricted before they default", ">= 80%"),
+    ("bad_debt_avoided", "money: bad debt avoided on the defaulters (LGD x exposure at default kept off)", ""),
+    ("margin_lost", "money: margin lost on the non-defaulters (their margin at risk)", ""),
+    ("net_money", "money: bad debt avoided - margin lost", ""),
     ("holds_customers", "order holds, share of customers", "<= 10%"),
+    ("holds_collections", "  of which collections track (already seriously delinquent)", ""),
     ("holds_sales", "order holds, share of monthly sales", "<= 15%"),
     ("reviews_due", "reviews due now, share of customers", "<= 15%"),
     ("increase_and_hold", "customers with an increase and a hold", "0"),
-    ("limits_changed", "limits changed, share of customers with a limit", ""),
+    ("limits_changed", "limits changed (increase, decrease, revoke), share of customers", ""),
+    ("approval_queue", "decisions waiting for approval (approval_level set)", ""),
+    ("approval_analyst", "  of which analyst", ""),
+    ("approval_credit_manager", "  of which credit manager", ""),
+    ("approval_finance_director", "  of which finance director", ""),
 )
 TARGETS = {
     "persona_max_gap": lambda v: abs(v) <= 3, "strong_gap": lambda v: abs(v) <= 3,
@@ -80,7 +113,12 @@ TARGETS = {
 }
 SHARES = {"default_rate_12m", "strong_recall", "strong_precision", "nondefault_revoked", "nondefault_restricted",
           "default_restricted", "holds_customers", "holds_sales", "reviews_due", "limits_changed"}
-COUNTS = {"customers", "alive", "strong_revoked", "strong_held", "increase_and_hold"}
+COUNTS = {"customers", "alive", "strong_revoked", "strong_held", "increase_and_hold", "holds_collections",
+          "approval_queue", "approval_analyst", "approval_credit_manager", "approval_finance_director"}
+MONEY = {"bad_debt_avoided", "margin_lost", "net_money"}
+# the rates of riskml.scoring.summary.decision_rates (percent) -> figure keys (shares)
+FROM_RATES = {"holds_pct_customers": "holds_customers", "holds_pct_sales": "holds_sales",
+              "reviews_pct": "reviews_due", "limits_changed_pct": "limits_changed"}
 
 
 def _share(mask: np.ndarray, base: np.ndarray) -> float:
@@ -88,22 +126,58 @@ def _share(mask: np.ndarray, base: np.ndarray) -> float:
     return float((mask & base).sum() / n) if n else float("nan")
 
 
+def _col(frame: pd.DataFrame, col: str) -> np.ndarray:
+    return pd.to_numeric(frame[col], errors="coerce").to_numpy("float64") if col in frame else np.full(len(frame), np.nan)
+
+
+def outcome_money(s: pd.DataFrame, defaults: np.ndarray, survivors: np.ndarray, lgd: float) -> dict[str, float]:
+    """Bad debt avoided and margin lost of the decisions, judged against the truth.
+
+    - **Bad debt avoided**, over the customers who default: ``LGD x (EAD before - EAD after)``. Before the
+      decision a customer may draw its current limit (``max(exposure, current_limit)``); after it, a held,
+      revoked or collections customer draws nothing new (its exposure), any other one up to its suggested
+      limit (``max(exposure, suggested_limit)``). An increase for a future defaulter counts negative.
+    - **Margin lost**, over the customers who do not default: the margin their hold, cut or revoke puts at
+      risk (the policy's own ``margin_at_risk``). The margin an increase earns is not counted.
+
+    Needs ``exposure`` (features) and ``margin_at_risk`` (scores); NaN when either is missing."""
+    if "exposure" not in s or "margin_at_risk" not in s:
+        return {"bad_debt_avoided": float("nan"), "margin_lost": float("nan"), "net_money": float("nan")}
+    exposure = np.clip(np.nan_to_num(_col(s, "exposure")), 0.0, None)
+    current = np.nan_to_num(_col(s, "current_limit"))
+    suggested = np.nan_to_num(_col(s, "suggested_limit"))
+    hold = s["order_hold"].fillna(False).astype(bool).to_numpy()
+    stops = hold | np.isin(s["action"].astype("str").to_numpy(), ["revoke", "collections"])
+    before = np.maximum(exposure, current)
+    after = np.where(stops, exposure, np.maximum(exposure, suggested))
+    avoided = float((lgd * (before - after))[defaults].sum())
+    lost = float(np.nan_to_num(_col(s, "margin_at_risk"))[survivors].sum())
+    return {"bad_debt_avoided": avoided, "margin_lost": lost, "net_money": avoided - lost}
+
+
 def evaluate_decisions(scores: pd.DataFrame, truth: pd.DataFrame, features: pd.DataFrame, as_of: str,
-                       horizon_months: int = HORIZON_MONTHS) -> dict[str, float]:
+                       horizon_months: int = HORIZON_MONTHS, lgd: float | None = None) -> dict[str, float]:
     """The decision figures of one scored book against the generator's truth.
 
     ``scores``: the ``riskml score`` output (customer_id, pd, action, order_hold, review_due, persona,
-    current_limit, suggested_limit); ``truth``: customer_id, persona (the generator's), default_date (by
-    the as-of date), scheduled_default_date (also after it); ``features``: customer_id, sales_avg_3m.
-    Outcome figures are over the customers not defaulted at the as-of date; workload figures (holds,
-    reviews, limit changes) over the whole book, as a credit team sees it."""
+    current_limit, suggested_limit; with collections_track, approval_level and margin_at_risk when present);
+    ``truth``: customer_id, persona (the generator's), default_date (by the as-of date),
+    scheduled_default_date (also after it); ``features``: customer_id, sales_avg_3m (and exposure for the
+    money figures). Outcome figures are over the customers not defaulted at the as-of date; workload figures
+    (holds, reviews, limit changes, approvals) over the whole book, as a credit team sees it, and defined once
+    in :func:`riskml.scoring.summary.decision_rates`. ``lgd`` (default: the scoring config's) prices the bad
+    debt avoided (:func:`outcome_money`)."""
+    from riskml.config import ScoringConfig
+    from riskml.scoring.summary import decision_rates
+
     as_of_ts = pd.Timestamp(as_of)
     horizon_end = as_of_ts + pd.DateOffset(months=horizon_months)
     t = truth.assign(customer_id=truth["customer_id"].astype("str"))
-    f = features.assign(customer_id=features["customer_id"].astype("str"))[["customer_id", "sales_avg_3m"]]
+    keep = ["customer_id", "sales_avg_3m"] + (["exposure"] if "exposure" in features else [])
+    f = features.assign(customer_id=features["customer_id"].astype("str"))[keep]
     s = scores.assign(customer_id=scores["customer_id"].astype("str")).merge(
         t, on="customer_id", how="left", suffixes=("", "_truth"), validate="one_to_one").merge(
-        f, on="customer_id", how="left", validate="one_to_one")
+        f, on="customer_id", how="left", suffixes=("", "_f"), validate="one_to_one")
     truth_persona = s["persona_truth"].astype("str").to_numpy()
     default_by = pd.to_datetime(s["default_date"])
     scheduled = pd.to_datetime(s["scheduled_default_date"])
@@ -116,19 +190,20 @@ def evaluate_decisions(scores: pd.DataFrame, truth: pd.DataFrame, features: pd.D
     restricted = hold | np.isin(action, RESTRICTING_ACTIONS)
     strong_truth = (truth_persona == STRONG_TRUTH) & alive
     strong_pred = (s["persona"].astype("str").to_numpy() == "strong_late_payer") & alive
-    sales = pd.to_numeric(s["sales_avg_3m"], errors="coerce").fillna(0.0).clip(lower=0.0).to_numpy()
-    has_limit = pd.to_numeric(s["current_limit"], errors="coerce").notna().to_numpy()
-    changed = has_limit & ~np.isclose(pd.to_numeric(s["suggested_limit"], errors="coerce").to_numpy(),
-                                      pd.to_numeric(s["current_limit"], errors="coerce").to_numpy())
-    p = pd.to_numeric(s["pd"], errors="coerce").to_numpy()
+    p = _col(s, "pd")
     scored = np.isfinite(p) & alive
     auc = float("nan")
     if scored.any() and 0 < defaults[scored].sum() < scored.sum():
         from sklearn.metrics import roc_auc_score
 
         auc = float(roc_auc_score(defaults[scored], p[scored]))
-    everyone = np.ones(len(s), dtype=bool)
-    return {
+    if "limit_change" not in s:
+        s["limit_change"] = _col(s, "suggested_limit") - _col(s, "current_limit")
+    rates = decision_rates(s.assign(review_due=s["review_due"].fillna(False).astype(bool), order_hold=hold),
+                           np.clip(np.nan_to_num(_col(s, "sales_avg_3m")), 0.0, None))
+    coll = (s["collections_track"].fillna(False).astype(bool).to_numpy() if "collections_track" in s
+            else action == "collections")
+    out = {
         "customers": float(len(s)),
         "alive": float(alive.sum()),
         "default_rate_12m": _share(defaults, alive),
@@ -140,12 +215,89 @@ def evaluate_decisions(scores: pd.DataFrame, truth: pd.DataFrame, features: pd.D
         "nondefault_revoked": _share(revoked, survivors),
         "nondefault_restricted": _share(restricted, survivors),
         "default_restricted": _share(restricted, defaults),
-        "holds_customers": _share(hold, everyone),
-        "holds_sales": float(sales[hold].sum() / sales.sum()) if sales.sum() > 0 else float("nan"),
-        "reviews_due": _share(s["review_due"].fillna(False).astype(bool).to_numpy(), everyone),
-        "increase_and_hold": float(((action == "increase") & hold).sum()),
-        "limits_changed": _share(changed, has_limit),
+        "holds_collections": float((hold & coll).sum()),
+        "increase_and_hold": float(rates["increase_with_hold"]),
     }
+    out.update({key: float(rates[r]) / 100.0 for r, key in FROM_RATES.items()})
+    out.update({k: float(v) for k, v in rates.items() if k.startswith("approval_")})
+    out.update(outcome_money(s, defaults, survivors, ScoringConfig().limits.lgd if lgd is None else lgd))
+    return out
+
+
+def sweep(features: pd.DataFrame, pd_values: np.ndarray, truth: pd.DataFrame, config: Any, as_of: str,
+          knob: str, values: tuple[float, ...]) -> pd.DataFrame:
+    """The trade-off curve of one policy knob (``"section.field"`` of the scoring config, e.g.
+    ``"limits.min_decrease_expected_loss"``): :func:`riskml.scoring.policy.apply_policy` on the same features
+    and PDs for each value, each judged by :func:`evaluate_decisions`. One row per value: the value,
+    non-defaulters and defaulters restricted, holds, reviews, limits changed, bad debt avoided, margin lost
+    and their difference."""
+    from riskml.scoring.policy import apply_policy
+
+    section, field = knob.split(".")
+    rows = []
+    for v in values:
+        part = getattr(config, section).model_copy(update={field: type(getattr(getattr(config, section), field))(v)})
+        cfg = config.model_copy(update={section: part})
+        d = apply_policy(features, pd_values, cfg)
+        d.insert(0, "customer_id", features["customer_id"].astype("str").to_numpy())
+        d["pd"] = np.asarray(pd_values, dtype="float64")
+        fig = evaluate_decisions(d, truth, features, as_of, lgd=cfg.limits.lgd)
+        rows.append({"value": v, **{k: fig[k] for k in ("nondefault_restricted", "default_restricted", "holds_customers",
+                                                     "reviews_due", "limits_changed", "bad_debt_avoided",
+                                                     "margin_lost", "net_money")}})
+    return pd.DataFrame(rows)
+
+
+def sweep_markdown(curves: dict[str, pd.DataFrame], knob: str) -> str:
+    """One markdown table of the sweeps of ``knob`` on every ledger (a row per ledger and value); (best) marks
+    the value with the largest bad debt avoided - margin lost on each ledger (the first of equals)."""
+    lines = [f"| ledger | `{knob}` | non-defaulters restricted | defaulters restricted | holds | reviews due "
+             "| limits changed | bad debt avoided | margin lost | avoided - lost |", "|---|" + "---:|" * 9]
+    for name, c in curves.items():
+        best = c["net_money"].idxmax() if c["net_money"].notna().any() else None
+        for i, r in c.iterrows():
+            mark = " (best)" if i == best else ""
+            shares = " | ".join(_fmt("holds_customers", r[k]) for k in (
+                "nondefault_restricted", "default_restricted", "holds_customers", "reviews_due", "limits_changed"))
+            money = " | ".join(_fmt("net_money", r[k]) for k in ("bad_debt_avoided", "margin_lost", "net_money"))
+            lines.append(f"| {name} | {r['value']:,.0f}{mark} | {shares} | {money} |")
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------ decision rates
+def load_rates(path: Path = RATES) -> dict[str, dict[str, float]]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def doc_section(rates: dict[str, dict[str, float]]) -> str:
+    from riskml.scoring.summary import rates_markdown
+
+    return f"{START}\n{rates_markdown(rates)}{END}"
+
+
+def save_rates(rates: dict[str, dict[str, float]], path: Path = RATES, doc: Path = DOC) -> None:
+    """Write the rates file and regenerate the ``decision-rates`` block of ``doc`` from it."""
+    path.write_text(json.dumps(rates, indent=1) + "\n", encoding="utf-8")
+    text = doc.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"{doc}: no {START} ... {END} block to replace")
+    doc.write_text(pattern.sub(lambda _: doc_section(rates), text), encoding="utf-8")
+
+
+def rates_of(data: Path, scores_file: Path) -> dict[str, float]:
+    """The decision rates of a scores file scored on the ledger ``data`` (monthly sales from its features as
+    of the scores' as-of date)."""
+    from riskml.cli.ledger import load_ledger_for_cli
+    from riskml.features import build_features
+    from riskml.io import read_table
+    from riskml.scoring.summary import decision_rates
+
+    scores = read_table(scores_file)
+    as_of = pd.to_datetime(scores["as_of"]).max()
+    feats = build_features(load_ledger_for_cli(data, None), as_of).set_index("customer_id")
+    sales = feats["sales_avg_3m"].reindex(scores["customer_id"].astype("str")).to_numpy()
+    return decision_rates(scores, sales)
 
 
 # ------------------------------------------------------------------------------------------ the runs
@@ -199,6 +351,17 @@ def run_ledger(spec: LedgerSpec, out: Path, customers: int, months: int, reuse: 
     features = build_features(ledger, AS_OF)
     figures = evaluate_decisions(scores, truth, features, AS_OF)
     figures.update(_training_figures(folder))
+    from riskml.config import load_config
+    from riskml.scoring.summary import decision_rates
+
+    pd_values = scores.set_index(scores["customer_id"].astype("str"))["pd"].reindex(
+        features["customer_id"].astype("str")).to_numpy("float64")
+    config = load_config("scoring", ROOT / "configs" / "scoring.yaml")
+    figures["_sweep"] = {k: sweep(features, pd_values, truth, config, AS_OF, k, v)  # type: ignore[assignment]
+                         for k, v in SWEEPS.items()}
+    sales = features.set_index(features["customer_id"].astype("str"))["sales_avg_3m"].reindex(
+        scores["customer_id"].astype("str")).to_numpy()
+    figures["_rates"] = decision_rates(scores, sales)  # type: ignore[assignment]
     return figures
 
 
@@ -227,6 +390,8 @@ def _fmt(key: str, v: float) -> str:
         return f"{v:.1%}"
     if key in COUNTS:
         return f"{int(v):,}"
+    if key in MONEY:
+        return f"{v:,.0f}"
     if key == "persona_max_gap":
         return f"{v:.1f}"
     if key.endswith("_gap"):
@@ -261,7 +426,15 @@ def markdown(results: dict[str, dict[str, float]], customers: int, months: int) 
             persona.append(f"- {n}: {row.rstrip(';')}")
     tail = ("Calibration per persona on the training run's out-of-time test window (mean PD vs observed rate):\n"
             + "\n".join(persona)) if persona else ""
-    return "\n\n".join(x for x in (head, "\n".join(lines), tail) if x) + "\n"
+    sweeps = {n: results[n]["_sweep"] for n in names if isinstance(results[n].get("_sweep"), dict)}
+    curve = ""
+    if sweeps:
+        knobs = list(next(iter(sweeps.values())))
+        curve = ("The operating points: the same scores and PDs with one knob of the shipped config swept at a time "
+                 "(`apply_policy` again, nothing retrained). Bad debt avoided counts the defaulters, margin lost the "
+                 "non-defaulters (`outcome_money` in `benchmarks/decisions.py`); (best) marks the largest difference "
+                 "on each ledger.\n\n" + "\n".join(sweep_markdown({n: sweeps[n][k] for n in sweeps}, k) for k in knobs))
+    return "\n\n".join(x for x in (head, "\n".join(lines), tail, curve) if x) + "\n"
 
 
 def write_doc(table: str, doc: Path = DOC) -> None:
@@ -276,7 +449,29 @@ def write_doc(table: str, doc: Path = DOC) -> None:
     doc.write_text(text, encoding="utf-8")
 
 
+def rates_main(argv: list[str]) -> None:
+    """``rates --data DIR --scores FILE --name NAME`` / ``rates --remove NAME``: add (or drop) a column of the
+    decision-rates table."""
+    ap = argparse.ArgumentParser(prog="decisions.py rates", description="a scores file's decision rates")
+    ap.add_argument("--data", type=Path)
+    ap.add_argument("--scores", type=Path)
+    ap.add_argument("--name")
+    ap.add_argument("--remove")
+    args = ap.parse_args(argv)
+    rates = load_rates()
+    if args.remove:
+        rates.pop(args.remove, None)
+    if args.scores is not None:
+        rates[args.name or args.scores.stem] = rates_of(args.data, args.scores)
+    save_rates(rates)
+    print(doc_section(rates))
+
+
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["rates"]:
+        rates_main(argv[1:])
+        return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / ".bench" / "decisions")
     ap.add_argument("--customers", type=int, default=2000)
@@ -297,7 +492,13 @@ def main(argv: list[str] | None = None) -> None:
     print(table)
     if not args.no_docs:
         write_doc(table)
-        print(f"wrote the table into {DOC}")
+        if (args.customers, args.months) == (2000, 36):
+            rates = load_rates()
+            for name, fig in results.items():
+                if isinstance(fig.get("_rates"), dict):
+                    rates[RATES_NAMES[name]] = fig["_rates"]
+            save_rates(rates)
+        print(f"wrote the tables into {DOC}")
 
 
 if __name__ == "__main__":

@@ -51,12 +51,15 @@ def test_figures_hand_computed(book) -> None:
         "nondefault_restricted": 3 / 7,                     # C2 decrease, C5 revoke, C7 hold
         "default_restricted": 1 / 2,                        # C4 held; C10 not
         "holds_customers": 4 / 10,                          # C4 C5 C6 C7
-        "holds_sales": 1_000 / 7_000,
+        "holds_collections": 0,
+        "holds_sales": 0.143,                               # 1,000 / 7,000, rounded as decision_rates does
         "reviews_due": 2 / 10,
         "increase_and_hold": 1,                             # C7
-        "limits_changed": 5 / 9,                            # C2 C4 C5 C7 C8 of the 9 with a limit
+        "limits_changed": 5 / 10,                           # C2 C4 C5 C7 C8 (increase, decrease, revoke)
+        # no margin_at_risk in these scores: no money figures
+        "bad_debt_avoided": np.nan, "margin_lost": np.nan, "net_money": np.nan,
     }
-    assert got == pytest.approx(expected)
+    assert got == pytest.approx(expected, nan_ok=True)
 
 
 def test_markdown_marks_missed_targets_and_the_doc_block_is_replaced(book, tmp_path) -> None:
@@ -73,3 +76,35 @@ def test_markdown_marks_missed_targets_and_the_doc_block_is_replaced(book, tmp_p
     text = doc.read_text(encoding="utf-8")
     assert text.count(dec.BEGIN) == 1 and "41.0% ✗" in text and "40.0% ✗" not in text
     assert text.startswith("# Scoring\n\ntext\n")
+
+
+def test_outcome_money_hand_computed() -> None:
+    # D1 defaults, held: before max(8,000, 10,000) = 10,000, after its exposure 8,000 -> 0.6 x 2,000 = 1,200 avoided
+    # D2 defaults, increased 6,000 -> 9,000: after 9,000 -> 0.6 x -3,000 = -1,800 (bad debt added)
+    # S1 does not default, cut: its margin at risk 700 is lost; S2 kept: nothing
+    s = pd.DataFrame({"exposure": [8_000.0, 5_000.0, 3_000.0, 1_000.0],
+                      "current_limit": [10_000.0, 6_000.0, 9_000.0, 2_000.0],
+                      "suggested_limit": [10_000.0, 9_000.0, 6_000.0, 2_000.0],
+                      "order_hold": [True, False, False, False], "action": ["keep", "increase", "decrease", "keep"],
+                      "margin_at_risk": [50.0, 0.0, 700.0, 0.0]})
+    got = dec.outcome_money(s, np.array([True, True, False, False]), np.array([False, False, True, True]), 0.6)
+    assert got == pytest.approx({"bad_debt_avoided": -600.0, "margin_lost": 700.0, "net_money": -1_300.0})
+
+
+def test_sweep_reapplies_the_policy_per_knob_value() -> None:
+    """A survivor with 30,000 of idle headroom at PD 9% (grade 7): cut 40,000 -> 30,000 removes 0.09 x 0.6 x 10,000
+    = 540 of expected loss. The sweep of min_decrease_expected_loss restricts it at 0 and 500, not at 1,000."""
+    from riskml.config import ScoringConfig
+    from tests.scoring.frames import rows
+
+    features = rows({"credit_limit": 40_000.0, "sales_avg_3m": 10_000.0})
+    truth = pd.DataFrame({"customer_id": ["C1"], "persona": ["prompt"], "default_date": [NaT],
+                          "scheduled_default_date": [NaT]})
+    curve = dec.sweep(features, np.array([0.09]), truth, ScoringConfig(), AS_OF, "limits.min_decrease_expected_loss",
+                      (0.0, 500.0, 1000.0))
+    assert curve["value"].tolist() == [0.0, 500.0, 1000.0]
+    assert curve["nondefault_restricted"].tolist() == [1.0, 1.0, 0.0]
+    assert curve["limits_changed"].tolist() == [1.0, 1.0, 0.0]
+    table = dec.sweep_markdown({"demo": curve}, "limits.min_decrease_expected_loss")
+    # no defaulter, no margin at risk on a cut above the need: every value nets 0, the first is marked
+    assert "| demo | 0 (best) | 100.0% | n/a | 0.0% | 0.0% | 100.0% | 0 | 0 | 0 |" in table

@@ -471,6 +471,25 @@ class LimitPolicy(_Section):
     # revoke inactive accounts too (no sales in the basis window and nothing open); by default their terms are
     # decided when they order again
     revoke_inactive: bool = False
+    # a revoke by grade or habit needs the ledger to show deterioration too (false: grade or habit alone): paying at
+    # least revoke_min_dbt_shift_days later than the customer's own norm (dbt_shift_12m or dbt_shift_24m) ...
+    revoke_needs_evidence: bool = True
+    revoke_min_dbt_shift_days: float = Field(default=7.0, ge=0)
+    # ... and not a steady full payer (monthly DBT varying by at most revoke_steady_max_volatility days and at
+    # least revoke_steady_min_paid_in_full of invoices paid in full): those get a decrease and terms, not a revoke
+    revoke_steady_max_volatility: float = Field(default=7.0, ge=0)
+    revoke_steady_min_paid_in_full: float = Field(default=0.85, ge=0, le=1)
+    # a decrease (not a revoke) is made only when the expected loss it removes, PD x LGD x (current - suggested),
+    # is at least this amount: smaller cuts are noise (kept); acceptable grades are never cut below their exposure
+    min_decrease_expected_loss: float = Field(default=500.0, ge=0)
+    # ... and (true) at least the margin the cut puts at risk (the share of the need it no longer covers)
+    decrease_pays_margin: bool = True
+    # between routine reviews an increase is proposed only to a customer using at least this share of its current
+    # limit (exposure / limit): headroom it does not use waits for its review (0: increases at any time)
+    increase_min_utilisation: float = Field(default=0.8, ge=0)
+    # thin files over their limit are covered like the others (cover_exposure_worst_grade), up to this amount:
+    # a new customer outgrowing the limit set at onboarding goes to the approval queue, not to an order hold
+    thin_file_cover_max_limit: float = Field(default=100_000.0, ge=0)
     round_to: float = Field(default=1000.0, gt=0)
     # changes below this share of the current limit are not worth a review (hysteresis)
     min_change_pct: float = Field(default=0.10, ge=0)

@@ -20,6 +20,6 @@ HOLD_NOBODY = {
 # customer is left to the collections track instead
 REVOKE_ALL = {
     "actions": {"collections_past_due_days": 100_000},
-    "limits": {"revoke_grade": "1", "revoke_inactive": True, "revocable_personas": [
+    "limits": {"revoke_grade": "1", "revoke_inactive": True, "revoke_needs_evidence": False, "revocable_personas": [
         "thin_file", "distressed", "disorganised", "weak_late_payer", "strong_late_payer", "prompt_payer", "regular"]},
 }

@@ -17,8 +17,9 @@ SCALE = ScoringConfig().master_scale
 
 
 # the policy of the worked examples below that predate the customer's own days beyond terms: a fixed 15 days
-# beyond terms, no open orders in the need
-FIXED = {"grace_days": 15, "max_days_beyond_terms": 15, "need_includes_open_orders": False}
+# beyond terms, no open orders in the need; and that predate the money test of a decrease (every cut made)
+FIXED = {"grace_days": 15, "max_days_beyond_terms": 15, "need_includes_open_orders": False,
+         "min_decrease_expected_loss": 0.0, "decrease_pays_margin": False}
 
 
 def run(frame, pds, policy=None, thin=None, scored=None, grades=None, **kw):
@@ -257,9 +258,13 @@ def test_docs_worked_example() -> None:
     frame = rows(base, {**base, "undisputed_oldest_dpd": 40.0}, base)
     out = run(frame, [0.12, 0.12, 0.012], LimitPolicy())
     assert out["need"].round(2).tolist() == [58_333.33] * 3
-    assert out["suggested_limit"].tolist() == [47_000.0, 35_000.0, 60_000.0]
-    assert out["action"].tolist() == ["increase", "decrease", "increase"]
+    # the second customer (40 days past due: no increase) is sized 58,333 x 0.6 = 35,000 for grade 8, but the cut
+    # of 5,000 removes an expected loss of only 0.12 x 0.6 x 5,000 = 360 (below 500, and below the margin it puts
+    # at risk, 0.2 x 20,000 x 12 x 5,000 / 58,333 = 4,114): kept at 40,000
+    assert out["suggested_limit"].tolist() == [47_000.0, 40_000.0, 60_000.0]
+    assert out["action"].tolist() == ["increase", "keep", "increase"]
     assert "covers the exposure 47,000 (47,000, within the break-even cap)" in out["limit_rationale"].iloc[0]
+    assert "expected loss of only 360" in out["limit_rationale"].iloc[1]
 
 
 def test_an_inactive_account_is_not_revoked_until_it_orders_again() -> None:
@@ -282,3 +287,133 @@ def test_an_inactive_account_is_not_revoked_until_it_orders_again() -> None:
     assert "decided when it orders again" in out["limit_rationale"].iloc[0]
     both = suggest_limits(frame, np.array([0.5, 0.5]), grades, LimitPolicy(revoke_inactive=True), scale)
     assert both["action"].tolist() == ["revoke", "revoke"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# money and evidence behind a restriction (issue 11): worked examples on the base row (S 10,000, terms 30, 10 days
+# beyond terms, open orders 1,000: need 14,333), default LimitPolicy unless said otherwise
+
+EVIDENCE = {"dbt_shift_12m": 3.0, "dbt_shift_24m": 2.0, "dbt_volatility_12m": 10.0, "paid_in_full_share_12m": 0.7}
+
+
+def test_a_revoke_by_grade_needs_deterioration_in_the_ledger() -> None:
+    # three grade-10 distressed customers (PD 50%): shift 3 days (no deterioration), shift 12 days (deteriorating),
+    # shift 12 days but a steady full payer (volatility 5, 95% paid in full): only the second is revoked
+    frame = rows(EVIDENCE, {**EVIDENCE, "dbt_shift_12m": 12.0},
+                 {**EVIDENCE, "dbt_shift_12m": 12.0, "dbt_volatility_12m": 5.0, "paid_in_full_share_12m": 0.95})
+    out = run(frame, [0.5] * 3, LimitPolicy(), persona=np.array(["distressed"] * 3, dtype=object))
+    assert out["action"].tolist() == ["keep", "revoke", "keep"]
+    # the spared ones are sized: grade 10 (x0) -> 0, step cap -25% -> 12,000; the cut of 3,000 removes an expected
+    # loss of 0.5 x 0.6 x 3,000 = 900 but puts at risk the margin 0.2 x 10,000 x 12 x (14,333 - 12,000) / 14,333
+    # = 3,907 on sales the need still covers: kept at 15,000
+    assert out["suggested_limit"].tolist() == [15_000.0, 0.0, 15_000.0]
+    assert "not revoked: the ledger shows no deterioration" in out["limit_rationale"].iloc[0]
+    assert "expected loss of only 900" in out["limit_rationale"].iloc[0]
+    # the same rows without the money test of a decrease: cut to 12,000, still not revoked
+    free = run(frame, [0.5] * 3, LimitPolicy(decrease_pays_margin=False), persona=np.array(["distressed"] * 3, dtype=object))
+    assert free["suggested_limit"].tolist() == [12_000.0, 0.0, 12_000.0]
+
+
+def test_a_habitual_debtor_who_pays_steadily_in_full_is_not_revoked() -> None:
+    habit = {"late_paid_share_12m": 0.95, "dbt_avg_12m": 47.0, "dbt_shift_12m": 9.0}
+    frame = rows({**EVIDENCE, **habit}, {**EVIDENCE, **habit, "dbt_volatility_12m": 4.0, "paid_in_full_share_12m": 0.94})
+    out = run(frame, [0.09, 0.09], LimitPolicy(), persona=np.array(["weak_late_payer"] * 2, dtype=object))
+    assert out["action"].iloc[0] == "revoke" and "habitual late payer" in out["limit_rationale"].iloc[0]
+    assert out["action"].iloc[1] != "revoke"
+
+
+def test_without_evidence_columns_revokes_stand_on_grade_and_habit() -> None:
+    from riskml.scoring.limits import revoke_evidence
+
+    assert revoke_evidence(rows({}, {}), LimitPolicy()).tolist() == [True, True]
+    assert run(rows({}), [0.5], LimitPolicy())["action"].iloc[0] == "revoke"
+
+
+def test_a_decrease_must_remove_enough_expected_loss() -> None:
+    # current 40,000, exposure 10,000: sized 14,000 (grade 6) or 11,000 (grade 7, x0.8), step cap -25% -> 30,000;
+    # the cut of 10,000 is above the need (no margin at risk). Grade 6, PD 5%: 0.05 x 0.6 x 10,000 = 300 < 500:
+    # kept. Grade 7, PD 9%: 540 >= 500: cut to 30,000.
+    frame = rows({"credit_limit": 40_000.0}, {"credit_limit": 40_000.0})
+    out = run(frame, [0.05, 0.09], LimitPolicy())
+    assert out["suggested_limit"].tolist() == [40_000.0, 30_000.0]
+    assert out["action"].tolist() == ["keep", "decrease"]
+    assert "expected loss of only 300 (PD x LGD x cut; policy 500): kept" in out["limit_rationale"].iloc[0]
+    assert run(frame.iloc[:1], [0.05], LimitPolicy(min_decrease_expected_loss=250.0))["suggested_limit"].iloc[0] == 30_000
+
+
+def test_a_cut_below_the_need_must_pay_for_the_margin_it_puts_at_risk() -> None:
+    # S 100,000 (3m; 12m 80,000), orders 10,000: need 100,000 x 40 / 30 + 10,000 = 143,333; grade 8 (PD 15%) x0.6 =
+    # 86,000; current 150,000, step cap -25% -> 113,000 (112,500 rounded up). The cut of 37,000 removes
+    # 0.15 x 0.6 x 37,000 = 3,330 of expected loss but the need it no longer covers, 143,333 - 113,000 = 30,333,
+    # carries 0.2 x 100,000 x 12 x 30,333 / 143,333 = 50,791 of margin: kept. Without that test: cut.
+    big = {"sales_avg_3m": 100_000.0, "sales_avg_12m": 80_000.0, "open_orders_amount": 10_000.0,
+           "credit_limit": 150_000.0, "exposure": 100_000.0}
+    assert run(rows(big), [0.15], LimitPolicy())["action"].iloc[0] == "keep"
+    out = run(rows(big), [0.15], LimitPolicy(decrease_pays_margin=False))
+    assert out["suggested_limit"].iloc[0] == 113_000.0 and out["action"].iloc[0] == "decrease"
+
+
+def test_an_acceptable_grade_is_never_cut_below_its_exposure() -> None:
+    # grade 6, current 40,000, exposure 35,000: sized 14,000, step cap 30,000, floor min(exposure, need) = 15,000;
+    # the cut stops at the exposure: 35,000 (money tests off to show the floor alone)
+    policy = LimitPolicy(min_decrease_expected_loss=0.0, decrease_pays_margin=False)
+    out = run(rows({"credit_limit": 40_000.0, "exposure": 35_000.0}), [0.05], policy)
+    assert out["suggested_limit"].iloc[0] == 35_000.0 and out["action"].iloc[0] == "decrease"
+    assert "not cut below the exposure 35,000 (acceptable grade): 35,000" in out["limit_rationale"].iloc[0]
+    # grade 8 is not acceptable: the step cap alone (30,000)
+    assert run(rows({"credit_limit": 40_000.0, "exposure": 35_000.0}), [0.15], policy)["suggested_limit"].iloc[0] == 30_000
+
+
+def test_a_thin_file_over_its_limit_is_covered_up_to_the_thin_file_cover_maximum() -> None:
+    # thin file, grade 3 (PD 1%): need 14,333 x 1.3 = 18,633 -> 19,000 (within 5,000..25,000); exposure 30,000 over
+    # the limit 15,000: covered (30,000 <= thin_file_cover_max_limit 100,000, within the break-even cap)
+    frame = rows({"exposure": 30_000.0})
+    out = run(frame, [0.01], LimitPolicy(), thin=np.array([True]))
+    assert out["suggested_limit"].iloc[0] == 30_000.0 and out["action"].iloc[0] == "increase"
+    assert "covers the exposure 30,000" in out["limit_rationale"].iloc[0]
+    capped = run(frame, [0.01], LimitPolicy(thin_file_cover_max_limit=20_000.0), thin=np.array([True]))
+    assert capped["suggested_limit"].iloc[0] == 19_000.0
+
+
+def test_between_reviews_only_used_headroom_is_increased() -> None:
+    # the worked increase (grade 4: 15,000 -> 17,000): exposure 10,000 uses 67% of the limit: outside its routine
+    # review the increase waits; at the review it is made; with 12,000 exposure (80%) it is made at any time
+    frame = rows({}, {}, {"exposure": 12_000.0})
+    out = run(frame, [0.015] * 3, LimitPolicy(), at_review=np.array([False, True, False]))
+    assert out["suggested_limit"].tolist() == [15_000.0, 17_000.0, 17_000.0]
+    assert out["action"].tolist() == ["keep", "increase", "increase"]
+    assert ("the increase to 17,000 waits for the routine review: the exposure 10,000 uses 67% of the current limit"
+            in out["limit_rationale"].iloc[0])
+
+
+def test_revoke_needs_evidence_can_be_switched_off() -> None:
+    frame = rows(EVIDENCE)  # no deterioration: spared by default, revoked on grade alone when switched off
+    persona = np.array(["distressed"], dtype=object)
+    assert run(frame, [0.5], LimitPolicy(), persona=persona)["action"].iloc[0] == "keep"
+    assert run(frame, [0.5], LimitPolicy(revoke_needs_evidence=False), persona=persona)["action"].iloc[0] == "revoke"
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(0.0, 0.5), st.floats(0.0, 1e6), st.floats(1_000.0, 1e6), st.floats(0.0, 1.5e6)),
+        min_size=1, max_size=20,
+    )
+)
+def test_money_invariants(data) -> None:
+    """Default policy, between reviews: every decrease removes at least min_decrease_expected_loss of expected
+    loss; an acceptable grade (7 or better) is never cut below its exposure; every increase goes to a customer
+    using at least increase_min_utilisation of its limit or covers its exposure."""
+    frame = rows(*({"sales_avg_3m": s, "sales_avg_12m": s, "credit_limit": c, "exposure": e} for _, s, c, e in data))
+    pds = np.array([d[0] for d in data])
+    pol = LimitPolicy()
+    grades = assign_grades(pds, SCALE)
+    out = run(frame, pds, pol, grades=grades, at_review=np.zeros(len(data), dtype=bool))
+    act, sugg = out["action"].to_numpy(), out["suggested_limit"].to_numpy()
+    cur, exp = np.array([d[2] for d in data]), np.array([d[3] for d in data])
+    dec = act == "decrease"
+    assert (pds[dec] * pol.lgd * (cur[dec] - sugg[dec]) >= pol.min_decrease_expected_loss - 1e-6).all()
+    acceptable = np.array([int(g) <= int(pol.floor_worst_grade) for g in grades])
+    floor = np.minimum(np.ceil(exp / pol.round_to) * pol.round_to, cur)
+    assert (sugg[dec & acceptable] >= floor[dec & acceptable]).all()
+    inc = act == "increase"
+    assert ((exp[inc] >= pol.increase_min_utilisation * cur[inc]) | (sugg[inc] >= exp[inc])).all()

@@ -91,7 +91,8 @@ def test_segment_lgd_moves_the_break_even_cap() -> None:
     frame = rows({"industry": "food"}, {"industry": "steel"})
     cfg = ScoringConfig(limits=LimitPolicy(gross_margin=0.03, grade_multiplier={"9": 3.0}, max_decrease_pct=1.0,
                                            max_increase_pct=10.0, grace_days=15, max_days_beyond_terms=15,
-                                           need_includes_open_orders=False, cover_exposure_worst_grade=None),
+                                           need_includes_open_orders=False, cover_exposure_worst_grade=None,
+                                           increase_min_utilisation=0.0),
                         money=MoneyPolicy(segments=[SegmentOverride(industry="food", lgd=0.4)]))
     out = apply_policy(frame, np.array([0.25, 0.25]), cfg)
     assert out["suggested_limit"].tolist() == [31_000.0, 21_000.0]
@@ -115,7 +116,9 @@ def test_adverse_action_notice_only_where_it_applies() -> None:
 
 
 def test_apply_policy_money_columns() -> None:
-    out = apply_policy(rows({"insured_limit": 10_000.0, "insurance_days_left": 100.0}), np.array([0.015]))
+    # exposure 12,000: 80% of the limit, so the increase is made between reviews too
+    out = apply_policy(rows({"insured_limit": 10_000.0, "insurance_days_left": 100.0, "exposure": 12_000.0}),
+                       np.array([0.015]))
     r = out.iloc[0]
     # increase to 17,000 (test_limits' worked example): EAD 17,000, cover 9,000, EL 0.015 x 0.6 x 8,000 = 72
     assert r["suggested_limit"] == 17_000 and r["expected_loss"] == pytest.approx(72.0)

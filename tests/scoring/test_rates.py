@@ -1,7 +1,7 @@
 """The "Decision rates" table of docs/scoring.md: generated from docs/decision_rates.json (never typed), and
 its small-test-ledger column recomputed here from the tiny model's scores. After a change to the decisions
 or the tiny model, regenerate: RISKML_UPDATE_DOCS=1 pytest tests/scoring/test_rates.py (the demo columns:
-python -m benchmarks.decision_rates, see its docstring)."""
+python benchmarks/decisions.py rates, see its docstring)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 import pandas as pd
-from benchmarks.decision_rates import DOC, doc_section, load_rates, save_rates
+from benchmarks.decisions import DOC, doc_section, load_rates, save_rates
 
 from riskml.config import ScoringConfig
 from riskml.scoring.score import score_customers

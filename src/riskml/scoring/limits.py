@@ -66,8 +66,10 @@ ACTIONS = ("increase", "keep", "decrease", "revoke", "set", "collections")
 LIMIT_COLUMNS = (
     "sales_avg_3m", "sales_avg_12m", "payment_terms_days", "credit_limit",
     "late_paid_share_12m", "dbt_avg_6m", "dbt_avg_12m", "paid_invoices_12m", "exposure", "open_orders_amount",
-    "undisputed_oldest_dpd",
+    "undisputed_oldest_dpd", "dbt_shift_12m", "dbt_shift_24m", "dbt_volatility_12m", "paid_in_full_share_12m",
 )
+# the ledger evidence a revoke by grade or habit needs (read when present; see revoke_evidence)
+EVIDENCE_COLUMNS = ("dbt_shift_12m", "dbt_shift_24m", "dbt_volatility_12m", "paid_in_full_share_12m")
 
 
 def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
@@ -145,6 +147,28 @@ def habitual_debtors(frame: pd.DataFrame, policy: LimitPolicy) -> np.ndarray:
         return (late >= policy.habitual_late_share) & (dbt >= policy.habitual_dbt_days) & (n >= policy.habitual_min_invoices)
 
 
+def revoke_evidence(frame: pd.DataFrame, policy: LimitPolicy) -> np.ndarray:
+    """Whether the ledger shows the deterioration a revoke by grade or habit needs: paying at least
+    ``revoke_min_dbt_shift_days`` later than the customer's own norm (the larger of ``dbt_shift_12m`` and
+    ``dbt_shift_24m``), and not a steady full payer (``dbt_volatility_12m <= revoke_steady_max_volatility`` and
+    ``paid_in_full_share_12m >= revoke_steady_min_paid_in_full``): a customer who pays everything, steadily,
+    however late, is a terms problem, not a habitual debtor. A frame without these columns (no evidence to
+    read), or ``revoke_needs_evidence`` false, gives True everywhere: the revoke rules then stand on grade and
+    habit alone."""
+    n = len(frame)
+    if not policy.revoke_needs_evidence or not any(c in frame for c in EVIDENCE_COLUMNS):
+        return np.ones(n, dtype=bool)
+
+    def col(c: str) -> np.ndarray:
+        return _num(frame, c) if c in frame else np.full(n, np.nan)
+
+    with np.errstate(invalid="ignore"):
+        shift = np.fmax(col("dbt_shift_12m"), col("dbt_shift_24m"))
+        steady = ((col("dbt_volatility_12m") <= policy.revoke_steady_max_volatility)
+                  & (col("paid_in_full_share_12m") >= policy.revoke_steady_min_paid_in_full))
+        return (shift >= policy.revoke_min_dbt_shift_days) & ~steady
+
+
 def suggest_limits(
     frame: pd.DataFrame,
     pd_values: np.ndarray,
@@ -158,6 +182,7 @@ def suggest_limits(
     lgd: np.ndarray | None = None,
     margin: np.ndarray | None = None,
     usual_days: np.ndarray | None = None,
+    at_review: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The limit policy for every row of ``frame`` (which holds :data:`LIMIT_COLUMNS`).
 
@@ -166,7 +191,9 @@ def suggest_limits(
     within a strong late payer's usual pattern (:func:`riskml.scoring.personas.usual_lateness_days`; it does
     not block an increase), ``collections`` the
     customers on the collections track (no model-driven limit decision), ``lgd`` / ``margin`` per-row
-    segment rates for the break-even cap.
+    segment rates for the break-even cap, ``at_review`` the customers whose routine review falls now
+    (:func:`riskml.scoring.actions.review_calendar`; default: everybody): between reviews an increase is
+    proposed only to a customer using at least ``increase_min_utilisation`` of its current limit.
 
     Returns, on ``frame``'s index: ``current_limit``, ``suggested_limit``, ``limit_change`` (suggested
     minus current; empty when no limit is on file), ``action`` (one of :data:`ACTIONS`), ``revoked``
@@ -224,13 +251,18 @@ def suggest_limits(
     floor_amt = np.ceil(np.minimum(exposure, need_) / step) * step
     floored = acceptable & (floor_amt > stepped)
     suggested = np.where(floored, floor_amt, stepped)
+    # ... and an acceptable grade's limit is never cut below its exposure (the cut would only hold its orders)
+    exp_amt = np.minimum(np.ceil(exposure / step) * step, current0)
+    exp_floored = acceptable & has_current & (suggested < current0) & (exp_amt > suggested)
+    suggested = np.where(exp_floored, exp_amt, suggested)
 
     # over the limit and paying: a limit that covers the exposure, where the break-even cap allows it
     covering = np.zeros(n, dtype=bool)
     cover_amt = np.ceil(exposure / step) * step
     if policy.cover_exposure_worst_grade is not None:
         with np.errstate(invalid="ignore"):
-            covering = (ok & ~thin & has_current & (pos <= names.index(policy.cover_exposure_worst_grade))
+            covering = (ok & (~thin | (cover_amt <= policy.thin_file_cover_max_limit)) & has_current
+                        & (pos <= names.index(policy.cover_exposure_worst_grade))
                         & (exposure > current0) & (cover_amt > suggested) & (cover_amt <= cap)
                         & (dpd_u <= policy.no_increase_past_due_days))
     suggested = np.where(covering, cover_amt, suggested)
@@ -243,6 +275,26 @@ def suggest_limits(
         rel = np.where(current0 > 0, (suggested - current0) / current0, 0.0)
         small = positive & ~dormant & (np.abs(suggested - current0) < policy.min_change_pct * current0)
     suggested = np.where(small, current0, suggested)
+    # a decrease must be worth its friction: the expected loss it removes, PD x LGD x (current - suggested), at
+    # least min_decrease_expected_loss; smaller cuts are noise and the current limit is kept
+    lgd_row = np.full(n, policy.lgd) if lgd is None else np.broadcast_to(np.asarray(lgd, dtype="float64"), (n,))
+    with np.errstate(invalid="ignore"):
+        el_removed = np.nan_to_num(p) * lgd_row * np.clip(current0 - suggested, 0.0, None)
+        gm_row = np.full(n, policy.gross_margin) if margin is None else np.broadcast_to(
+            np.asarray(margin, dtype="float64"), (n,))
+        cut_margin = np.where(need_ > 0, gm_row * sales * policy.margin_horizon_months
+                              * np.clip(np.minimum(current0, need_) - suggested, 0.0, None) / np.where(need_ > 0, need_, 1.0), 0.0)
+        immaterial = positive & ~dormant & ~small & (suggested < current0) & (
+            (el_removed < policy.min_decrease_expected_loss) | (policy.decrease_pays_margin & (el_removed < cut_margin)))
+    suggested = np.where(immaterial, current0, suggested)
+
+    # between routine reviews, headroom the customer does not use waits for its review
+    review_now = np.ones(n, dtype=bool) if at_review is None else np.asarray(at_review, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        waiting = (ok & positive & ~review_now & ~covering & (suggested > current0)
+                   & (exposure < policy.increase_min_utilisation * current0))
+    waited = np.where(waiting, suggested, np.nan)
+    suggested = np.where(waiting, current0, suggested)
 
     # no increase while undisputed invoices are well past due, nor on the collections track
     with np.errstate(invalid="ignore"):
@@ -261,8 +313,12 @@ def suggest_limits(
     # decided when it orders again (the order-time check applies this policy with the order's exposure)
     inactive = dormant & (exposure <= 0) & (not policy.revoke_inactive)
     eligible = ok & ~coll & revocable & ~inactive
-    by_grade = eligible & (pos >= revoke_pos)
-    habitual = eligible & habitual_debtors(frame, policy)
+    # a revoke by grade or habit needs the ledger to show deterioration (not a steady full payer)
+    evidence = revoke_evidence(frame, policy)
+    grade_or_habit = eligible & ((pos >= revoke_pos) | habitual_debtors(frame, policy))
+    spared = grade_or_habit & ~evidence
+    by_grade = eligible & evidence & (pos >= revoke_pos)
+    habitual = eligible & evidence & habitual_debtors(frame, policy)
     unprofitable = eligible & ~thin & ~dormant & (need_ > 0) & (cap <= 0)
     revoked = by_grade | habitual | unprofitable
     suggested = np.where(revoked, 0.0, suggested)
@@ -298,6 +354,23 @@ def suggest_limits(
                            suggested, lgd)
     rationale = _steps_text(rationale, ok & ~revoked & ~dormant & ~coll, step_up, step_down, floored & ~covering,
                             blocked, policy, sized, floor_amt, exposure, need_, dpd_u, coll, covering, cover_amt)
+    shown = ok & ~revoked & ~dormant & ~coll
+    for mask, fmt in (
+        (shown & exp_floored & ~covering,
+         lambda i: f"; not cut below the exposure {exposure[i]:,.0f} (acceptable grade): {exp_amt[i]:,.0f}"),
+        (shown & immaterial,
+         lambda i: f"; the cut would remove an expected loss of only {el_removed[i]:,.0f} (PD x LGD x cut; policy "
+                   f"{policy.min_decrease_expected_loss:,.0f}): kept"),
+        (shown & waiting,
+         lambda i: f"; the increase to {waited[i]:,.0f} waits for the routine review: the exposure {exposure[i]:,.0f} "
+                   f"uses {exposure[i] / current0[i]:.0%} of the current limit (between reviews increases start at "
+                   f"{policy.increase_min_utilisation:.0%}): kept"),
+        (ok & spared & ~revoked & ~coll,
+         lambda i: "; not revoked: the ledger shows no deterioration against the customer's own norm (or a steady "
+                   "full payer): terms and limit are worked instead"),
+    ):
+        for i in np.flatnonzero(mask):
+            rationale[i] = rationale[i] + fmt(i)
     idle = np.flatnonzero(ok & ~revoked & inactive)
     rationale[idle] = [f"{t}; nothing open and no sales: not revoked now, the terms are decided when it orders again"
                        for t in rationale[idle]]

@@ -24,6 +24,7 @@ from riskml.scoring.actions import (
     collections_track,
     defer_increases,
     order_holds,
+    review_calendar,
     reviews_due,
 )
 from riskml.scoring.approvals import required_levels
@@ -91,7 +92,8 @@ def apply_policy(
     ``dbt_avg_3m``), raw or as :func:`index_previous` returns it; ``scored`` marks rows with a valid PD
     (default: those with a finite PD) and ``errors`` says why the others could not be scored.
 
-    The order: grades -> thin file -> persona -> collections track -> limits (persona-aware) -> holds
+    The order: grades -> thin file -> persona -> collections track -> review calendar -> limits (persona-aware;
+    between routine reviews only increases the customer uses) -> holds
     (persona-aware) -> no increase with a hold -> reviews -> money -> approval level -> notice.
 
     Returns a frame of :data:`DECISION_COLUMNS` on a RangeIndex, in the order of ``features``."""
@@ -118,8 +120,9 @@ def apply_policy(
     sales = monthly_sales(part, config.limits.sales_basis)
     lgd, margin = segment_rates(part, sales, config.limits, config.money)
     usual = usual_lateness_days(part, codes, config.actions.strong_pattern_margin_days)
+    at_review = review_calendar(part, grades, config.actions)[0]
     limits = suggest_limits(part, p, grades, config.limits, config.master_scale, thin, scored, persona=codes,
-                            collections=coll, lgd=lgd, margin=margin, usual_days=usual)
+                            collections=coll, lgd=lgd, margin=margin, usual_days=usual, at_review=at_review)
     holds = order_holds(part, limits, config.actions, grades, codes, coll)
     resolved = defer_increases(limits, holds)
     if resolved is not limits:

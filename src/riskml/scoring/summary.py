@@ -84,6 +84,10 @@ RATE_LABELS: dict[str, str] = {
     "revokes": "revokes",
     "collections": "collections track",
     "increase_with_hold": "increase and hold together",
+    "approval_queue": "decisions waiting for approval (approval_level set)",
+    "approval_analyst": "  of which analyst",
+    "approval_credit_manager": "  of which credit manager",
+    "approval_finance_director": "  of which finance director",
     "total_limit_change": "total limit change",
     "total_expected_loss": "expected loss (net of insurance)",
     "total_margin_at_risk": "margin at risk (holds, cuts, revokes)",
@@ -111,6 +115,11 @@ def decision_rates(scores: Any, monthly_sales: Any) -> dict[str, float]:
         "increase_with_hold": int(((action == "increase") & hold).sum()),
         "total_limit_change": round(float(np.nansum(scores["limit_change"].to_numpy("float64"))), 0),
     }
+    if "approval_level" in scores:
+        level = scores["approval_level"].fillna("").astype("str").to_numpy()
+        out["approval_queue"] = int((level != "").sum())
+        for name in sorted(set(level.tolist()) - {""}):
+            out[f"approval_{name}"] = int((level == name).sum())
     for col in ("expected_loss", "margin_at_risk"):
         if col in scores:
             out[f"total_{col}"] = round(float(np.nansum(scores[col].to_numpy("float64"))), 0)
