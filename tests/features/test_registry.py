@@ -18,8 +18,8 @@ from riskml.features.engine import AGGREGATES
 from riskml.features.registry import FeatureSpec, feature, resolve
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "riskml"
-# the stages above the features that read feature columns by name
-READERS = ("scoring", "explain", "collect", "reporting", "backtest", "serving", "spark")
+# the stages above the features (they read feature columns by name)
+READERS = ("modeling", "explain", "scoring", "collect", "reporting", "backtest", "serving", "spark", "cli")
 # names that look like feature names but are not features (each says what it is instead)
 NON_FEATURE_NAMES = {
     "dbt_12m": "a figure of the customer page's 12-month summary (reporting/customer.py)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -161,7 +161,8 @@ def report(
     if wanted and now_scores is None:  # before scoring: the customers must be in the ledger
         select_customers(ledger.customers.assign(customer_id=ledger.customers["customer_id"].astype("str")), wanted)
     extra = resolve_data_config(data, data_config).extra_attributes
-    model, info, problem = None, {}, ""
+    model, problem = None, ""
+    info: dict[str, Any] = {}
     try:
         model, info = load_model(model_uri)
         console.print(f"model {info.get('uri', model_uri)} (version {info.get('model_version', '?')})")
@@ -184,6 +185,7 @@ def report(
                                                    previous_scores=prev_rev, extra=extra)
         source = f"scored in this run as of {as_of_ts.date()}"
     else:
+        assert cpath is not None  # set with --scores
         now_contrib = read_table(cpath)
         source = f"{scores}"
         _check_scores(now_scores, scores, as_of_ts, info if model is not None else None, prev_ts is not None)

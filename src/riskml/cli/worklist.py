@@ -88,7 +88,6 @@ def worklist(
     if scores is not None:  # ids stay text (a CSV would read 0042 as the number 42)
         raw_scores = (pd.read_csv(scores, dtype={"customer_id": "str"}) if scores.suffix.lower() == ".csv"
                       else read_table(scores))
-    if raw_scores is not None:
         prepare_scores(raw_scores, scores, as_of_ts)  # checked before the ledger is read
 
     from riskml.cli.ledger import load_ledger_for_cli
