@@ -172,7 +172,7 @@ def report(
         problem = f"model {model_uri} could not be loaded ({exc}); test metrics and population stability are not shown"
         err_console.print(f"warning: {problem}")
     fconf = model_feature_config(model, features_config) if model is not None else load_config("features", features_config)
-    extra = model_extra_attributes(model, extra)  # as the model was trained, like `riskml score`
+    extra = model_extra_attributes(model, extra) if model is not None else dict(extra)  # as the model was trained, like `riskml score`
 
     prev_frames = None
     if prev_ts is not None:

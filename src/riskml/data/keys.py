@@ -12,6 +12,8 @@ general way, is the reference the tests compare with)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -74,6 +76,7 @@ def _positions_hashed(arrs: list[pa.ChunkedArray], k: pa.Array) -> np.ndarray:
 
 def _string_buffers(c: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     """(offsets as int64, data bytes) of a string or large_string array; None for other types."""
+    odt: type[np.signedinteger[Any]]
     if pa.types.is_large_string(c.type):
         odt = np.int64
     elif pa.types.is_string(c.type):

@@ -82,7 +82,8 @@ class ScoringModel(Protocol):
 
     feature_names_: list[str]
     # training medians per numeric feature: the reason texts compare a customer with them
-    medians: Mapping[str, float]
+    @property
+    def medians(self) -> Mapping[str, float]: ...
 
     def predict_pd(self, X: pd.DataFrame) -> np.ndarray: ...
 
@@ -493,6 +494,7 @@ def score_customers(
     if run.contrib is not None:
         idx = np.flatnonzero(scored)
         contrib = run.contrib if len(idx) == n else run.contrib[idx]
+        assert run.values is not None  # filled together with run.contrib
         values = run.values if len(idx) == n else run.values[idx]  # the customers' own figures
         contributions = _contributions_long(out["customer_id"].to_numpy()[idx], as_of.to_numpy()[idx],
                                             values, contrib, names, run.specs)

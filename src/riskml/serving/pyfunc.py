@@ -21,6 +21,7 @@ from typing import Any
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 from riskml.config import Grade
 from riskml.explain.explainer import pd_and_contributions
@@ -69,7 +70,7 @@ def signature_frame(model: RiskModel, X: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(cols).reset_index(drop=True)
 
 
-class RiskPyfunc(mlflow.pyfunc.PythonModel):
+class RiskPyfunc(PythonModel):
     """``mlflow.pyfunc`` wrapper; the RiskModel directory is the ``risk_model`` artifact."""
 
     def load_context(self, context: Any) -> None:
