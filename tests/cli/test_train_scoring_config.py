@@ -22,7 +22,7 @@ class _Stop(Exception):
 
 def test_scoring_config_reaches_training(small_ledger_dir: Path, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    import riskml.modeling.train as train_mod
+    import riskml.modeling.pipeline as train_mod
 
     seen: dict[str, Any] = {}
 
