@@ -86,8 +86,8 @@ $(TEST_STAMP): $(STAMP)
 test: $(TEST_STAMP) ## Run the whole test suite (slow tests included)
 	$(BIN)/python -m pytest
 
-test-fast: $(TEST_STAMP) ## Run the tests except those marked slow
-	$(BIN)/python -m pytest -m "not slow"
+test-fast: $(TEST_STAMP) ## Run the fast unit tier (under a minute; make test runs everything)
+	$(BIN)/python -m pytest -m unit
 
 lint: $(STAMP) ## Lint with ruff and type-check src/ with mypy (settings in pyproject.toml)
 	$(BIN)/ruff check src tests benchmarks

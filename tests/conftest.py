@@ -40,6 +40,17 @@ def small_ledger_dir(small_synth: SyntheticLedger, tmp_path_factory: pytest.Temp
     return out
 
 
+# a test with one of these markers is outside the fast tier; every other test gets the `unit` marker
+NOT_UNIT = ("slow", "integration", "realdata", "browser", "spark")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fast tier (`make test-fast` = `pytest -m unit`): every test not marked as one of ``NOT_UNIT``."""
+    for item in items:
+        if not any(item.get_closest_marker(name) for name in NOT_UNIT):
+            item.add_marker(pytest.mark.unit)
+
+
 @pytest.fixture(autouse=True)
 def _matplotlib_agg():
     """Draw with the non-interactive Agg backend and close every figure a test leaves open."""

@@ -16,6 +16,8 @@ from riskml.errors import ModelError, RiskmlError
 from riskml.features import build_snapshots, month_ends
 from tests.backtest.conftest import BT, FAST, extreme_policies
 
+pytestmark = pytest.mark.integration
+
 
 def _rows(result: BacktestResult, policy: str) -> pd.DataFrame:
     return result.frame.loc[result.frame["policy"] == policy].reset_index(drop=True)

@@ -50,6 +50,7 @@ def test_range_of_a_ledger(small_ledger) -> None:
     check_in_ledger(last + pd.Timedelta(days=10), small_ledger, export_as_of=str((last + pd.Timedelta(days=10)).date()))
 
 
+@pytest.mark.slow
 def test_features_command_refuses_dates_outside_the_ledger(small_ledger_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "f.parquet"
     for as_of, text in (("1999-01-01", "before the ledger's first invoice"), ("2030-01-01", "--allow-future"),

@@ -20,6 +20,7 @@ class _Stop(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_scoring_config_reaches_training(small_ledger_dir: Path, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     import riskml.modeling.pipeline as train_mod

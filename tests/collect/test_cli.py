@@ -14,6 +14,8 @@ from riskml.data.writer import write_ledger
 
 from .worked import worked_ledger, worked_scores
 
+pytestmark = pytest.mark.integration
+
 runner = CliRunner()
 
 

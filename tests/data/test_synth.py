@@ -27,6 +27,8 @@ from riskml.data.synth import (
 from riskml.data.writer import write_ledger
 from riskml.errors import ConfigError
 
+pytestmark = pytest.mark.slow
+
 END = pd.Timestamp("2026-09-30")
 DAY = pd.Timedelta(days=1)
 

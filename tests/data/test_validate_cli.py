@@ -21,6 +21,8 @@ from riskml.data.schemas import RULES
 from riskml.data.validate import REJECT_COLUMNS, load_ledger
 from tests.data.conftest import TINY, assert_counts_add_up, write_dir
 
+pytestmark = pytest.mark.integration
+
 runner = CliRunner()
 AS_OF = "2026-09-30"  # the generated ledger's end
 CONFIG = {"base_currency": "EUR", "fx_rates": {"USD": 0.9}}

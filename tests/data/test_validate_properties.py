@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,8 @@ from riskml.config import DataConfig
 from riskml.data.contract import TABLES
 from riskml.data.validate import LedgerUnusable, load_ledger
 from tests.data.conftest import TINY, assert_counts_add_up, tiny_frames, validate_frames
+
+pytestmark = pytest.mark.slow
 
 ID_COLUMNS = ("customer_id", "invoice_id", "payment_id", "adjustment_id", "order_id")
 # per table: (column, value) corruptions that each reject the row they are put in, or "dup" (the key of

@@ -185,6 +185,7 @@ def test_brute_force_shapley(table_max_d: int, monkeypatch: pytest.MonkeyPatch) 
     assert np.abs(got - want).max() < 1e-12
 
 
+@pytest.mark.slow
 def test_auto_falls_back_with_a_log_line_when_the_model_is_not_supported(caplog: pytest.LogCaptureFixture) -> None:
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(300, 3)), columns=list("abc"))

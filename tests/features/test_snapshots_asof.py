@@ -15,6 +15,8 @@ from riskml.features import build_features, build_snapshots, month_ends
 
 from .ledgers import make_ledger, random_ledger
 
+pytestmark = pytest.mark.slow
+
 
 def assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
     a = a.sort_values(["as_of", "customer_id"]).reset_index(drop=True)

@@ -17,6 +17,8 @@ import pytest
 from riskml.cli.common import signals_interrupt
 from riskml.io import clean_stale_temporaries, write_table
 
+pytestmark = pytest.mark.integration
+
 KILL_INSIDE_ATOMIC = """
 import os, signal, sys
 from riskml.io import atomic_path

@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from riskml.cli.main import app
 
+pytestmark = pytest.mark.integration
+
 runner = CliRunner()
 
 

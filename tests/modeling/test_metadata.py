@@ -63,6 +63,7 @@ def test_metadata_is_frozen_and_a_change_is_a_new_model(fitted: RiskModel) -> No
         fitted.with_metadata(n_reason=5)
 
 
+@pytest.mark.slow
 def test_training_metadata_round_trips_through_model_json(small_result: TrainResult, small_ledger,
                                                           tmp_path: Path) -> None:
     config = small_config()

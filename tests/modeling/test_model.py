@@ -98,6 +98,7 @@ def test_balanced_class_weight_trains_and_calibration_restores_the_level() -> No
     assert abs(heavy.predict_pd(X[1400:]).mean() - plain.predict_pd(X[1400:]).mean()) < 0.02  # ...calibration fixes
 
 
+@pytest.mark.slow
 def test_categorical_extra_attribute_in_the_pipeline(small_ledger) -> None:
     """A declared categorical customer attribute is cast to the training categories end to end."""
     ledger = dataclasses.replace(small_ledger, extra_attributes=("industry",))

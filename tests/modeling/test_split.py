@@ -111,6 +111,7 @@ def test_customer_hash_is_stable_and_seeded() -> None:
     assert customer_uniform(ids, 2).tolist() != u.tolist()
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 1000), rate=st.floats(0.02, 0.3))
 def test_labels_stratify_validation_and_test_without_mixing_customers(seed: int, rate: float) -> None:

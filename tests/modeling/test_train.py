@@ -20,6 +20,8 @@ from riskml.modeling.train import assemble, fit_and_evaluate, read_labels_file
 
 from .conftest import small_config
 
+pytestmark = pytest.mark.integration
+
 
 def _binomial_gap_ok(table: pd.DataFrame, z: float = 3.0, slack: float = 0.02) -> pd.Series:
     """Per group: |mean predicted PD - observed rate| within z binomial standard errors plus a slack."""

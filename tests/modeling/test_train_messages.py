@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from riskml.cli.main import app
@@ -60,6 +61,7 @@ def test_messages_name_the_config_in_use(tmp_path: Path, monkeypatch) -> None:
     assert "configs/train.yaml here: the built-in defaults" in name_config_file(msg, None)
 
 
+@pytest.mark.slow
 def test_train_cli_names_the_config_given(small_ledger_dir: Path, tmp_path: Path) -> None:
     cfg = tmp_path / "other.yaml"
     cfg.write_text("split:\n  oot_snapshots: 500\n", encoding="utf-8")

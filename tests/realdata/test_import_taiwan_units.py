@@ -11,6 +11,8 @@ from riskml.errors import DataError
 from riskml.importers import taiwan
 from riskml.importers.common import Converted
 
+pytestmark = pytest.mark.slow
+
 STATUS = list(taiwan.STATUS_COLUMNS)  # April first
 BILL = list(taiwan.BILL_COLUMNS)
 PAID = list(taiwan.PAID_COLUMNS)

@@ -161,6 +161,7 @@ def test_chunking_is_invisible_and_reports_progress(small_features, tiny_model, 
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
 
 
+@pytest.mark.slow
 def test_threads_and_blocks_never_change_a_result(small_features, tiny_model, batch) -> None:
     for threads, chunk in ((1, 300), (2, 37)):
         res = score_customers(small_features, tiny_model, ScoringConfig(num_threads=threads, chunk_size=chunk), INFO,

@@ -27,6 +27,8 @@ from riskml.serving.db import current_revision, open_database  # noqa: E402
 from riskml.serving.keys import add_key, hash_key, list_keys  # noqa: E402
 from riskml.serving.repository import Repository  # noqa: E402
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture()
 def repo(tmp_path: Path):

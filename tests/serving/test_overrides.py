@@ -11,6 +11,8 @@ from riskml.config import ScoringConfig
 from riskml.scoring.overrides import OVERRIDE_COLUMNS, active_overrides, apply_overrides, is_active
 from riskml.scoring.policy import POLICY_INPUTS
 
+pytestmark = pytest.mark.integration
+
 
 def test_is_active_is_inclusive_and_reads_no_clock() -> None:
     assert is_active("2026-10-01", "2026-10-31", "2026-10-01")

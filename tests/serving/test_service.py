@@ -18,6 +18,8 @@ from riskml.scoring.actions import over_limit_tolerance  # noqa: E402
 from riskml.scoring.policy import POLICY_INPUTS, POLICY_OPTIONAL_INPUTS, apply_policy  # noqa: E402
 from tests.serving.conftest import Server  # noqa: E402
 
+pytestmark = pytest.mark.integration
+
 ORDER_DATE = "2026-10-05"
 CFG = ScoringConfig()
 

@@ -61,6 +61,7 @@ def test_strftime_formats_become_java_patterns() -> None:
 
 @given(scheme=st.sampled_from(_AUTHORITY_SCHEMES),
        parts=st.lists(st.from_regex(r"[a-z0-9][a-z0-9._-]{0,7}", fullmatch=True), min_size=1, max_size=4))
+@pytest.mark.slow
 def test_uris_survive_typer_paths(scheme: str, parts: list[str]) -> None:
     uri = f"{scheme}://" + "/".join(parts)  # bucket (or container, host) and key segments
     assert as_location(Path(uri)) == uri  # Path() drops the second slash; as_location puts it back
