@@ -35,7 +35,7 @@ import pandas as pd
 
 from riskml.errors import ModelError
 from riskml.io import write_text
-from riskml.modeling.calibration import Calibrator, choose_calibrator
+from riskml.modeling.calibration import Calibrator, SegmentCalibrator, choose_calibrator
 
 FORMAT_VERSION = 1
 MODEL_FILES = ("booster.txt", "calibrator.json", "model.json")
@@ -105,6 +105,9 @@ class RiskModel:
     ``monotone`` maps feature name -> -1/0/+1 (features not named are unconstrained); ``categorical``
     names the categorical features; ``calibration`` is ``auto``, ``isotonic``, ``platt`` or ``none``;
     ``class_weight`` ``balanced`` weights positives by n_neg/n_pos in training and validation."""
+
+    # the calibration by persona fitted on the calibration window (riskml.modeling.calibration), if any
+    segment_calibrator_: SegmentCalibrator | None = None
 
     def __init__(self, params: dict, monotone: dict[str, int], categorical: Sequence[str] = (),
                  calibration: str = "auto", seed: int = 42, class_weight: str = "none"):
@@ -248,7 +251,12 @@ class RiskModel:
     def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of delinquency."""
         self._check_fitted()
-        return self.calibrator_.predict(self.predict_raw(X))
+        return self._by_segment(X, self.calibrator_.predict(self.predict_raw(X)))
+
+    def _by_segment(self, X: pd.DataFrame, p: np.ndarray) -> np.ndarray:
+        """``p`` shifted by the calibration by persona (unchanged without one)."""
+        seg = self.segment_calibrator_
+        return p if seg is None else seg.adjust(X, p)
 
     def use_explainer(self, kind: str) -> RiskModel:
         """Choose the contributions back end (``auto``, ``pred_contrib`` or ``fast``; see
@@ -290,7 +298,7 @@ class RiskModel:
         """Calibrated PD and contributions in one pass: the raw score is the row sum of the contributions
         (TreeSHAP is exact: they add up to the booster's raw score), so no second tree walk."""
         contrib = self.contributions(X)
-        return self.calibrator_.predict(contrib.sum(axis=1)), contrib
+        return self._by_segment(X, self.calibrator_.predict(contrib.sum(axis=1))), contrib
 
     @property
     def medians(self) -> dict[str, float]:
@@ -318,6 +326,8 @@ class RiskModel:
             "best_iteration": self.best_iteration_,
             "reference": self.reference_,
             "metadata": self.metadata_,
+            **({"segment_calibration": self.segment_calibrator_.to_dict()}
+               if self.segment_calibrator_ is not None else {}),
         })
 
     def save(self, path: str | Path) -> None:
@@ -387,6 +397,11 @@ class RiskModel:
         model.calibration_scores_ = meta.get("calibration_scores", {})
         model.reference_ = meta.get("reference", {})
         model.metadata_ = meta.get("metadata", {})
+        if meta.get("segment_calibration") is not None:
+            try:
+                model.segment_calibrator_ = SegmentCalibrator.from_dict(meta["segment_calibration"])
+            except ModelError as exc:
+                raise ModelError(f"{path}/model.json: {exc}") from None
         return model
 
 

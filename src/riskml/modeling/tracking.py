@@ -215,6 +215,8 @@ def log_tables(result: TrainResult, folder: Path) -> None:
     write_csv(result.lift_table, folder / "lift_table.csv")
     if result.persona_calibration is not None and len(result.persona_calibration):
         write_csv(result.persona_calibration, folder / "persona_calibration.csv")
+    if len(result.persona_calibration_before):
+        write_csv(result.persona_calibration_before, folder / "persona_calibration_before.csv")
     write_csv(result.split_summary, folder / "split_summary.csv")
     write_csv(result.metrics_table(), folder / "test_metrics.csv", index=True)
     write_csv(result.importance.rename("mean_abs_shap").rename_axis("feature").reset_index(),

@@ -23,7 +23,7 @@ from riskml.features import build_snapshots, feature_specs, model_features
 from riskml.features.registry import FeatureSpec
 from riskml.io import read_table, write_text
 from riskml.modeling.benchmark import LogisticBenchmark, RuleScore
-from riskml.modeling.calibration import FITTERS, brier, log_loss
+from riskml.modeling.calibration import FITTERS, brier, fit_segment_calibrator, log_loss
 from riskml.modeling.labels import (
     STATUS_WORDS,
     describe_definition,
@@ -296,6 +296,9 @@ class TrainResult:
     comparisons: dict[str, dict[str, float]] = field(default_factory=dict)
     # mean PD vs observed rate per persona on the test window (empty without a segmenter)
     persona_calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # the same before the calibration by persona (the model's calibrator alone; personas from that PD);
+    # empty without a segmenter or a calibration by persona
+    persona_calibration_before: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def metrics_table(self) -> pd.DataFrame:
         """Test metrics, one row per model."""
@@ -308,9 +311,12 @@ def lightgbm_params(config: TrainConfig) -> dict[str, Any]:
 
 
 def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quiet,
-                     segmenter: Segmenter | None = None, segment_order: list[str] | None = None) -> TrainResult:
-    """Split, train LightGBM + calibrator, verify monotonicity, fit benchmark and rule, evaluate on test;
-    with a ``segmenter``, also the calibration per segment (persona) of the test rows."""
+                     segmenter: Segmenter | None = None, segment_order: list[str] | None = None,
+                     scoring_config: ScoringConfig | None = None) -> TrainResult:
+    """Split, train LightGBM + calibrator (+ the calibration by persona of ``config.segment_calibration``,
+    with the persona thresholds of ``scoring_config``, on the validation rows only), verify monotonicity,
+    fit benchmark and rule, evaluate on test; with a ``segmenter``, also the calibration per segment
+    (persona) of the test rows, before and after the calibration by persona."""
     frame, y = data.frame, data.y
     split = oot_split(frame[KEYS], config.split, config.label.horizon_months, config.seed, data.y)
     if split.kind == "grouped":
@@ -328,6 +334,13 @@ def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quie
     model = RiskModel(params, data.monotone, data.categorical, config.calibration, config.seed,
                       config.class_weight).fit(Xtr, ytr, Xva, yva)
     echo(f"best iteration {model.best_iteration_}; calibration: {model.calibration_method_}")
+    if config.segment_calibration.enabled and model.calibration_method_ != "none":
+        sc = scoring_config or ScoringConfig()
+        model.segment_calibrator_ = fit_segment_calibrator(
+            Xva, yva, model.calibrator_.predict(model.predict_raw(Xva)), sc.personas, sc.thin_file,
+            config.segment_calibration.prior_sd)
+        echo("calibration by persona (log-odds shift, validation window): " + ", ".join(
+            f"{k} {v:+.2f}" for k, v in model.segment_calibrator_.offsets.items()))
     mc = config.monotone_check
     checked = verify_monotone(model, Xte, data.monotone, grid_points=mc.grid_points, sample_rows=mc.sample_rows,
                               tolerance=mc.tolerance, seed=config.seed, grid_from=Xtr)
@@ -362,10 +375,14 @@ def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quie
         echo("test AUC gain over the benchmark {:+.4f} (95% CI {:+.4f} to {:+.4f}), over the rule {:+.4f} "
              "(95% CI {:+.4f} to {:+.4f}), customers resampled".format(
                  *(comparisons[k][s] for k in ("logistic", "rule") for s in ("diff", "lo", "hi"))))
-    persona_calibration = pd.DataFrame()
+    persona_calibration, persona_before = pd.DataFrame(), pd.DataFrame()
     if segmenter is not None:
         groups = np.asarray(segmenter(test_rows.reset_index(drop=True), p_lgb), dtype=object)
         persona_calibration = calibration_by_group(yte, p_lgb, groups, segment_order)
+        if model.segment_calibrator_ is not None:  # the model's own calibrator alone, personas from its PD
+            p_base = model.calibrator_.predict(raw_te)
+            before_groups = np.asarray(segmenter(test_rows.reset_index(drop=True), p_base), dtype=object)
+            persona_before = calibration_by_group(yte, p_base, before_groups, segment_order)
         test_frame["persona"] = groups
     return TrainResult(
         model=model, data=data, split=split, split_summary=split.summary(frame[KEYS], y),
@@ -373,7 +390,7 @@ def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quie
         calibration_on_test=cal_test, calibration_table=calibration_table(yte, p_lgb),
         lift_table=lift_table(yte, p_lgb), test_frame=test_frame, monotone_checked=checked, params=params,
         shap_values=shap_values, shap_rows=shap_rows, importance=importance, comparisons=comparisons,
-        persona_calibration=persona_calibration,
+        persona_calibration=persona_calibration, persona_calibration_before=persona_before,
     )
 
 
@@ -449,7 +466,7 @@ def run_training(ledger: Ledger, config: TrainConfig, feature_config: FeatureCon
     feature_config = feature_config or FeatureConfig()
     extra = extra or {}
     data = assemble(ledger, config, feature_config, extra, labels, labels_source, echo)
-    result = fit_and_evaluate(data, config, echo, segmenter, segment_order)
+    result = fit_and_evaluate(data, config, echo, segmenter, segment_order, scoring_config)
     attach_metadata(result, ledger, config, feature_config, extra, scoring_config or ScoringConfig())
     uri = configure()
     fingerprint, counts = ledger.fingerprint(), ledger.row_counts()
