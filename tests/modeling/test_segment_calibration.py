@@ -53,10 +53,12 @@ def test_adjust_by_hand() -> None:
                                                                        "no_payment_history"], 1.0)
     X = pd.DataFrame({"dbt_avg_6m": [1.0, 20.0], "tenure_months": [30.0, 30.0], "no_payment_history": [0.0, 0.0]})
     # row 0: prompt (DBT 1 <= 5): odds 0.2 / 0.8 = 1/4, doubled = 1/2 -> PD 1/3; row 1: regular, no offset
-    assert cal.segments(X, np.array([0.2, 0.2])).tolist() == ["prompt_payer", "regular"]
+    assert cal.segments(X).tolist() == ["prompt_payer", "regular"]
     assert cal.adjust(X, np.array([0.2, 0.2])) == pytest.approx([1 / 3, 0.2])
     # the invoice count is not a model input: a long relationship is not thin by count here
-    assert "invoices_total" not in X and cal.segments(X, np.array([0.2, 0.2]))[0] != "thin_file"
+    assert "invoices_total" not in X and cal.segments(X)[0] != "thin_file"
+    # the PD never decides the persona it shifts: a very high PD is not "distressed" here
+    assert cal.adjust(X, np.array([0.2, 0.9]))[1] == pytest.approx(0.9)
 
 
 def test_without_a_prior_each_persona_is_calibrated_on_its_window(small_result) -> None:
@@ -66,7 +68,7 @@ def test_without_a_prior_each_persona_is_calibrated_on_its_window(small_result) 
     Xva, yva = data.frame.loc[split.valid, data.features], data.y[split.valid]
     base = model.calibrator_.predict(model.predict_raw(Xva))
     cal = fit_segment_calibrator(Xva, yva, base, PersonaPolicy(), ThinFileRule(), prior_sd=1e6)
-    seg, adjusted = cal.segments(Xva, base), cal.adjust(Xva, base)
+    seg, adjusted = cal.segments(Xva), cal.adjust(Xva, base)
     assert sum(n for n, _ in cal.counts.values()) == len(yva)
     for s in set(seg):
         m = seg == s
@@ -123,7 +125,8 @@ def test_saved_as_json_and_identical_after_loading(small_data, small_result, tmp
 
 def test_one_persona_rule_for_scoring_and_training(small_data) -> None:
     """Scoring's personas are the features module's functions (one rule, one place), and the training
-    segments are that rule on the model's inputs: identical wherever the invoice count does not decide."""
+    segments are that rule on the model's inputs without a PD: identical wherever the all-history invoice
+    count (not a model input) does not decide."""
     import riskml.features.personas as low
     import riskml.scoring.personas as high
 
@@ -132,9 +135,11 @@ def test_one_persona_rule_for_scoring_and_training(small_data) -> None:
     frame = small_data.frame
     p = np.random.default_rng(1).uniform(0, 0.6, len(frame))
     cal = fit_segment_calibrator(frame[small_data.features], small_data.y, p, PersonaPolicy(), ThinFileRule())
-    seg = cal.segments(frame[small_data.features], p)
-    full = assign_personas(frame, p, PersonaPolicy(), thin_file_mask(frame, ThinFileRule()))
+    assert "dbt_shift_max" in cal.inputs and "dbt_shift_24m" not in cal.inputs
+    seg = cal.segments(frame[small_data.features])
+    nan = np.full(len(frame), np.nan)
+    full = assign_personas(frame, nan, PersonaPolicy(), thin_file_mask(frame, ThinFileRule()))
     by_count = frame["invoices_total"].to_numpy() <= ThinFileRule().max_invoices
-    shift24 = frame["dbt_shift_24m"].notna().to_numpy()
-    same = ~by_count & ~shift24
-    assert same.sum() > 100 and (seg[same] == full[same]).all()
+    assert (~by_count).sum() > 100 and (seg[~by_count] == full[~by_count]).all()
+    # rows with a 24-month norm are among them: dbt_shift_max carries it
+    assert (frame["dbt_shift_24m"].notna().to_numpy() & ~by_count).sum() > 0

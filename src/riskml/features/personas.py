@@ -22,7 +22,7 @@ persona                rule (thresholds in ``PersonaPolicy`` / ``ThinFileRule``)
 ``strong_late_payer``  strong / strategic: late (``dbt_avg_12m >= strong_min_dbt``) over a long history
                        (``tenure_months >= strong_min_tenure_months``), steadily
                        (``dbt_volatility_12m <= strong_max_volatility``), no deterioration against its own
-                       norm (``dbt_shift_24m`` and ``dbt_shift_12m`` <= ``strong_max_shift``,
+                       norm (``dbt_shift_max``: ``dbt_shift_24m`` and ``dbt_shift_12m`` <= ``strong_max_shift``,
                        ``dbt_trend_6m < weak_min_trend``), pays invoices in full
                        (``paid_in_full_share_12m >= strong_min_paid_in_full``), no growing balance
                        (``balance_growth_3m <= strong_max_balance_growth``), nothing ageing beyond its
@@ -35,7 +35,7 @@ persona                rule (thresholds in ``PersonaPolicy`` / ``ThinFileRule``)
                        sales, or unapplied cash >= ``disorganised_min_unapplied_months`` of monthly sales,
                        or short payments (``short_paid_share_12m >= disorganised_min_short_share``) with
                        disputes or credit notes behind them (either at least a third of its threshold)
-``weak_late_payer``    weak: paying later than its own norm (``dbt_shift_24m`` or ``dbt_shift_12m`` >=
+``weak_late_payer``    weak: paying later than its own norm (``dbt_shift_max``: ``dbt_shift_24m`` or ``dbt_shift_12m`` >=
                        ``weak_min_shift`` days, or ``dbt_trend_6m >= weak_min_trend`` days a month) while
                        late (``dbt_avg_3m > prompt_max_dbt``); or paying in instalments
                        (``multi_payment_share_12m >= weak_min_partial_share``); or a growing balance
@@ -74,7 +74,7 @@ PERSONA_COLUMNS = (
     *THIN_FILE_COLUMNS, "oldest_dpd", "dispute_share_12m", "disputed_open_share", "deduction_share_12m",
     "credit_note_share_12m", "short_paid_share_12m", "unapplied_cash_12m", "sales_avg_12m",
     "dbt_avg_3m", "dbt_avg_6m", "dbt_avg_12m", "dbt_volatility_12m", "dbt_trend_6m", "dbt_shift_12m",
-    "dbt_shift_24m", "paid_in_full_share_12m", "multi_payment_share_12m", "balance_growth_3m",
+    "dbt_shift_24m", "dbt_shift_max", "paid_in_full_share_12m", "multi_payment_share_12m", "balance_growth_3m",
     "aging_61_90_share", "aging_90p_share", "past_due_share",
 )
 
@@ -102,8 +102,10 @@ def persona_evidence(frame: pd.DataFrame, policy: PersonaPolicy) -> dict[str, np
         dpd = np.nan_to_num(_num(frame, "oldest_dpd"), nan=0.0)
         dbt3, dbt6, dbt12 = _num(frame, "dbt_avg_3m"), _num(frame, "dbt_avg_6m"), _num(frame, "dbt_avg_12m")
         trend = _num(frame, "dbt_trend_6m")
-        # the larger of the two deviations from the customer's own norm (either may be missing)
-        shift = np.fmax(_num(frame, "dbt_shift_24m"), _num(frame, "dbt_shift_12m"))
+        # the larger of the two deviations from the customer's own norm (either may be missing): the feature
+        # dbt_shift_max, or the two it is made of (the same figure; a frame may hold either)
+        shift = np.fmax(np.fmax(_num(frame, "dbt_shift_24m"), _num(frame, "dbt_shift_12m")),
+                        _num(frame, "dbt_shift_max"))
         aged = np.nan_to_num(_num(frame, "aging_61_90_share"), nan=0.0) + np.nan_to_num(
             _num(frame, "aging_90p_share"), nan=0.0)
         growth = _num(frame, "balance_growth_3m")

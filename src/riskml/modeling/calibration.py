@@ -185,8 +185,8 @@ def choose_calibrator(raw: np.ndarray, y: np.ndarray, method: str = "auto",
 
 
 # ------------------------------------------------------------------------------ calibration by persona
-# the persona inputs that are not model inputs (the all-history invoice count; the 24-month shift, which
-# training snapshots lack): the segments are computed from the model's own inputs, so that every path that
+# the persona input that is not a model input (the all-history invoice count, which extrapolates with the
+# ledger's age): the segments are computed from the model's own inputs, so that every path that
 # predicts from the model's features (score, pyfunc, Spark, backtest, service) gets the same PD
 _THIN_BY_COUNT_OFF = float("inf")
 
@@ -197,10 +197,12 @@ class SegmentCalibrator:
     window only: ``pd = sigmoid(logit(base_pd) + offset[persona])``.
 
     The persona of a row is :func:`riskml.features.personas.assign_personas` applied to the model's own
-    inputs (``inputs``: the persona columns the model has) and the base PD, with the thresholds frozen at
-    training (``personas``, ``thin_file``). The thin-file criterion on the all-history invoice count is not
-    a model input and is left out here (tenure and payment history still decide); the weak rule's 24-month
-    shift likewise (its 12-month shift decides). Each offset is the penalised maximum-likelihood shift of
+    inputs (``inputs``: the persona columns the model has) **without a PD** (what the ledger says: the rule
+    that makes a very high PD ``distressed`` does not apply, so the shift never depends on the PD it
+    shifts), with the thresholds frozen at
+    training (``personas``, ``thin_file``). The deviation from the customer's own norm reaches it as the
+    model input ``dbt_shift_max``; the thin-file criterion on the all-history invoice count is not a model
+    input and is left out here (tenure and payment history still decide). Each offset is the penalised maximum-likelihood shift of
     its group (a normal prior of standard deviation ``prior_sd`` on the log-odds scale, so a group of a few
     rows moves little). ``counts``: rows and events per persona in the calibration window (for the card).
     Stored as plain JSON in ``model.json``, never pickled."""
@@ -212,8 +214,8 @@ class SegmentCalibrator:
     prior_sd: float
     counts: dict[str, list[int]] = field(default_factory=dict)
 
-    def segments(self, X: Any, base_pd: np.ndarray) -> np.ndarray:
-        """The persona of each row from the model's inputs and its base PD."""
+    def segments(self, X: Any) -> np.ndarray:
+        """The persona of each row from the model's inputs (the ledger's evidence only, no PD)."""
         import pandas as pd
 
         from riskml.config import PersonaPolicy, ThinFileRule
@@ -223,14 +225,14 @@ class SegmentCalibrator:
         if "invoices_total" not in frame.columns:
             frame["invoices_total"] = _THIN_BY_COUNT_OFF
         policy, rule = PersonaPolicy(**self.personas), ThinFileRule(**self.thin_file)
-        return assign_personas(frame, np.asarray(base_pd, dtype="float64"), policy, thin_file_mask(frame, rule))
+        return assign_personas(frame, np.full(len(frame), np.nan), policy, thin_file_mask(frame, rule))
 
     def adjust(self, X: Any, base_pd: np.ndarray) -> np.ndarray:
         """The PD after the shift of each row's persona (rows of a persona without an offset keep theirs)."""
         p = np.asarray(base_pd, dtype="float64")
         if not len(p):
             return p
-        seg = self.segments(X, p)
+        seg = self.segments(X)
         shift = np.array([self.offsets.get(str(s), 0.0) for s in seg], dtype="float64")
         return expit(_logit(p) + shift)
 
@@ -294,7 +296,7 @@ def fit_segment_calibrator(X_valid: Any, y_valid: np.ndarray, base_pd_valid: np.
                             float(prior_sd))
     p = np.asarray(base_pd_valid, dtype="float64")
     t = np.asarray(y_valid, dtype="float64")
-    seg = cal.segments(X_valid, p)
+    seg = cal.segments(X_valid)
     for s in sorted(set(seg.tolist())):
         m = seg == s
         cal.offsets[str(s)] = fit_offset(p[m], t[m], prior_sd)
