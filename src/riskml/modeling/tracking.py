@@ -127,6 +127,8 @@ def run_metrics(result: TrainResult) -> dict[str, float]:
             out[f"test_persona_{row['group']}_mean_pd"] = row["mean_pd"]
             out[f"test_persona_{row['group']}_observed"] = row["observed_rate"]
         out["test_persona_max_abs_gap"] = float(pc["gap"].abs().max())
+        if "within_target" in pc:  # gap > 3 points and the mean PD outside the observed rate's 95% interval
+            out["test_persona_outside_target"] = float((~pc["within_target"].astype(bool)).sum())
     for other, cmp in result.comparisons.items():
         out[f"test_auc_gain_{other}"] = cmp["diff"]
         out[f"test_auc_gain_{other}_lo"] = cmp["lo"]
