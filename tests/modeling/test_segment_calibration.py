@@ -16,7 +16,7 @@ from scipy.special import expit, logit
 from riskml.config import PersonaPolicy, ThinFileRule
 from riskml.features.personas import PERSONA_COLUMNS, assign_personas, thin_file_mask
 from riskml.modeling.calibration import SegmentCalibrator, fit_offset, fit_segment_calibrator
-from riskml.modeling.model import RiskModel
+from riskml.modeling.model import MANIFEST, RiskModel, manifest_of
 from riskml.modeling.train import KEYS, fit_and_evaluate
 from tests.modeling.conftest import small_config
 
@@ -116,11 +116,17 @@ def test_saved_as_json_and_identical_after_loading(small_data, small_result, tmp
     # extra columns (the whole feature table, as scoring passes it) change nothing: only the model's inputs count
     full = small_data.frame.loc[small_result.split.test].drop(columns=KEYS)
     assert np.array_equal(loaded.predict_pd(full), loaded.predict_pd(X))
-    meta["segment_calibration"]["offsets"] = {"regular": float("nan")}
-    (tmp_path / "m" / "model.json").write_text(json.dumps(meta), encoding="utf-8")
     from riskml.errors import ModelError
-    with pytest.raises(ModelError):
-        RiskModel.load(tmp_path / "m")
+
+    for key, bad in (("offsets", {"regular": float("nan")}), ("personas", {"strong_min_dbt": -5}),
+                     ("inputs", "dbt_avg_3m")):
+        broken = json.loads(json.dumps(meta))
+        broken["segment_calibration"][key] = bad
+        (tmp_path / "m" / "model.json").write_text(json.dumps(broken), encoding="utf-8")
+        # a consistent manifest, so that the refusal comes from the calibration's own check
+        (tmp_path / "m" / MANIFEST).write_text(json.dumps(manifest_of(tmp_path / "m")), encoding="utf-8")
+        with pytest.raises(ModelError, match="segment_calibration"):
+            RiskModel.load(tmp_path / "m")
 
 
 def test_one_persona_rule_for_scoring_and_training(small_data) -> None:

@@ -250,8 +250,20 @@ class SegmentCalibrator:
                 isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) and abs(v) <= MAX_PLATT
                 for v in offsets.values()):
             raise ModelError("segment_calibration: offsets must map personas to finite numbers")
-        return cls({str(k): float(v) for k, v in offsets.items()}, dict(data.get("personas", {})),
-                   dict(data.get("thin_file", {})), [str(c) for c in data.get("inputs", [])],
+        from pydantic import ValidationError
+
+        from riskml.config import PersonaPolicy, ThinFileRule
+
+        personas, thin = data.get("personas", {}), data.get("thin_file", {})
+        inputs = data.get("inputs", [])
+        try:  # the thresholds are read at every prediction: refuse bad ones when the model is loaded
+            PersonaPolicy(**personas)
+            ThinFileRule(**thin)
+        except (TypeError, ValidationError) as exc:
+            raise ModelError(f"segment_calibration: invalid persona thresholds ({str(exc).splitlines()[0]})") from None
+        if not isinstance(inputs, list) or not all(isinstance(c, str) for c in inputs):
+            raise ModelError("segment_calibration: inputs must be a list of feature names")
+        return cls({str(k): float(v) for k, v in offsets.items()}, dict(personas), dict(thin), list(inputs),
                    float(data.get("prior_sd", 1.0)), {str(k): list(v) for k, v in data.get("counts", {}).items()})
 
 
