@@ -83,6 +83,8 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("auc_vs_truth", "model: AUC against the true 12-month defaults", ""),
     ("persona_max_gap", "model: largest absolute persona calibration gap, test window (points)", "<= 3"),
     ("strong_gap", "model: strong late payers' calibration gap, test window (points)", "<= 3"),
+    ("persona_outside", "model: personas outside the target (gap > 3 points and mean PD outside the observed "
+     "rate's 95% Wilson interval)", "0"),
     ("strong_recall", "strong stretchers recognised (recall)", ">= 80%"),
     ("strong_precision", "strong late payer persona: precision", ">= 80%"),
     ("strong_revoked", "strong stretchers revoked", "0"),
@@ -106,6 +108,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
 )
 TARGETS = {
     "persona_max_gap": lambda v: abs(v) <= 3, "strong_gap": lambda v: abs(v) <= 3,
+    "persona_outside": lambda v: v == 0,
     "strong_recall": lambda v: v >= 0.8, "strong_precision": lambda v: v >= 0.8, "strong_revoked": lambda v: v == 0,
     "nondefault_revoked": lambda v: v <= 0.05, "nondefault_restricted": lambda v: v <= 0.15,
     "default_restricted": lambda v: v >= 0.8, "holds_customers": lambda v: v <= 0.10,
@@ -114,7 +117,8 @@ TARGETS = {
 SHARES = {"default_rate_12m", "strong_recall", "strong_precision", "nondefault_revoked", "nondefault_restricted",
           "default_restricted", "holds_customers", "holds_sales", "reviews_due", "limits_changed"}
 COUNTS = {"customers", "alive", "strong_revoked", "strong_held", "increase_and_hold", "holds_collections",
-          "approval_queue", "approval_analyst", "approval_credit_manager", "approval_finance_director"}
+          "approval_queue", "approval_analyst", "approval_credit_manager", "approval_finance_director",
+          "persona_outside"}
 MONEY = {"bad_debt_avoided", "margin_lost", "net_money"}
 # the rates of riskml.scoring.summary.decision_rates (percent) -> figure keys (shares)
 FROM_RATES = {"holds_pct_customers": "holds_customers", "holds_pct_sales": "holds_sales",
@@ -376,6 +380,8 @@ def _training_figures(folder: Path) -> dict[str, float]:
     if pc_path is not None:
         pc = pd.read_csv(pc_path).set_index("group")
         out["persona_max_gap"] = float(pc["gap"].abs().max() * 100)
+        if "within_target" in pc:
+            out["persona_outside"] = float((~pc["within_target"].astype(bool)).sum())
         if "strong_late_payer" in pc.index:
             out["strong_gap"] = float(pc.loc["strong_late_payer", "gap"] * 100)
         out["_persona_table"] = pc  # type: ignore[assignment]

@@ -257,6 +257,15 @@ class MonotoneCheckConfig(_Section):
     tolerance: float = Field(default=1e-9, ge=0)
 
 
+class SegmentCalibrationConfig(_Section):
+    """Calibration by collector persona on top of the model's calibrator, fitted on the calibration
+    (validation) window only (``riskml.modeling.calibration.SegmentCalibrator``; docs/model.md)."""
+
+    enabled: bool = True
+    # standard deviation of the normal prior on each persona's log-odds shift: smaller = groups move less
+    prior_sd: float = Field(default=1.0, gt=0)
+
+
 # LightGBM parameters of the delinquency model; a ``lightgbm`` section in configs/train.yaml overrides them
 # key by key (keys it does not name keep these values)
 LIGHTGBM_DEFAULTS: dict[str, Any] = {
@@ -302,6 +311,8 @@ class TrainConfig(_Section):
     # "balanced" weights positives by n_neg/n_pos; "none" leaves the classes as they are
     class_weight: Literal["balanced", "none"] = "none"
     calibration: Literal["auto", "isotonic", "platt", "none"] = "auto"
+    # a log-odds shift per collector persona fitted on the validation window, after the calibrator
+    segment_calibration: SegmentCalibrationConfig = Field(default_factory=SegmentCalibrationConfig)
     # quantile bins per feature of the logistic benchmark
     benchmark_bins: int = Field(default=10, ge=2)
     # the plain rule reported beside the model: this feature is the score (higher = riskier)

@@ -65,6 +65,8 @@ def feats() -> pd.DataFrame:
     ("dbt_baseline_24m", 12.5),
     ("dbt_shift_24m", 30.0 - 12.5),
     ("dbt_shift_12m", 30.0 - 50_000 / 3_000),
+    # the larger of the two: 17.5 days later than the 13-24 month norm beats 13.33 against months 4-12
+    ("dbt_shift_max", 30.0 - 12.5),
     ("paid_in_full_share_12m", 1 / 3),
     # monthly DBT of the last 12 months: March 15, June 20 (500 x 10 + 500 x 30), October 30 -> sample
     # variance 175/3; 12-month DBT 74,000 / 3,800
@@ -82,6 +84,7 @@ def test_no_earlier_norm_is_missing_not_zero(feats) -> None:
     assert np.isnan(n["dbt_baseline_24m"]) and np.isnan(n["dbt_shift_24m"])
     # paid 5 days late in the last 3 months and nothing in months 4-12: no recent norm either
     assert n["dbt_avg_3m"] == pytest.approx(5.0) and np.isnan(n["dbt_shift_12m"])
+    assert np.isnan(n["dbt_shift_max"])  # neither norm: no evidence
     assert n["paid_in_full_share_12m"] == 1.0
     assert n["balance_growth_3m"] == pytest.approx(0.0)  # 0 open now, 0 at 2024-09-30
 
@@ -102,3 +105,14 @@ def test_registry_entries() -> None:
     assert all(REGISTRY[n].model for n in ("dbt_shift_12m", "paid_in_full_share_12m", "balance_growth_3m",
                                            "dbt_variation_12m"))
     assert REGISTRY["dbt_shift_12m"].monotone == 1 and REGISTRY["paid_in_full_share_12m"].monotone == -1
+
+
+def test_shift_max_takes_whichever_norm_exists() -> None:
+    """dbt_shift_max by hand on the three cases: both norms (the larger), one missing (the other), none."""
+    from riskml.features.definitions import dbt_shift_max
+
+    s24 = pd.Series([17.5, np.nan, -3.0, np.nan])
+    s12 = pd.Series([13.3, 8.0, np.nan, np.nan])
+    out = dbt_shift_max(s24, s12)
+    assert out.iloc[:3].tolist() == [17.5, 8.0, -3.0] and np.isnan(out.iloc[3])
+    assert REGISTRY["dbt_shift_max"].model and REGISTRY["dbt_shift_max"].monotone == 1

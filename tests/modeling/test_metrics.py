@@ -180,3 +180,35 @@ def test_calibration_by_group_hand_computed():
     assert c.loc["a", "gap_se"] == pytest.approx(np.sqrt(0.2 * 0.8 / 2))
     with pytest.raises(ValueError, match="groups must have 6 entries"):
         calibration_by_group(y, p, g[:5])
+
+
+def test_wilson_interval_hand_computed():
+    from riskml.modeling.metrics import wilson_interval
+
+    z2 = 1.959963984540054 ** 2
+    lo, hi = wilson_interval([0, 1, 9], [9, 2, 9])
+    # 0 of 9: [0, z^2 / (n + z^2)] = [0, 29.9%]; 9 of 9: the mirror image
+    assert lo[0] == pytest.approx(0.0, abs=1e-12) and hi[0] == pytest.approx(z2 / (9 + z2)) and hi[0] == pytest.approx(0.29914, abs=1e-5)
+    assert hi[2] == pytest.approx(1.0) and lo[2] == pytest.approx(9 / (9 + z2))
+    # 1 of 2: centre 1/2, half-width z/(1 + z^2/2) * sqrt(1/8 + z^2/16)
+    half = np.sqrt(z2) / (1 + z2 / 2) * np.sqrt(0.125 + z2 / 16)
+    assert lo[1] == pytest.approx(0.5 - half) and hi[1] == pytest.approx(0.5 + half)
+    assert lo[1] == pytest.approx(0.0945, abs=1e-4)
+    nan_lo, nan_hi = wilson_interval([0], [0])
+    assert np.isnan(nan_lo[0]) and np.isnan(nan_hi[0])
+
+
+def test_calibration_by_group_within_target_by_gap_or_interval():
+    from riskml.modeling.metrics import calibration_by_group
+
+    # group a: 1 of 2, mean PD 0.2: gap 30 points but inside the Wilson interval (9.5% .. 90.5%) -> within
+    # group z: 0 of 400, mean PD 0.02: gap 2 points -> within; group w: 0 of 400 at mean PD 0.05 -> not
+    # (gap 5 points, interval 0 .. 0.95%)
+    y = [0, 1] + [0] * 800
+    p = [0.1, 0.3] + [0.02] * 400 + [0.05] * 400
+    g = ["a", "a"] + ["z"] * 400 + ["w"] * 400
+    c = calibration_by_group(y, p, g).set_index("group")
+    assert bool(c.loc["a", "within_target"]) and abs(c.loc["a", "gap"]) > 0.03
+    assert bool(c.loc["z", "within_target"]) and c.loc["z", "observed_hi"] < 0.02
+    assert not bool(c.loc["w", "within_target"]) and c.loc["w", "gap"] == pytest.approx(0.05)
+    assert c.loc["w", "observed_hi"] == pytest.approx(1.959963984540054 ** 2 / (400 + 1.959963984540054 ** 2))

@@ -74,7 +74,7 @@ def test_run_logs_params_metrics_and_tags(store: Store) -> None:
     assert p["label.horizon_months"] == "6" and p["label.dpd_threshold"] == "90"
     assert p["lightgbm.learning_rate"] == "0.05" and p["lightgbm.extra_trees"] == "True"
     assert p["calibration_method"] in ("platt", "isotonic") and p["split_kind"] == "oot"
-    assert p["n_features"] == "51" and p["n_monotone"] == "32" and int(p["best_iteration"]) >= 1
+    assert p["n_features"] == "52" and p["n_monotone"] == "33" and int(p["best_iteration"]) >= 1
     assert len(p["data.fingerprint"]) == 16 and t["data.fingerprint"] == p["data.fingerprint"]
     assert int(p["data.rows.invoices"]) > 10_000 and p["data.rows.customers"] == "300"
     for k in ("auc", "gini", "ks", "brier", "log_loss", "pr_auc", "capture_top10", "lift_top10"):
@@ -101,7 +101,7 @@ def test_run_logs_every_artifact(store: Store) -> None:
     assert fp["row_counts"]["customers"] == 300 and fp["fingerprint"] == (
         store.full.result.model.metadata_.data_fingerprint)
     feats = json.loads((local / "features" / "features.json").read_text())["features"]
-    assert len(feats) == 51 and {"name", "family", "monotone", "description"} <= set(feats[0])
+    assert len(feats) == len(model_features({}, [])) and {"name", "family", "monotone", "description"} <= set(feats[0])
     card = (local / "model_card.md").read_text()
     for section in ("## Intended use", "## Label definition", "## Data and split", "## Performance on the "
                     "out-of-time test window", "## Calibration", "## Promotion", "## Limitations"):

@@ -82,6 +82,9 @@ def test_thin_file_and_revoked_pages_say_so(demo_run: DemoRun, pages: dict[str, 
 
 
 def test_customer_pages_show_the_scoring_output(demo_run: DemoRun, pages: dict[str, Page]) -> None:
+    from riskml.modeling.model import RiskModel
+
+    model = RiskModel.load(demo_run.model_dir)
     base = demo_run.contributions.loc[demo_run.contributions["feature"].astype(str) == "_expected_value"]
     base = base.set_index(base["customer_id"].astype(str))["contribution"]
     for row in demo_run.scores.to_dict("records"):
@@ -114,7 +117,14 @@ def test_customer_pages_show_the_scoring_output(demo_run: DemoRun, pages: dict[s
         contrib = contributions_of(demo_run, cid)
         raw = float(page["raw-score"].get("data-value"))
         assert raw == pytest.approx(base[cid] + contrib["contribution"].sum(), abs=1e-9)
-        assert 1 / (1 + np.exp(-raw)) == pytest.approx(row["pd"], abs=0.35)  # calibrated, so only roughly
+        # the PD is the model's calibrator of that raw score, shifted by the persona's log-odds (if any)
+        base_pd = float(model.calibrator_.predict(np.array([raw]))[0])
+        seg = model.segment_calibrator_
+        logit = lambda q: np.log(q) - np.log1p(-q)  # noqa: E731
+        if seg is None:
+            assert row["pd"] == pytest.approx(base_pd, abs=1e-9)
+        else:
+            assert abs(logit(row["pd"]) - logit(base_pd)) <= max(map(abs, seg.offsets.values())) + 1e-6
         for tr in page.find_all("tr", within="factors", data_feature="*"):
             assert float(tr.get("data-contribution")) == pytest.approx(contrib.loc[tr.get("data-feature"), "contribution"])
 

@@ -49,16 +49,22 @@ def _persona_table(outcome: Any) -> Table | None:
     pc = outcome.result.persona_calibration
     if pc is None or not len(pc):
         return None
-    table = Table(title="Calibration by persona (test window; target: mean PD within 3 points of observed)",
-                  header_style="bold")
-    for col in ("persona", "rows", "events", "mean predicted PD", "observed rate", "gap"):
-        table.add_column(col, justify="left" if col == "persona" else "right")
-    for _, r in pc.iterrows():
+    from riskml.modeling.metrics import wilson_interval
+
+    table = Table(title="Calibration by persona (test window; within = gap at most 3 points, or the mean PD inside "
+                        "the observed rate's 95% interval)", header_style="bold",
+                  caption="PD = mean predicted PD; obs. = observed rate; gap in points")
+    for col in ("persona", "rows", "evts", "PD", "obs.", "95% CI", "gap", "within"):
+        table.add_column(col, justify="left" if col == "persona" else "right", no_wrap=True)
+    lo, hi = wilson_interval(pc["events"], pc["rows"])
+    for i, (_, r) in enumerate(pc.iterrows()):
         gap = r["mean_pd"] - r["observed_rate"]
+        within = abs(gap) <= 0.03 + 1e-12 or lo[i] <= r["mean_pd"] <= hi[i]
         # a Text cell: the consoles print strings as they are (no markup), so the style is not written inline
-        table.add_row(str(r["group"]), f"{int(r['rows']):,}", f"{int(r['events']):,}", f"{r['mean_pd']:.2%}",
-                      f"{r['observed_rate']:.2%}",
-                      Text(f"{gap * 100:+.1f} pts", style="" if abs(gap) <= 0.03 else "yellow"))
+        table.add_row(str(r["group"]), f"{int(r['rows']):,}", f"{int(r['events']):,}", f"{r['mean_pd']:.1%}",
+                      f"{r['observed_rate']:.1%}", f"{lo[i] * 100:.1f}-{hi[i] * 100:.1f}",
+                      Text(f"{gap * 100:+.1f}", style="" if abs(gap) <= 0.03 else "yellow"),
+                      Text("yes" if within else "no", style="" if within else "yellow"))
     return table
 
 
@@ -158,6 +164,11 @@ def train(
     console.print(_calibration_table(outcome))
     if (persona_table := _persona_table(outcome)) is not None:
         console.print(persona_table)
+        pb = outcome.result.persona_calibration_before
+        if len(pb):
+            console.print("before the calibration by persona (the model's calibrator alone): " + "; ".join(
+                f"{r['group']} {r['mean_pd']:.1%} vs {r['observed_rate']:.1%}" for _, r in pb.iterrows())
+                + f" (largest gap {pb['gap'].abs().max() * 100:.1f} points)")
     d = outcome.decision
     word = f"[bold green]{CHAMPION}[/]" if d.promote else "[bold yellow]challenger[/]"
     console.print(f"registered {escape(train_config.model_name)} version {d.model_version} as {word}: "

@@ -584,7 +584,7 @@ def pd_and_contributions(model: Any, X: pd.DataFrame, kind: str = "auto") -> tup
     """Calibrated PD and contributions in one pass: the raw score is the row sum of the contributions (exact
     TreeSHAP adds up to the booster's raw score), so there is no second tree walk."""
     c, _ = model_contributions(model, X, kind)
-    return model.pd_from_raw(c.sum(axis=1)), c
+    return model.pd_from_raw(c.sum(axis=1), X), c
 
 
 def explainer_name(model: Any, kind: str = "auto") -> str:

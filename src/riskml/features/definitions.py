@@ -130,6 +130,21 @@ def dbt_shift_12m(dbt_avg_3m: pd.Series, pay_dbt_amt_12m: pd.Series, pay_dbt_amt
     return dbt_avg_3m - _div(pay_dbt_amt_12m - pay_dbt_amt_3m, (pay_amt_12m - pay_amt_3m).round(4))
 
 
+# The personas' deviation from the customer's own norm as one model input: the 24-month shift alone is not
+# a model input (training snapshots lack two years of history), the larger of the two is. Where the 24-month
+# norm is missing it equals dbt_shift_12m, so the model learns it on short histories and reads the longer norm
+# when there is one.
+@feature(
+    family="dbt", unit="days", window="3m vs 4-24m", monotone=1,
+    description="The larger deviation from the customer's own norm: dbt_shift_24m or dbt_shift_12m, whichever "
+    "is higher (either may be missing; NaN when both are); the persona rules read the same figure",
+    reason="Paying {value:.0f} days later than its own norm (now {dbt_avg_3m:.0f} days)",
+)
+def dbt_shift_max(dbt_shift_24m: pd.Series, dbt_shift_12m: pd.Series) -> pd.Series:
+    return pd.Series(np.fmax(dbt_shift_24m.to_numpy("float64"), dbt_shift_12m.to_numpy("float64")),
+                     index=dbt_shift_12m.index)
+
+
 @feature(
     family="dbt", unit="ratio", window="12m", monotone=1,
     description="Steadiness of the lateness: standard deviation of monthly DBT over the last 12 months relative "

@@ -182,3 +182,135 @@ def choose_calibrator(raw: np.ndarray, y: np.ndarray, method: str = "auto",
     if method == "auto":
         method = min(scores, key=lambda m: (round(scores[m]["log_loss"], 12), scores[m]["brier"]))
     return FITTERS[method](raw, y), scores
+
+
+# ------------------------------------------------------------------------------ calibration by persona
+# the persona input that is not a model input (the all-history invoice count, which extrapolates with the
+# ledger's age): the segments are computed from the model's own inputs, so that every path that
+# predicts from the model's features (score, pyfunc, Spark, backtest, service) gets the same PD
+_THIN_BY_COUNT_OFF = float("inf")
+
+
+@dataclass
+class SegmentCalibrator:
+    """A shift of the calibrated PD's log-odds per collector persona, fitted on the calibration (validation)
+    window only: ``pd = sigmoid(logit(base_pd) + offset[persona])``.
+
+    The persona of a row is :func:`riskml.features.personas.assign_personas` applied to the model's own
+    inputs (``inputs``: the persona columns the model has) **without a PD** (what the ledger says: the rule
+    that makes a very high PD ``distressed`` does not apply, so the shift never depends on the PD it
+    shifts), with the thresholds frozen at
+    training (``personas``, ``thin_file``). The deviation from the customer's own norm reaches it as the
+    model input ``dbt_shift_max``; the thin-file criterion on the all-history invoice count is not a model
+    input and is left out here (tenure and payment history still decide). Each offset is the penalised maximum-likelihood shift of
+    its group (a normal prior of standard deviation ``prior_sd`` on the log-odds scale, so a group of a few
+    rows moves little). ``counts``: rows and events per persona in the calibration window (for the card).
+    Stored as plain JSON in ``model.json``, never pickled."""
+
+    offsets: dict[str, float]
+    personas: dict[str, Any]
+    thin_file: dict[str, Any]
+    inputs: list[str]
+    prior_sd: float
+    counts: dict[str, list[int]] = field(default_factory=dict)
+
+    def segments(self, X: Any) -> np.ndarray:
+        """The persona of each row from the model's inputs (the ledger's evidence only, no PD)."""
+        import pandas as pd
+
+        from riskml.config import PersonaPolicy, ThinFileRule
+        from riskml.features.personas import assign_personas, thin_file_mask
+
+        frame = pd.DataFrame({c: X[c].to_numpy() for c in self.inputs if c in X.columns}, index=X.index)
+        if "invoices_total" not in frame.columns:
+            frame["invoices_total"] = _THIN_BY_COUNT_OFF
+        policy, rule = PersonaPolicy(**self.personas), ThinFileRule(**self.thin_file)
+        return assign_personas(frame, np.full(len(frame), np.nan), policy, thin_file_mask(frame, rule))
+
+    def adjust(self, X: Any, base_pd: np.ndarray) -> np.ndarray:
+        """The PD after the shift of each row's persona (rows of a persona without an offset keep theirs)."""
+        p = np.asarray(base_pd, dtype="float64")
+        if not len(p):
+            return p
+        seg = self.segments(X)
+        shift = np.array([self.offsets.get(str(s), 0.0) for s in seg], dtype="float64")
+        return expit(_logit(p) + shift)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": "persona_offset", "offsets": dict(self.offsets), "personas": dict(self.personas),
+                "thin_file": dict(self.thin_file), "inputs": list(self.inputs), "prior_sd": self.prior_sd,
+                "counts": {k: list(v) for k, v in self.counts.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SegmentCalibrator:
+        if data.get("method") != "persona_offset":
+            raise ModelError(f"segment_calibration: method must be 'persona_offset'; got {data.get('method')!r}")
+        offsets = data.get("offsets")
+        if not isinstance(offsets, dict) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) and abs(v) <= MAX_PLATT
+                for v in offsets.values()):
+            raise ModelError("segment_calibration: offsets must map personas to finite numbers")
+        from pydantic import ValidationError
+
+        from riskml.config import PersonaPolicy, ThinFileRule
+
+        personas, thin = data.get("personas", {}), data.get("thin_file", {})
+        inputs = data.get("inputs", [])
+        try:  # the thresholds are read at every prediction: refuse bad ones when the model is loaded
+            PersonaPolicy(**personas)
+            ThinFileRule(**thin)
+        except (TypeError, ValidationError) as exc:
+            raise ModelError(f"segment_calibration: invalid persona thresholds ({str(exc).splitlines()[0]})") from None
+        if not isinstance(inputs, list) or not all(isinstance(c, str) for c in inputs):
+            raise ModelError("segment_calibration: inputs must be a list of feature names")
+        return cls({str(k): float(v) for k, v in offsets.items()}, dict(personas), dict(thin), list(inputs),
+                   float(data.get("prior_sd", 1.0)), {str(k): list(v) for k, v in data.get("counts", {}).items()})
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype="float64"), 1e-9, 1 - 1e-9)
+    return np.log(q) - np.log1p(-q)
+
+
+def fit_offset(base_pd: np.ndarray, y: np.ndarray, prior_sd: float, iterations: int = 100) -> float:
+    """The shift ``b`` of the log-odds that minimises the log loss of ``sigmoid(logit(base_pd) + b)`` on
+    ``y`` plus ``b^2 / (2 prior_sd^2)`` (a normal prior centred on no shift), by Newton's method (the
+    objective is strictly convex). 0 for no rows."""
+    z = _logit(base_pd)
+    t = np.asarray(y, dtype="float64")
+    if not len(z):
+        return 0.0
+    lam = 1.0 / (prior_sd * prior_sd)
+    b = 0.0
+    for _ in range(iterations):
+        p = expit(z + b)
+        grad = float(np.sum(p - t)) + lam * b
+        hess = float(np.sum(p * (1 - p))) + lam
+        step = grad / hess
+        b -= step
+        if abs(step) <= 1e-12:
+            break
+    return float(b)
+
+
+def fit_segment_calibrator(X_valid: Any, y_valid: np.ndarray, base_pd_valid: np.ndarray, personas: Any,
+                           thin_file: Any, prior_sd: float = 1.0) -> SegmentCalibrator:
+    """A :class:`SegmentCalibrator` fitted on the calibration window (``X_valid``: the model's inputs of the
+    validation rows; ``base_pd_valid``: their PD from the model's own calibrator; ``personas`` /
+    ``thin_file``: :class:`riskml.config.PersonaPolicy` and :class:`riskml.config.ThinFileRule`). Nothing
+    else is read: the test window plays no part."""
+    from riskml.features.personas import PERSONA_COLUMNS
+
+    if prior_sd <= 0:
+        raise ModelError(f"segment calibration prior_sd must be > 0; got {prior_sd}")
+    inputs = [c for c in PERSONA_COLUMNS if c in X_valid.columns]
+    cal = SegmentCalibrator({}, personas.model_dump(mode="json"), thin_file.model_dump(mode="json"), inputs,
+                            float(prior_sd))
+    p = np.asarray(base_pd_valid, dtype="float64")
+    t = np.asarray(y_valid, dtype="float64")
+    seg = cal.segments(X_valid)
+    for s in sorted(set(seg.tolist())):
+        m = seg == s
+        cal.offsets[str(s)] = fit_offset(p[m], t[m], prior_sd)
+        cal.counts[str(s)] = [int(m.sum()), int(t[m].sum())]
+    return cal

@@ -88,18 +88,43 @@ PERSONA_GAP_TARGET = 0.03
 
 def persona_calibration_text(result: TrainResult) -> str:
     """The calibration per persona of the test window as a markdown table with a one-line verdict
-    ("" when it was not computed)."""
+    ("" when it was not computed). A persona is within the target when its gap is at most 3 points **or**
+    its mean PD lies inside the 95% Wilson interval of its observed rate (a small group's gap can be
+    chance); the raw gap is always shown."""
     pc = result.persona_calibration
     if pc is None or not len(pc):
         return ""
-    table = pc.assign(**{"within 3 points": pc["gap"].abs() <= PERSONA_GAP_TARGET}).rename(columns={
-        "group": "persona", "mean_pd": "mean PD", "observed_rate": "observed", "gap": "gap (PD - observed)",
-        "gap_se": "binomial SE"})
+    from riskml.modeling.metrics import wilson_interval
+
+    lo, hi = wilson_interval(pc["events"], pc["rows"])
+    within = (pc["gap"].abs() <= PERSONA_GAP_TARGET + 1e-12) | ((pc["mean_pd"] >= lo) & (pc["mean_pd"] <= hi))
+    table = pc.assign(**{"observed 95% interval": [f"{a:.2%} to {b:.2%}" for a, b in zip(lo, hi, strict=True)],
+                         "within target": within})
+    table = table.drop(columns=[c for c in ("observed_lo", "observed_hi", "within_target") if c in table])
+    table = table.rename(columns={
+        "group": "persona", "mean_pd": "mean PD",
+        "observed_rate": "observed", "gap": "gap (PD - observed)", "gap_se": "binomial SE"})
     worst = pc.loc[pc["gap"].abs().idxmax()]
+    seg = getattr(result.model, "segment_calibrator_", None)
+    how = ("" if seg is None else " The PD includes the calibration by persona fitted on the validation window "
+           "(log-odds shifts: " + ", ".join(f"{k} {v:+.2f}" for k, v in seg.offsets.items()) + ").")
     return (f"By collector persona (the scoring rules applied to the test rows; target: mean PD within "
-            f"{PERSONA_GAP_TARGET * 100:.0f} points of the observed rate). Largest gap: {worst['group']} "
+            f"{PERSONA_GAP_TARGET * 100:.0f} points of the observed rate, or inside the 95% Wilson interval of the "
+            f"observed rate where the group is too small for 3 points to be measurable). {int(within.sum())} of "
+            f"{len(pc)} personas within the target. Largest gap: {worst['group']} "
             f"({worst['mean_pd']:.2%} predicted vs {worst['observed_rate']:.2%} observed on {int(worst['rows']):,} "
-            "rows).\n\n" + markdown_table(table))
+            f"rows).{how}\n\n" + markdown_table(table) + _before_text(result))
+
+
+def _before_text(result: TrainResult) -> str:
+    """One line per persona before the calibration by persona ("" when there is none)."""
+    pb = getattr(result, "persona_calibration_before", None)
+    if pb is None or not len(pb):
+        return ""
+    parts = [f"{r['group']} {r['mean_pd']:.1%} vs {r['observed_rate']:.1%} ({int(r['rows']):,} rows, "
+             f"{'within' if r['within_target'] else 'outside'})" for _, r in pb.iterrows()]
+    return ("\n\nBefore the calibration by persona (the model's own calibrator alone, personas from that PD; "
+            f"largest gap {pb['gap'].abs().max() * 100:.1f} points): " + "; ".join(parts) + ".")
 
 
 def model_card(result: TrainResult, config: TrainConfig, context: dict[str, Any]) -> str:

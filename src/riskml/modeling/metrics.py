@@ -129,11 +129,28 @@ def calibration_table(y: object, p: object, groups: int = 10) -> pd.DataFrame:
     return pd.DataFrame(recs)
 
 
-def calibration_by_group(y: object, p: object, groups: object, order: list[str] | None = None) -> pd.DataFrame:
+def wilson_interval(events: object, rows: object, z: float = 1.959963984540054) -> tuple[np.ndarray, np.ndarray]:
+    """The Wilson score interval of a binomial rate ``events / rows`` (95% by default): unlike the normal
+    approximation it stays inside [0, 1] and is not empty at 0 or ``rows`` events (0 of 9 gives 0 to 29.9%).
+    NaN where ``rows`` is 0."""
+    k = np.asarray(events, dtype="float64")
+    n = np.asarray(rows, dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        phat = k / n
+        centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
+        half = z / (1 + z * z / n) * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n))
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
+def calibration_by_group(y: object, p: object, groups: object, order: list[str] | None = None,
+                         target: float = 0.03) -> pd.DataFrame:
     """Mean predicted PD against the observed rate per group (e.g. per persona): ``group``, ``rows``,
-    ``events``, ``mean_pd``, ``observed_rate``, ``gap`` (mean PD minus observed rate, in probability) and
-    ``gap_se`` (the binomial standard error of the observed rate at the mean PD). Groups in ``order``
-    first (those absent are left out), then the others sorted."""
+    ``events``, ``mean_pd``, ``observed_rate``, ``gap`` (mean PD minus observed rate, in probability),
+    ``gap_se`` (the binomial standard error of the observed rate at the mean PD), ``observed_lo`` /
+    ``observed_hi`` (the 95% Wilson interval of the observed rate) and ``within_target``: ``|gap| <= target``
+    **or** the mean PD inside that interval (on a small group a gap larger than ``target`` can be chance;
+    the raw gap stays in ``gap``). Groups in ``order`` first (those absent are left out), then the others
+    sorted."""
     yy, pp = _arrays(y, p)
     g = pd.Series(np.asarray(groups, dtype=object)).astype("str").to_numpy()
     if len(g) != len(yy):
@@ -146,6 +163,9 @@ def calibration_by_group(y: object, p: object, groups: object, order: list[str] 
     agg["events"] = agg["events"].astype("int64")
     agg["gap"] = agg["mean_pd"] - agg["observed_rate"]
     agg["gap_se"] = np.sqrt(agg["mean_pd"] * (1 - agg["mean_pd"]) / agg["rows"])
+    lo, hi = wilson_interval(agg["events"], agg["rows"])
+    agg["observed_lo"], agg["observed_hi"] = lo, hi
+    agg["within_target"] = (agg["gap"].abs() <= target + 1e-12) | ((agg["mean_pd"] >= lo) & (agg["mean_pd"] <= hi))
     return agg
 
 

@@ -36,7 +36,7 @@ import pandas as pd
 
 from riskml.errors import ModelError
 from riskml.io import write_text
-from riskml.modeling.calibration import Calibrator, choose_calibrator
+from riskml.modeling.calibration import Calibrator, SegmentCalibrator, choose_calibrator
 from riskml.modeling.metadata import ModelMetadata
 
 FORMAT_VERSION = 1
@@ -120,6 +120,9 @@ class RiskModel:
     ``monotone`` maps feature name -> -1/0/+1 (features not named are unconstrained); ``categorical``
     names the categorical features; ``calibration`` is ``auto``, ``isotonic``, ``platt`` or ``none``;
     ``class_weight`` ``balanced`` weights positives by n_neg/n_pos in training and validation."""
+
+    # the calibration by persona fitted on the calibration window (riskml.modeling.calibration), if any
+    segment_calibrator_: SegmentCalibrator | None = None
 
     def __init__(self, params: dict, monotone: dict[str, int], categorical: Sequence[str] = (),
                  calibration: str = "auto", seed: int = 42, class_weight: str = "none"):
@@ -259,12 +262,18 @@ class RiskModel:
     def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of delinquency."""
         self._check_fitted()
-        return self.pd_from_raw(self.predict_raw(X))
+        return self.pd_from_raw(self.predict_raw(X), X)
 
-    def pd_from_raw(self, raw: np.ndarray) -> np.ndarray:
-        """Calibrated PD from the booster's raw scores (log-odds), e.g. the row sums of the contributions."""
+    def _by_segment(self, X: pd.DataFrame, p: np.ndarray) -> np.ndarray:
+        """``p`` shifted by the calibration by persona (unchanged without one)."""
+        seg = self.segment_calibrator_
+        return p if seg is None else seg.adjust(X, p)
+
+    def pd_from_raw(self, raw: np.ndarray, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated PD of the rows ``X`` from their booster raw scores (log-odds), e.g. the row sums of the
+        contributions: the model's calibrator, then the calibration by persona (read from ``X``) if any."""
         self._check_fitted()
-        return self.calibrator_.predict(np.asarray(raw, dtype="float64"))
+        return self._by_segment(X, self.calibrator_.predict(np.asarray(raw, dtype="float64")))
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """TreeSHAP contributions in log-odds by LightGBM's own ``pred_contrib``: (n, k + 1), the last column
@@ -278,7 +287,7 @@ class RiskModel:
         """Calibrated PD and ``pred_contrib`` contributions in one pass: the raw score is the row sum of the
         contributions (TreeSHAP is exact: they add up to the booster's raw score), so no second tree walk."""
         contrib = self.contributions(X)
-        return self.pd_from_raw(contrib.sum(axis=1)), contrib
+        return self.pd_from_raw(contrib.sum(axis=1), X), contrib
 
     @property
     def medians(self) -> dict[str, float]:
@@ -306,6 +315,8 @@ class RiskModel:
             "best_iteration": self.best_iteration_,
             "reference": self.reference_,
             "metadata": self.metadata_.to_json(),
+            **({"segment_calibration": self.segment_calibrator_.to_dict()}
+               if self.segment_calibrator_ is not None else {}),
         })
 
     def save(self, path: str | Path) -> None:
@@ -377,6 +388,11 @@ class RiskModel:
         model.metadata_ = ModelMetadata.from_json(
             meta.get("metadata") or {"n_train": 0, "n_valid": 0, "best_iteration": model.best_iteration_},
             f"{path}/model.json")
+        if meta.get("segment_calibration") is not None:
+            try:
+                model.segment_calibrator_ = SegmentCalibrator.from_dict(meta["segment_calibration"])
+            except ModelError as exc:
+                raise ModelError(f"{path}/model.json: {exc}") from None
         return model
 
 

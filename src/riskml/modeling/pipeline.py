@@ -35,7 +35,7 @@ def run_training(ledger: Ledger, config: TrainConfig, feature_config: FeatureCon
     feature_config = feature_config or FeatureConfig()
     extra = extra or {}
     data = assemble(ledger, config, feature_config, extra, labels, labels_source, echo)
-    result = fit_and_evaluate(data, config, echo, segmenter, segment_order)
+    result = fit_and_evaluate(data, config, echo, segmenter, segment_order, scoring_config)
     result = result.with_metadata(training_metadata(result, ledger, config, feature_config, extra,
                                                     scoring_config or ScoringConfig()))
     uri = configure()

@@ -78,6 +78,9 @@ class TrainResult:
     comparisons: dict[str, dict[str, float]] = field(default_factory=dict)
     # mean PD vs observed rate per persona on the test window (empty without a segmenter)
     persona_calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # the same before the calibration by persona (the model's calibrator alone; personas from that PD);
+    # empty without a segmenter or a calibration by persona
+    persona_calibration_before: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def with_metadata(self, metadata: ModelMetadata) -> TrainResult:
         """This result with its model carrying ``metadata`` (a new model and result; this one is unchanged)."""

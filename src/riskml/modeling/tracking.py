@@ -130,6 +130,8 @@ def run_metrics(result: TrainResult) -> dict[str, float]:
             out[f"test_persona_{row['group']}_mean_pd"] = row["mean_pd"]
             out[f"test_persona_{row['group']}_observed"] = row["observed_rate"]
         out["test_persona_max_abs_gap"] = float(pc["gap"].abs().max())
+        if "within_target" in pc:  # gap > 3 points and the mean PD outside the observed rate's 95% interval
+            out["test_persona_outside_target"] = float((~pc["within_target"].astype(bool)).sum())
     for other, cmp in result.comparisons.items():
         out[f"test_auc_gain_{other}"] = cmp["diff"]
         out[f"test_auc_gain_{other}_lo"] = cmp["lo"]
@@ -208,6 +210,8 @@ def log_tables(result: TrainResult, folder: Path) -> None:
     write_csv(result.lift_table, folder / "lift_table.csv")
     if result.persona_calibration is not None and len(result.persona_calibration):
         write_csv(result.persona_calibration, folder / "persona_calibration.csv")
+    if len(result.persona_calibration_before):
+        write_csv(result.persona_calibration_before, folder / "persona_calibration_before.csv")
     write_csv(result.split_summary, folder / "split_summary.csv")
     write_csv(result.metrics_table(), folder / "test_metrics.csv", index=True)
     write_csv(result.importance.rename("mean_abs_shap").rename_axis("feature").reset_index(),

@@ -23,7 +23,7 @@ from riskml.features import build_snapshots, feature_specs, model_features
 from riskml.features.registry import FeatureSpec
 from riskml.io import read_table
 from riskml.modeling.benchmark import LogisticBenchmark, RuleScore
-from riskml.modeling.calibration import FITTERS, brier, log_loss
+from riskml.modeling.calibration import FITTERS, brier, fit_segment_calibrator, log_loss
 from riskml.modeling.labels import (
     describe_definition,
     disputed_left_out,
@@ -249,9 +249,12 @@ def lightgbm_params(config: TrainConfig) -> dict[str, Any]:
 
 
 def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quiet,
-                     segmenter: Segmenter | None = None, segment_order: list[str] | None = None) -> TrainResult:
-    """Split, train LightGBM + calibrator, verify monotonicity, fit benchmark and rule, evaluate on test;
-    with a ``segmenter``, also the calibration per segment (persona) of the test rows."""
+                     segmenter: Segmenter | None = None, segment_order: list[str] | None = None,
+                     scoring_config: ScoringConfig | None = None) -> TrainResult:
+    """Split, train LightGBM + calibrator (+ the calibration by persona of ``config.segment_calibration``,
+    with the persona thresholds of ``scoring_config``, on the validation rows only), verify monotonicity,
+    fit benchmark and rule, evaluate on test; with a ``segmenter``, also the calibration per segment
+    (persona) of the test rows, before and after the calibration by persona."""
     frame, y = data.frame, data.y
     split = oot_split(frame[KEYS], config.split, config.label.horizon_months, config.seed, data.y)
     if split.kind == "grouped":
@@ -269,6 +272,13 @@ def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quie
     model = RiskModel(params, data.monotone, data.categorical, config.calibration, config.seed,
                       config.class_weight).fit(Xtr, ytr, Xva, yva)
     echo(f"best iteration {model.best_iteration_}; calibration: {model.calibration_method_}")
+    if config.segment_calibration.enabled and model.calibration_method_ != "none":
+        sc = scoring_config or ScoringConfig()
+        model.segment_calibrator_ = fit_segment_calibrator(
+            Xva, yva, model.calibrator_.predict(model.predict_raw(Xva)), sc.personas, sc.thin_file,
+            config.segment_calibration.prior_sd)
+        echo("calibration by persona (log-odds shift, validation window): " + ", ".join(
+            f"{k} {v:+.2f}" for k, v in model.segment_calibrator_.offsets.items()))
     mc = config.monotone_check
     checked = verify_monotone(model, Xte, data.monotone, grid_points=mc.grid_points, sample_rows=mc.sample_rows,
                               tolerance=mc.tolerance, seed=config.seed, grid_from=Xtr)
@@ -303,10 +313,14 @@ def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quie
         echo("test AUC gain over the benchmark {:+.4f} (95% CI {:+.4f} to {:+.4f}), over the rule {:+.4f} "
              "(95% CI {:+.4f} to {:+.4f}), customers resampled".format(
                  *(comparisons[k][s] for k in ("logistic", "rule") for s in ("diff", "lo", "hi"))))
-    persona_calibration = pd.DataFrame()
+    persona_calibration, persona_before = pd.DataFrame(), pd.DataFrame()
     if segmenter is not None:
         groups = np.asarray(segmenter(test_rows.reset_index(drop=True), p_lgb), dtype=object)
         persona_calibration = calibration_by_group(yte, p_lgb, groups, segment_order)
+        if model.segment_calibrator_ is not None:  # the model's own calibrator alone, personas from its PD
+            p_base = model.calibrator_.predict(raw_te)
+            before_groups = np.asarray(segmenter(test_rows.reset_index(drop=True), p_base), dtype=object)
+            persona_before = calibration_by_group(yte, p_base, before_groups, segment_order)
         test_frame["persona"] = groups
     return TrainResult(
         model=model, data=data, split=split, split_summary=split.summary(frame[KEYS], y),
@@ -314,7 +328,7 @@ def fit_and_evaluate(data: TrainingData, config: TrainConfig, echo: Echo = _quie
         calibration_on_test=cal_test, calibration_table=calibration_table(yte, p_lgb),
         lift_table=lift_table(yte, p_lgb), test_frame=test_frame, monotone_checked=checked, params=params,
         shap_values=shap_values, shap_rows=shap_rows, importance=importance, comparisons=comparisons,
-        persona_calibration=persona_calibration,
+        persona_calibration=persona_calibration, persona_calibration_before=persona_before,
     )
 
 
