@@ -384,7 +384,8 @@ def _conform(name: str, raw: DataFrame, label: str, is_file: bool, cfg: DataConf
     constants, defaults = cfg.constants.get(name, {}), cfg.defaults.get(name, {})
     extras = dict(cfg.extra_attributes) if name == "customers" else {}
     found = resolve_columns(have, cfg.column_map.get(name, {}), table=name, where=label, extras=extras,
-                            provided=[*constants, *defaults], delimiter=cfg.delimiter if is_file else None)
+                            provided=[*constants, *defaults],
+                            delimiter=cfg.delimiter if label.endswith(".csv") else None)
     warnings += found.warnings
     if found.problems:
         problems += found.problems
@@ -400,16 +401,16 @@ def _conform(name: str, raw: DataFrame, label: str, is_file: bool, cfg: DataConf
 
     # our column -> (the cell as stored, its Spark type); constants and defaults as the text of a cell
     stored: dict[str, tuple[SparkColumn, Any]] = {}
-    for c in [*spec.column_names, *extras]:
-        src = found.source.get(c)
-        if c in constants:
-            stored[c] = (F.lit(value_text(constants[c])).cast("string"), T.StringType())
-        elif c in defaults:
-            fill = F.lit(value_text(defaults[c])).cast("string")
-            stored[c] = (fill if src is None else F.coalesce(_text(F.col(f"`{src}`"), fields[src]), fill),
-                         T.StringType())
+    for ours in [*spec.column_names, *extras]:
+        src = found.source.get(ours)
+        if ours in constants:
+            stored[ours] = (F.lit(value_text(constants[ours])).cast("string"), T.StringType())
+        elif ours in defaults:
+            fill = F.lit(value_text(defaults[ours])).cast("string")
+            stored[ours] = (fill if src is None else F.coalesce(_text(F.col(f"`{src}`"), fields[src]), fill),
+                            T.StringType())
         elif src is not None:
-            stored[c] = (F.col(f"`{src}`"), fields[src])
+            stored[ours] = (F.col(f"`{src}`"), fields[src])
 
     kinds = {c.name: c.type for c in spec.columns}
     kinds.update({x: ("number" if a.kind == "numeric" else "categorical") for x, a in extras.items() if x not in kinds})
