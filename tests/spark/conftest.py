@@ -84,7 +84,13 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def standalone_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def standalone_cluster_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Logs and work folder of the standalone cluster (executors run in ``work/<app id>/<executor id>``)."""
+    return tmp_path_factory.mktemp("spark-cluster")
+
+
+@pytest.fixture(scope="session")
+def standalone_cluster(standalone_cluster_dir: Path) -> Iterator[str]:
     """A Spark standalone cluster on this machine: one master and one worker (2 cores, 2 GB) started from
     pyspark's own distribution (``SPARK_HOME`` = the pyspark package, ``bin/spark-class``), on free
     ports of 127.0.0.1; yields its ``spark://`` URL and stops both processes at the end of the session.
@@ -96,7 +102,7 @@ def standalone_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     import pyspark
 
     home = Path(pyspark.__file__).parent
-    root = tmp_path_factory.mktemp("spark-cluster")
+    root = standalone_cluster_dir
     env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1",
            "SPARK_LOG_DIR": str(root / "logs"), "SPARK_WORKER_DIR": str(root / "work"), "SPARK_NO_DAEMONIZE": "1"}
     env.pop("PYSPARK_GATEWAY_PORT", None)

@@ -160,9 +160,13 @@ def test_small_hostile_ledgers_get_the_same_verdict_rejects_and_warnings(spark, 
         assert on_spark.warnings == report.warnings
         cols = ["table", "read", "accepted", "rejected"]
         pd.testing.assert_frame_equal(on_spark.summary[cols], report.summary[cols], check_dtype=False)
-        keyed = ["table", "id", "customer_id", "column", "rule", "message"]
-        assert (Counter(map(tuple, on_spark.rejects.toPandas()[keyed].fillna("<none>").to_numpy().tolist()))
-                == Counter(map(tuple, report.rejects[keyed].fillna("<none>").to_numpy().tolist())))
+        def keyed(df: pd.DataFrame) -> Counter:
+            # the value as read, but Spark reports an overpayment's amount as a number (5.0 for 5)
+            df = df.assign(value=df["value"].where(df["rule"] != "overpayment", None))
+            cols = ["table", "id", "customer_id", "column", "rule", "value", "message"]
+            return Counter(map(tuple, df[cols].astype("object").fillna("<none>").to_numpy().tolist()))
+
+        assert keyed(on_spark.rejects.toPandas()) == keyed(report.rejects)
         for table, frame in ledger.tables().items():
             got = on_spark.tables[table].toPandas()
             assert sorted(got[TABLES[table].key]) == sorted(frame[TABLES[table].key]), table

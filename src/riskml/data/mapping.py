@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -92,7 +92,8 @@ def value_text(v: object) -> str | None:
     return str(v)
 
 
-def apply_values(frame: pd.DataFrame, constants: dict[str, object], defaults: dict[str, object]) -> pd.DataFrame:
+def apply_values(frame: pd.DataFrame, constants: Mapping[str, object], defaults: Mapping[str, object]
+                 ) -> pd.DataFrame:
     """``frame`` with each constant column set on every row and each default filling empty cells (or
     the whole column when absent); values as the text a CSV cell would hold (``None``: empty)."""
     if not constants and not defaults:

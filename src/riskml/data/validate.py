@@ -694,9 +694,10 @@ def _overpayments(settlers: list[tuple[_Table, str, np.ndarray]], invoices: _Tab
         rows = np.flatnonzero(ok)
         day = t.typed[date_col].to_numpy()[rows].astype("datetime64[ns]").astype(np.int64)
         parts.append((t, rows, inv_pos[rows], day, np.full(len(rows), src), _in_base(t.typed, rates, base)[rows]))
-    ipos, day, src, rows, amount = (np.concatenate([p[k] for p in parts]) if parts else np.zeros(0)
-                                    for k in (2, 3, 4, 1, 5))
-    rejected = overpaid(ipos, day, src, rows, amount, cap[ipos.astype(np.int64)])
+    if not parts:
+        return
+    ipos, day, src, rows, amount = (np.concatenate([p[k] for p in parts]) for k in (2, 3, 4, 1, 5))
+    rejected = overpaid(ipos, day, src, rows, amount, cap[ipos])
     for k, (t, *_) in enumerate(parts):
         mask = np.zeros(len(t.typed), dtype=bool)
         mask[rows[rejected & (src == k)].astype(np.int64)] = True

@@ -384,7 +384,8 @@ def _conform(name: str, raw: DataFrame, label: str, is_file: bool, cfg: DataConf
     constants, defaults = cfg.constants.get(name, {}), cfg.defaults.get(name, {})
     extras = dict(cfg.extra_attributes) if name == "customers" else {}
     found = resolve_columns(have, cfg.column_map.get(name, {}), table=name, where=label, extras=extras,
-                            provided=[*constants, *defaults], delimiter=cfg.delimiter if is_file else None)
+                            provided=[*constants, *defaults],
+                            delimiter=cfg.delimiter if label.endswith(".csv") else None)
     warnings += found.warnings
     if found.problems:
         problems += found.problems
@@ -400,16 +401,16 @@ def _conform(name: str, raw: DataFrame, label: str, is_file: bool, cfg: DataConf
 
     # our column -> (the cell as stored, its Spark type); constants and defaults as the text of a cell
     stored: dict[str, tuple[SparkColumn, Any]] = {}
-    for c in [*spec.column_names, *extras]:
-        src = found.source.get(c)
-        if c in constants:
-            stored[c] = (F.lit(value_text(constants[c])).cast("string"), T.StringType())
-        elif c in defaults:
-            fill = F.lit(value_text(defaults[c])).cast("string")
-            stored[c] = (fill if src is None else F.coalesce(_text(F.col(f"`{src}`"), fields[src]), fill),
-                         T.StringType())
+    for ours in [*spec.column_names, *extras]:
+        src = found.source.get(ours)
+        if ours in constants:
+            stored[ours] = (F.lit(value_text(constants[ours])).cast("string"), T.StringType())
+        elif ours in defaults:
+            fill = F.lit(value_text(defaults[ours])).cast("string")
+            stored[ours] = (fill if src is None else F.coalesce(_text(F.col(f"`{src}`"), fields[src]), fill),
+                            T.StringType())
         elif src is not None:
-            stored[c] = (F.col(f"`{src}`"), fields[src])
+            stored[ours] = (F.col(f"`{src}`"), fields[src])
 
     kinds = {c.name: c.type for c in spec.columns}
     kinds.update({x: ("number" if a.kind == "numeric" else "categorical") for x, a in extras.items() if x not in kinds})
@@ -469,8 +470,9 @@ def _conform(name: str, raw: DataFrame, label: str, is_file: bool, cfg: DataConf
         if attr.kind == "numeric" and x not in TABLES[name].column_names:
             fails.append(_fail(F.col(f"_t__{x}").isNotNull() & col(x).isNull(), x, "not_a_number", F.col(f"_r__{x}")))
     for check, arg in checks_of(name, params):
-        if check.op != "unique":  # unique needs a window: see _duplicates
-            fails.append(_fail(spark_fails(check, arg), check.column, check.rule, col(check.column)))
+        if check.op != "unique":  # unique needs a window: see _duplicates; the value reported as read
+            value = F.col(f"_r__{check.column}") if check.column in stored else col(check.column)
+            fails.append(_fail(spark_fails(check, arg), check.column, check.rule, value))
     row_fails = F.filter(F.array(*fails), lambda x: x.isNotNull())
     if corrupt is not None:  # pandas drops such a line before any rule
         row_fails = F.when(corrupt.isNull(), row_fails).otherwise(F.array(F.struct(
@@ -501,7 +503,6 @@ def spark_fails(check: Check, arg: Any) -> SparkColumn:
 # ------------------------------------------------------------------------------ rules across rows
 @dataclass(frozen=True)
 class _Context:
-    as_of: pd.Timestamp | None
     base: str | None
     rates: dict[str, float]
 
@@ -689,7 +690,7 @@ def load_spark_ledger(spark: SparkSession, source: TableSource | SparkLedger, da
     if problems:
         raise DataError(problems)
     base, rates = base_and_rates(cfg)
-    ctx = _Context(params["as_of"], base, rates if base is not None else {})
+    ctx = _Context(base, rates if base is not None else {})
 
     frames = {n: _duplicates(t.df, n) for n, t in checked.items()}
     for name in TABLES:
@@ -722,7 +723,7 @@ def load_spark_ledger(spark: SparkSession, source: TableSource | SparkLedger, da
         if base is None:  # as riskml validate: the one currency seen is the base; several are fatal
             if len(currencies) > 1:
                 raise DataError(several_currencies(currencies))
-            ctx = _Context(ctx.as_of, currencies[0] if currencies else None, {})
+            ctx = _Context(currencies[0] if currencies else None, {})
     except DataError:
         for df in persisted:
             df.unpersist()
