@@ -35,9 +35,11 @@ def versus_read(sizes: list[int], repeats: int) -> list[str]:
     size in ``sizes`` (customers x 36 months)."""
     # RISKML_BENCH_FEATURES_BASELINE: a src/ folder of an earlier riskml, measured interleaved with this one
     base_src = os.environ.get("RISKML_BENCH_FEATURES_BASELINE", "")
+    # how the docs name that baseline (e.g. "riskml at commit abc1234"); the folder itself by default
+    base_name = os.environ.get("RISKML_BENCH_FEATURES_BASELINE_LABEL", base_src)
     lines = ["### Feature build vs one read of the ledger (issue 15)", "",
              f"One as-of date ({AS_OF}), all customers, 36 months. Median of {repeats} runs, each in a fresh process"
-             + (f", alternating with runs of the baseline ({base_src})" if base_src else "") + "; wall and CPU "
+             + (f", alternating with runs of the baseline ({base_name})" if base_src else "") + "; wall and CPU "
              "seconds (CPU = both cores). The read is `pd.read_parquet` of every table (pyarrow, multi-threaded); "
              "the build is `build_features` on the loaded, validated ledger, imports done before either clock starts "
              "(`import riskml.features` imports numba, whose compiled kernels load from its on-disk cache on the first "
@@ -71,7 +73,15 @@ def versus_read(sizes: list[int], repeats: int) -> list[str]:
               f"of the run: {load1:.1f} (1 min), {load5:.1f} (5 min) on {cores} cores"
               + (" -- **the machine was shared with other jobs**: wall seconds are inflated and noisy (a loaded "
                  "machine slows the single-threaded build more than the multi-threaded read); the CPU seconds are "
-                 "the steadier comparison." if load5 > cores * 0.6 else "."), ""]
+                 "the steadier comparison." if load5 > cores * 0.6 else "."), "",
+              "Where the build's time went and what changed (issue 15): ids of one fixed form (`INV00012345`) are "
+              "looked up as integers read straight from the Arrow buffers (`riskml.data.keys`; Arrow's hash lookup "
+              "stays the general path); the per-(customer, month) sums and extremes, the running sums per invoice and "
+              "customer and the last-value lookups are numba kernels (`riskml.features._kernels`), each row read once "
+              "for all its sums, instead of one `bincount` / `ufunc.at` / `searchsorted` per figure; independent "
+              "parts run on a second thread. Every kernel has a numpy reference it equals bit for bit, and the whole "
+              "feature frame built on the kernels equals the one built on the references "
+              "(`tests/features/test_kernels.py`).", ""]
     return lines
 
 
