@@ -131,11 +131,6 @@ class _Grid:
     def nb(self) -> int:
         return len(self.bounds)
 
-    def bucket(self, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(bucket index, in-range mask) of each day."""
-        b = np.searchsorted(self.bounds, days, side="left")
-        return b, days <= self.bounds[-1]
-
 
 def _grids(dates: list[pd.Timestamp]) -> list[_Grid]:
     """One grid for a set of month ends, else one grid per date."""
