@@ -119,11 +119,12 @@ def _positions_fixed_form(arrs: list[pa.ChunkedArray], k: pa.Array) -> np.ndarra
     width = int(lens[0])
     if width == 0 or (lens != width).any():
         return None
-    kmat = data[int(offs[0]): int(offs[0]) + len(k) * width].reshape(len(k), width)
-    const = (kmat == kmat[0]).all(axis=0)
+    from riskml.data._keys_kernels import constant_columns, first_rows, look_up
+
+    const = constant_columns(data, int(offs[0]), len(k), width)
     if int((~const).sum()) > MAX_DIGITS:
         return None
-    fixed = kmat[0].astype(np.int64)
+    fixed = data[int(offs[0]): int(offs[0]) + width].astype(np.int64)
     knum = _numbers(k, width, const, fixed)
     if knum is None or (knum < 0).any():
         return None
@@ -132,15 +133,7 @@ def _positions_fixed_form(arrs: list[pa.ChunkedArray], k: pa.Array) -> np.ndarra
     span = hi - lo + 1
     if span > 4 * len(knum) + 1024:
         return None
-    table = np.full(span, -1, np.int64)
-    rows = np.arange(len(knum), dtype=np.int64)
-    table[knum - lo] = rows
-    if (table[knum - lo] != rows).any():  # repeated keys: keep each one's first row
-        uniq, first = np.unique(knum, return_index=True)
-        table.fill(-1)
-        table[uniq - lo] = first
-    from riskml.data._keys_kernels import look_up
-
+    table = first_rows(knum, lo, span)
     out = []
     for a in arrs:
         for c in a.chunks:

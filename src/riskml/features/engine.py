@@ -18,6 +18,7 @@ The result is one row per (customer, as-of date) of named aggregates (``AGGREGAT
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,11 +130,6 @@ class _Grid:
     @property
     def nb(self) -> int:
         return len(self.bounds)
-
-    def bucket(self, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(bucket index, in-range mask) of each day."""
-        b = np.searchsorted(self.bounds, days, side="left")
-        return b, days <= self.bounds[-1]
 
 
 def _grids(dates: list[pd.Timestamp]) -> list[_Grid]:
@@ -276,15 +272,36 @@ def sort_order(major: np.ndarray, day: np.ndarray, minor: np.ndarray | None = No
     return np.argsort(key, kind="stable")
 
 
+def _balance_events(inv_cust: np.ndarray, inv_day: np.ndarray, inv_amt: np.ndarray, ev_inv: np.ndarray,
+                    ev_day: np.ndarray, ev_amt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(customer, day, running balance) of each change of the receivables balance (+invoice, -settlement),
+    sorted by customer and day, for the high-water mark and the balances at past dates."""
+    bal_cust = np.concatenate([inv_cust, inv_cust[ev_inv]])
+    bal_day = np.concatenate([inv_day, ev_day])
+    bal_amt = np.concatenate([inv_amt, -ev_amt])
+    # same day: settlements before invoices (the order within each kind moves no end-of-day balance)
+    order = sort_order(bal_cust, bal_day, bal_amt > 0)
+    bal_cust, bal_day, bal_amt = bal_cust[order], bal_day[order], bal_amt[order]
+    return bal_cust, bal_day, group_cumsum(bal_cust, bal_amt)
+
+
 def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
-    """Turn the ledger into the integer arrays the aggregation needs (done once per build)."""
+    """Turn the ledger into the integer arrays the aggregation needs (done once per build).
+
+    Independent steps run on a second thread meanwhile (the customer codes; the running balances while the
+    settlements are found): the kernels, Arrow and numpy's sorts release the GIL."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return _prepare(ledger, config, pool)
+
+
+def _prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor) -> _Prepared:
     cust = ledger.customers
     ids = pd.Index(cust["customer_id"].astype("str"))
     inv = ledger.invoices
     inv_ids = pd.Index(inv["invoice_id"].astype("str"))
     pay, adj, orders = ledger.payments, ledger.adjustments, ledger.orders
-    inv_cust, pay_cust, adj_cust, ord_cust = _codes(
-        ids, [inv["customer_id"], pay["customer_id"], adj["customer_id"], orders["customer_id"]])
+    cust_codes = pool.submit(
+        _codes, ids, [inv["customer_id"], pay["customer_id"], adj["customer_id"], orders["customer_id"]])
     pay_inv, adj_inv = _codes(inv_ids, [pay["invoice_id"], adj["invoice_id"]])
     inv_day, due_day = to_days(inv["invoice_date"]), to_days(inv["due_date"])
     inv_amt = inv["amount"].to_numpy("float64")
@@ -308,6 +325,8 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
     ev_cash = np.concatenate([np.ones(p_on.sum(), bool), np.zeros(a_on.sum(), bool)])
     order = sort_order(ev_inv, ev_day)
     ev_inv, ev_day, ev_amt, ev_cash = ev_inv[order], ev_day[order], ev_amt[order], ev_cash[order]
+    inv_cust, pay_cust, adj_cust, ord_cust = cust_codes.result()
+    balance = pool.submit(_balance_events, inv_cust, inv_day, inv_amt, ev_inv, ev_day, ev_amt)
     starts = group_starts(ev_inv)
     ev_cum = group_cumsum(ev_inv, ev_amt, starts)
     cash_cum = group_cumsum(ev_inv, np.where(ev_cash, ev_amt, 0.0), starts)
@@ -331,14 +350,7 @@ def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
         settle_cash[first_inv] = cash_cum[pos]
         settle_ncash[first_inv] = ncash_cum[pos]
 
-    # running receivables balance per customer (+invoice, -settlement), for the high-water mark
-    bal_cust = np.concatenate([inv_cust, inv_cust[ev_inv]])
-    bal_day = np.concatenate([inv_day, ev_day])
-    bal_amt = np.concatenate([inv_amt, -ev_amt])
-    # same day: settlements before invoices (the order within each kind moves no end-of-day balance)
-    order = sort_order(bal_cust, bal_day, bal_amt > 0)
-    bal_cust, bal_day, bal_amt = bal_cust[order], bal_day[order], bal_amt[order]
-    bal_run = group_cumsum(bal_cust, bal_amt)
+    bal_cust, bal_day, bal_run = balance.result()
 
     limit = pd.to_numeric(cust["credit_limit"], errors="coerce").to_numpy("float64")
     return _Prepared(
@@ -413,11 +425,9 @@ def _lookup_cum(keys_group: np.ndarray, keys_day: np.ndarray, cum: np.ndarray,
     return KERNELS.lookup_last(keys_group, keys_day, cum, q_group, q_day, n_groups)
 
 
-def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.ndarray]:
-    nc = len(p.cust_ids)
-    acc = _Acc(nc, grid)
-    snap_days = grid.bounds[grid.snaps]
-    nd = len(snap_days)
+def _flows(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.ndarray]:
+    """Sums, extremes and trends of the ledger's events over the monthly buckets, read at the as-of dates."""
+    acc = _Acc(len(p.cust_ids), grid)
     out: dict[str, np.ndarray] = {}
 
     # ---- cash applied to invoices: days beyond terms, amount weighted
@@ -480,6 +490,16 @@ def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[st
                        ("write_off", "write_off_amt_12m")):
         k = p.adj_kind == kind
         out[name] = acc.window(acc.total(p.adj_cust, p.adj_day, p.adj_amt, mask=k), 12)
+    return out
+
+
+def _state(p: _Prepared, grid: _Grid) -> dict[str, np.ndarray]:
+    """Open invoices, open orders and receivables balances at (and before) each as-of date."""
+    nc = len(p.cust_ids)
+    acc = _Acc(nc, grid)
+    snap_days = grid.bounds[grid.snaps]
+    nd = len(snap_days)
+    out: dict[str, np.ndarray] = {}
 
     # ---- state of open invoices at each as-of date
     item, pos = _expand(p.inv_day, p.settle_day, snap_days)
@@ -535,6 +555,20 @@ def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[st
     prev_days = grid.bounds[grid.snaps - 1]
     out["ar_prev_month_end"] = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid,
                                            np.tile(prev_days, nc), nc).reshape(nc, nd).clip(min=0.0)
+    return out
+
+
+def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.ndarray]:
+    """Every aggregate on one grid. The flows (windowed sums) and the state at the as-of dates are independent:
+    the state is computed on a second thread meanwhile (the kernels and numpy's loops on large arrays release
+    the GIL); each half fills its own names, so the result does not depend on the threads."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        state = pool.submit(_state, p, grid)
+        out = _flows(p, grid, config)
+        out.update(state.result())
+    nc = len(p.cust_ids)
+    snap_days = grid.bounds[grid.snaps]
+    nd = len(snap_days)
 
     # ---- customer master, point in time
     out["as_of_day"] = np.broadcast_to(snap_days.astype("float64"), (nc, nd))
