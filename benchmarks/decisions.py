@@ -90,6 +90,9 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("nondefault_revoked", "non-defaulters revoked", "<= 5%"),
     ("nondefault_restricted", "non-defaulters restricted (hold, revoke or decrease)", "<= 15%"),
     ("default_restricted", "defaulters restricted before they default", ">= 80%"),
+    ("frontier_at_policy", "  PD ranking alone, same share of non-defaulters restricted: defaulters restricted", ""),
+    ("frontier_at_target", "  PD ranking alone, 15% of non-defaulters restricted: defaulters restricted", ""),
+    ("frontier_fpr_needed", "  PD ranking alone: non-defaulters restricted to restrict 80% of the defaulters", ""),
     ("bad_debt_avoided", "money: bad debt avoided on the defaulters (LGD x exposure at default kept off)", ""),
     ("margin_lost", "money: margin lost on the non-defaulters (their margin at risk)", ""),
     ("net_money", "money: bad debt avoided - margin lost", ""),
@@ -112,6 +115,7 @@ TARGETS = {
     "holds_sales": lambda v: v <= 0.15, "reviews_due": lambda v: v <= 0.15, "increase_and_hold": lambda v: v == 0,
 }
 SHARES = {"default_rate_12m", "strong_recall", "strong_precision", "nondefault_revoked", "nondefault_restricted",
+          "frontier_at_policy", "frontier_at_target", "frontier_fpr_needed",
           "default_restricted", "holds_customers", "holds_sales", "reviews_due", "limits_changed"}
 COUNTS = {"customers", "alive", "strong_revoked", "strong_held", "increase_and_hold", "holds_collections",
           "approval_queue", "approval_analyst", "approval_credit_manager", "approval_finance_director"}
@@ -128,6 +132,40 @@ def _share(mask: np.ndarray, base: np.ndarray) -> float:
 
 def _col(frame: pd.DataFrame, col: str) -> np.ndarray:
     return pd.to_numeric(frame[col], errors="coerce").to_numpy("float64") if col in frame else np.full(len(frame), np.nan)
+
+
+def pd_frontier(p: np.ndarray, defaults: np.ndarray, survivors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The PD-ranking frontier: restrict every customer whose PD is at least ``t``, for each PD ``t`` in the
+    book (and none), and count the share of ``survivors`` (false positives) and of ``defaults`` (true
+    positives) restricted. Returns ``(fpr, tpr)``, one point per threshold from the highest PD down, starting at
+    ``(0, 0)``. Customers without a PD are never restricted but stay in the denominators, as in
+    :func:`evaluate_decisions`; customers with the same PD are restricted together (a PD ranking cannot
+    split them)."""
+    p = np.asarray(p, dtype="float64")
+    defaults, survivors = np.asarray(defaults, dtype=bool), np.asarray(survivors, dtype=bool)
+    n_def, n_surv = int(defaults.sum()), int(survivors.sum())
+    keep = np.isfinite(p) & (defaults | survivors)
+    if not n_def or not n_surv:
+        return np.zeros(1), np.zeros(1)
+    order = np.argsort(-p[keep], kind="stable")
+    ps, d, s = p[keep][order], defaults[keep][order], survivors[keep][order]
+    last = np.r_[ps[1:] != ps[:-1], True]  # the last row of each run of equal PDs closes a threshold
+    tp, fp = np.cumsum(d)[last], np.cumsum(s)[last]
+    return np.r_[0.0, fp / n_surv], np.r_[0.0, tp / n_def]
+
+
+def frontier_figures(fpr: np.ndarray, tpr: np.ndarray, policy_fpr: float, fpr_target: float = 0.15,
+                     tpr_target: float = 0.80) -> dict[str, float]:
+    """What the PD ranking (:func:`pd_frontier`) could do: the share of defaulters restricted at the policy's own
+    share of non-defaulters restricted (``frontier_at_policy``) and at ``fpr_target`` (``frontier_at_target``):
+    the best threshold whose non-defaulter share does not exceed it; and the least non-defaulter share that
+    restricts ``tpr_target`` of the defaulters (``frontier_fpr_needed``; NaN when no threshold does)."""
+    def tpr_at(f: float) -> float:
+        return float(tpr[fpr <= f + 1e-12].max()) if np.isfinite(f) and len(tpr) > 1 else float("nan")
+
+    reach = tpr >= tpr_target - 1e-12
+    return {"frontier_at_policy": tpr_at(policy_fpr), "frontier_at_target": tpr_at(fpr_target),
+            "frontier_fpr_needed": float(fpr[reach].min()) if reach.any() and len(tpr) > 1 else float("nan")}
 
 
 def outcome_money(s: pd.DataFrame, defaults: np.ndarray, survivors: np.ndarray, lgd: float) -> dict[str, float]:
@@ -218,6 +256,8 @@ def evaluate_decisions(scores: pd.DataFrame, truth: pd.DataFrame, features: pd.D
         "holds_collections": float((hold & coll).sum()),
         "increase_and_hold": float(rates["increase_with_hold"]),
     }
+    out.update(frontier_figures(*pd_frontier(np.where(alive, p, np.nan), defaults, survivors),
+                                out["nondefault_restricted"]))
     out.update({key: float(rates[r]) / 100.0 for r, key in FROM_RATES.items()})
     out.update({k: float(v) for k, v in rates.items() if k.startswith("approval_")})
     out.update(outcome_money(s, defaults, survivors, ScoringConfig().limits.lgd if lgd is None else lgd))
