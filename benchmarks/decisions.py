@@ -9,7 +9,11 @@ customers are strong late payers (the generator's ``stretcher``), and which defa
 the as-of date. The figures go to a markdown table in ``docs/scoring.md`` (between the ``decisions``
 markers) and to ``OUT/decisions.md``; numbers in the docs therefore come from a run.
 
-    python benchmarks/decisions.py [--out .bench/decisions] [--customers 2000] [--months 36] [--no-docs] [--reuse]
+    python benchmarks/decisions.py [--out .bench/decisions] [--customers 2000] [--months 36] [--no-docs]
+                                   [--reuse | --rescore]
+
+``--reuse`` evaluates the scores a previous run left in ``--out``; ``--rescore`` scores its ledgers again with
+the models it trained (for a change of the decision rules only: the ledgers and models are the same).
 
 Beside the table it sweeps the operating point of the restrictions (``limits.min_decrease_expected_loss``, the
 expected loss a cut must remove) over the same scores: :func:`apply_policy` again on the features and PDs,
@@ -67,11 +71,13 @@ LEDGERS = (LedgerSpec("demo", "demo", 7), LedgerSpec("harsh", "harsh", 11))
 # the name of each ledger's column in docs/decision_rates.json
 RATES_NAMES = {"demo": "demo (seed 7)", "harsh": "harsh mix (seed 11)"}
 # the operating points swept (config section.field -> values): the expected loss a decrease must remove, the
-# deterioration a revoke needs, the days past due that hold orders
-SWEEPS: dict[str, tuple[float, ...]] = {
+# deterioration a revoke needs, the days past due that hold orders, the grade from which limits are frozen at the
+# exposure (None: off)
+SWEEPS: dict[str, tuple[Any, ...]] = {
     "limits.min_decrease_expected_loss": (0.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0),
     "limits.revoke_min_dbt_shift_days": (0.0, 7.0, 10.0, 15.0, 1000.0),
     "actions.hold_past_due_days": (30.0, 45.0, 60.0, 89.0),
+    "limits.freeze_grade": (None, "10", "9", "8", "7"),
 }
 
 # (figure key, label, target text) in table order; TARGETS holds the checks
@@ -265,7 +271,7 @@ def evaluate_decisions(scores: pd.DataFrame, truth: pd.DataFrame, features: pd.D
 
 
 def sweep(features: pd.DataFrame, pd_values: np.ndarray, truth: pd.DataFrame, config: Any, as_of: str,
-          knob: str, values: tuple[float, ...]) -> pd.DataFrame:
+          knob: str, values: tuple[Any, ...]) -> pd.DataFrame:
     """The trade-off curve of one policy knob (``"section.field"`` of the scoring config, e.g.
     ``"limits.min_decrease_expected_loss"``): :func:`riskml.scoring.policy.apply_policy` on the same features
     and PDs for each value, each judged by :func:`evaluate_decisions`. One row per value: the value,
@@ -276,7 +282,9 @@ def sweep(features: pd.DataFrame, pd_values: np.ndarray, truth: pd.DataFrame, co
     section, field = knob.split(".")
     rows = []
     for v in values:
-        part = getattr(config, section).model_copy(update={field: type(getattr(getattr(config, section), field))(v)})
+        current = getattr(getattr(config, section), field)
+        value = type(current)(v) if isinstance(current, (int, float)) and not isinstance(current, bool) else v
+        part = getattr(config, section).model_copy(update={field: value})
         cfg = config.model_copy(update={section: part})
         d = apply_policy(features, pd_values, cfg)
         d.insert(0, "customer_id", features["customer_id"].astype("str").to_numpy())
@@ -300,7 +308,10 @@ def sweep_markdown(curves: dict[str, pd.DataFrame], knob: str) -> str:
             shares = " | ".join(_fmt("holds_customers", r[k]) for k in (
                 "nondefault_restricted", "default_restricted", "holds_customers", "reviews_due", "limits_changed"))
             money = " | ".join(_fmt("net_money", r[k]) for k in ("bad_debt_avoided", "margin_lost", "net_money"))
-            lines.append(f"| {name} | {r['value']:,.0f}{mark} | {shares} | {money} |")
+            v = r["value"]
+            value = ("off" if v is None or (isinstance(v, float) and np.isnan(v))
+                     else f"{v:,.0f}" if isinstance(v, (int, float)) else str(v))
+            lines.append(f"| {name} | {value}{mark} | {shares} | {money} |")
     return "\n".join(lines) + "\n"
 
 
@@ -367,14 +378,24 @@ def _generate_train_score(spec: LedgerSpec, folder: Path, customers: int, months
     _run([*riskml, "train", "--data", str(ledger_dir), "--config", str(configs / "train.yaml"),
           "--features-config", str(configs / "features.yaml"), "--out-model", str(folder / "models")],
          env, folder / "train.log")
+    _score(folder, env)
+
+
+def _score(folder: Path, env: dict[str, str] | None = None) -> None:
+    """``riskml score`` of ``folder/ledger`` as of :data:`AS_OF` with the model trained in ``folder/models``."""
+    env = env or {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}"}
+    riskml = [sys.executable, "-m", "riskml.cli.main"]
+    ledger_dir = folder / "ledger"
     model_dir = next((folder / "models").iterdir())
     _run([*riskml, "score", "--data", str(ledger_dir), "--as-of", AS_OF, "--out", str(folder / "scores.parquet"),
-          "--model", str(model_dir), "--config", str(configs / "scoring.yaml")], env, folder / "score.log")
+          "--model", str(model_dir), "--config", str(ROOT / "configs" / "scoring.yaml")], env, folder / "score.log")
 
 
-def run_ledger(spec: LedgerSpec, out: Path, customers: int, months: int, reuse: bool = False) -> dict[str, float]:
+def run_ledger(spec: LedgerSpec, out: Path, customers: int, months: int, reuse: bool = False,
+               rescore: bool = False) -> dict[str, float]:
     """Generate, train, score and evaluate one ledger in ``out/<name>`` (a fresh folder each time; with
-    ``reuse``, evaluate the scores a previous run left there)."""
+    ``reuse``, evaluate the scores a previous run left there; with ``rescore``, score again with the ledger and
+    model a previous run left there: the decision rules changed, the model did not)."""
     from riskml.data.synth import TRUTH_PATH
     from riskml.data.validate import load_ledger, resolve_data_config
     from riskml.features import build_features
@@ -382,7 +403,10 @@ def run_ledger(spec: LedgerSpec, out: Path, customers: int, months: int, reuse: 
     folder = out / spec.name
     ledger_dir = folder / "ledger"
     scores_path = folder / "scores.parquet"
-    if not (reuse and scores_path.exists()):
+    if rescore and (folder / "models").is_dir() and ledger_dir.is_dir():
+        print(f"{spec.name}: scoring again with the ledger and model in {folder}", flush=True)
+        _score(folder)
+    elif not (reuse and scores_path.exists()):
         _generate_train_score(spec, folder, customers, months)
     scores = pd.read_parquet(scores_path)
     truth = pd.read_csv(ledger_dir / TRUTH_PATH, dtype={"customer_id": "str"},
@@ -519,13 +543,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--only", default="", help="comma-separated ledger names (demo, harsh)")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/scoring.md")
     ap.add_argument("--reuse", action="store_true", help="evaluate the scores a previous run left in --out")
+    ap.add_argument("--rescore", action="store_true",
+                    help="score again with the ledgers and models a previous run left in --out (decision rules changed)")
     args = ap.parse_args(argv)
     only = {x for x in args.only.split(",") if x}
     results = {}
     for spec in LEDGERS:
         if only and spec.name not in only:
             continue
-        results[spec.name] = run_ledger(spec, args.out, args.customers, args.months, args.reuse)
+        results[spec.name] = run_ledger(spec, args.out, args.customers, args.months, args.reuse, args.rescore)
     table = markdown(results, args.customers, args.months)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "decisions.md").write_text(table, encoding="utf-8")

@@ -417,3 +417,53 @@ def test_money_invariants(data) -> None:
     assert (sugg[dec & acceptable] >= floor[dec & acceptable]).all()
     inc = act == "increase"
     assert ((exp[inc] >= pol.increase_min_utilisation * cur[inc]) | (sugg[inc] >= exp[inc])).all()
+
+
+def test_freeze_cuts_the_worst_grades_to_their_exposure() -> None:
+    """Grade 9 (PD 25%), limit 40,000, exposure 22,300, sales 30,000 a month: need 30,000 x (30 + 10) / 30 + 1,000
+    = 41,000; the sizing (x0.4, step cap -25%) would cut to 30,000, but that cut puts 0.2 x 30,000 x 12 x 10,000 /
+    41,000 = 17,561 of margin at risk for 0.25 x 0.6 x 10,000 = 1,500 of expected loss: kept. The freeze (grade 9)
+    cuts to the exposure rounded up, 23,000: expected loss removed 0.25 x 0.6 x 17,000 = 2,550 >= 500."""
+    from riskml.scoring.limits import freeze_limits
+
+    frame = rows({"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0},  # frozen
+                 {"credit_limit": 40_000.0, "exposure": 37_000.0, "sales_avg_3m": 30_000.0},  # 450 removed: kept
+                 {"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0},  # held: kept
+                 {"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0},  # grade 8: kept
+                 {"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0},  # strong late payer
+                 {"credit_limit": 40_000.0, "exposure": 0.0, "sales_avg_3m": 30_000.0})      # nothing owed: 1,000
+    pds = np.array([0.25, 0.25, 0.25, 0.15, 0.25, 0.25])
+    grades = assign_grades(pds, SCALE)
+    persona = np.array(["weak_late_payer"] * 4 + ["strong_late_payer", "regular"], dtype=object)
+    policy = LimitPolicy(freeze_grade="9")
+    limits = run(frame, pds, policy, persona=persona)
+    assert limits["action"].tolist() == ["keep"] * 6 and limits["need"].iloc[0] == pytest.approx(41_000)
+    held = np.array([False, False, True, False, False, False])
+    out = freeze_limits(frame, limits, held, pds, grades, policy, SCALE, lgd=np.full(6, 0.6), persona=persona)
+    assert out["suggested_limit"].tolist() == [23_000, 40_000, 40_000, 40_000, 40_000, 1_000]
+    assert out["action"].tolist() == ["decrease", "keep", "keep", "keep", "keep", "decrease"]
+    assert out["limit_change"].tolist() == [-17_000, 0, 0, 0, 0, -39_000]
+    assert ("frozen at the exposure 22,300: 23,000 (grade 9 is at or beyond the freeze grade 9; removes the unused "
+            "headroom 17,000, an expected loss of 2,550" in out["limit_rationale"].iloc[0])
+    # off: the limits come back untouched
+    off = freeze_limits(frame, limits, held, pds, grades, LimitPolicy(freeze_grade=None), SCALE, persona=persona)
+    assert off is limits
+
+
+def test_freeze_in_the_policy_holds_no_order_and_prices_the_growth_it_blocks() -> None:
+    """The freeze of the worked example above through apply_policy, for a customer paying 20 days beyond terms
+    (need 30,000 x (30 + 20) / 30 + 1,000 = 51,000): a decrease to 23,000 with no order hold; its margin at risk is
+    the growth it blocks, 0.2 x 30,000 x 12 x (40,000 - 23,000) / 51,000 = 24,000; with the freeze off the limit is
+    kept."""
+    from riskml.scoring.policy import apply_policy
+
+    frame = rows({"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0,
+                  "late_paid_share_12m": 0.6, "dbt_avg_12m": 20.0, "dbt_avg_6m": 20.0})
+    on = apply_policy(frame, np.array([0.25]), ScoringConfig()).iloc[0]
+    assert on["grade"] == "9" and on["persona"] != "strong_late_payer"
+    assert on["action"] == "decrease" and on["suggested_limit"] == 23_000 and not on["order_hold"]
+    assert on["margin_at_risk"] == pytest.approx(24_000.0, abs=0.01)
+    cfg = ScoringConfig()
+    off = apply_policy(frame, np.array([0.25]),
+                       cfg.model_copy(update={"limits": cfg.limits.model_copy(update={"freeze_grade": None})})).iloc[0]
+    assert off["action"] == "keep" and off["suggested_limit"] == 40_000
