@@ -475,9 +475,12 @@ class LimitPolicy(_Section):
     increase_min_utilisation: float = Field(default=0.8, ge=0)
     # freeze: grades at or beyond this one with no restriction yet (no hold, no cut, no revoke) have their limit cut
     # to the exposure (rounded up to round_to): the unused headroom a defaulter would draw is removed, orders within
-    # the exposure still flow; only where it removes at least min_decrease_expected_loss; not strong late payers
-    # (null: off; docs/scoring.md has the sweep behind grade 9)
+    # the exposure still flow; only where it removes at least min_decrease_expected_loss (null: off; docs/scoring.md
+    # has the sweep behind grade 9) ...
     freeze_grade: str | None = "9"
+    # ... and only for these personas (the ones the issue restricts: weak late payers and distressed customers;
+    # strong late payers keep their sales flowing, disorganised ones get their paperwork fixed)
+    freeze_personas: list[str] = Field(default_factory=lambda: ["weak_late_payer", "distressed"])
     # thin files over their limit are covered like the others (cover_exposure_worst_grade), up to this amount:
     # a new customer outgrowing the limit set at onboarding goes to the approval queue, not to an order hold
     thin_file_cover_max_limit: float = Field(default=100_000.0, ge=0)

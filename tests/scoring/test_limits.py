@@ -431,18 +431,22 @@ def test_freeze_cuts_the_worst_grades_to_their_exposure() -> None:
                  {"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0},  # held: kept
                  {"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0},  # grade 8: kept
                  {"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0},  # strong late payer
-                 {"credit_limit": 40_000.0, "exposure": 0.0, "sales_avg_3m": 30_000.0})      # nothing owed: 1,000
-    pds = np.array([0.25, 0.25, 0.25, 0.15, 0.25, 0.25])
+                 {"credit_limit": 40_000.0, "exposure": 0.0, "sales_avg_3m": 30_000.0},      # nothing owed: 1,000
+                 {"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0})  # regular: not frozen
+    pds = np.array([0.25, 0.25, 0.25, 0.15, 0.25, 0.35, 0.25])
     grades = assign_grades(pds, SCALE)
-    persona = np.array(["weak_late_payer"] * 4 + ["strong_late_payer", "regular"], dtype=object)
+    persona = np.array(["weak_late_payer"] * 4 + ["strong_late_payer", "distressed", "regular"], dtype=object)
     policy = LimitPolicy(freeze_grade="9")
     limits = run(frame, pds, policy, persona=persona)
-    assert limits["action"].tolist() == ["keep"] * 6 and limits["need"].iloc[0] == pytest.approx(41_000)
-    held = np.array([False, False, True, False, False, False])
-    out = freeze_limits(frame, limits, held, pds, grades, policy, SCALE, lgd=np.full(6, 0.6), persona=persona)
-    assert out["suggested_limit"].tolist() == [23_000, 40_000, 40_000, 40_000, 40_000, 1_000]
-    assert out["action"].tolist() == ["decrease", "keep", "keep", "keep", "keep", "decrease"]
-    assert out["limit_change"].tolist() == [-17_000, 0, 0, 0, 0, -39_000]
+    assert limits["need"].iloc[0] == pytest.approx(41_000) and limits["action"].iloc[0] == "keep"
+    limits = limits.assign(action="keep", suggested_limit=40_000.0, limit_change=0.0)  # all kept by the sizing
+    held = np.array([False, False, True, False, False, False, False])
+    out = freeze_limits(frame, limits, held, pds, grades, policy, SCALE, lgd=np.full(7, 0.6), persona=persona)
+    assert out["suggested_limit"].tolist() == [23_000, 40_000, 40_000, 40_000, 40_000, 1_000, 40_000]
+    assert out["action"].tolist() == ["decrease", "keep", "keep", "keep", "keep", "decrease", "keep"]
+    assert out["limit_change"].tolist() == [-17_000, 0, 0, 0, 0, -39_000, 0]
+    # the personas given: every customer may be frozen (the regular one too)
+    assert freeze_limits(frame, limits, held, pds, grades, policy, SCALE)["action"].iloc[6] == "decrease"
     assert ("frozen at the exposure 22,300: 23,000 (grade 9 is at or beyond the freeze grade 9; removes the unused "
             "headroom 17,000, an expected loss of 2,550" in out["limit_rationale"].iloc[0])
     # off: the limits come back untouched
@@ -458,9 +462,10 @@ def test_freeze_in_the_policy_holds_no_order_and_prices_the_growth_it_blocks() -
     from riskml.scoring.policy import apply_policy
 
     frame = rows({"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0,
-                  "late_paid_share_12m": 0.6, "dbt_avg_12m": 20.0, "dbt_avg_6m": 20.0})
+                  "late_paid_share_12m": 0.6, "dbt_avg_12m": 20.0, "dbt_avg_6m": 20.0,
+                  "multi_payment_share_12m": 0.5})  # pays in parts: a weak late payer
     on = apply_policy(frame, np.array([0.25]), ScoringConfig()).iloc[0]
-    assert on["grade"] == "9" and on["persona"] != "strong_late_payer"
+    assert on["grade"] == "9" and on["persona"] == "weak_late_payer"
     assert on["action"] == "decrease" and on["suggested_limit"] == 23_000 and not on["order_hold"]
     assert on["margin_at_risk"] == pytest.approx(24_000.0, abs=0.01)
     cfg = ScoringConfig()

@@ -416,8 +416,9 @@ def freeze_limits(
     persona: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The freeze: a customer graded at or beyond ``policy.freeze_grade`` whose decision restricts nothing yet
-    (action keep or increase, no order hold; not a thin file, not dormant, not a strong late payer, a positive limit
-    on file) gets its limit cut to its exposure rounded up to ``round_to`` (at least one ``round_to``): the unused
+    (action keep or increase, no order hold; not a thin file, not dormant, a positive limit on file), of one of
+    ``policy.freeze_personas`` (by default weak late payers and distressed customers; every customer when no
+    personas are given), gets its limit cut to its exposure rounded up to ``round_to`` (at least one ``round_to``): the unused
     headroom, which a customer heading for default would draw, is removed, while orders up to what it already owes
     still flow. The cut is a ``decrease``, made only where the expected loss it removes, PD x LGD x (current -
     frozen), is at least ``min_decrease_expected_loss``; the margin it puts at risk is the growth it blocks (the
@@ -425,8 +426,9 @@ def freeze_limits(
     customer by customer against that margin (``decrease_pays_margin`` would reject nearly every freeze: it counts
     the margin of a full horizon of growth against a PD the worst grades understate); whether a freeze grade pays
     is judged on the book, by the bad debt it keeps off the defaulters against the margin it costs the others
-    (``benchmarks/decisions.py`` sweeps it). Strong late payers are left out: their limit follows how they pay and
-    their sales keep flowing (terms and price actions instead). ``freeze_grade`` None: off.
+    (``benchmarks/decisions.py`` sweeps it). Strong late payers keep their sales flowing (terms and price actions
+    instead) and disorganised customers get their paperwork fixed: not frozen by default. ``freeze_grade`` None:
+    off.
 
     Worked example (round_to 1,000, LGD 60%, freeze grade 9): PD 25% (grade 9), limit 40,000, exposure 22,300,
     kept by the sizing -> frozen at 23,000; expected loss removed 0.25 x 0.6 x 17,000 = 2,550 >= 500: decrease
@@ -445,12 +447,13 @@ def freeze_limits(
     exposure = np.clip(np.nan_to_num(_num(frame, "exposure"), nan=0.0), 0.0, None)
     frozen = np.maximum(np.ceil(exposure / step) * step, step)
     sales = monthly_sales(frame, policy.sales_basis)
-    strong = np.zeros(n, dtype=bool) if persona is None else np.asarray(persona, dtype=object) == STRONG_LATE_PAYER
+    chosen = (np.ones(n, dtype=bool) if persona is None
+              else np.isin(np.asarray(persona, dtype=object), list(policy.freeze_personas)))
     lgd_row = np.full(n, policy.lgd) if lgd is None else np.broadcast_to(np.asarray(lgd, dtype="float64"), (n,))
     with np.errstate(invalid="ignore"):
         el_removed = np.nan_to_num(p) * lgd_row * np.clip(current - frozen, 0.0, None)
         freeze = (np.isfinite(p) & (pos >= names.index(policy.freeze_grade)) & np.isin(action, ["keep", "increase"])
-                  & ~np.asarray(held, dtype=bool) & ~thin & ~strong & (sales > 0)
+                  & ~np.asarray(held, dtype=bool) & ~thin & chosen & (sales > 0)
                   & np.isfinite(current) & (current > 0) & (frozen < current)
                   & (el_removed >= policy.min_decrease_expected_loss))
     if not freeze.any():
