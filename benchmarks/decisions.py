@@ -463,7 +463,7 @@ def _fmt(key: str, v: float) -> str:
     return f"{v:.3f}"
 
 
-def markdown(results: dict[str, dict[str, float]], customers: int, months: int) -> str:
+def markdown(results: dict[str, dict[str, float]], customers: int, months: int, rescored: bool = False) -> str:
     names = list(results)
     lines = [f"| figure | {' | '.join(names)} | target |", "|---|" + "---|" * len(names) + "---|"]
     for key, label, target in ROWS:
@@ -482,6 +482,12 @@ def markdown(results: dict[str, dict[str, float]], customers: int, months: int) 
             "demo = `riskml synth` defaults, seed 7; harsh = `--mix harsh`, seed 11). ✗ = target missed. "
             "Outcome figures count the customers not defaulted at the as-of date; \"default\" = the generator's "
             f"default in the {HORIZON_MONTHS} months after it.")
+    if rescored:
+        head += (" Scored again (`--rescore`) with the ledgers and models of the previous full run: the decision rules "
+                 "changed, the model did not.")
+    head += (" \"PD ranking alone\" is the frontier of the model's ranking (`pd_frontier`): restrict every customer "
+             "from some PD up, and count the defaulters caught at the policy's own share of non-defaulters "
+             "restricted, at 15%, and the share of non-defaulters 80% of the defaulters would need.")
     persona = []
     for n in names:
         pc = results[n].get("_persona_table")
@@ -552,7 +558,7 @@ def main(argv: list[str] | None = None) -> None:
         if only and spec.name not in only:
             continue
         results[spec.name] = run_ledger(spec, args.out, args.customers, args.months, args.reuse, args.rescore)
-    table = markdown(results, args.customers, args.months)
+    table = markdown(results, args.customers, args.months, rescored=args.rescore)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "decisions.md").write_text(table, encoding="utf-8")
     print(table)
