@@ -4,6 +4,7 @@ checked on hand-computed rows, plus invariants over random inputs."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -472,3 +473,41 @@ def test_freeze_in_the_policy_holds_no_order_and_prices_the_growth_it_blocks() -
     off = apply_policy(frame, np.array([0.25]),
                        cfg.model_copy(update={"limits": cfg.limits.model_copy(update={"freeze_grade": None})})).iloc[0]
     assert off["action"] == "keep" and off["suggested_limit"] == 40_000
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1e6), st.floats(0.0, 1e6), st.floats(0.0, 1e5),
+                  st.sampled_from(["keep", "increase", "decrease", "revoke", "collections"]), st.booleans(),
+                  st.sampled_from(["weak_late_payer", "distressed", "strong_late_payer", "regular"])),
+        min_size=1, max_size=20,
+    )
+)
+def test_freeze_invariants(data) -> None:
+    """Over random books: a frozen row was unrestricted (keep or increase, no hold), of grade 9 or worse and a
+    freeze persona; its new limit covers its exposure (the exposure rounded up, at least one round_to), is below
+    the current limit and removes at least min_decrease_expected_loss; every other row is left as it was."""
+    from riskml.scoring.limits import freeze_limits
+
+    pds = np.array([d[0] for d in data])
+    cur, exp, sales = (np.array([d[i] for d in data]) for i in (1, 2, 3))
+    action = np.array([d[4] for d in data], dtype=object)
+    held = np.array([d[5] for d in data])
+    persona = np.array([d[6] for d in data], dtype=object)
+    frame = rows(*({"credit_limit": c, "exposure": e, "sales_avg_3m": s, "sales_avg_12m": s}
+                   for c, e, s in zip(cur, exp, sales, strict=True)))
+    grades = assign_grades(pds, SCALE)
+    limits = pd.DataFrame({"current_limit": cur, "suggested_limit": cur, "limit_change": 0.0, "action": action,
+                           "need": sales * 40 / 30, "limit_rationale": "sized"})
+    pol = LimitPolicy()
+    out = freeze_limits(frame, limits, held, pds, grades, pol, SCALE, persona=persona)
+    frozen = out["limit_rationale"].str.contains("frozen at").to_numpy()
+    new = out["suggested_limit"].to_numpy()
+    assert (out["action"].to_numpy()[frozen] == "decrease").all()
+    assert np.isin(action[frozen], ["keep", "increase"]).all() and not held[frozen].any()
+    assert all(int(g) >= 9 for g in grades[frozen]) and np.isin(persona[frozen], pol.freeze_personas).all()
+    assert (new[frozen] >= exp[frozen]).all() and (new[frozen] < cur[frozen]).all()
+    assert (new[frozen] == np.maximum(np.ceil(exp[frozen] / pol.round_to) * pol.round_to, pol.round_to)).all()
+    assert (pds[frozen] * pol.lgd * (cur[frozen] - new[frozen]) >= pol.min_decrease_expected_loss - 1e-6).all()
+    assert (new[~frozen] == cur[~frozen]).all() and (out["action"].to_numpy()[~frozen] == action[~frozen]).all()
