@@ -478,13 +478,15 @@ def markdown(results: dict[str, dict[str, float]], customers: int, months: int, 
         lines.append(f"| {label} | {' | '.join(cells)} | {target} |")
     cmd = (f"python benchmarks/decisions.py --customers {customers} --months {months}" if (customers, months)
            != (2000, 36) else "make decisions")
+    if rescored:
+        cmd = f"{'python benchmarks/decisions.py' if cmd == 'make decisions' else cmd} --rescore"
     head = (f"Measured by `{cmd}` ({customers:,} customers x {months} months each, scored as of {AS_OF}; "
             "demo = `riskml synth` defaults, seed 7; harsh = `--mix harsh`, seed 11). ✗ = target missed. "
             "Outcome figures count the customers not defaulted at the as-of date; \"default\" = the generator's "
             f"default in the {HORIZON_MONTHS} months after it.")
     if rescored:
-        head += (" Scored again (`--rescore`) with the ledgers and models of the previous full run: the decision rules "
-                 "changed, the model did not.")
+        head += (" `--rescore`: the ledgers and models of a previous full run (`make decisions`), scored again: the "
+                 "decision rules changed, the model did not.")
     head += (" \"PD ranking alone\" is the frontier of the model's ranking (`pd_frontier`): restrict every customer "
              "from some PD up, and count the defaulters caught at the policy's own share of non-defaulters "
              "restricted, at 15%, and the share of non-defaulters 80% of the defaulters would need.")
