@@ -418,9 +418,9 @@ def freeze_limits(
     """The freeze: a customer graded at or beyond ``policy.freeze_grade`` whose decision restricts nothing yet
     (action keep or increase, no order hold; not a thin file, not dormant, a positive limit on file), of one of
     ``policy.freeze_personas`` (by default weak late payers and distressed customers; every customer when no
-    personas are given), gets its limit cut to its exposure rounded up to ``round_to`` (at least one ``round_to``): the unused
-    headroom, which a customer heading for default would draw, is removed, while orders up to what it already owes
-    still flow. The cut is a ``decrease``, made only where the expected loss it removes, PD x LGD x (current -
+    personas are given), gets its limit cut to its exposure rounded up to ``round_to`` (at least one
+    ``round_to``): the unused headroom, which a customer heading for default would draw, is removed, while orders
+    up to what it already owes still flow. The cut is a ``decrease``, made only where the expected loss it removes, PD x LGD x (current -
     frozen), is at least ``min_decrease_expected_loss``; the margin it puts at risk is the growth it blocks (the
     share of the need between the frozen limit and the current one, :func:`margin_of_cut`). It is not weighed
     customer by customer against that margin (``decrease_pays_margin`` would reject nearly every freeze: it counts
