@@ -9,7 +9,11 @@ customers are strong late payers (the generator's ``stretcher``), and which defa
 the as-of date. The figures go to a markdown table in ``docs/scoring.md`` (between the ``decisions``
 markers) and to ``OUT/decisions.md``; numbers in the docs therefore come from a run.
 
-    python benchmarks/decisions.py [--out .bench/decisions] [--customers 2000] [--months 36] [--no-docs] [--reuse]
+    python benchmarks/decisions.py [--out .bench/decisions] [--customers 2000] [--months 36] [--no-docs]
+                                   [--reuse | --rescore]
+
+``--reuse`` evaluates the scores a previous run left in ``--out``; ``--rescore`` scores its ledgers again with
+the models it trained (for a change of the decision rules only: the ledgers and models are the same).
 
 Beside the table it sweeps the operating point of the restrictions (``limits.min_decrease_expected_loss``, the
 expected loss a cut must remove) over the same scores: :func:`apply_policy` again on the features and PDs,
@@ -67,11 +71,13 @@ LEDGERS = (LedgerSpec("demo", "demo", 7), LedgerSpec("harsh", "harsh", 11))
 # the name of each ledger's column in docs/decision_rates.json
 RATES_NAMES = {"demo": "demo (seed 7)", "harsh": "harsh mix (seed 11)"}
 # the operating points swept (config section.field -> values): the expected loss a decrease must remove, the
-# deterioration a revoke needs, the days past due that hold orders
-SWEEPS: dict[str, tuple[float, ...]] = {
+# deterioration a revoke needs, the days past due that hold orders, the grade from which limits are frozen at the
+# exposure (None: off)
+SWEEPS: dict[str, tuple[Any, ...]] = {
     "limits.min_decrease_expected_loss": (0.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0),
     "limits.revoke_min_dbt_shift_days": (0.0, 7.0, 10.0, 15.0, 1000.0),
     "actions.hold_past_due_days": (30.0, 45.0, 60.0, 89.0),
+    "limits.freeze_grade": (None, "10", "9", "8", "7"),
 }
 
 # (figure key, label, target text) in table order; TARGETS holds the checks
@@ -92,6 +98,9 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("nondefault_revoked", "non-defaulters revoked", "<= 5%"),
     ("nondefault_restricted", "non-defaulters restricted (hold, revoke or decrease)", "<= 15%"),
     ("default_restricted", "defaulters restricted before they default", ">= 80%"),
+    ("frontier_at_policy", "  PD ranking alone, same share of non-defaulters restricted: defaulters restricted", ""),
+    ("frontier_at_target", "  PD ranking alone, 15% of non-defaulters restricted: defaulters restricted", ""),
+    ("frontier_fpr_needed", "  PD ranking alone: non-defaulters restricted to restrict 80% of the defaulters", ""),
     ("bad_debt_avoided", "money: bad debt avoided on the defaulters (LGD x exposure at default kept off)", ""),
     ("margin_lost", "money: margin lost on the non-defaulters (their margin at risk)", ""),
     ("net_money", "money: bad debt avoided - margin lost", ""),
@@ -115,6 +124,7 @@ TARGETS = {
     "holds_sales": lambda v: v <= 0.15, "reviews_due": lambda v: v <= 0.15, "increase_and_hold": lambda v: v == 0,
 }
 SHARES = {"default_rate_12m", "strong_recall", "strong_precision", "nondefault_revoked", "nondefault_restricted",
+          "frontier_at_policy", "frontier_at_target", "frontier_fpr_needed",
           "default_restricted", "holds_customers", "holds_sales", "reviews_due", "limits_changed"}
 COUNTS = {"customers", "alive", "strong_revoked", "strong_held", "increase_and_hold", "holds_collections",
           "approval_queue", "approval_analyst", "approval_credit_manager", "approval_finance_director",
@@ -132,6 +142,40 @@ def _share(mask: np.ndarray, base: np.ndarray) -> float:
 
 def _col(frame: pd.DataFrame, col: str) -> np.ndarray:
     return pd.to_numeric(frame[col], errors="coerce").to_numpy("float64") if col in frame else np.full(len(frame), np.nan)
+
+
+def pd_frontier(p: np.ndarray, defaults: np.ndarray, survivors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The PD-ranking frontier: restrict every customer whose PD is at least ``t``, for each PD ``t`` in the
+    book (and none), and count the share of ``survivors`` (false positives) and of ``defaults`` (true
+    positives) restricted. Returns ``(fpr, tpr)``, one point per threshold from the highest PD down, starting at
+    ``(0, 0)``. Customers without a PD are never restricted but stay in the denominators, as in
+    :func:`evaluate_decisions`; customers with the same PD are restricted together (a PD ranking cannot
+    split them)."""
+    p = np.asarray(p, dtype="float64")
+    defaults, survivors = np.asarray(defaults, dtype=bool), np.asarray(survivors, dtype=bool)
+    n_def, n_surv = int(defaults.sum()), int(survivors.sum())
+    keep = np.isfinite(p) & (defaults | survivors)
+    if not n_def or not n_surv:
+        return np.zeros(1), np.zeros(1)
+    order = np.argsort(-p[keep], kind="stable")
+    ps, d, s = p[keep][order], defaults[keep][order], survivors[keep][order]
+    last = np.r_[ps[1:] != ps[:-1], True]  # the last row of each run of equal PDs closes a threshold
+    tp, fp = np.cumsum(d)[last], np.cumsum(s)[last]
+    return np.r_[0.0, fp / n_surv], np.r_[0.0, tp / n_def]
+
+
+def frontier_figures(fpr: np.ndarray, tpr: np.ndarray, policy_fpr: float, fpr_target: float = 0.15,
+                     tpr_target: float = 0.80) -> dict[str, float]:
+    """What the PD ranking (:func:`pd_frontier`) could do: the share of defaulters restricted at the policy's own
+    share of non-defaulters restricted (``frontier_at_policy``) and at ``fpr_target`` (``frontier_at_target``):
+    the best threshold whose non-defaulter share does not exceed it; and the least non-defaulter share that
+    restricts ``tpr_target`` of the defaulters (``frontier_fpr_needed``; NaN when no threshold does)."""
+    def tpr_at(f: float) -> float:
+        return float(tpr[fpr <= f + 1e-12].max()) if np.isfinite(f) and len(tpr) > 1 else float("nan")
+
+    reach = tpr >= tpr_target - 1e-12
+    return {"frontier_at_policy": tpr_at(policy_fpr), "frontier_at_target": tpr_at(fpr_target),
+            "frontier_fpr_needed": float(fpr[reach].min()) if reach.any() and len(tpr) > 1 else float("nan")}
 
 
 def outcome_money(s: pd.DataFrame, defaults: np.ndarray, survivors: np.ndarray, lgd: float) -> dict[str, float]:
@@ -222,6 +266,8 @@ def evaluate_decisions(scores: pd.DataFrame, truth: pd.DataFrame, features: pd.D
         "holds_collections": float((hold & coll).sum()),
         "increase_and_hold": float(rates["increase_with_hold"]),
     }
+    out.update(frontier_figures(*pd_frontier(np.where(alive, p, np.nan), defaults, survivors),
+                                out["nondefault_restricted"]))
     out.update({key: float(rates[r]) / 100.0 for r, key in FROM_RATES.items()})
     out.update({k: float(v) for k, v in rates.items() if k.startswith("approval_")})
     out.update(outcome_money(s, defaults, survivors, ScoringConfig().limits.lgd if lgd is None else lgd))
@@ -229,7 +275,7 @@ def evaluate_decisions(scores: pd.DataFrame, truth: pd.DataFrame, features: pd.D
 
 
 def sweep(features: pd.DataFrame, pd_values: np.ndarray, truth: pd.DataFrame, config: Any, as_of: str,
-          knob: str, values: tuple[float, ...]) -> pd.DataFrame:
+          knob: str, values: tuple[Any, ...]) -> pd.DataFrame:
     """The trade-off curve of one policy knob (``"section.field"`` of the scoring config, e.g.
     ``"limits.min_decrease_expected_loss"``): :func:`riskml.scoring.policy.apply_policy` on the same features
     and PDs for each value, each judged by :func:`evaluate_decisions`. One row per value: the value,
@@ -240,7 +286,9 @@ def sweep(features: pd.DataFrame, pd_values: np.ndarray, truth: pd.DataFrame, co
     section, field = knob.split(".")
     rows = []
     for v in values:
-        part = getattr(config, section).model_copy(update={field: type(getattr(getattr(config, section), field))(v)})
+        current = getattr(getattr(config, section), field)
+        value = type(current)(v) if isinstance(current, (int, float)) and not isinstance(current, bool) else v
+        part = getattr(config, section).model_copy(update={field: value})
         cfg = config.model_copy(update={section: part})
         d = apply_policy(features, pd_values, cfg)
         d.insert(0, "customer_id", features["customer_id"].astype("str").to_numpy())
@@ -264,7 +312,10 @@ def sweep_markdown(curves: dict[str, pd.DataFrame], knob: str) -> str:
             shares = " | ".join(_fmt("holds_customers", r[k]) for k in (
                 "nondefault_restricted", "default_restricted", "holds_customers", "reviews_due", "limits_changed"))
             money = " | ".join(_fmt("net_money", r[k]) for k in ("bad_debt_avoided", "margin_lost", "net_money"))
-            lines.append(f"| {name} | {r['value']:,.0f}{mark} | {shares} | {money} |")
+            v = r["value"]
+            value = ("off" if v is None or (isinstance(v, float) and np.isnan(v))
+                     else f"{v:,.0f}" if isinstance(v, (int, float)) else str(v))
+            lines.append(f"| {name} | {value}{mark} | {shares} | {money} |")
     return "\n".join(lines) + "\n"
 
 
@@ -331,14 +382,24 @@ def _generate_train_score(spec: LedgerSpec, folder: Path, customers: int, months
     _run([*riskml, "train", "--data", str(ledger_dir), "--config", str(configs / "train.yaml"),
           "--features-config", str(configs / "features.yaml"), "--out-model", str(folder / "models")],
          env, folder / "train.log")
+    _score(folder, env)
+
+
+def _score(folder: Path, env: dict[str, str] | None = None) -> None:
+    """``riskml score`` of ``folder/ledger`` as of :data:`AS_OF` with the model trained in ``folder/models``."""
+    env = env or {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}"}
+    riskml = [sys.executable, "-m", "riskml.cli.main"]
+    ledger_dir = folder / "ledger"
     model_dir = next((folder / "models").iterdir())
     _run([*riskml, "score", "--data", str(ledger_dir), "--as-of", AS_OF, "--out", str(folder / "scores.parquet"),
-          "--model", str(model_dir), "--config", str(configs / "scoring.yaml")], env, folder / "score.log")
+          "--model", str(model_dir), "--config", str(ROOT / "configs" / "scoring.yaml")], env, folder / "score.log")
 
 
-def run_ledger(spec: LedgerSpec, out: Path, customers: int, months: int, reuse: bool = False) -> dict[str, float]:
+def run_ledger(spec: LedgerSpec, out: Path, customers: int, months: int, reuse: bool = False,
+               rescore: bool = False) -> dict[str, float]:
     """Generate, train, score and evaluate one ledger in ``out/<name>`` (a fresh folder each time; with
-    ``reuse``, evaluate the scores a previous run left there)."""
+    ``reuse``, evaluate the scores a previous run left there; with ``rescore``, score again with the ledger and
+    model a previous run left there: the decision rules changed, the model did not)."""
     from riskml.data.synth import TRUTH_PATH
     from riskml.data.validate import load_ledger, resolve_data_config
     from riskml.features import build_features
@@ -346,7 +407,10 @@ def run_ledger(spec: LedgerSpec, out: Path, customers: int, months: int, reuse: 
     folder = out / spec.name
     ledger_dir = folder / "ledger"
     scores_path = folder / "scores.parquet"
-    if not (reuse and scores_path.exists()):
+    if rescore and (folder / "models").is_dir() and ledger_dir.is_dir():
+        print(f"{spec.name}: scoring again with the ledger and model in {folder}", flush=True)
+        _score(folder)
+    elif not (reuse and scores_path.exists()):
         _generate_train_score(spec, folder, customers, months)
     scores = pd.read_parquet(scores_path)
     truth = pd.read_csv(ledger_dir / TRUTH_PATH, dtype={"customer_id": "str"},
@@ -405,7 +469,7 @@ def _fmt(key: str, v: float) -> str:
     return f"{v:.3f}"
 
 
-def markdown(results: dict[str, dict[str, float]], customers: int, months: int) -> str:
+def markdown(results: dict[str, dict[str, float]], customers: int, months: int, rescored: bool = False) -> str:
     names = list(results)
     lines = [f"| figure | {' | '.join(names)} | target |", "|---|" + "---|" * len(names) + "---|"]
     for key, label, target in ROWS:
@@ -420,10 +484,18 @@ def markdown(results: dict[str, dict[str, float]], customers: int, months: int) 
         lines.append(f"| {label} | {' | '.join(cells)} | {target} |")
     cmd = (f"python benchmarks/decisions.py --customers {customers} --months {months}" if (customers, months)
            != (2000, 36) else "make decisions")
+    if rescored:
+        cmd = f"{'python benchmarks/decisions.py' if cmd == 'make decisions' else cmd} --rescore"
     head = (f"Measured by `{cmd}` ({customers:,} customers x {months} months each, scored as of {AS_OF}; "
             "demo = `riskml synth` defaults, seed 7; harsh = `--mix harsh`, seed 11). ✗ = target missed. "
             "Outcome figures count the customers not defaulted at the as-of date; \"default\" = the generator's "
             f"default in the {HORIZON_MONTHS} months after it.")
+    if rescored:
+        head += (" `--rescore`: the ledgers and models of a previous full run (`make decisions`), scored again: the "
+                 "decision rules changed, the model did not.")
+    head += (" \"PD ranking alone\" is the frontier of the model's ranking (`pd_frontier`): restrict every customer "
+             "from some PD up, and count the defaulters caught at the policy's own share of non-defaulters "
+             "restricted, at 15%, and the share of non-defaulters 80% of the defaulters would need.")
     persona = []
     for n in names:
         pc = results[n].get("_persona_table")
@@ -485,14 +557,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--only", default="", help="comma-separated ledger names (demo, harsh)")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/scoring.md")
     ap.add_argument("--reuse", action="store_true", help="evaluate the scores a previous run left in --out")
+    ap.add_argument("--rescore", action="store_true",
+                    help="score again with the ledgers and models a previous run left in --out (decision rules changed)")
     args = ap.parse_args(argv)
     only = {x for x in args.only.split(",") if x}
     results = {}
     for spec in LEDGERS:
         if only and spec.name not in only:
             continue
-        results[spec.name] = run_ledger(spec, args.out, args.customers, args.months, args.reuse)
-    table = markdown(results, args.customers, args.months)
+        results[spec.name] = run_ledger(spec, args.out, args.customers, args.months, args.reuse, args.rescore)
+    table = markdown(results, args.customers, args.months, rescored=args.rescore)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "decisions.md").write_text(table, encoding="utf-8")
     print(table)

@@ -50,6 +50,8 @@ def test_figures_hand_computed(book) -> None:
         "nondefault_revoked": 1 / 7,                        # survivors C1 C2 C3 C5 C7 C8 C9: C5 revoked
         "nondefault_restricted": 3 / 7,                     # C2 decrease, C5 revoke, C7 hold
         "default_restricted": 1 / 2,                        # C4 held; C10 not
+        # PD ranking: C4 .30 (D), C5 .20 (S), C10 .10 (D), C2 .05 (S), ...: both defaulters for one survivor (1/7)
+        "frontier_at_policy": 1.0, "frontier_at_target": 1.0, "frontier_fpr_needed": 1 / 7,
         "holds_customers": 4 / 10,                          # C4 C5 C6 C7
         "holds_collections": 0,
         "holds_sales": 0.143,                               # 1,000 / 7,000, rounded as decision_rates does
@@ -76,6 +78,25 @@ def test_markdown_marks_missed_targets_and_the_doc_block_is_replaced(book, tmp_p
     text = doc.read_text(encoding="utf-8")
     assert text.count(dec.BEGIN) == 1 and "41.0% ✗" in text and "40.0% ✗" not in text
     assert text.startswith("# Scoring\n\ntext\n")
+
+
+def test_pd_frontier_hand_computed() -> None:
+    """Four defaulters (D) and four survivors (S); a tie at PD .4 and a customer of each without a PD.
+    PD >= .5: D -> (0, 1/4); >= .4: S and D together -> (1/4, 2/4); >= .3: S -> (2/4, 2/4); >= .2: D -> (2/4, 3/4);
+    >= .1: S -> (3/4, 3/4). The customers without a PD are never restricted: the last defaulter is never reached."""
+    p = np.array([0.5, 0.4, 0.4, 0.3, 0.2, 0.1, np.nan, np.nan, 0.9])
+    d = np.array([1, 0, 1, 0, 1, 0, 0, 1, 0], dtype=bool)
+    s = np.array([0, 1, 0, 1, 0, 1, 1, 0, 0], dtype=bool)  # the last row: defaulted before the as-of date, neither
+    fpr, tpr = dec.pd_frontier(p, d, s)
+    assert fpr.tolist() == [0.0, 0.0, 0.25, 0.5, 0.5, 0.75]
+    assert tpr.tolist() == [0.0, 0.25, 0.5, 0.5, 0.75, 0.75]
+    got = dec.frontier_figures(fpr, tpr, policy_fpr=0.3)
+    # at 30% of survivors: the threshold .4 (25%) -> 2/4; at 15%: only .5 -> 1/4; 80% of defaulters: never
+    assert got == pytest.approx({"frontier_at_policy": 0.5, "frontier_at_target": 0.25, "frontier_fpr_needed": np.nan},
+                                nan_ok=True)
+    assert dec.frontier_figures(fpr, tpr, 0.3, tpr_target=0.75)["frontier_fpr_needed"] == 0.5
+    # no defaulter: no frontier
+    assert np.isnan(dec.frontier_figures(*dec.pd_frontier(p, np.zeros(9, bool), s), 0.1)["frontier_at_target"])
 
 
 def test_outcome_money_hand_computed() -> None:

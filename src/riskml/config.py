@@ -498,6 +498,14 @@ class LimitPolicy(_Section):
     # between routine reviews an increase is proposed only to a customer using at least this share of its current
     # limit (exposure / limit): headroom it does not use waits for its review (0: increases at any time)
     increase_min_utilisation: float = Field(default=0.8, ge=0)
+    # freeze: grades at or beyond this one with no restriction yet (no hold, no cut, no revoke) have their limit cut
+    # to the exposure (rounded up to round_to): the unused headroom a defaulter would draw is removed, orders within
+    # the exposure still flow; only where it removes at least min_decrease_expected_loss (null: off; docs/scoring.md
+    # has the sweep behind grade 9) ...
+    freeze_grade: str | None = "9"
+    # ... and only for these personas (the ones the issue restricts: weak late payers and distressed customers;
+    # strong late payers keep their sales flowing, disorganised ones get their paperwork fixed)
+    freeze_personas: list[str] = Field(default_factory=lambda: ["weak_late_payer", "distressed"])
     # thin files over their limit are covered like the others (cover_exposure_worst_grade), up to this amount:
     # a new customer outgrowing the limit set at onboarding goes to the approval queue, not to an order hold
     thin_file_cover_max_limit: float = Field(default=100_000.0, ge=0)
@@ -854,8 +862,10 @@ class ScoringConfig(_Section):
         if unknown:
             raise ValueError(f"limits.grade_multiplier keys must be grades of master_scale {names}; got {unknown}")
         cover = [self.limits.cover_exposure_worst_grade] if self.limits.cover_exposure_worst_grade else []
+        freeze = [self.limits.freeze_grade] if self.limits.freeze_grade else []
         for key, field in (("limits.floor_worst_grade", [self.limits.floor_worst_grade]),
                            ("limits.cover_exposure_worst_grade", cover),
+                           ("limits.freeze_grade", freeze),
                            ("actions.hold_over_limit_pct_by_grade", list(self.actions.hold_over_limit_pct_by_grade)),
                            ("actions.review_interval_months", list(self.actions.review_interval_months))):
             unknown = sorted(set(field) - set(names))

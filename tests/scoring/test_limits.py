@@ -4,6 +4,7 @@ checked on hand-computed rows, plus invariants over random inputs."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -417,3 +418,96 @@ def test_money_invariants(data) -> None:
     assert (sugg[dec & acceptable] >= floor[dec & acceptable]).all()
     inc = act == "increase"
     assert ((exp[inc] >= pol.increase_min_utilisation * cur[inc]) | (sugg[inc] >= exp[inc])).all()
+
+
+def test_freeze_cuts_the_worst_grades_to_their_exposure() -> None:
+    """Grade 9 (PD 25%), limit 40,000, exposure 22,300, sales 30,000 a month: need 30,000 x (30 + 10) / 30 + 1,000
+    = 41,000; the sizing (x0.4, step cap -25%) would cut to 30,000, but that cut puts 0.2 x 30,000 x 12 x 10,000 /
+    41,000 = 17,561 of margin at risk for 0.25 x 0.6 x 10,000 = 1,500 of expected loss: kept. The freeze (grade 9)
+    cuts to the exposure rounded up, 23,000: expected loss removed 0.25 x 0.6 x 17,000 = 2,550 >= 500."""
+    from riskml.scoring.limits import freeze_limits
+
+    frame = rows({"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0},  # frozen
+                 {"credit_limit": 40_000.0, "exposure": 37_000.0, "sales_avg_3m": 30_000.0},  # 450 removed: kept
+                 {"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0},  # held: kept
+                 {"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0},  # grade 8: kept
+                 {"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0},  # strong late payer
+                 {"credit_limit": 40_000.0, "exposure": 0.0, "sales_avg_3m": 30_000.0},      # nothing owed: 1,000
+                 {"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0})  # regular: not frozen
+    pds = np.array([0.25, 0.25, 0.25, 0.15, 0.25, 0.35, 0.25])
+    grades = assign_grades(pds, SCALE)
+    persona = np.array(["weak_late_payer"] * 4 + ["strong_late_payer", "distressed", "regular"], dtype=object)
+    policy = LimitPolicy(freeze_grade="9")
+    limits = run(frame, pds, policy, persona=persona)
+    assert limits["need"].iloc[0] == pytest.approx(41_000) and limits["action"].iloc[0] == "keep"
+    limits = limits.assign(action="keep", suggested_limit=40_000.0, limit_change=0.0)  # all kept by the sizing
+    held = np.array([False, False, True, False, False, False, False])
+    out = freeze_limits(frame, limits, held, pds, grades, policy, SCALE, lgd=np.full(7, 0.6), persona=persona)
+    assert out["suggested_limit"].tolist() == [23_000, 40_000, 40_000, 40_000, 40_000, 1_000, 40_000]
+    assert out["action"].tolist() == ["decrease", "keep", "keep", "keep", "keep", "decrease", "keep"]
+    assert out["limit_change"].tolist() == [-17_000, 0, 0, 0, 0, -39_000, 0]
+    # the personas given: every customer may be frozen (the regular one too)
+    assert freeze_limits(frame, limits, held, pds, grades, policy, SCALE)["action"].iloc[6] == "decrease"
+    assert ("frozen at the exposure 22,300: 23,000 (grade 9 is at or beyond the freeze grade 9; removes the unused "
+            "headroom 17,000, an expected loss of 2,550" in out["limit_rationale"].iloc[0])
+    # off: the limits come back untouched
+    off = freeze_limits(frame, limits, held, pds, grades, LimitPolicy(freeze_grade=None), SCALE, persona=persona)
+    assert off is limits
+
+
+def test_freeze_in_the_policy_holds_no_order_and_prices_the_growth_it_blocks() -> None:
+    """The freeze of the worked example above through apply_policy, for a customer paying 20 days beyond terms
+    (need 30,000 x (30 + 20) / 30 + 1,000 = 51,000): a decrease to 23,000 with no order hold; its margin at risk is
+    the growth it blocks, 0.2 x 30,000 x 12 x (40,000 - 23,000) / 51,000 = 24,000; with the freeze off the limit is
+    kept."""
+    from riskml.scoring.policy import apply_policy
+
+    frame = rows({"credit_limit": 40_000.0, "exposure": 22_300.0, "sales_avg_3m": 30_000.0,
+                  "late_paid_share_12m": 0.6, "dbt_avg_12m": 20.0, "dbt_avg_6m": 20.0,
+                  "multi_payment_share_12m": 0.5})  # pays in parts: a weak late payer
+    on = apply_policy(frame, np.array([0.25]), ScoringConfig()).iloc[0]
+    assert on["grade"] == "9" and on["persona"] == "weak_late_payer"
+    assert on["action"] == "decrease" and on["suggested_limit"] == 23_000 and not on["order_hold"]
+    assert on["margin_at_risk"] == pytest.approx(24_000.0, abs=0.01)
+    cfg = ScoringConfig()
+    off = apply_policy(frame, np.array([0.25]),
+                       cfg.model_copy(update={"limits": cfg.limits.model_copy(update={"freeze_grade": None})})).iloc[0]
+    assert off["action"] == "keep" and off["suggested_limit"] == 40_000
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1e6), st.floats(0.0, 1e6), st.floats(0.0, 1e5),
+                  st.sampled_from(["keep", "increase", "decrease", "revoke", "collections"]), st.booleans(),
+                  st.sampled_from(["weak_late_payer", "distressed", "strong_late_payer", "regular"])),
+        min_size=1, max_size=20,
+    )
+)
+def test_freeze_invariants(data) -> None:
+    """Over random books: a frozen row was unrestricted (keep or increase, no hold), of grade 9 or worse and a
+    freeze persona; its new limit covers its exposure (the exposure rounded up, at least one round_to), is below
+    the current limit and removes at least min_decrease_expected_loss; every other row is left as it was."""
+    from riskml.scoring.limits import freeze_limits
+
+    pds = np.array([d[0] for d in data])
+    cur, exp, sales = (np.array([d[i] for d in data]) for i in (1, 2, 3))
+    action = np.array([d[4] for d in data], dtype=object)
+    held = np.array([d[5] for d in data])
+    persona = np.array([d[6] for d in data], dtype=object)
+    frame = rows(*({"credit_limit": c, "exposure": e, "sales_avg_3m": s, "sales_avg_12m": s}
+                   for c, e, s in zip(cur, exp, sales, strict=True)))
+    grades = assign_grades(pds, SCALE)
+    limits = pd.DataFrame({"current_limit": cur, "suggested_limit": cur, "limit_change": 0.0, "action": action,
+                           "need": sales * 40 / 30, "limit_rationale": "sized"})
+    pol = LimitPolicy()
+    out = freeze_limits(frame, limits, held, pds, grades, pol, SCALE, persona=persona)
+    frozen = out["limit_rationale"].str.contains("frozen at").to_numpy()
+    new = out["suggested_limit"].to_numpy()
+    assert (out["action"].to_numpy()[frozen] == "decrease").all()
+    assert np.isin(action[frozen], ["keep", "increase"]).all() and not held[frozen].any()
+    assert all(int(g) >= 9 for g in grades[frozen]) and np.isin(persona[frozen], pol.freeze_personas).all()
+    assert (new[frozen] >= exp[frozen]).all() and (new[frozen] < cur[frozen]).all()
+    assert (new[frozen] == np.maximum(np.ceil(exp[frozen] / pol.round_to) * pol.round_to, pol.round_to)).all()
+    assert (pds[frozen] * pol.lgd * (cur[frozen] - new[frozen]) >= pol.min_decrease_expected_loss - 1e-6).all()
+    assert (new[~frozen] == cur[~frozen]).all() and (out["action"].to_numpy()[~frozen] == action[~frozen]).all()

@@ -92,7 +92,7 @@ def test_segment_lgd_moves_the_break_even_cap() -> None:
     cfg = ScoringConfig(limits=LimitPolicy(gross_margin=0.03, grade_multiplier={"9": 3.0}, max_decrease_pct=1.0,
                                            max_increase_pct=10.0, grace_days=15, max_days_beyond_terms=15,
                                            need_includes_open_orders=False, cover_exposure_worst_grade=None,
-                                           increase_min_utilisation=0.0),
+                                           increase_min_utilisation=0.0, freeze_grade=None),
                         money=MoneyPolicy(segments=[SegmentOverride(industry="food", lgd=0.4)]))
     out = apply_policy(frame, np.array([0.25, 0.25]), cfg)
     assert out["suggested_limit"].tolist() == [31_000.0, 21_000.0]

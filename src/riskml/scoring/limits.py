@@ -169,6 +169,18 @@ def revoke_evidence(frame: pd.DataFrame, policy: LimitPolicy) -> np.ndarray:
         return (shift >= policy.revoke_min_dbt_shift_days) & ~steady
 
 
+def margin_of_cut(current: np.ndarray, new: np.ndarray, need_: np.ndarray, sales: np.ndarray, policy: LimitPolicy,
+                  margin: np.ndarray | None = None) -> np.ndarray:
+    """The margin a cut from ``current`` to ``new`` puts at risk: the share of the need it no longer covers,
+    ``margin x S x H x (min(current, need) - new) / need`` (0 where there is no need), as
+    :func:`riskml.scoring.money.margin_at_risk` counts it for a decrease."""
+    n = len(current)
+    gm = np.full(n, policy.gross_margin) if margin is None else np.broadcast_to(np.asarray(margin, dtype="float64"), (n,))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(need_ > 0, gm * sales * policy.margin_horizon_months
+                        * np.clip(np.minimum(current, need_) - new, 0.0, None) / np.where(need_ > 0, need_, 1.0), 0.0)
+
+
 def suggest_limits(
     frame: pd.DataFrame,
     pd_values: np.ndarray,
@@ -280,10 +292,7 @@ def suggest_limits(
     lgd_row = np.full(n, policy.lgd) if lgd is None else np.broadcast_to(np.asarray(lgd, dtype="float64"), (n,))
     with np.errstate(invalid="ignore"):
         el_removed = np.nan_to_num(p) * lgd_row * np.clip(current0 - suggested, 0.0, None)
-        gm_row = np.full(n, policy.gross_margin) if margin is None else np.broadcast_to(
-            np.asarray(margin, dtype="float64"), (n,))
-        cut_margin = np.where(need_ > 0, gm_row * sales * policy.margin_horizon_months
-                              * np.clip(np.minimum(current0, need_) - suggested, 0.0, None) / np.where(need_ > 0, need_, 1.0), 0.0)
+        cut_margin = margin_of_cut(current0, suggested, need_, sales, policy, margin)
         immaterial = positive & ~dormant & ~small & (suggested < current0) & (
             (el_removed < policy.min_decrease_expected_loss) | (policy.decrease_pays_margin & (el_removed < cut_margin)))
     suggested = np.where(immaterial, current0, suggested)
@@ -392,6 +401,76 @@ def suggest_limits(
         },
         frame.index,
     )
+
+
+def freeze_limits(
+    frame: pd.DataFrame,
+    limits: pd.DataFrame,
+    held: np.ndarray,
+    pd_values: np.ndarray,
+    grades: np.ndarray,
+    policy: LimitPolicy,
+    master_scale: Sequence[Grade],
+    thin_file: np.ndarray | None = None,
+    lgd: np.ndarray | None = None,
+    persona: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The freeze: a customer graded at or beyond ``policy.freeze_grade`` whose decision restricts nothing yet
+    (action keep or increase, no order hold; not a thin file, not dormant, a positive limit on file), of one of
+    ``policy.freeze_personas`` (by default weak late payers and distressed customers; every customer when no
+    personas are given), gets its limit cut to its exposure rounded up to ``round_to`` (at least one
+    ``round_to``): the unused headroom, which a customer heading for default would draw, is removed, while orders
+    up to what it already owes still flow. The cut is a ``decrease``, made only where the expected loss it removes, PD x LGD x (current -
+    frozen), is at least ``min_decrease_expected_loss``; the margin it puts at risk is the growth it blocks (the
+    share of the need between the frozen limit and the current one, :func:`margin_of_cut`). It is not weighed
+    customer by customer against that margin (``decrease_pays_margin`` would reject nearly every freeze: it counts
+    the margin of a full horizon of growth against a PD the worst grades understate); whether a freeze grade pays
+    is judged on the book, by the bad debt it keeps off the defaulters against the margin it costs the others
+    (``benchmarks/decisions.py`` sweeps it). Strong late payers keep their sales flowing (terms and price actions
+    instead) and disorganised customers get their paperwork fixed: not frozen by default. ``freeze_grade`` None:
+    off.
+
+    Worked example (round_to 1,000, LGD 60%, freeze grade 9): PD 25% (grade 9), limit 40,000, exposure 22,300,
+    kept by the sizing -> frozen at 23,000; expected loss removed 0.25 x 0.6 x 17,000 = 2,550 >= 500: decrease
+    17,000. With an exposure of 37,000 the freeze would remove 0.25 x 0.6 x 3,000 = 450 < 500: kept. Returns new
+    limits (``limits`` itself when nothing is frozen)."""
+    if policy.freeze_grade is None or not len(frame):
+        return limits
+    n = len(frame)
+    p = np.asarray(pd_values, dtype="float64")
+    names = [g.grade for g in master_scale]
+    pos = grade_positions(grades, master_scale)
+    thin = np.zeros(n, dtype=bool) if thin_file is None else np.asarray(thin_file, dtype=bool)
+    step = policy.round_to
+    action = limits["action"].to_numpy(dtype=object)
+    current = limits["current_limit"].to_numpy("float64")
+    exposure = np.clip(np.nan_to_num(_num(frame, "exposure"), nan=0.0), 0.0, None)
+    frozen = np.maximum(np.ceil(exposure / step) * step, step)
+    sales = monthly_sales(frame, policy.sales_basis)
+    chosen = (np.ones(n, dtype=bool) if persona is None
+              else np.isin(np.asarray(persona, dtype=object), list(policy.freeze_personas)))
+    lgd_row = np.full(n, policy.lgd) if lgd is None else np.broadcast_to(np.asarray(lgd, dtype="float64"), (n,))
+    with np.errstate(invalid="ignore"):
+        el_removed = np.nan_to_num(p) * lgd_row * np.clip(current - frozen, 0.0, None)
+        freeze = (np.isfinite(p) & (pos >= names.index(policy.freeze_grade)) & np.isin(action, ["keep", "increase"])
+                  & ~np.asarray(held, dtype=bool) & ~thin & chosen & (sales > 0)
+                  & np.isfinite(current) & (current > 0) & (frozen < current)
+                  & (el_removed >= policy.min_decrease_expected_loss))
+    if not freeze.any():
+        return limits
+    out = limits.copy()
+    rationale = out["limit_rationale"].to_numpy(dtype=object).copy()
+    for i in np.flatnonzero(freeze):
+        rationale[i] = (f"{rationale[i]}; frozen at the exposure {exposure[i]:,.0f}: {frozen[i]:,.0f} (grade {grades[i]} "
+                        f"is at or beyond the freeze grade {policy.freeze_grade}; removes the unused headroom "
+                        f"{current[i] - frozen[i]:,.0f}, an expected loss of {el_removed[i]:,.0f}; orders up to the "
+                        "exposure still flow)")
+    suggested = np.where(freeze, frozen, out["suggested_limit"].to_numpy("float64"))
+    out["suggested_limit"] = suggested
+    out["limit_change"] = np.where(freeze, suggested - current, out["limit_change"].to_numpy("float64"))
+    out["action"] = pd.Series(np.where(freeze, "decrease", action), index=out.index, dtype=object)
+    out["limit_rationale"] = pd.Series(rationale, index=out.index, dtype=object)
+    return out
 
 
 def _steps_text(text: np.ndarray, rows: np.ndarray, step_up, step_down, floored, blocked, policy: LimitPolicy,

@@ -29,7 +29,7 @@ from riskml.scoring.actions import (
 )
 from riskml.scoring.approvals import required_levels
 from riskml.scoring.grades import assign_grades
-from riskml.scoring.limits import LIMIT_COLUMNS, monthly_sales, suggest_limits
+from riskml.scoring.limits import LIMIT_COLUMNS, freeze_limits, monthly_sales, suggest_limits
 from riskml.scoring.money import cents, decision_money, segment_rates
 from riskml.scoring.personas import PERSONA_COLUMNS, assign_personas, thin_file_mask, usual_lateness_days
 from riskml.scoring.treatment import treatments
@@ -94,7 +94,8 @@ def apply_policy(
 
     The order: grades -> thin file -> persona -> collections track -> review calendar -> limits (persona-aware;
     between routine reviews only increases the customer uses) -> holds
-    (persona-aware) -> no increase with a hold -> reviews -> money -> approval level -> notice.
+    (persona-aware) -> no increase with a hold -> freeze of the worst grades -> reviews -> money -> approval level
+    -> notice.
 
     Returns a frame of :data:`DECISION_COLUMNS` on a RangeIndex, in the order of ``features``."""
     config = config or ScoringConfig()
@@ -128,6 +129,10 @@ def apply_policy(
     if resolved is not limits:
         limits = resolved
         holds = order_holds(part, limits, config.actions, grades, codes, coll)
+    # the worst grades with nothing restricted yet: the limit frozen at the exposure (limits.freeze_grade; the
+    # freeze is a cut to what the customer owes, so it holds no order and the holds stand)
+    limits = freeze_limits(part, limits, holds["order_hold"].to_numpy(dtype=bool), p, grades, config.limits,
+                           config.master_scale, thin, lgd, codes)
     reviews = reviews_due(part, grades, config.actions, config.master_scale, prev, scored, errors, limits, coll,
                           holds["order_hold"].to_numpy(dtype=bool))
     money = decision_money(part, p, limits, holds, sales, lgd, margin, config.limits, config.money)
