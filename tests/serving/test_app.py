@@ -159,8 +159,8 @@ def test_two_services_on_one_database_share_the_headroom(tmp_path: Path, backend
 
 
 def test_the_policy_gets_the_customers_row_as_the_batch_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The check hands :func:`apply_policy` the book's as-of date (the review calendar reads it) and the
-    optional text inputs as text (country, industry: segments and adverse-action countries), and answers with
+    """The check hands the policy (:func:`limits_and_holds`, as :func:`apply_policy` calls it) the book's
+    as-of date and the optional text inputs as text (country, industry: segments and adverse-action countries), and answers with
     the policy's hold type and release amount."""
     import riskml.serving.book as book_mod
     from riskml.serving.book import OrderInput, check_orders
@@ -174,11 +174,13 @@ def test_the_policy_gets_the_customers_row_as_the_batch_has_it(monkeypatch: pyte
     book = build_book(scores, inputs, ScoringConfig())
     seen: list[pd.DataFrame] = []
 
-    def spy(frame: pd.DataFrame, *a, **k) -> pd.DataFrame:
-        seen.append(frame.copy())
-        return apply_policy(frame, *a, **k)
+    real = book_mod.limits_and_holds
 
-    monkeypatch.setattr(book_mod, "apply_policy", spy)
+    def spy(frame: pd.DataFrame, *a, **k) -> tuple[pd.DataFrame, pd.DataFrame]:
+        seen.append(frame.copy())
+        return real(frame, *a, **k)
+
+    monkeypatch.setattr(book_mod, "limits_and_holds", spy)
     out = check_orders(book, [OrderInput("NEW", 10.0), OrderInput("A", 20_000.0), OrderInput("B", 100.0)])
     frame = seen[0]
     assert (pd.to_datetime(frame["as_of"]) == pd.Timestamp("2026-09-30")).all()
