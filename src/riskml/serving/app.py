@@ -298,6 +298,6 @@ def app_from_env() -> FastAPI:
     opt = {k: (Path(v) if k in ("scores", "data", "config", "data_config") and v else v) for k, v in s.items()}
     book = load_book(opt["scores"], opt["data"], load_config("scoring", opt["config"]), opt["data_config"],
                      opt["currency"], opt["new_account_limit"])
-    app = create_app(Repository(open_database(opt["db"]), book))
+    app = create_app(Repository(open_database(opt["db"], sqlite_sync=s.get("sqlite_sync", "full")), book))
     app.state.startup_seconds = time.perf_counter() - start + float(s.get("parent_seconds", 0.0))
     return app

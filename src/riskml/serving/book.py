@@ -161,10 +161,11 @@ def prepare_policy(book: Book) -> None:
     rows.append(new_row)
     cols = list(dict.fromkeys(c for r in rows for c in r))
     n = len(rows)
+    # texts stay Python objects (not pandas' Arrow strings, whose take costs more than the rest of the row)
     frame = pd.DataFrame({
-        "customer_id": np.array([*ids, ""], dtype=object),
+        "customer_id": pd.Series(np.array([*ids, ""], dtype=object), dtype=object),
         "as_of": np.full(n, book.as_of.to_datetime64(), dtype="datetime64[ns]"),
-        **{c: np.array([r.get(c) for r in rows], dtype=object) if c in TEXT_INPUTS else
+        **{c: pd.Series(np.array([r.get(c) for r in rows], dtype=object), dtype=object) if c in TEXT_INPUTS else
            np.array([r.get(c, math.nan) for r in rows], dtype="float64") for c in cols}})
     pds = np.array([_pd_of(book.scores[c]) for c in ids] + [math.nan], dtype="float64")
     book.frame = frame
