@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import os
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -213,8 +214,8 @@ def create_app(repo: Repository, startup_seconds: float | None = None) -> FastAP
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, Any]:
-        """The process is up."""
-        return {"status": "ok"}
+        """The process is up (``worker``: its process id; with ``--workers N`` each worker answers with its own)."""
+        return {"status": "ok", "worker": os.getpid()}
 
     @app.get("/ready", tags=["service"])
     def ready() -> JSONResponse:
