@@ -126,3 +126,20 @@ def test_lifting_a_revoke_decides_the_other_holds(book_and_rows) -> None:
     held = check_orders(book, [OrderInput(clean["customer_id"], 5.0, 0.0, revoke)])[0]
     assert held["decision"] == "hard_hold" and "revoked" in held["reason_codes"] and held["action"] == "revoke"
     assert held["release_amount"] >= 5.0 and any("override #10" in t for t in held["reasons"])
+
+
+def test_preloaded_release_levels_are_the_approval_rule(book_and_rows) -> None:
+    """The release levels computed for the whole book at load equal the rule applied hold by hold."""
+    from riskml.serving.book import release_level
+
+    book = book_and_rows[0]
+    items = list(book.level_cache.items())
+    assert book.frame is not None and book.context is not None
+    lim = np.nan_to_num(book.frame["credit_limit"].to_numpy("float64"), nan=0.0)
+    assert all((h, float(v), str(g or "")) in book.level_cache
+               for v, g in zip(lim, book.context.grades, strict=True) for h in ("soft", "hard"))
+    rng = np.random.default_rng(5)
+    for k in rng.choice(len(items), 60, replace=False):
+        (hold, limit, grade), level = items[k]
+        assert level == release_level(hold, limit, grade, CFG)
+    assert {lv for _, lv in items} >= {"analyst", "credit_manager"}

@@ -171,6 +171,13 @@ def prepare_policy(book: Book) -> None:
     book.frame = frame
     book.positions = {c: i for i, c in enumerate(ids)}
     book.context = customer_context(frame, pds, book.config)
+    # the release level of a soft and a hard hold of every customer at its own limit, in one call each (a check
+    # looks it up; a limit override or an unseen combination is computed and cached on first use)
+    lim = np.nan_to_num(frame["credit_limit"].to_numpy("float64"), nan=0.0)
+    grades = [str(g or "") for g in book.context.grades]
+    for hold in ("soft", "hard"):
+        levels = release_levels(np.full(n, hold, dtype=object), lim, np.array(grades, dtype=object), book.config)
+        book.level_cache.update({(hold, float(v), g): str(lv) for v, g, lv in zip(lim, grades, levels, strict=True)})
 
 
 def _pd_of(score: dict[str, Any]) -> float:
@@ -234,14 +241,23 @@ def hold_type_of(codes: list[str]) -> str:
     return "hard" if HARD_CODES & set(codes) else "soft"
 
 
+def release_levels(hold_type: np.ndarray, limit: np.ndarray, grade: np.ndarray, config: ScoringConfig) -> np.ndarray:
+    """The approval level that may release a hold of each ``hold_type`` (none: no approval; a soft hold: at
+    least the lowest level), by :func:`~riskml.scoring.approvals.required_levels`."""
+    hold_type = np.asarray(hold_type, dtype=object)
+    n = len(hold_type)
+    lvl = required_levels(np.full(n, "keep", dtype=object), np.asarray(limit, dtype="float64"),
+                          np.asarray(limit, dtype="float64"), np.array([g or "" for g in grade], dtype=object),
+                          config.approvals, config.master_scale, hold_type=hold_type)
+    lowest = level_names(config.approvals)[0]
+    return np.array([NO_APPROVAL if h == "none" else (v or lowest) for h, v in zip(hold_type, lvl, strict=True)],
+                    dtype=object)
+
+
 def release_level(hold_type: str, limit: float, grade: str, config: ScoringConfig) -> str:
-    """The approval level that may release a hold of ``hold_type`` (the lowest level for a soft hold)."""
-    if hold_type == "none":
-        return NO_APPROVAL
-    lvl = required_levels(np.array(["keep"], dtype=object), np.array([limit]), np.array([limit]),
-                          np.array([grade or ""], dtype=object), config.approvals, config.master_scale,
-                          hold_type=np.array([hold_type], dtype=object))[0]
-    return lvl or level_names(config.approvals)[0]
+    """:func:`release_levels` of one hold."""
+    return str(release_levels(np.array([hold_type], dtype=object), np.array([limit]), np.array([grade], dtype=object),
+                              config)[0])
 
 
 def policy_row(book: Book, customer_id: str, limit_override: float | None = None) -> tuple[dict[str, Any], float, bool]:
