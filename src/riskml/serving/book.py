@@ -6,12 +6,17 @@ orders, limit, days past due, ...) as of the scores' as-of date -- built from th
 :func:`riskml.features.build_features`, or read from the scores file when it carries them.
 
 :func:`check_order` decides one order exactly as the batch policy would: the customer's feature row with
-the orders released since the scoring and this order added to ``exposure`` and ``open_orders_amount``,
-the scored PD, and :func:`riskml.scoring.policy.apply_policy`. No hold: ``release``; else ``soft_hold`` or
-``hard_hold`` by the policy's ``hold_type``, with the policy's ``release_amount`` (the service computes no
-tolerance or amount of its own). Overrides then apply: a ``limit`` override replaces the limit before the
-policy runs, an ``action`` override lifts or imposes the ``revoked`` hold, a ``hold_release`` override releases a held
-order when its approver's level may release that hold (and within its ``max_amount``).
+the orders released since the scoring and this order added to ``exposure`` and ``open_orders_amount``, the
+scored PD, and the policy's own steps (:mod:`riskml.scoring.policy`): the customer's context (grade,
+persona, collections track, ...: no exposure in it) computed once for the whole book at load
+(:func:`prepare_policy`), then per order only :func:`~riskml.scoring.policy.limits_and_holds`, where the
+exposure enters (limit floor and cover, need with the open orders, over-limit hold, release amount). No hold:
+``release``; else ``soft_hold`` or ``hard_hold`` by the policy's ``hold_type``, with the policy's
+``release_amount`` (the service computes no tolerance or amount of its own). Overrides: a ``limit``
+override replaces the limit before the policy runs; an ``action`` override replaces the limit policy's
+revoke decision before the holds are decided (lifting a revoke lets the past-due and over-limit holds it
+covered apply again); a ``hold_release`` override releases a held order when its approver's level may
+release that hold (and within its ``max_amount``).
 
 A customer not in the book is a new account: no history, the new-account limit (default the scoring
 config's thin-file starter limit), no PD; the same policy decides (over the limit: soft hold).
@@ -42,7 +47,6 @@ from riskml.scoring.policy import (
     suggest_limits_in,
 )
 
-HARD_CODES = frozenset({"past_due", "revoked", "collections"})
 # scores columns the customer endpoint returns (when present)
 CUSTOMER_COLUMNS = ("pd", "grade", "current_limit", "suggested_limit", "limit_change", "action", "limit_rationale",
                     "order_hold", "hold_reason", "hold_codes", "review_due", "review_reason", "review_priority",
@@ -233,12 +237,6 @@ class OverrideView:
     approver: str = ""
     approver_level: str = ""
     used: float = 0.0  # orders already released under it
-
-
-def hold_type_of(codes: list[str]) -> str:
-    if not codes:
-        return "none"
-    return "hard" if HARD_CODES & set(codes) else "soft"
 
 
 def release_levels(hold_type: np.ndarray, limit: np.ndarray, grade: np.ndarray, config: ScoringConfig) -> np.ndarray:
