@@ -519,15 +519,19 @@ class _GroupWriter:
                     select(CreditCheck.customer_id, CreditCheck.order_date, CreditCheck.amount, CreditCheck.override_id)
                     .where(CreditCheck.customer_id.in_(cids), CreditCheck.released.is_(True))):
                 released[cid].append((day, float(amount), ov))
-            overrides: dict[str, list[Override]] = {c: [] for c in cids}
+            overrides: dict[str, list[Any]] = {c: [] for c in cids}  # rows of the overrides table
             for r in s.execute(select(Override.__table__).where(Override.customer_id.in_(cids),
                                                                 Override.withdrawn_at.is_(None)).order_by(Override.id)):
                 overrides[r.customer_id].append(r)
             decided: dict[str, tuple[_Pending, dict[str, Any]]] = {}
-            checks, audits, bumped = [], [], set()
+            checks: list[dict[str, Any]] = []
+            audits: list[dict[str, Any]] = []
+            bumped: set[str] = set()
             todo = list(group)
             while todo:
-                turn, later, busy = [], [], set()
+                turn: list[_Pending] = []
+                later: list[_Pending] = []
+                busy: set[str] = set()
                 for p in todo:
                     if p.customer_id in busy or p.order_id in busy:
                         later.append(p)
@@ -590,7 +594,7 @@ class _GroupWriter:
         return outcomes
 
     @staticmethod
-    def _active(rows: list[Override], released: list[tuple[dt.date, float, int | None]],
+    def _active(rows: list[Any], released: list[tuple[dt.date, float, int | None]],
                 on: dt.date) -> list[OverrideView]:
         latest: dict[str, Override] = {}
         for r in rows:
