@@ -81,6 +81,8 @@ def test_key_and_audit_commands_refuse_bad_input(tmp_path: Path) -> None:
     assert r.exit_code == 1 and "99" in r.output
     r = run(cli, ["serve", "--db", db])
     assert r.exit_code == 1 and "--scores" in r.output
+    r = run(cli, ["serve", "--db", db, "--scores", str(tmp_path / "s.parquet"), "--sqlite-sync", "off"])
+    assert r.exit_code == 1 and "--sqlite-sync" in r.output and "Traceback" not in r.output
     r = run(cli, ["audit", "--db", db, "--out", str(tmp_path / "a.xlsx")])
     assert r.exit_code == 1 and "--out" in r.output
     r = run(cli, ["audit", "--db", str(tmp_path / "empty.db"), "--out", str(tmp_path / "a.csv")])

@@ -58,6 +58,8 @@ def serve(
         return
     if scores is None:
         raise RiskmlError("--scores is required (the scores file of the last riskml score run)")
+    if sqlite_sync not in ("full", "normal"):
+        raise RiskmlError(f"--sqlite-sync: must be full or normal; got {sqlite_sync!r}")
     from riskml.serving import require_extra
 
     require_extra()
