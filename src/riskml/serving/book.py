@@ -320,6 +320,8 @@ def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
     new_row = len(book.frame) - 1
     idx = np.array([book.positions.get(o.customer_id, new_row) for o in orders], dtype=np.int64)
     part = book.frame.take(idx).reset_index(drop=True)
+    if not (idx != new_row).all():  # a new account's row carries its own id, as the batch would
+        part["customer_id"] = pd.Series([o.customer_id for o in orders], dtype=object)
     since = np.array([o.released_since for o in orders], dtype="float64")
     amount = np.array([o.amount for o in orders], dtype="float64")
     exp0 = np.nan_to_num(part["exposure"].to_numpy("float64"), nan=0.0) + since
