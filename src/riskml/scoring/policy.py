@@ -80,7 +80,9 @@ class CustomerContext:
     """What :func:`apply_policy` decides about each row before its limit and hold, from inputs that are not
     the exposure, the open orders or the credit limit (the PD, grade, thin file, persona, collections track,
     monthly sales, segment rates, usual lateness). The order-time check computes it once per customer at
-    load and re-decides only :func:`limits_and_holds` with each order's exposure."""
+    load and re-decides only :func:`limits_and_holds` with each order's exposure: a rule that reads the
+    exposure, the open orders or the limit belongs in :func:`limits_and_holds`, not here
+    (``tests/serving/test_parity.py`` checks the check against :func:`apply_policy`)."""
 
     p: np.ndarray
     scored: np.ndarray
