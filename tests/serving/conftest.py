@@ -82,6 +82,7 @@ class Server:
     keys: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
     log: Path | None = None
+    workers: set[int] = field(default_factory=set)  # process ids seen answering /health
 
     def client(self, who: str | None = "desk") -> Any:
         headers = {"X-API-Key": self.keys[who]} if who else {}
@@ -134,13 +135,13 @@ KEYS = {"desk": ("order_desk", ""), "analyst": ("approver", "analyst"),
         "manager": ("approver", "credit_manager"), "director": ("approver", "finance_director")}
 
 
-def start_server(served: Served, db: str, backend: str, log: Path) -> Server:
+def start_server(served: Served, db: str, backend: str, log: Path, extra: list[str] | None = None) -> Server:
     engine = open_database(db)
     keys = {who: add_key(engine, who, role, level, ScoringConfig().approvals)[0] for who, (role, level) in KEYS.items()}
     engine.dispose()
     port = free_port()
     args = [sys.executable, "-m", "riskml.cli.main", "serve", "--scores", str(served.scores_path),
-            "--data", str(served.data_dir), "--db", db, "--port", str(port)]
+            "--data", str(served.data_dir), "--db", db, "--port", str(port), *(extra or [])]
     server = Server(f"http://127.0.0.1:{port}", db, served, backend, args, keys, log=log)
     server.start()
     return server

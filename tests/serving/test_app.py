@@ -83,6 +83,8 @@ def test_key_and_audit_commands_refuse_bad_input(tmp_path: Path) -> None:
     assert r.exit_code == 1 and "99" in r.output
     r = run(cli, ["serve", "--db", db])
     assert r.exit_code == 1 and "--scores" in r.output
+    r = run(cli, ["serve", "--db", db, "--scores", str(tmp_path / "s.parquet"), "--sqlite-sync", "off"])
+    assert r.exit_code == 1 and "--sqlite-sync" in r.output and "Traceback" not in r.output
     r = run(cli, ["audit", "--db", db, "--out", str(tmp_path / "a.xlsx")])
     assert r.exit_code == 1 and "--out" in r.output
     r = run(cli, ["audit", "--db", str(tmp_path / "empty.db"), "--out", str(tmp_path / "a.csv")])
@@ -161,8 +163,8 @@ def test_two_services_on_one_database_share_the_headroom(tmp_path: Path, backend
 
 
 def test_the_policy_gets_the_customers_row_as_the_batch_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The check hands :func:`apply_policy` the book's as-of date (the review calendar reads it) and the
-    optional text inputs as text (country, industry: segments and adverse-action countries), and answers with
+    """The check hands the policy (:func:`limits_and_holds`, as :func:`apply_policy` calls it) the book's
+    as-of date and the optional text inputs as text (country, industry: segments and adverse-action countries), and answers with
     the policy's hold type and release amount."""
     import riskml.serving.book as book_mod
     from riskml.serving.book import OrderInput, check_orders
@@ -176,11 +178,13 @@ def test_the_policy_gets_the_customers_row_as_the_batch_has_it(monkeypatch: pyte
     book = build_book(scores, inputs, ScoringConfig())
     seen: list[pd.DataFrame] = []
 
-    def spy(frame: pd.DataFrame, *a, **k) -> pd.DataFrame:
-        seen.append(frame.copy())
-        return apply_policy(frame, *a, **k)
+    real = book_mod.limits_and_holds
 
-    monkeypatch.setattr(book_mod, "apply_policy", spy)
+    def spy(frame: pd.DataFrame, *a, **k) -> tuple[pd.DataFrame, pd.DataFrame]:
+        seen.append(frame.copy())
+        return real(frame, *a, **k)
+
+    monkeypatch.setattr(book_mod, "limits_and_holds", spy)
     out = check_orders(book, [OrderInput("NEW", 10.0), OrderInput("A", 20_000.0), OrderInput("B", 100.0)])
     frame = seen[0]
     assert (pd.to_datetime(frame["as_of"]) == pd.Timestamp("2026-09-30")).all()

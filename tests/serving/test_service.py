@@ -76,7 +76,8 @@ def check(client, cid: str, order: str, amount: float, date: str = ORDER_DATE, c
 
 def test_health_and_ready_need_no_key(server: Server) -> None:
     with server.client(None) as c:
-        assert c.get("/health").json() == {"status": "ok"}
+        health = c.get("/health").json()
+        assert health["status"] == "ok" and health["worker"] == server.proc.pid
         ready = c.get("/ready").json()
         assert ready["status"] == "ready" and ready["customers"] == len(server.served.scores)
         assert ready["as_of"] == "2026-09-30" and ready["model_version"] == "tiny-1"

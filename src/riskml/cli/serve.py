@@ -46,6 +46,9 @@ def serve(
         help="Limit of a customer not in the scores (default the scoring config's thin-file starter limit)."),
     workers: int = typer.Option(1, "--workers", min=1, max=64,
                                 help="Worker processes (each loads the book; the database serialises each customer)."),
+    sqlite_sync: str = typer.Option("full", "--sqlite-sync",
+                                    help="SQLite only: full (every commit synced; survives a power loss) or normal "
+                                         "(synced at checkpoints; survives a restart, not a power loss)."),
 ) -> None:
     """Serve order-time credit checks on the last batch scoring (OpenAPI docs at /docs).
 
@@ -55,6 +58,8 @@ def serve(
         return
     if scores is None:
         raise RiskmlError("--scores is required (the scores file of the last riskml score run)")
+    if sqlite_sync not in ("full", "normal"):
+        raise RiskmlError(f"--sqlite-sync: must be full or normal; got {sqlite_sync!r}")
     from riskml.serving import require_extra
 
     require_extra()
@@ -72,7 +77,7 @@ def serve(
 
     book = load_book(scores, data, scoring_config, data_config, currency, new_account_limit,
                      read_ledger=load_ledger_for_cli)
-    engine = open_database(db)
+    engine = open_database(db, sqlite_sync=sqlite_sync)
     elapsed = time.perf_counter() - start
     console.print(f"{len(book):,} customers scored as of {book.as_of.date()} (model {book.model_version or '?'}); "
                   f"database {engine.url.render_as_string(hide_password=True)}; loaded in {elapsed:.2f} s")
@@ -88,7 +93,8 @@ def serve(
         os.environ[SETTINGS_ENV] = json.dumps({
             "scores": str(scores), "data": str(data) if data else None, "db": db,
             "config": str(config) if config else None, "data_config": str(data_config) if data_config else None,
-            "currency": currency, "new_account_limit": new_account_limit, "parent_seconds": elapsed})
+            "currency": currency, "new_account_limit": new_account_limit, "parent_seconds": elapsed,
+            "sqlite_sync": sqlite_sync})
         uvicorn.run("riskml.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                     log_level="warning", access_log=False)
         return

@@ -13,6 +13,8 @@ current limit and get an urgent review with the reason (``errors``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 import pandas as pd
 
@@ -77,6 +79,77 @@ def index_previous(previous: pd.DataFrame | None) -> pd.DataFrame | None:
     return _index_previous(previous)
 
 
+@dataclass(frozen=True)
+class CustomerContext:
+    """What :func:`apply_policy` decides about each row before its limit and hold, from inputs that are not
+    the exposure, the open orders or the credit limit (the PD, grade, thin file, persona, collections track,
+    monthly sales, segment rates, usual lateness). The order-time check computes it once per customer at
+    load and re-decides only :func:`limits_and_holds` with each order's exposure: a rule that reads the
+    exposure, the open orders or the limit belongs in :func:`limits_and_holds`, not here
+    (``tests/serving/test_parity.py`` checks the check against :func:`apply_policy`)."""
+
+    p: np.ndarray
+    scored: np.ndarray
+    grades: np.ndarray
+    thin: np.ndarray
+    personas: np.ndarray
+    collections: np.ndarray
+    sales: np.ndarray
+    lgd: np.ndarray
+    margin: np.ndarray
+    usual: np.ndarray
+
+    def take(self, rows: np.ndarray) -> CustomerContext:
+        """The context of ``rows`` (positions), in their order."""
+        return CustomerContext(**{f.name: np.asarray(getattr(self, f.name))[rows] for f in fields(self)})
+
+
+def customer_context(part: pd.DataFrame, pd_values: np.ndarray, config: ScoringConfig,
+                     scored: np.ndarray | None = None) -> CustomerContext:
+    """The :class:`CustomerContext` of every row of ``part`` (on a RangeIndex) given its PD; ``scored`` marks
+    the rows with a valid PD (default: a PD in [0, 1]; the others get NaN)."""
+    p = np.asarray(pd_values, dtype="float64").reshape(-1)
+    if scored is None:
+        scored = np.isfinite(p) & (p >= 0) & (p <= 1)
+    scored = np.asarray(scored, dtype=bool)
+    p = np.where(scored, p, np.nan)
+    grades = assign_grades(p, config.master_scale)
+    thin = thin_file_mask(part, config.thin_file)
+    personas = assign_personas(part, p, config.personas, thin)
+    coll = collections_track(part, config.actions)
+    sales = monthly_sales(part, config.limits.sales_basis)
+    lgd, margin = segment_rates(part, sales, config.limits, config.money)
+    usual = usual_lateness_days(part, personas, config.actions.strong_pattern_margin_days)
+    return CustomerContext(p, scored, grades, thin, personas, coll, sales, lgd, margin, usual)
+
+
+def suggest_limits_in(part: pd.DataFrame, ctx: CustomerContext, config: ScoringConfig) -> pd.DataFrame:
+    """The limit policy (:func:`~riskml.scoring.limits.suggest_limits`) of the rows of ``part`` in their context
+    (between routine reviews only increases the customer uses: the review calendar reads the exposure, so it
+    is decided here, not in the context)."""
+    at_review = review_calendar(part, ctx.grades, config.actions)[0]
+    return suggest_limits(part, ctx.p, ctx.grades, config.limits, config.master_scale, ctx.thin, ctx.scored,
+                          persona=ctx.personas, collections=ctx.collections, lgd=ctx.lgd, margin=ctx.margin,
+                          usual_days=ctx.usual, at_review=at_review)
+
+
+def limits_and_holds(part: pd.DataFrame, ctx: CustomerContext, config: ScoringConfig,
+                     limits: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(limits, holds) of the rows of ``part``: the limit policy (or ``limits`` when given, e.g. with a
+    person's revoke decision laid over it), the order holds, no increase together with a hold, then the freeze
+    of the worst grades with nothing restricted yet (``limits.freeze_grade``: a cut to what the customer
+    owes, so it holds no order and the holds stand)."""
+    limits = suggest_limits_in(part, ctx, config) if limits is None else limits
+    holds = order_holds(part, limits, config.actions, ctx.grades, ctx.personas, ctx.collections)
+    resolved = defer_increases(limits, holds)
+    if resolved is not limits:
+        limits = resolved
+        holds = order_holds(part, limits, config.actions, ctx.grades, ctx.personas, ctx.collections)
+    limits = freeze_limits(part, limits, holds["order_hold"].to_numpy(dtype=bool), ctx.p, ctx.grades, config.limits,
+                           config.master_scale, ctx.thin, ctx.lgd, ctx.personas)
+    return limits, holds
+
+
 def apply_policy(
     features: pd.DataFrame,
     pd_values: np.ndarray,
@@ -104,35 +177,15 @@ def apply_policy(
     p = np.asarray(pd_values, dtype="float64").reshape(-1)
     if p.shape != (n,):
         raise ValueError(f"apply_policy: {n} feature rows but {p.shape[0]} PD values")
-    if scored is None:
-        scored = np.isfinite(p) & (p >= 0) & (p <= 1)
-    scored = np.asarray(scored, dtype=bool)
-    p = np.where(scored, p, np.nan)
+    ctx = customer_context(part, p, config, scored)
+    p, scored = ctx.p, ctx.scored
     if errors is None:
         errors = np.where(scored, "", "no PD for this customer").astype(object)
     errors = np.asarray(errors, dtype=object)
     prev = index_previous(previous) if previous is not None else None
 
-    grades = assign_grades(p, config.master_scale)
-    thin = thin_file_mask(part, config.thin_file)
-    personas = assign_personas(part, p, config.personas, thin)
-    codes = personas
-    coll = collections_track(part, config.actions)
-    sales = monthly_sales(part, config.limits.sales_basis)
-    lgd, margin = segment_rates(part, sales, config.limits, config.money)
-    usual = usual_lateness_days(part, codes, config.actions.strong_pattern_margin_days)
-    at_review = review_calendar(part, grades, config.actions)[0]
-    limits = suggest_limits(part, p, grades, config.limits, config.master_scale, thin, scored, persona=codes,
-                            collections=coll, lgd=lgd, margin=margin, usual_days=usual, at_review=at_review)
-    holds = order_holds(part, limits, config.actions, grades, codes, coll)
-    resolved = defer_increases(limits, holds)
-    if resolved is not limits:
-        limits = resolved
-        holds = order_holds(part, limits, config.actions, grades, codes, coll)
-    # the worst grades with nothing restricted yet: the limit frozen at the exposure (limits.freeze_grade; the
-    # freeze is a cut to what the customer owes, so it holds no order and the holds stand)
-    limits = freeze_limits(part, limits, holds["order_hold"].to_numpy(dtype=bool), p, grades, config.limits,
-                           config.master_scale, thin, lgd, codes)
+    grades, personas, coll, sales, lgd, margin = ctx.grades, ctx.personas, ctx.collections, ctx.sales, ctx.lgd, ctx.margin
+    limits, holds = limits_and_holds(part, ctx, config)
     reviews = reviews_due(part, grades, config.actions, config.master_scale, prev, scored, errors, limits, coll,
                           holds["order_hold"].to_numpy(dtype=bool))
     money = decision_money(part, p, limits, holds, sales, lgd, margin, config.limits, config.money)

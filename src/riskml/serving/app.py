@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import os
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -213,8 +214,8 @@ def create_app(repo: Repository, startup_seconds: float | None = None) -> FastAP
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, Any]:
-        """The process is up."""
-        return {"status": "ok"}
+        """The process is up (``worker``: its process id; with ``--workers N`` each worker answers with its own)."""
+        return {"status": "ok", "worker": os.getpid()}
 
     @app.get("/ready", tags=["service"])
     def ready() -> JSONResponse:
@@ -295,9 +296,13 @@ def app_from_env() -> FastAPI:
 
     start = time.perf_counter()
     s = json.loads(os.environ[SETTINGS_ENV])
-    opt = {k: (Path(v) if k in ("scores", "data", "config", "data_config") and v else v) for k, v in s.items()}
-    book = load_book(opt["scores"], opt["data"], load_config("scoring", opt["config"]), opt["data_config"],
-                     opt["currency"], opt["new_account_limit"])
-    app = create_app(Repository(open_database(opt["db"]), book))
+    def path(k: str) -> Path | None:
+        return Path(s[k]) if s.get(k) else None
+
+    scores = path("scores")
+    assert scores is not None
+    book = load_book(scores, path("data"), load_config("scoring", path("config")), path("data_config"),
+                     s.get("currency"), s.get("new_account_limit"))
+    app = create_app(Repository(open_database(str(s["db"]), sqlite_sync=s.get("sqlite_sync", "full")), book))
     app.state.startup_seconds = time.perf_counter() - start + float(s.get("parent_seconds", 0.0))
     return app

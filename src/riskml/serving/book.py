@@ -6,12 +6,17 @@ orders, limit, days past due, ...) as of the scores' as-of date -- built from th
 :func:`riskml.features.build_features`, or read from the scores file when it carries them.
 
 :func:`check_order` decides one order exactly as the batch policy would: the customer's feature row with
-the orders released since the scoring and this order added to ``exposure`` and ``open_orders_amount``,
-the scored PD, and :func:`riskml.scoring.policy.apply_policy`. No hold: ``release``; else ``soft_hold`` or
-``hard_hold`` by the policy's ``hold_type``, with the policy's ``release_amount`` (the service computes no
-tolerance or amount of its own). Overrides then apply: a ``limit`` override replaces the limit before the
-policy runs, an ``action`` override lifts or imposes the ``revoked`` hold, a ``hold_release`` override releases a held
-order when its approver's level may release that hold (and within its ``max_amount``).
+the orders released since the scoring and this order added to ``exposure`` and ``open_orders_amount``, the
+scored PD, and the policy's own steps (:mod:`riskml.scoring.policy`): the customer's context (grade,
+persona, collections track, ...: no exposure in it) computed once for the whole book at load
+(:func:`prepare_policy`), then per order only :func:`~riskml.scoring.policy.limits_and_holds`, where the
+exposure enters (limit floor and cover, need with the open orders, over-limit hold, release amount). No hold:
+``release``; else ``soft_hold`` or ``hard_hold`` by the policy's ``hold_type``, with the policy's
+``release_amount`` (the service computes no tolerance or amount of its own). Overrides: a ``limit``
+override replaces the limit before the policy runs; an ``action`` override replaces the limit policy's
+revoke decision before the holds are decided (lifting a revoke lets the past-due and over-limit holds it
+covered apply again); a ``hold_release`` override releases a held order when its approver's level may
+release that hold (and within its ``max_amount``).
 
 A customer not in the book is a new account: no history, the new-account limit (default the scoring
 config's thin-file starter limit), no PD; the same policy decides (over the limit: soft hold).
@@ -32,9 +37,16 @@ from riskml.config import ScoringConfig
 from riskml.errors import RiskmlError
 from riskml.scoring.actions import HOLD_CODES
 from riskml.scoring.approvals import NO_APPROVAL, level_allows, level_names, required_levels
-from riskml.scoring.policy import POLICY_INPUTS, POLICY_OPTIONAL_INPUTS, apply_policy
+from riskml.scoring.money import cents
+from riskml.scoring.policy import (
+    POLICY_INPUTS,
+    POLICY_OPTIONAL_INPUTS,
+    CustomerContext,
+    customer_context,
+    limits_and_holds,
+    suggest_limits_in,
+)
 
-HARD_CODES = frozenset({"past_due", "revoked", "collections"})
 # scores columns the customer endpoint returns (when present)
 CUSTOMER_COLUMNS = ("pd", "grade", "current_limit", "suggested_limit", "limit_change", "action", "limit_rationale",
                     "order_hold", "hold_reason", "hold_codes", "review_due", "review_reason", "review_priority",
@@ -75,6 +87,11 @@ class Book:
     inputs: dict[str, dict[str, Any]] = field(repr=False)
     n_reasons: int = 3
     level_cache: dict[tuple[str, float, str], str] = field(default_factory=dict, repr=False)
+    # the policy's view of the book, built once (:func:`prepare_policy`): one row per known customer and a last
+    # row for a new account, their positions, and each row's context (grade, persona, ...: no exposure in it)
+    frame: pd.DataFrame | None = field(default=None, repr=False)
+    positions: dict[str, int] = field(default_factory=dict, repr=False)
+    context: CustomerContext | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -113,7 +130,7 @@ def build_book(scores: pd.DataFrame, inputs: pd.DataFrame, config: ScoringConfig
     if missing := sorted(set(POLICY_INPUTS) - set(inputs.columns)):
         raise RiskmlError(f"the policy inputs lack columns {missing}")
     # numeric inputs; the as-of date is the book's (the policy's review calendar reads it)
-    cols = [c for c in (*POLICY_INPUTS, *_EXTRA_INPUTS) if c in inputs.columns and c != "as_of"]
+    cols = [c for c in dict.fromkeys((*POLICY_INPUTS, *_EXTRA_INPUTS)) if c in inputs.columns and c != "as_of"]
     num = [c for c in cols if c not in TEXT_INPUTS]
     txt = [c for c in cols if c in TEXT_INPUTS]
     ids = inputs["customer_id"].astype(str).to_numpy()
@@ -126,7 +143,7 @@ def build_book(scores: pd.DataFrame, inputs: pd.DataFrame, config: ScoringConfig
     score_map = {r["customer_id"]: r for r in sc.to_dict("records")}
     first = sc.iloc[0]
     n_reasons = sum(1 for c in sc.columns if c.startswith("reason_") and c[7:].isdigit())
-    return Book(
+    book = Book(
         as_of=pd.Timestamp(dates[0]), model_version=str(first.get("model_version", "") or ""),
         data_fingerprint=str(first.get("data_fingerprint", "") or ""), currency=currency.upper(),
         fx_rates={k.upper(): float(v) for k, v in (fx_rates or {}).items()}, config=config,
@@ -134,6 +151,42 @@ def build_book(scores: pd.DataFrame, inputs: pd.DataFrame, config: ScoringConfig
                                 else new_account_limit),
         scores=score_map, inputs=input_map, n_reasons=n_reasons,
     )
+    prepare_policy(book)
+    return book
+
+
+def prepare_policy(book: Book) -> None:
+    """The book's policy frame and :class:`~riskml.scoring.policy.CustomerContext`, computed once for all
+    customers by :func:`~riskml.scoring.policy.customer_context` (the first step of ``apply_policy``); a check
+    then re-decides only :func:`~riskml.scoring.policy.limits_and_holds` with its order's exposure."""
+    ids = [c for c in book.inputs if c in book.scores]
+    rows = [book.inputs[c] for c in ids]
+    new_row, _, _ = policy_row(book, "")
+    rows.append(new_row)
+    cols = list(dict.fromkeys(c for r in rows for c in r))
+    n = len(rows)
+    # texts stay Python objects (not pandas' Arrow strings, whose take costs more than the rest of the row)
+    frame = pd.DataFrame({
+        "customer_id": pd.Series(np.array([*ids, ""], dtype=object), dtype=object),
+        "as_of": np.full(n, book.as_of.to_datetime64(), dtype="datetime64[ns]"),
+        **{c: pd.Series(np.array([r.get(c) for r in rows], dtype=object), dtype=object) if c in TEXT_INPUTS else
+           np.array([r.get(c, math.nan) for r in rows], dtype="float64") for c in cols}})
+    pds = np.array([_pd_of(book.scores[c]) for c in ids] + [math.nan], dtype="float64")
+    book.frame = frame
+    book.positions = {c: i for i, c in enumerate(ids)}
+    book.context = customer_context(frame, pds, book.config)
+    # the release level of a soft and a hard hold of every customer at its own limit, in one call each (a check
+    # looks it up; a limit override or an unseen combination is computed and cached on first use)
+    lim = np.nan_to_num(frame["credit_limit"].to_numpy("float64"), nan=0.0)
+    grades = [str(g or "") for g in book.context.grades]
+    for hold in ("soft", "hard"):
+        levels = release_levels(np.full(n, hold, dtype=object), lim, np.array(grades, dtype=object), book.config)
+        book.level_cache.update({(hold, float(v), g): str(lv) for v, g, lv in zip(lim, grades, levels, strict=True)})
+
+
+def _pd_of(score: dict[str, Any]) -> float:
+    v = score.get("pd")
+    return float(v) if v is not None and not pd.isna(v) else math.nan
 
 
 def load_book(scores_path: Path, data: Path | None, config: ScoringConfig, data_config: Path | None = None,
@@ -186,20 +239,23 @@ class OverrideView:
     used: float = 0.0  # orders already released under it
 
 
-def hold_type_of(codes: list[str]) -> str:
-    if not codes:
-        return "none"
-    return "hard" if HARD_CODES & set(codes) else "soft"
+def release_levels(hold_type: np.ndarray, limit: np.ndarray, grade: np.ndarray, config: ScoringConfig) -> np.ndarray:
+    """The approval level that may release a hold of each ``hold_type`` (none: no approval; a soft hold: at
+    least the lowest level), by :func:`~riskml.scoring.approvals.required_levels`."""
+    hold_type = np.asarray(hold_type, dtype=object)
+    n = len(hold_type)
+    lvl = required_levels(np.full(n, "keep", dtype=object), np.asarray(limit, dtype="float64"),
+                          np.asarray(limit, dtype="float64"), np.array([g or "" for g in grade], dtype=object),
+                          config.approvals, config.master_scale, hold_type=hold_type)
+    lowest = level_names(config.approvals)[0]
+    return np.array([NO_APPROVAL if h == "none" else (v or lowest) for h, v in zip(hold_type, lvl, strict=True)],
+                    dtype=object)
 
 
 def release_level(hold_type: str, limit: float, grade: str, config: ScoringConfig) -> str:
-    """The approval level that may release a hold of ``hold_type`` (the lowest level for a soft hold)."""
-    if hold_type == "none":
-        return NO_APPROVAL
-    lvl = required_levels(np.array(["keep"], dtype=object), np.array([limit]), np.array([limit]),
-                          np.array([grade or ""], dtype=object), config.approvals, config.master_scale,
-                          hold_type=np.array([hold_type], dtype=object))[0]
-    return lvl or level_names(config.approvals)[0]
+    """:func:`release_levels` of one hold."""
+    return str(release_levels(np.array([hold_type], dtype=object), np.array([limit]), np.array([grade], dtype=object),
+                              config)[0])
 
 
 def policy_row(book: Book, customer_id: str, limit_override: float | None = None) -> tuple[dict[str, Any], float, bool]:
@@ -246,67 +302,97 @@ def _release_level_cached(book: Book, hold_type: str, limit: float, grade: str) 
 
 
 def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
-    """:func:`check_order` for many orders at once: one :func:`apply_policy` call on all their rows (the
-    policy decides each row from its own inputs, so a batch decides each order as it would alone)."""
+    """:func:`check_order` for many orders at once. Each order's row is the customer's policy row (the
+    new-account row for a customer not in the book) with the orders released since the scoring and this order
+    added to ``exposure`` and ``open_orders_amount`` and a ``limit`` override as ``credit_limit``; its
+    context (grade, persona, collections track, ...) is the one :func:`prepare_policy` computed, and the
+    exposure-dependent rules run through :func:`~riskml.scoring.policy.limits_and_holds` -- the functions
+    ``apply_policy`` itself calls, on all the orders' rows at once (each row is decided from its own inputs,
+    so a batch decides each order as it would alone). An ``action`` override replaces the limit policy's
+    revoke decision before the holds are decided (lifting a revoke re-evaluates the past-due and over-limit
+    holds a revoke had covered)."""
     if not orders:
         return []
+    if book.frame is None or book.context is None:
+        prepare_policy(book)
+    assert book.frame is not None and book.context is not None
     cfg = book.config
-    rows, pds, known, bases, exp0s = [], [], [], [], []
-    for o in orders:
-        ovs = {v.kind: v for v in o.overrides}
-        lim_ov = ovs.get("limit")
-        base, p, kn = policy_row(book, o.customer_id, lim_ov.limit if lim_ov else None)
-        exp0 = float(np.nan_to_num(base.get("exposure", 0.0), nan=0.0)) + o.released_since
-        orders0 = float(np.nan_to_num(base.get("open_orders_amount", 0.0), nan=0.0)) + o.released_since
-        rows.append({**base, "customer_id": o.customer_id, "exposure": exp0 + o.amount,
-                     "open_orders_amount": orders0 + o.amount})
-        pds.append(p)
-        known.append(kn)
-        bases.append(base)
-        exp0s.append(exp0)
-    cols = list(dict.fromkeys(c for r in rows for c in r if c not in ("customer_id", "as_of")))
-    frame = pd.DataFrame({"customer_id": np.array([r["customer_id"] for r in rows], dtype=object),
-                          "as_of": np.full(len(rows), book.as_of.to_datetime64(), dtype="datetime64[ns]"),
-                          **{c: np.array([r.get(c) for r in rows], dtype=object) if c in TEXT_INPUTS else
-                             np.array([r.get(c, math.nan) for r in rows], dtype="float64") for c in cols}})
-    decisions = apply_policy(frame, np.array(pds, dtype="float64"), cfg).to_dict("records")
-    return [_finish(book, o, dec, base, p, kn, exp0)
-            for o, dec, base, p, kn, exp0 in zip(orders, decisions, bases, pds, known, exp0s, strict=True)]
+    new_row = len(book.frame) - 1
+    idx = np.array([book.positions.get(o.customer_id, new_row) for o in orders], dtype=np.int64)
+    part = book.frame.take(idx).reset_index(drop=True)
+    if not (idx != new_row).all():  # a new account's row carries its own id, as the batch would
+        part["customer_id"] = pd.Series([o.customer_id for o in orders], dtype=object)
+    since = np.array([o.released_since for o in orders], dtype="float64")
+    amount = np.array([o.amount for o in orders], dtype="float64")
+    exp0 = np.nan_to_num(part["exposure"].to_numpy("float64"), nan=0.0) + since
+    part["exposure"] = exp0 + amount
+    part["open_orders_amount"] = np.nan_to_num(part["open_orders_amount"].to_numpy("float64"), nan=0.0) + since + amount
+    ovs = [{v.kind: v for v in o.overrides} for o in orders]
+    lim_ov = np.array([ov["limit"].limit if "limit" in ov and ov["limit"].limit is not None else math.nan
+                       for ov in ovs], dtype="float64")
+    if np.isfinite(lim_ov).any():
+        part["credit_limit"] = np.where(np.isfinite(lim_ov), lim_ov, part["credit_limit"].to_numpy("float64"))
+    ctx = book.context.take(idx)
+    limits = suggest_limits_in(part, ctx, cfg)
+    acts = [ov.get("action") for ov in ovs]
+    if any(a is not None for a in acts):
+        limits = override_revokes(limits, acts)
+    limits, holds = limits_and_holds(part, ctx, cfg, limits)
+    known = idx != new_row
+    lim = part["credit_limit"].to_numpy("float64")
+    suggested = cents(limits["suggested_limit"].to_numpy("float64"))
+    action = limits["action"].to_numpy(dtype=object)
+    hold_codes = holds["hold_codes"].to_numpy(dtype=object)
+    hold_reason = holds["hold_reason"].to_numpy(dtype=object)
+    hold_type = holds["hold_type"].to_numpy(dtype=object)
+    release = holds["release_amount"].to_numpy("float64")
+    return [_finish(book, o, ov, {"hold_codes": hold_codes[k], "hold_reason": hold_reason[k],
+                                  "hold_type": hold_type[k], "release_amount": release[k],
+                                  "grade": ctx.grades[k], "persona": ctx.personas[k],
+                                  "suggested_limit": suggested[k], "action": action[k]},
+                    float(lim[k]), float(ctx.p[k]), bool(known[k]), float(exp0[k]))
+            for k, (o, ov) in enumerate(zip(orders, ovs, strict=True))]
 
 
-def _finish(book: Book, o: OrderInput, dec: dict[str, Any], base: dict[str, Any], p: float, known: bool,
-            exp0: float) -> dict[str, Any]:
-    """The response for one order from its policy row and its overrides."""
+def override_revokes(limits: pd.DataFrame, actions: list[OverrideView | None]) -> pd.DataFrame:
+    """The limit policy's output with a person's revoke decision laid over it, as
+    :func:`riskml.scoring.overrides.apply_overrides` lays it over the scores: ``revoke`` makes the action
+    ``revoke`` (its reason the override); ``keep`` lifts a revoke (action ``keep``, the current limit kept).
+    The holds are then decided on it by the policy (:func:`~riskml.scoring.policy.limits_and_holds`)."""
+    out = limits.copy()
+    revoked = out["revoked"].to_numpy(dtype=bool).copy()
+    action = out["action"].to_numpy(dtype=object).copy()
+    reason = out["revoke_reason"].to_numpy(dtype=object).copy()
+    suggested = out["suggested_limit"].to_numpy("float64").copy()
+    current = out["current_limit"].to_numpy("float64")
+    for k, ov in enumerate(actions):
+        if ov is None:
+            continue
+        if ov.action == "revoke":
+            revoked[k], action[k] = True, "revoke"
+            reason[k] = f"by override #{ov.id} ({ov.approver})"
+        elif ov.action == "keep" and (revoked[k] or action[k] == "revoke"):
+            revoked[k], action[k], reason[k] = False, "keep", ""
+            if math.isfinite(current[k]):
+                suggested[k] = current[k]
+    out["revoked"] = revoked
+    out["action"] = pd.Series(action, index=out.index, dtype=object)
+    out["revoke_reason"] = pd.Series(reason, index=out.index, dtype=object)
+    out["suggested_limit"] = suggested
+    return out
+
+
+def _finish(book: Book, o: OrderInput, ovs: dict[str, OverrideView], dec: dict[str, Any], limit: float, p: float,
+            known: bool, exp0: float) -> dict[str, Any]:
+    """The response for one order from its policy decision and its overrides."""
     cfg = book.config
     amount = o.amount
-    ovs = {v.kind: v for v in o.overrides}
-    lim_ov = ovs.get("limit")
     codes = [c for c in str(dec["hold_codes"]).split(";") if c]
     texts = [t for t in str(dec["hold_reason"]).split("; ") if t]
-    applied: list[int] = []
-    if lim_ov:
-        applied.append(lim_ov.id)
-    act_ov = ovs.get("action")
-    if act_ov is not None:
-        applied.append(act_ov.id)
-        if act_ov.action == "revoke" and "revoked" not in codes:
-            codes.append("revoked")
-            texts.append(f"credit terms revoked by override #{act_ov.id} ({act_ov.approver})")
-        elif act_ov.action == "keep" and "revoked" in codes:
-            codes.remove("revoked")
-            texts = [t for t in texts if not t.startswith("credit terms revoked")]
-    policy_codes = [c for c in str(dec["hold_codes"]).split(";") if c]
-    limit = float(base.get("credit_limit", math.nan))
+    applied = [ovs[k].id for k in ("limit", "action") if k in ovs]
     grade = str(dec["grade"] or "")
-    # hold type and what releases the order are the policy's (its grade's over-limit tolerance, the undisputed
-    # past due, everything owed for collections / revoked terms); an action override that changes the hold
-    # codes leaves no policy amount: revoked terms are released by an approver, lifted ones hold nothing more
-    if codes == policy_codes:
-        hold_type = str(dec["hold_type"]) if codes else "none"
-        release_amount: float | None = float(np.nan_to_num(dec["release_amount"], nan=0.0))
-    else:
-        hold_type = hold_type_of(codes)
-        release_amount = None if codes else 0.0
+    hold_type = str(dec["hold_type"]) if codes else "none"
+    release_amount = float(np.nan_to_num(dec["release_amount"], nan=0.0))
     needed = _release_level_cached(book, hold_type, limit if math.isfinite(limit) else 0.0, grade)
     decision = "release" if hold_type == "none" else f"{hold_type}_hold"
     released_by: int | None = None

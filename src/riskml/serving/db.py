@@ -136,9 +136,20 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, pool_size: int = 8) -> Engine:
-    """An engine for ``url`` (a SQLite file is created on first use). SQLite gets WAL, full sync (a
-    committed check survives a crash), a busy timeout and ``BEGIN IMMEDIATE`` for every transaction."""
+SQLITE_SYNC = ("full", "normal")
+
+
+def make_engine(url: str, pool_size: int = 8, sqlite_sync: str = "full") -> Engine:
+    """An engine for ``url`` (a SQLite file is created on first use). SQLite gets WAL, a busy timeout,
+    ``BEGIN IMMEDIATE`` for every write transaction and ``synchronous`` = ``sqlite_sync``:
+
+    - ``full`` (default): every commit is synced to disk: a committed check survives a crash of the service,
+      of the operating system and a power loss;
+    - ``normal``: the write-ahead log is synced at checkpoints only: a committed check survives a crash or
+      restart of the service (the database is never corrupted), but the last commits before an operating
+      system crash or a power loss may be rolled back (SQLite's documented WAL + NORMAL guarantee)."""
+    if sqlite_sync not in SQLITE_SYNC:
+        raise RiskmlError(f"--sqlite-sync: must be one of {', '.join(SQLITE_SYNC)}; got {sqlite_sync!r}")
     url = normalise_url(url)
     try:
         if url.startswith("sqlite"):
@@ -147,7 +158,7 @@ def make_engine(url: str, pool_size: int = 8) -> Engine:
                 Path(db_file).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                    pool_size=pool_size, max_overflow=pool_size)
-            _sqlite_events(engine)
+            _sqlite_events(engine, sqlite_sync)
         else:
             engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
     except ModuleNotFoundError as exc:
@@ -158,13 +169,13 @@ def make_engine(url: str, pool_size: int = 8) -> Engine:
     return engine
 
 
-def _sqlite_events(engine: Engine) -> None:
+def _sqlite_events(engine: Engine, sync: str = "full") -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # the driver opens no transaction of its own
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA synchronous={sync.upper()}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
@@ -194,9 +205,9 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def open_database(url: str, pool_size: int = 8) -> Engine:
+def open_database(url: str, pool_size: int = 8, sqlite_sync: str = "full") -> Engine:
     """The engine for ``url``, migrated to the latest schema; a clear error when unreachable."""
-    engine = make_engine(url, pool_size)
+    engine = make_engine(url, pool_size, sqlite_sync)
     try:
         migrate(engine)
     except RiskmlError:

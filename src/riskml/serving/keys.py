@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
@@ -19,6 +20,9 @@ from riskml.config import ApprovalPolicy
 from riskml.errors import RiskmlError
 from riskml.scoring.approvals import level_names
 from riskml.serving.db import ROLES, ApiKey
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
 
 
 def hash_key(key: str) -> str:
@@ -69,7 +73,8 @@ def list_keys(engine: Engine) -> list[ApiKey]:
 
 def revoke_key(engine: Engine, key_id: int, now: dt.datetime | None = None) -> None:
     with Session(engine) as s, s.begin():
-        done = s.execute(update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
-                         .values(revoked_at=now or dt.datetime.now(dt.UTC))).rowcount
+        res = s.execute(update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+                        .values(revoked_at=now or dt.datetime.now(dt.UTC)))
+        done = cast("CursorResult[Any]", res).rowcount
     if not done:
         raise RiskmlError(f"no active key with id {key_id} (riskml serve keys list shows them)")

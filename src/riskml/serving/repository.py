@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +52,8 @@ from riskml.serving.db import ApiKey, AuditEvent, CreditCheck, CustomerLock, Ove
 from riskml.serving.keys import hash_key
 
 log = logging.getLogger("riskml.serving")
+# the hot path (group commit) runs on a Core connection, the rest on ORM sessions; the helpers take either
+Conn = Session | Connection
 
 # optimistic decisions (decided outside the write lock) before one is decided under the lock
 OPTIMISTIC_ATTEMPTS = 3
@@ -145,7 +147,7 @@ class Repository:
             conn.exec_driver_sql("SELECT 1")
 
     # ------------------------------------------------------------------ helpers
-    def _lock(self, s: Session, customer_id: str) -> int:
+    def _lock(self, s: Conn, customer_id: str) -> int:
         """Lock the customer's row for this transaction; returns its version."""
         q = select(CustomerLock.version).where(CustomerLock.customer_id == customer_id).with_for_update()
         version = s.scalar(q)
@@ -154,14 +156,14 @@ class Repository:
             version = s.scalar(q)
         return int(version or 0)
 
-    def _bump(self, s: Session, customer_id: str) -> None:
+    def _bump(self, s: Conn, customer_id: str) -> None:
         s.execute(update(CustomerLock).where(CustomerLock.customer_id == customer_id)
                   .values(version=CustomerLock.version + 1))
 
     def _version(self, s: Session, customer_id: str) -> int:
         return int(s.scalar(select(CustomerLock.version).where(CustomerLock.customer_id == customer_id)) or 0)
 
-    def _audit(self, s: Session, key: ApiKey, event: str, detail: dict[str, Any], customer_id: str | None = None,
+    def _audit(self, s: Conn, key: ApiKey, event: str, detail: dict[str, Any], customer_id: str | None = None,
                order_id: str | None = None, override_id: int | None = None) -> None:
         s.execute(insert(AuditEvent).values(
             at=self.clock(), actor=key.name, role=key.role, event=event, customer_id=customer_id, order_id=order_id,
@@ -255,7 +257,7 @@ class Repository:
         ovs = self._active_overrides(s, customer_id, order_date)
         return self.batcher.decide(OrderInput(customer_id, amount, since, tuple(ovs)))
 
-    def _replay(self, s: Session, key: ApiKey, prior: CreditCheck, rhash: str, request: dict[str, Any]) -> dict[str, Any]:
+    def _replay(self, s: Conn, key: ApiKey, prior: Any, rhash: str, request: dict[str, Any]) -> dict[str, Any]:
         if prior.request_hash != rhash:
             raise ServiceError(409, f"order_id: {prior.order_id!r} was already checked with different details "
                                     "(customer, amount, currency or date)")
@@ -503,26 +505,33 @@ class _GroupWriter:
         repo, book = self.repo, self.repo.book
         as_of = book.as_of.date()
         outcomes: list[tuple[_Pending, Any]] = []
-        with repo._writing(), Session(repo.engine) as s, s.begin():
+        # a Core connection, not an ORM session: rows come back as named tuples (no identity map, no unit of
+        # work); the statements are compiled once and cached by SQLAlchemy
+        with repo._writing(), repo.engine.begin() as s:
             cids = sorted({p.customer_id for p in group})
             for cid in cids:
                 repo._lock(s, cid)
             order_ids = sorted({p.order_id for p in group})
-            priors = {r.order_id: r for r in s.scalars(select(CreditCheck).where(CreditCheck.order_id.in_(order_ids)))}
+            priors = {r.order_id: r for r in s.execute(select(CreditCheck.__table__)
+                                                       .where(CreditCheck.order_id.in_(order_ids)))}
             released: dict[str, list[tuple[dt.date, float, int | None]]] = {c: [] for c in cids}
             for cid, day, amount, ov in s.execute(
                     select(CreditCheck.customer_id, CreditCheck.order_date, CreditCheck.amount, CreditCheck.override_id)
                     .where(CreditCheck.customer_id.in_(cids), CreditCheck.released.is_(True))):
                 released[cid].append((day, float(amount), ov))
-            overrides: dict[str, list[Override]] = {c: [] for c in cids}
-            for r in s.scalars(select(Override).where(Override.customer_id.in_(cids), Override.withdrawn_at.is_(None))
-                               .order_by(Override.id)):
+            overrides: dict[str, list[Any]] = {c: [] for c in cids}  # rows of the overrides table
+            for r in s.execute(select(Override.__table__).where(Override.customer_id.in_(cids),
+                                                                Override.withdrawn_at.is_(None)).order_by(Override.id)):
                 overrides[r.customer_id].append(r)
             decided: dict[str, tuple[_Pending, dict[str, Any]]] = {}
-            checks, audits, bumped = [], [], set()
+            checks: list[dict[str, Any]] = []
+            audits: list[dict[str, Any]] = []
+            bumped: set[str] = set()
             todo = list(group)
             while todo:
-                turn, later, busy = [], [], set()
+                turn: list[_Pending] = []
+                later: list[_Pending] = []
+                busy: set[str] = set()
                 for p in todo:
                     if p.customer_id in busy or p.order_id in busy:
                         later.append(p)
@@ -585,7 +594,7 @@ class _GroupWriter:
         return outcomes
 
     @staticmethod
-    def _active(rows: list[Override], released: list[tuple[dt.date, float, int | None]],
+    def _active(rows: list[Any], released: list[tuple[dt.date, float, int | None]],
                 on: dt.date) -> list[OverrideView]:
         latest: dict[str, Override] = {}
         for r in rows:
