@@ -109,9 +109,8 @@ def test_lifting_a_revoke_decides_the_other_holds(book_and_rows) -> None:
     lifted = check_orders(book, [OrderInput(r["customer_id"], 1.0, 0.0, keep) for r in revoked])
     assert all(x["action"] == "keep" and x["overrides_applied"] == [9] and "revoked" not in x["reason_codes"]
                for x in lifted)
-    # customers already over their limit (+ tolerance) or past due at the scoring: lifting the revoke does not
-    # release their orders, the holds the revoke covered are decided now
-    assert any(x["reason_codes"] == ["over_limit"] and x["decision"] == "soft_hold" for x in lifted)
+    # customers past due at the scoring: lifting the revoke does not release their orders, the holds the revoke
+    # covered are decided now (over the limit: the order beyond it below)
     assert any("past_due" in x["reason_codes"] for x in lifted)
     free = [x for x in lifted if x["decision"] == "release"]
     assert free, "some revoked customer within its limit and not past due"

@@ -44,9 +44,15 @@ def test_two_workers_answer(two_workers: Server) -> None:
 
 def test_concurrent_checks_over_two_workers_cannot_both_pass_the_limit(two_workers: Server) -> None:
     server = two_workers
-    cid = _pick(server, "clean", 1, skip=5)[0]
+
+    def room_of(c: str) -> float:
+        row = server.served.features.set_index("customer_id").loc[c]
+        return float(row["credit_limit"]) * tolerance(expected(server, c, 0.0)["grade"]) - float(row["exposure"])
+
+    # a customer whose orders beyond the room are held (not one the policy would cover with an increase)
+    cid = next(c for c in _pick(server, "clean", 20, skip=5) if expected(server, c, room_of(c) * 1.2)["decision"] != "release")
+    room = room_of(cid)
     row = server.served.features.set_index("customer_id").loc[cid]
-    room = float(row["credit_limit"]) * tolerance(expected(server, cid, 0.0)["grade"]) - float(row["exposure"])
     amount = room / 3.5  # three fit, the fourth does not
     n = 12
 

@@ -134,19 +134,24 @@ def suggest_limits_in(part: pd.DataFrame, ctx: CustomerContext, config: ScoringC
 
 
 def limits_and_holds(part: pd.DataFrame, ctx: CustomerContext, config: ScoringConfig,
-                     limits: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     limits: pd.DataFrame | None = None,
+                     decided: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(limits, holds) of the rows of ``part``: the limit policy (or ``limits`` when given, e.g. with a
     person's revoke decision laid over it), the order holds, no increase together with a hold, then the freeze
     of the worst grades with nothing restricted yet (``limits.freeze_grade``: a cut to what the customer
-    owes, so it holds no order and the holds stand)."""
+    owes, so it holds no order and the holds stand). ``decided`` marks rows whose limit action a person
+    decided (an override): the freeze leaves them as decided."""
     limits = suggest_limits_in(part, ctx, config) if limits is None else limits
     holds = order_holds(part, limits, config.actions, ctx.grades, ctx.personas, ctx.collections)
     resolved = defer_increases(limits, holds)
     if resolved is not limits:
         limits = resolved
         holds = order_holds(part, limits, config.actions, ctx.grades, ctx.personas, ctx.collections)
-    limits = freeze_limits(part, limits, holds["order_hold"].to_numpy(dtype=bool), ctx.p, ctx.grades, config.limits,
-                           config.master_scale, ctx.thin, ctx.lgd, ctx.personas)
+    untouched = holds["order_hold"].to_numpy(dtype=bool)
+    if decided is not None:
+        untouched = untouched | np.asarray(decided, dtype=bool)
+    limits = freeze_limits(part, limits, untouched, ctx.p, ctx.grades, config.limits, config.master_scale, ctx.thin,
+                           ctx.lgd, ctx.personas)
     return limits, holds
 
 

@@ -337,7 +337,7 @@ def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
     acts = [ov.get("action") for ov in ovs]
     if any(a is not None for a in acts):
         limits = override_revokes(limits, acts)
-    limits, holds = limits_and_holds(part, ctx, cfg, limits)
+    limits, holds = limits_and_holds(part, ctx, cfg, limits, np.array([a is not None for a in acts], dtype=bool))
     known = idx != new_row
     lim = part["credit_limit"].to_numpy("float64")
     suggested = cents(limits["suggested_limit"].to_numpy("float64"))
