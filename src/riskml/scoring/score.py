@@ -601,8 +601,19 @@ def write_outputs(result: ScoreResult, out: str | Path, contributions: str | Pat
         write_frame(targets[0][0], tmp0, targets[0][1].suffix.lower())
         if len(targets) == 2:
             with atomic_path(targets[1][1]) as tmp1:
-                write_frame(targets[1][0], tmp1, targets[1][1].suffix.lower())
+                _write_contributions(targets[1][0], tmp1, targets[1][1].suffix.lower())
     return [p for _, p in targets]
+
+
+def _write_contributions(frame: pd.DataFrame, path: Path, suffix: str) -> None:
+    """The long contributions table: Parquet with dictionary encoding for its categorical columns (customer,
+    date, feature, family) and plain encoding for the figures and contributions (floats, nearly all distinct,
+    which Parquet would otherwise try to dictionary-encode and give up on page after page); CSV as
+    :func:`riskml.io.write_frame` writes it."""
+    if suffix == ".parquet":
+        frame.to_parquet(path, index=False, use_dictionary=[c for c in frame.columns if frame[c].dtype.kind != "f"])
+    else:
+        write_frame(frame, path, suffix)
 
 
 def load_previous(path: str | Path, contributions: str | Path | None = None) -> pd.DataFrame:
