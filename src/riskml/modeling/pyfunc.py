@@ -10,6 +10,7 @@ Categorical features are ``string`` in the signature and cast to the training ca
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import mlflow.pyfunc
@@ -37,7 +38,9 @@ def predict_frame(model: RiskModel, features: pd.DataFrame) -> pd.DataFrame:
     from riskml.scoring.grades import assign_grades
 
     X = features.reset_index(drop=True)
-    p, contrib = pd_and_contributions(model, X)
+    # the contributions back end: auto (the fast exact one when it matches pred_contrib on a probe of the
+    # model), or as RISKML_EXPLAINER says where the model is served (Spark workers, a model server)
+    p, contrib = pd_and_contributions(model, X, os.environ.get("RISKML_EXPLAINER", "auto") or "auto")
     extra = {k: ExtraAttribute.model_validate(v) for k, v in model.metadata_.get("extra_attributes", {}).items()}
     n = int(model.metadata_.get("n_reasons", 3))
     reasons = reason_codes(X, contrib, model.feature_names_, feature_specs(extra), model.medians, n)
