@@ -20,6 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from benchmarks.bench_scoring import _load, _load_note
 from benchmarks.common import CACHE, ledger_dir, measure, median_of
 from benchmarks.spark_measure import DRIVER_MEMORY
 
@@ -97,6 +98,7 @@ def run(sizes: tuple[int, ...] | None = None, repeats: int | None = None) -> str
     repeats = repeats or _env_ints("RISKML_BENCH_SPARK_REPEATS", (3,))[0]
     kinds = _explainers()
     model = model_dir()
+    load_start = _load()
     lines = [
         "## Spark engine (issue 7)", "",
         "The whole scoring job, validate -> features (written) -> scores (written), on the pandas engine and on "
@@ -157,7 +159,7 @@ def run(sizes: tuple[int, ...] | None = None, repeats: int | None = None) -> str
             t = serial + work / (e * EXECUTOR_CORES)
             cells.append(f"{t:.1f}" + (" (faster)" if t < pandas_total else ""))
         lines.append(f"| {n:,} | {pandas_total:.1f} | " + " | ".join(cells) + " |")
-    lines += ["", _verdict(extrap), ""]
+    lines += ["", _verdict(extrap), "", _load_note(load_start), ""]
     return "\n".join(lines)
 
 
