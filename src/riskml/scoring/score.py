@@ -14,11 +14,13 @@ releases the GIL, so one block's tree walk runs while another block's reasons an
 and every core is busy without oversubscription. Every output is a function of its own row only, so the
 blocking and the threads never change a result (a single customer scores exactly as in the batch).
 
-The model is used through its public methods only: ``feature_names_``, ``predict_pd(X)``,
-``contributions(X)`` (TreeSHAP as LightGBM's ``pred_contrib``: n x (k + 1), last column the expected
-value, log-odds; by the back end ``config.explainer`` picks, see :mod:`riskml.explain.explainer`), or
-``predict_pd_and_contributions(X)`` when the model has it (PD from the row sum of the contributions: one
-pass instead of two), and the training medians (``medians`` or ``reference_["features"][f]["median"]``) for the reason texts.
+A fitted LightGBM model (a :class:`~riskml.modeling.model.RiskModel`: ``booster_``, ``prepare``,
+``pd_from_raw``) is explained by the explainer layer, :func:`riskml.explain.explainer.pd_and_contributions`
+with the back end ``config.explainer`` picks: TreeSHAP contributions as LightGBM's ``pred_contrib`` (n x
+(k + 1), last column the expected value, log-odds) and the PD from their row sum (one pass, no second tree
+walk); ``ScoreResult.explainer`` names the back end used. Any other model is used through its public methods
+``feature_names_``, ``predict_pd(X)`` and ``contributions(X)``. The training medians (``medians`` or
+``reference_["features"][f]["median"]``) feed the reason texts.
 """
 
 from __future__ import annotations
