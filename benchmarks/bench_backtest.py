@@ -179,4 +179,8 @@ def run() -> str:
         f"it; the replay itself (features, outcomes, decisions of both policies at every date) takes "
         f"{sum(v for k, v in stage.items() if k != 'training'):.0f} s. "
         "The figures of the same replay with a hold-threshold sweep are in [backtest](backtest.md).",
+        "",
+        "The replay needs each customer's PD only (the booster's `predict` and the calibrator), no contributions and "
+        "no reason texts, so the contributions back end (`explainer: fast` or `pred_contrib`) does not enter these "
+        "figures: both give the same run.",
     ])

@@ -9,7 +9,8 @@ that did not shrink with two cores (stage scheduling, driver work: ``T(2) - W / 
 extrapolation, not a measurement, and is labelled so in the output.
 
 Sizes: ``RISKML_BENCH_SPARK_SIZES`` (comma-separated customer counts, default 2000,10000,30000),
-repeats ``RISKML_BENCH_SPARK_REPEATS`` (default 3). Check it at a tiny size with
+repeats ``RISKML_BENCH_SPARK_REPEATS`` (default 3), contributions back ends ``RISKML_BENCH_SPARK_EXPLAINERS``
+(default ``fast,pred_contrib``: both engines run with each, side by side; the extrapolation uses the first). Check it at a tiny size with
 ``RISKML_BENCH_SPARK_SIZES=200 RISKML_BENCH_SPARK_REPEATS=1``."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from benchmarks.bench_scoring import _load, _load_note
 from benchmarks.common import CACHE, ledger_dir, measure, median_of
 from benchmarks.spark_measure import DRIVER_MEMORY
 
@@ -79,10 +81,21 @@ def _extrapolate(spark_runs: list[dict]) -> tuple[float, float]:
     return max(0.0, total - work / cores), work
 
 
+def _explainers() -> tuple[str, ...]:
+    raw = os.environ.get("RISKML_BENCH_SPARK_EXPLAINERS", "fast,pred_contrib")
+    kinds = tuple(k.strip() for k in raw.split(",") if k.strip())
+    bad = [k for k in kinds if k not in ("fast", "pred_contrib", "auto")]
+    if bad or not kinds:
+        raise SystemExit(f"RISKML_BENCH_SPARK_EXPLAINERS: fast, pred_contrib or auto, comma-separated; got {raw!r}")
+    return kinds
+
+
 def run(sizes: tuple[int, ...] | None = None, repeats: int | None = None) -> str:
     sizes = sizes or _env_ints("RISKML_BENCH_SPARK_SIZES", (2_000, 10_000, 30_000))
     repeats = repeats or _env_ints("RISKML_BENCH_SPARK_REPEATS", (3,))[0]
+    kinds = _explainers()
     model = model_dir()
+    load_start = _load()
     lines = [
         "## Spark engine (issue 7)", "",
         "The whole scoring job, validate -> features (written) -> scores (written), on the pandas engine and on "
@@ -90,33 +103,41 @@ def run(sizes: tuple[int, ...] | None = None, repeats: int | None = None) -> str
         "ledgers of N customers x 36 "
         f"months, as of {AS_OF}. Same ledger, same model (riskml's training step on {MODEL_CUSTOMERS:,} "
         f"customers, as an MLflow pyfunc directory). Medians of {repeats} runs, each in a fresh process; Spark's "
-        "JVM start-up is measured apart (paid once per job).", "",
-        "| customers | ledger rows | engine | validate s | features s | score s | total s | Spark / pandas |",
-        "|---|---|---|---|---|---|---|---|",
+        "JVM start-up is measured apart (paid once per job). Each engine runs with each contributions back end "
+        "(`explainer`: riskml's fast exact TreeSHAP or LightGBM's `pred_contrib`; on Spark the served model's, "
+        "set by `RISKML_EXPLAINER` in the workers).", "",
+        "| customers | ledger rows | engine | explainer | validate s | features s | score s | total s | Spark / pandas |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     extrap = []
     for n in sizes:
         d = ledger_dir(n, 36)
         results = {}
         with tempfile.TemporaryDirectory(prefix="riskml-bench-spark-") as tmp:
+            for kind in kinds:
+                for engine in ("pandas", "spark"):
+                    results[engine, kind] = [
+                        measure("spark_measure", engine, str(d), str(model), AS_OF, f"{tmp}/{engine}{kind}{i}", kind)
+                        for i in range(repeats)]
+        rows = sum(results["pandas", kinds[0]][0]["rows"].values())
+        for kind in kinds:
+            pandas_total = median_of(results["pandas", kind], "total_s")
             for engine in ("pandas", "spark"):
-                results[engine] = [measure("spark_measure", engine, str(d), str(model), AS_OF, f"{tmp}/{engine}{i}")
-                                   for i in range(repeats)]
-        rows = sum(results["pandas"][0]["rows"].values())
-        pandas_total = median_of(results["pandas"], "total_s")
-        for engine in ("pandas", "spark"):
-            runs = results[engine]
-            total = median_of(runs, "total_s")
-            ratio = f"{total / pandas_total:.1f}x" if engine == "spark" else ""
-            lines.append(f"| {n:,} | {rows:,} | {engine} | {median_of(runs, 'validate_s'):.1f} | "
-                         f"{median_of(runs, 'features_s'):.1f} | {median_of(runs, 'score_s'):.1f} | {total:.1f} | "
-                         f"{ratio} |")
-        serial, work = _extrapolate(results["spark"])
-        extrap.append((n, rows, pandas_total, serial, work, median_of(results["spark"], "session_s"),
-                       median_of(results["spark"], "stages"), median_of(results["pandas"], "peak_rss_gb")))
+                runs = results[engine, kind]
+                total = median_of(runs, "total_s")
+                ratio = f"{total / pandas_total:.1f}x" if engine == "spark" else ""
+                lines.append(f"| {n:,} | {rows:,} | {engine} | {kind} | {median_of(runs, 'validate_s'):.1f} | "
+                             f"{median_of(runs, 'features_s'):.1f} | {median_of(runs, 'score_s'):.1f} | {total:.1f} | "
+                             f"{ratio} |")
+        first = kinds[0]
+        pandas_total = median_of(results["pandas", first], "total_s")
+        serial, work = _extrapolate(results["spark", first])
+        extrap.append((n, rows, pandas_total, serial, work, median_of(results["spark", first], "session_s"),
+                       median_of(results["spark", first], "stages"), median_of(results["pandas", first], "peak_rss_gb")))
 
-    lines += ["", "Spark's work and its serial part (measured): W = summed task run time (core-seconds), "
-              "S = total - W / 2 (what two cores did not shorten: scheduling of the stages, driver work).", "",
+    lines += ["", f"Spark's work and its serial part (measured, `explainer: {kinds[0]}`): W = summed task run time "
+              "(core-seconds), S = total - W / 2 (what two cores did not shorten: scheduling of the stages, driver "
+              "work).", "",
               "| customers | stages | W core-s | customers per core-s | S s | JVM start s | pandas peak GB |",
               "|---|---|---|---|---|---|---|"]
     for n, _rows, _pt, serial, work, session, stages, rss in extrap:
@@ -135,7 +156,7 @@ def run(sizes: tuple[int, ...] | None = None, repeats: int | None = None) -> str
             t = serial + work / (e * EXECUTOR_CORES)
             cells.append(f"{t:.1f}" + (" (faster)" if t < pandas_total else ""))
         lines.append(f"| {n:,} | {pandas_total:.1f} | " + " | ".join(cells) + " |")
-    lines += ["", _verdict(extrap), ""]
+    lines += ["", _verdict(extrap), "", _load_note(load_start), ""]
     return "\n".join(lines)
 
 

@@ -1,7 +1,11 @@
 """One Spark-engine or pandas-engine measurement in a fresh process: validate the ledger, build the
 features as of a date and write them, score them with the model and write the scores.
 
-python -m benchmarks.spark_measure pandas|spark LEDGER_DIR MODEL_DIR AS_OF OUT_DIR
+python -m benchmarks.spark_measure pandas|spark LEDGER_DIR MODEL_DIR AS_OF OUT_DIR [EXPLAINER]
+
+EXPLAINER (``fast``, ``pred_contrib`` or ``auto``, the default) is the contributions back end: the scoring
+config's ``explainer`` on the pandas engine, ``RISKML_EXPLAINER`` for the served model on Spark (set before
+the session starts, so the Python workers inherit it).
 
 Prints one JSON line: seconds per step, the ledger's row counts and, for Spark, the JVM start-up and
 the tasks' summed run time (core-seconds, from Spark's event log) with the number of stages."""
@@ -20,7 +24,7 @@ import pandas as pd
 DRIVER_MEMORY = "6g"
 
 
-def _pandas(ledger_dir: Path, model_dir: Path, as_of: pd.Timestamp, out: Path) -> dict:
+def _pandas(ledger_dir: Path, model_dir: Path, as_of: pd.Timestamp, out: Path, explainer: str) -> dict:
     from benchmarks.common import peak_rss_gb
     from riskml.config import ScoringConfig
     from riskml.data.validate import load_ledger
@@ -36,11 +40,13 @@ def _pandas(ledger_dir: Path, model_dir: Path, as_of: pd.Timestamp, out: Path) -
     write_table(feats, out / "features.parquet")
     t2 = time.perf_counter()
     model, info = load_model(str(model_dir))
-    result = score_customers(feats, model, ScoringConfig(), info, data_fingerprint=ledger.until(as_of).fingerprint())
+    result = score_customers(feats, model, ScoringConfig(explainer=explainer), info,
+                             data_fingerprint=ledger.until(as_of).fingerprint())
     write_outputs(result, out / "scores.parquet")
     t3 = time.perf_counter()
     return {"validate_s": t1 - t0, "features_s": t2 - t1, "score_s": t3 - t2, "total_s": t3 - t0,
-            "rows": ledger.row_counts(), "customers": len(feats), "peak_rss_gb": peak_rss_gb()}
+            "rows": ledger.row_counts(), "customers": len(feats), "peak_rss_gb": peak_rss_gb(),
+            "explainer": result.explainer}
 
 
 def _task_time(event_dir: Path) -> tuple[float, int]:
@@ -58,7 +64,10 @@ def _task_time(event_dir: Path) -> tuple[float, int]:
     return run_ms / 1000, stages
 
 
-def _spark(ledger_dir: Path, model_dir: Path, as_of: pd.Timestamp, out: Path) -> dict:
+def _spark(ledger_dir: Path, model_dir: Path, as_of: pd.Timestamp, out: Path, explainer: str) -> dict:
+    import os
+
+    os.environ["RISKML_EXPLAINER"] = explainer  # read by the served model in the Python workers
     from riskml.config import ScoringConfig
     from riskml.modeling.registry import load_model
     from riskml.spark.engine import spark_session
@@ -92,15 +101,16 @@ def _spark(ledger_dir: Path, model_dir: Path, as_of: pd.Timestamp, out: Path) ->
     shutil.rmtree(events, ignore_errors=True)
     return {"session_s": t1 - t0, "validate_s": t2 - t1, "features_s": t3 - t2, "score_s": t4 - t3,
             "total_s": t4 - t1, "rows": rows, "customers": customers, "task_s": task_s, "stages": stages,
-            "cores": 2}
+            "cores": 2, "explainer": explainer}
 
 
 def main() -> None:
     engine, ledger_dir, model_dir, as_of, out = sys.argv[1:6]
+    explainer = sys.argv[6] if len(sys.argv) > 6 else "auto"
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     run = _pandas if engine == "pandas" else _spark
-    result = run(Path(ledger_dir), Path(model_dir), pd.Timestamp(as_of), out_dir)
+    result = run(Path(ledger_dir), Path(model_dir), pd.Timestamp(as_of), out_dir, explainer)
     print(json.dumps({"engine": engine, **result}))
 
 

@@ -14,11 +14,13 @@ releases the GIL, so one block's tree walk runs while another block's reasons an
 and every core is busy without oversubscription. Every output is a function of its own row only, so the
 blocking and the threads never change a result (a single customer scores exactly as in the batch).
 
-The model is used through its public methods only: ``feature_names_``, ``predict_pd(X)``,
-``contributions(X)`` (TreeSHAP as LightGBM's ``pred_contrib``: n x (k + 1), last column the expected
-value, log-odds; by the back end ``config.explainer`` picks, see :mod:`riskml.explain.explainer`), or
-``predict_pd_and_contributions(X)`` when the model has it (PD from the row sum of the contributions: one
-pass instead of two), and the training medians (``medians``) for the reason texts.
+A fitted LightGBM model (a :class:`~riskml.modeling.model.RiskModel`: ``booster_``, ``prepare``,
+``pd_from_raw``) is explained by the explainer layer, :func:`riskml.explain.explainer.pd_and_contributions`
+with the back end ``config.explainer`` picks: TreeSHAP contributions as LightGBM's ``pred_contrib`` (n x
+(k + 1), last column the expected value, log-odds) and the PD from their row sum (one pass, no second tree
+walk); ``ScoreResult.explainer`` names the back end used. Any other model is used through its public methods
+``feature_names_``, ``predict_pd(X)`` and ``contributions(X)``. The training medians (``medians``) feed
+the reason texts.
 """
 
 from __future__ import annotations
@@ -595,8 +597,19 @@ def write_outputs(result: ScoreResult, out: str | Path, contributions: str | Pat
         write_frame(targets[0][0], tmp0, targets[0][1].suffix.lower())
         if len(targets) == 2:
             with atomic_path(targets[1][1]) as tmp1:
-                write_frame(targets[1][0], tmp1, targets[1][1].suffix.lower())
+                _write_contributions(targets[1][0], tmp1, targets[1][1].suffix.lower())
     return [p for _, p in targets]
+
+
+def _write_contributions(frame: pd.DataFrame, path: Path, suffix: str) -> None:
+    """The long contributions table: Parquet with dictionary encoding for its categorical columns (customer,
+    date, feature, family) and plain encoding for the figures and contributions (floats, nearly all distinct,
+    which Parquet would otherwise try to dictionary-encode and give up on page after page); CSV as
+    :func:`riskml.io.write_frame` writes it."""
+    if suffix == ".parquet":
+        frame.to_parquet(path, index=False, use_dictionary=[c for c in frame.columns if frame[c].dtype.kind != "f"])
+    else:
+        write_frame(frame, path, suffix)
 
 
 def previous_scores(scores: pd.DataFrame, where: str = "previous scores") -> pd.DataFrame:

@@ -14,6 +14,7 @@ logs it "from code" (:mod:`riskml.serving.pyfunc_entry`, nothing pickled); ``ris
 
 from __future__ import annotations
 
+import os
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,9 @@ def predict_frame(model: RiskModel, features: pd.DataFrame) -> pd.DataFrame:
     from riskml.scoring.grades import assign_grades
 
     X = features.reset_index(drop=True)
-    p, contrib = pd_and_contributions(model, X)
+    # the contributions back end: auto (the fast exact one when it matches pred_contrib on a probe of the
+    # model), or as RISKML_EXPLAINER says where the model is served (Spark workers, a model server)
+    p, contrib = pd_and_contributions(model, X, os.environ.get("RISKML_EXPLAINER", "auto") or "auto")
     meta = model.metadata_
     reasons = reason_codes(X, contrib, model.feature_names_, feature_specs(meta.extra_attributes), model.medians,
                            meta.n_reasons)
