@@ -21,7 +21,7 @@ from riskml.explain import reasons as R
 from riskml.features import build_features, feature_specs
 from riskml.features.registry import FeatureSpec
 from riskml.modeling.model import RiskModel
-from riskml.scoring.score import model_medians, output_columns, score_customers, scores_frame, write_outputs
+from riskml.scoring.score import output_columns, score_customers, scores_frame, write_outputs
 from tests.scoring.tiny_model import train_tiny_model
 
 AS_OF = pd.Timestamp("2026-09-30")
@@ -91,7 +91,7 @@ def scored_rows(tiny_model: RiskModel, small_features: pd.DataFrame) -> tuple[pd
 @pytest.mark.parametrize("n", [3, 5])
 def test_reason_codes_equal_the_plain_reference(tiny_model: RiskModel, scored_rows, n: int) -> None:
     rows, contrib = scored_rows
-    names, specs, medians = list(tiny_model.feature_names_), feature_specs(), model_medians(tiny_model)
+    names, specs, medians = list(tiny_model.feature_names_), feature_specs(), dict(tiny_model.medians)
     got = R.reason_codes(rows, contrib, names, specs, medians, n=n)
     want = reference_reason_codes(rows, contrib, names, specs, medians, n=n)
     pd.testing.assert_frame_equal(got, want)
