@@ -31,10 +31,11 @@ def arrow_strings(s: pd.Series) -> pa.ChunkedArray:
     return pa.chunked_array([pa.array(s.astype(object).where(s.notna(), None), type=pa.large_string())])
 
 
-def positions(values: pd.Series | list[pd.Series], keys: pd.Series) -> np.ndarray | list[np.ndarray]:
+def positions(values: pd.Series | list[pd.Series], keys: pd.Series, fast: bool = True) -> np.ndarray | list[np.ndarray]:
     """For each value, the row of its first occurrence in ``keys``; -1 when absent or missing.
 
-    ``values`` may be a list of Series looked up in one pass (the keys are read once)."""
+    ``values`` may be a list of Series looked up in one pass (the keys are read once). ``fast``: ids of one
+    fixed form are looked up as integers (else, and for any other ids, by Arrow's hash lookup)."""
     many = isinstance(values, list)
     series = values if many else [values]
     sizes = [len(v) for v in series]
@@ -44,7 +45,7 @@ def positions(values: pd.Series | list[pd.Series], keys: pd.Series) -> np.ndarra
         return out if many else out[0]
     arrs = [arrow_strings(v) for v in series]
     k = k.combine_chunks()
-    idx = _positions_fixed_form(arrs, k)
+    idx = _positions_fixed_form(arrs, k) if fast else None
     if idx is None:
         idx = _positions_hashed(arrs, k)
     out = np.split(idx, np.cumsum(sizes)[:-1])
@@ -53,16 +54,7 @@ def positions(values: pd.Series | list[pd.Series], keys: pd.Series) -> np.ndarra
 
 def positions_hashed(values: pd.Series | list[pd.Series], keys: pd.Series) -> np.ndarray | list[np.ndarray]:
     """:func:`positions` by Arrow's hash lookup only (the general way; the reference of the fast one)."""
-    many = isinstance(values, list)
-    series = values if many else [values]
-    sizes = [len(v) for v in series]
-    k = arrow_strings(keys)
-    if not len(k) or not sum(sizes):
-        out = [np.full(n, -1, dtype=np.int64) for n in sizes]
-        return out if many else out[0]
-    idx = _positions_hashed([arrow_strings(v) for v in series], k.combine_chunks())
-    out = np.split(idx, np.cumsum(sizes)[:-1])
-    return out if many else out[0]
+    return positions(values, keys, fast=False)
 
 
 def _positions_hashed(arrs: list[pa.ChunkedArray], k: pa.Array) -> np.ndarray:
