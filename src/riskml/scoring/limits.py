@@ -50,6 +50,7 @@ a limit (cash in advance): a positive suggestion against it is an ``increase``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -503,10 +504,12 @@ def _amounts(x: np.ndarray) -> np.ndarray:
 
 
 def _cat(*parts: object) -> np.ndarray:
-    """Element-wise concatenation of object arrays and strings."""
-    out = parts[0] if isinstance(parts[0], np.ndarray) else np.asarray(parts[0], dtype=object)
-    for p in parts[1:]:
-        out = out + p
+    """Element-wise concatenation of object arrays of texts and strings (one join per row, not one new array
+    of texts per part)."""
+    n = next(len(p) for p in parts if isinstance(p, np.ndarray))
+    cols = [p.tolist() if isinstance(p, np.ndarray) else repeat(p, n) for p in parts]
+    out = np.empty(n, dtype=object)
+    out[:] = list(map("".join, zip(*cols)))
     return out
 
 
