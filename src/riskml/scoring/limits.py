@@ -50,7 +50,6 @@ a limit (cash in advance): a positive suggestion against it is an ``increase``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -365,22 +364,24 @@ def suggest_limits(
     rationale = _steps_text(rationale, ok & ~revoked & ~dormant & ~coll, step_up, step_down, floored & ~covering,
                             blocked, policy, sized, floor_amt, exposure, need_, dpd_u, coll, covering, cover_amt)
     shown = ok & ~revoked & ~dormant & ~coll
+    with np.errstate(divide="ignore", invalid="ignore"):
+        used = exposure / current0
     for mask, fmt in (
         (shown & exp_floored & ~covering,
-         lambda i: f"; not cut below the exposure {exposure[i]:,.0f} (acceptable grade): {exp_amt[i]:,.0f}"),
+         lambda i: ("; not cut below the exposure ", _fmt(exposure[i], ",.0f"), " (acceptable grade): ",
+                    _fmt(exp_amt[i], ",.0f"))),
         (shown & immaterial,
-         lambda i: f"; the cut would remove an expected loss of only {el_removed[i]:,.0f} (PD x LGD x cut; policy "
-                   f"{policy.min_decrease_expected_loss:,.0f}): kept"),
+         lambda i: ("; the cut would remove an expected loss of only ", _fmt(el_removed[i], ",.0f"),
+                    f" (PD x LGD x cut; policy {policy.min_decrease_expected_loss:,.0f}): kept")),
         (shown & waiting,
-         lambda i: f"; the increase to {waited[i]:,.0f} waits for the routine review: the exposure {exposure[i]:,.0f} "
-                   f"uses {exposure[i] / current0[i]:.0%} of the current limit (between reviews increases start at "
-                   f"{policy.increase_min_utilisation:.0%}): kept"),
+         lambda i: ("; the increase to ", _fmt(waited[i], ",.0f"), " waits for the routine review: the exposure ",
+                    _fmt(exposure[i], ",.0f"), " uses ", _fmt(used[i], ".0%"), " of the current limit (between "
+                    f"reviews increases start at {policy.increase_min_utilisation:.0%}): kept")),
         (ok & spared & ~revoked & ~coll,
-         lambda i: "; not revoked: the ledger shows no deterioration against the customer's own norm (or a steady "
-                   "full payer): terms and limit are worked instead"),
+         lambda i: ("; not revoked: the ledger shows no deterioration against the customer's own norm (or a steady "
+                    "full payer): terms and limit are worked instead",)),
     ):
-        for i in np.flatnonzero(mask):
-            rationale[i] = rationale[i] + fmt(i)
+        _append(rationale, mask, fmt)
     idle = np.flatnonzero(ok & ~revoked & inactive)
     rationale[idle] = [f"{t}; nothing open and no sales: not revoked now, the terms are decided when it orders again"
                        for t in rationale[idle]]
@@ -478,22 +479,41 @@ def _steps_text(text: np.ndarray, rows: np.ndarray, step_up, step_down, floored,
                 sized, floor_amt, exposure, need_, dpd_u, coll, covering, cover_amt) -> np.ndarray:
     """The step caps, the floor and the no-increase rule, appended to the rationale where they applied."""
     out = text.copy()
+    coll = np.asarray(coll, dtype=bool)
     for mask, fmt in (
-        (rows & step_up, lambda i: f"; step cap +{policy.max_increase_pct:.0%} per cycle (sized {sized[i]:,.0f})"),
+        (rows & step_up, lambda i: (f"; step cap +{policy.max_increase_pct:.0%} per cycle (sized ",
+                                    _fmt(sized[i], ",.0f"), ")")),
         (rows & step_down & ~floored,
-         lambda i: f"; step cap -{policy.max_decrease_pct:.0%} per cycle (sized {sized[i]:,.0f})"),
-        (rows & floored, lambda i: f"; not below the lower of exposure {exposure[i]:,.0f} and need {need_[i]:,.0f}: "
-                                   f"{floor_amt[i]:,.0f}"),
+         lambda i: (f"; step cap -{policy.max_decrease_pct:.0%} per cycle (sized ", _fmt(sized[i], ",.0f"), ")")),
+        (rows & floored, lambda i: ("; not below the lower of exposure ", _fmt(exposure[i], ",.0f"), " and need ",
+                                    _fmt(need_[i], ",.0f"), ": ", _fmt(floor_amt[i], ",.0f"))),
         (rows & covering & ~blocked,
-         lambda i: f"; over the limit and paying: covers the exposure {exposure[i]:,.0f} ({cover_amt[i]:,.0f}, within "
-                   "the break-even cap): approving it releases the orders"),
-        (rows & blocked, lambda i: ("; no increase on the collections track" if coll[i] else
-                                    f"; no increase while undisputed invoices are {dpd_u[i]:.0f} days past due "
-                                    f"(policy {policy.no_increase_past_due_days:g}): kept")),
+         lambda i: ("; over the limit and paying: covers the exposure ", _fmt(exposure[i], ",.0f"), " (",
+                    _fmt(cover_amt[i], ",.0f"), ", within the break-even cap): approving it releases the orders")),
+        (rows & blocked,
+         lambda i: (np.where(coll[i], "; no increase on the collections track",
+                             _cat("; no increase while undisputed invoices are ", _fmt(dpd_u[i], ".0f"),
+                                  f" days past due (policy {policy.no_increase_past_due_days:g}): kept")
+                             ).astype(object),)),
     ):
-        for i in np.flatnonzero(mask):
-            out[i] = out[i] + fmt(i)
+        _append(out, mask, fmt)
     return out
+
+
+def _fmt(x: np.ndarray, spec: str) -> np.ndarray:
+    """``format(value, spec)`` of each value (object array), formatted once per distinct value (by its bits, so
+    that -0.0 and 0.0 keep their own texts)."""
+    bits = np.ascontiguousarray(x, dtype="float64").view("int64")
+    uniq, inv = np.unique(bits, return_inverse=True)
+    return np.array([format(u, spec) for u in uniq.view("float64").tolist()] or [], dtype=object)[inv.reshape(-1)]
+
+
+def _append(text: np.ndarray, mask: np.ndarray, parts) -> None:
+    """Append to ``text`` (in place), on the rows of ``mask``, the concatenation of ``parts(rows)`` (texts and
+    object arrays of texts, one per row of ``mask``)."""
+    i = np.flatnonzero(mask)
+    if len(i):
+        text[i] = _cat(text[i], *parts(i))
 
 
 def _amounts(x: np.ndarray) -> np.ndarray:
@@ -507,9 +527,9 @@ def _cat(*parts: object) -> np.ndarray:
     """Element-wise concatenation of object arrays of texts and strings (one join per row, not one new array
     of texts per part)."""
     n = next(len(p) for p in parts if isinstance(p, np.ndarray))
-    cols = [p.tolist() if isinstance(p, np.ndarray) else repeat(p, n) for p in parts]
+    cols = [p.tolist() if isinstance(p, np.ndarray) else [p] * n for p in parts]
     out = np.empty(n, dtype=object)
-    out[:] = list(map("".join, zip(*cols)))
+    out[:] = list(map("".join, zip(*cols, strict=True)))
     return out
 
 

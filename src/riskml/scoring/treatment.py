@@ -135,9 +135,12 @@ def treatments(personas: np.ndarray, decisions_frame: pd.DataFrame, config: Scor
     held = pd.Series(held).fillna(False).astype(bool).to_numpy()
     hold_codes = pd.Series(hold_codes).fillna("").astype(str).to_numpy(dtype=object)
     # one text per distinct (treatment, action, hold, hold codes): a large book has only a few dozen
-    keys = pd.DataFrame({"c": code, "a": actions.astype(str), "h": held, "hc": hold_codes})
-    groups = keys.groupby(["c", "a", "h", "hc"], sort=False).ngroup().to_numpy()
-    first = keys.drop_duplicates(["c", "a", "h", "hc"])
-    table = np.array([_text(c, a, bool(h), set(filter(None, hc.split(";"))), config)
-                      for c, a, h, hc in first.itertuples(index=False)], dtype=object)
-    return code, table[groups] if n else np.empty(0, dtype=object)
+    actions = actions.astype(str).astype(object)
+    key = np.zeros(n, dtype="int64")
+    for col in (code, actions, held, hold_codes):
+        codes, uniq = pd.factorize(col)
+        key = key * len(uniq) + codes
+    _, first, groups = np.unique(key, return_index=True, return_inverse=True)
+    table = np.array([_text(code[i], actions[i], bool(held[i]), set(filter(None, hold_codes[i].split(";"))), config)
+                      for i in first.tolist()], dtype=object)
+    return code, table[groups.reshape(-1)] if n else np.empty(0, dtype=object)
