@@ -418,15 +418,28 @@ def review_calendar(
     spread = m0 + np.mod(slot - m0, backlog)
     scheduled = np.where(natural <= m0, spread, natural)
     ahead = (scheduled - m0).astype(np.int64)
-    next_review = np.empty(n, dtype="datetime64[ns]")
-    month_end = as_of.dt.is_month_end.to_numpy() if n else np.zeros(0, dtype=bool)
-    for k in np.unique(ahead):
-        rows = ahead == k
-        moved = as_of[rows] + pd.DateOffset(months=int(k))
-        ends = as_of[rows] + pd.offsets.MonthEnd(int(k)) if k else as_of[rows]
-        next_review[rows] = np.where(month_end[rows], ends.to_numpy("datetime64[ns]"), moved.to_numpy("datetime64[ns]"))
     due = (ahead == 0) & ~auto
-    return due, next_review, interval, auto
+    return due, _months_ahead(as_of, ahead), interval, auto
+
+
+def _months_ahead(as_of: pd.Series, ahead: np.ndarray) -> np.ndarray:
+    """``as_of`` (on a RangeIndex) moved ``ahead`` months (a month end stays a month end), as datetime64[ns];
+    computed once per distinct (date, months) pair: a book is scored on a few dates."""
+    n = len(as_of)
+    if not n:
+        return np.empty(0, dtype="datetime64[ns]")
+    dates = pd.factorize(as_of, use_na_sentinel=False)[0].astype(np.int64)
+    span = int(ahead.max() - ahead.min()) + 1
+    _, first, inv = np.unique(dates * span + (ahead - ahead.min()), return_index=True, return_inverse=True)
+    when, k_of = as_of.iloc[first].reset_index(drop=True), ahead[first]
+    out = np.empty(len(first), dtype="datetime64[ns]")
+    month_end = when.dt.is_month_end.to_numpy()
+    for k in np.unique(k_of):
+        rows = k_of == k
+        moved = when[rows] + pd.DateOffset(months=int(k))
+        ends = when[rows] + pd.offsets.MonthEnd(int(k)) if k else when[rows]
+        out[rows] = np.where(month_end[rows], ends.to_numpy("datetime64[ns]"), moved.to_numpy("datetime64[ns]"))
+    return out[inv.reshape(-1)]
 
 
 
