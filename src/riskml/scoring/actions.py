@@ -29,6 +29,7 @@ import pandas as pd
 from riskml.config import ActionPolicy, Grade
 from riskml.scoring.grades import notches
 from riskml.scoring.personas import STRONG_LATE_PAYER, usual_lateness_days
+from riskml.scoring.wording import cat, fmt_each
 
 HOLD_CODES: dict[str, str] = {
     "past_due": "undisputed invoices past due beyond the tolerance, above the hold minimum",
@@ -91,6 +92,16 @@ def _texts(mask: np.ndarray, fmt: Callable[..., str], *cols: np.ndarray) -> Part
         return idx, np.full(len(idx), fmt(), dtype=object)
     return idx, np.array([fmt(*vals) for vals in zip(*(c[idx].tolist() for c in cols), strict=True)] or [],
                          dtype=object)
+
+
+def _worded(mask: np.ndarray, *parts: str | tuple[np.ndarray, str]) -> Part:
+    """The texts of the rows of ``mask`` from ``parts``: strings, and (column, format spec) pairs whose values
+    are quoted as ``f"{value:spec}"`` (worded once per distinct value; the same texts as :func:`_texts` with
+    the f-string of these parts)."""
+    idx = np.flatnonzero(mask)
+    if not len(idx):
+        return idx, np.empty(0, dtype=object)
+    return idx, cat(*(p if isinstance(p, str) else fmt_each(np.asarray(p[0])[idx], p[1]) for p in parts))
 
 
 def _code(mask: np.ndarray, code: str) -> Part:
@@ -210,18 +221,19 @@ def order_holds(
             text += f"; {tot - a:,.2f} past due is disputed and not held: fix the paperwork"
         return text
 
-    def ol_text(e: float, o: float, lim: float, t: float, g: object, r: float) -> str:
-        return (f"over limit: exposure {e:,.2f} (incl. open orders {o:,.2f}) over the limit {lim:,.0f} + {t:.0%} "
-                f"tolerance (grade {g}); pay {r:,.2f} to release the orders")
-
     g_arr = np.full(n, "-", dtype=object) if grades is None else np.asarray(grades, dtype=object)
     texts = {
         "past_due": _texts(past_due, pd_text, dpd_u, pdu, threshold, strong, release, owed, disputed, pd_all),
-        "over_limit": _texts(held_over, ol_text, exposure, orders, limit, tol, g_arr, release),
-        "revoked": _texts(revoked & ~coll, lambda r, a: f"credit terms revoked: {r}; orders ship against payment "
-                          f"in advance ({a:,.2f} with what is owed)", revoke_reason, release),
-        "collections": _texts(coll, lambda d, a, o: f"collections track: undisputed invoices {d:.0f} days past due "
-                              f"({a:,.2f}); orders held until everything owed ({o:,.2f}) is paid", dpd_u, pdu, owed),
+        "over_limit": _worded(held_over, "over limit: exposure ", (exposure, ",.2f"), " (incl. open orders ",
+                              (orders, ",.2f"), ") over the limit ", (limit, ",.0f"), " + ", (tol, ".0%"),
+                              " tolerance (grade ", (g_arr, ""), "); pay ", (release, ",.2f"),
+                              " to release the orders"),
+        "revoked": _worded(revoked & ~coll, "credit terms revoked: ",
+                           (revoke_reason, ""), "; orders ship against payment in advance (", (release, ",.2f"),
+                           " with what is owed)"),
+        "collections": _worded(coll, "collections track: undisputed invoices ", (dpd_u, ".0f"),
+                               " days past due (", (pdu, ",.2f"), "); orders held until everything owed (",
+                               (owed, ",.2f"), ") is paid"),
     }
     masks = {"past_due": past_due, "over_limit": held_over, "revoked": revoked & ~coll, "collections": coll}
     codes = _join([_code(m, c) for c, m in masks.items()], n, ";")
@@ -326,10 +338,10 @@ def reviews_due(
     texts["revoke"] = _texts(revoked, lambda: "suggested revoke of open terms (cash in advance): a credit manager "
                              "confirms or overrides it")
     masks["limit_pending"] = covered
-    texts["limit_pending"] = _texts(
-        covered, lambda e, o, lim, s: f"exposure {e:,.0f} (incl. open orders {o:,.0f}) is over the limit {lim:,.0f} "
-        f"but within the suggested increase to {s:,.0f}: approving it releases the orders",
-        exposure, orders, limit, suggested)
+    texts["limit_pending"] = _worded(
+        covered, "exposure ", (exposure, ",.0f"), " (incl. open orders ", (orders, ",.0f"), ") is over the limit ",
+        (limit, ",.0f"), " but within the suggested increase to ", (suggested, ",.0f"),
+        ": approving it releases the orders")
     with np.errstate(invalid="ignore"):
         is_set = (action == "set") & scored
         exposed = is_set & (exposure > suggested * (1.0 + policy.hold_over_limit_pct))

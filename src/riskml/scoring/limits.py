@@ -57,6 +57,8 @@ import pandas as pd
 from riskml.config import Grade, LimitPolicy
 from riskml.scoring.grades import grade_positions
 from riskml.scoring.personas import STRONG_LATE_PAYER
+from riskml.scoring.wording import cat as _cat
+from riskml.scoring.wording import fmt_each as _fmt
 
 # "set": the customer master holds no limit (the customer trades on open terms without a ceiling) and the
 # policy suggests one to set; see the module docstring
@@ -500,14 +502,6 @@ def _steps_text(text: np.ndarray, rows: np.ndarray, step_up, step_down, floored,
     return out
 
 
-def _fmt(x: np.ndarray, spec: str) -> np.ndarray:
-    """``format(value, spec)`` of each value (object array), formatted once per distinct value (by its bits, so
-    that -0.0 and 0.0 keep their own texts)."""
-    bits = np.ascontiguousarray(x, dtype="float64").view("int64")
-    uniq, inv = np.unique(bits, return_inverse=True)
-    return np.array([format(u, spec) for u in uniq.view("float64").tolist()] or [], dtype=object)[inv.reshape(-1)]
-
-
 def _append(text: np.ndarray, mask: np.ndarray, parts) -> None:
     """Append to ``text`` (in place), on the rows of ``mask``, the concatenation of ``parts(rows)`` (texts and
     object arrays of texts, one per row of ``mask``)."""
@@ -521,16 +515,6 @@ def _amounts(x: np.ndarray) -> np.ndarray:
     r = np.round(np.asarray(x, dtype="float64"))
     uniq, inv = np.unique(r, return_inverse=True)
     return np.array([f"{u:,.0f}" for u in uniq.tolist()], dtype=object)[inv.reshape(-1)]
-
-
-def _cat(*parts: object) -> np.ndarray:
-    """Element-wise concatenation of object arrays of texts and strings (one join per row, not one new array
-    of texts per part)."""
-    n = next(len(p) for p in parts if isinstance(p, np.ndarray))
-    cols = [p.tolist() if isinstance(p, np.ndarray) else [p] * n for p in parts]
-    out = np.empty(n, dtype=object)
-    out[:] = list(map("".join, zip(*cols, strict=True)))
-    return out
 
 
 def _rationale(policy: LimitPolicy, ok, revoked, revoke_reason, dormant, has_current, current0, terms, sales, need_,
@@ -551,7 +535,7 @@ def _rationale(policy: LimitPolicy, ok, revoked, revoke_reason, dormant, has_cur
         return out
     t = terms[i]
     terms_txt = np.where(np.isfinite(t), _amounts(np.nan_to_num(t)), "terms unknown").astype(object)
-    mult_txt = np.array([f"{m:g}" for m in mult[i].tolist()], dtype=object)
+    mult_txt = _fmt(mult[i], "g")
     text = _cat("need ", _amounts(need_[i]), " = sales ", _amounts(sales[i]), "/month x (", terms_txt,
                 " + ", _amounts(dbt[i]), " typical days beyond terms) / 30; x", mult_txt, " for grade ",
                 grades[i].astype(str).astype(object), " = ", _amounts(scaled[i]))
@@ -568,7 +552,7 @@ def _rationale(policy: LimitPolicy, ok, revoked, revoke_reason, dormant, has_cur
                            f"{_money(policy.thin_file_max_limit)}")
     text = _cat(text, f"; rounded to {_money(policy.round_to)}: ", _amounts(rounded[i]))
     cur_txt = _amounts(current0[i])
-    rel_txt = np.array([f"{x:+.0%}" for x in np.nan_to_num(rel[i]).tolist()], dtype=object)
+    rel_txt = _fmt(np.nan_to_num(rel[i]), "+.0%")
     kept, sm, has, pos = thin_kept[i], small[i] & ~thin_kept[i], has_current[i], current0[i] > 0
     tail = np.full(len(i), "; current limit 0 (cash in advance)", dtype=object)
     tail[has & pos] = _cat("; ", rel_txt[has & pos], " vs current ", cur_txt[has & pos])
