@@ -366,7 +366,7 @@ def suggest_limits(
     rationale = _steps_text(rationale, ok & ~revoked & ~dormant & ~coll, step_up, step_down, floored & ~covering,
                             blocked, policy, sized, floor_amt, exposure, need_, dpd_u, coll, covering, cover_amt)
     shown = ok & ~revoked & ~dormant & ~coll
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         used = exposure / current0
     for mask, fmt in (
         (shown & exp_floored & ~covering,
