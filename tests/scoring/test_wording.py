@@ -64,3 +64,15 @@ def test_worded_hold_texts_equal_the_per_row_wording() -> None:
     assert got[0].tolist() == ref[0].tolist() and got[1].tolist() == ref[1].tolist()
     empty = _worded(np.zeros(n, dtype=bool), "x", (exposure, ",.0f"))
     assert len(empty[0]) == 0 and len(empty[1]) == 0
+
+
+def test_lookup_is_series_map_with_default() -> None:
+    import pandas as pd
+
+    from riskml.scoring.wording import lookup
+
+    values = np.array(["A", "B", None, np.nan, "Z", "A", "C"], dtype=object)
+    mapping = {"A": 0.05, "B": 0.1, "C": 0.0}
+    expected = pd.Series(values, dtype=object).map(mapping).fillna(0.2).to_numpy("float64")
+    assert lookup(values, mapping, 0.2).astype("float64").tolist() == expected.tolist()
+    assert lookup(values[:0], mapping, 0.2).tolist() == []

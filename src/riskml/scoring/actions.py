@@ -29,7 +29,7 @@ import pandas as pd
 from riskml.config import ActionPolicy, Grade
 from riskml.scoring.grades import notches
 from riskml.scoring.personas import STRONG_LATE_PAYER, usual_lateness_days
-from riskml.scoring.wording import cat, fmt_each
+from riskml.scoring.wording import cat, fmt_each, lookup
 
 HOLD_CODES: dict[str, str] = {
     "past_due": "undisputed invoices past due beyond the tolerance, above the hold minimum",
@@ -129,8 +129,7 @@ def over_limit_tolerance(grades: np.ndarray | None, policy: ActionPolicy, n: int
     if grades is None:
         return np.full(n, policy.hold_over_limit_pct)
     by = {str(g): float(t) for g, t in policy.hold_over_limit_pct_by_grade.items()}
-    return pd.Series(np.asarray(grades, dtype=object), dtype=object).map(by).fillna(
-        policy.hold_over_limit_pct).to_numpy("float64") if n else np.zeros(0)
+    return lookup(grades, by, policy.hold_over_limit_pct).astype("float64") if n else np.zeros(0)
 
 
 def _over_limit(frame: pd.DataFrame, limits: pd.DataFrame | None, policy: ActionPolicy,
@@ -418,8 +417,7 @@ def review_calendar(
     limit = np.nan_to_num(_num(frame, "credit_limit"), nan=0.0)
     exposure = np.nan_to_num(_num(frame, "exposure"), nan=0.0)
     by = {str(g): int(k) for g, k in policy.review_interval_months.items()}
-    interval = pd.Series(np.asarray(grades, dtype=object), dtype=object).map(by).fillna(
-        policy.review_months).to_numpy("int64") if n else np.zeros(0, dtype=np.int64)
+    interval = lookup(grades, by, policy.review_months).astype("int64") if n else np.zeros(0, dtype=np.int64)
     auto = (limit <= policy.auto_renew_max_exposure) & (exposure <= policy.auto_renew_max_exposure)
     interval = np.where(auto, policy.review_months, interval)
     m0 = _month_index(as_of) if n else np.zeros(0, dtype=np.int64)

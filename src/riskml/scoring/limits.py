@@ -59,6 +59,7 @@ from riskml.scoring.grades import grade_positions
 from riskml.scoring.personas import STRONG_LATE_PAYER
 from riskml.scoring.wording import cat as _cat
 from riskml.scoring.wording import fmt_each as _fmt
+from riskml.scoring.wording import lookup
 
 # "set": the customer master holds no limit (the customer trades on open terms without a ceiling) and the
 # policy suggests one to set; see the module docstring
@@ -234,7 +235,7 @@ def suggest_limits(
     exposure = np.nan_to_num(_num(frame, "exposure"), nan=0.0)
     dpd_u = np.nan_to_num(_num(frame, "undisputed_oldest_dpd"), nan=0.0)
     mult_of = {g.grade: float(policy.grade_multiplier.get(g.grade, 1.0)) for g in master_scale}
-    mult = pd.Series(grades, dtype=object).map(mult_of).fillna(1.0).to_numpy("float64") if n else np.zeros(0)
+    mult = lookup(grades, mult_of, 1.0).astype("float64") if n else np.zeros(0)
     scaled = need_ * mult
     cap = break_even_cap(p, sales, need_, policy, lgd, margin)
     capped = np.minimum(scaled, cap)

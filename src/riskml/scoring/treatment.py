@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from riskml.config import ScoringConfig
+from riskml.scoring.wording import lookup
 
 TREATMENTS: dict[str, str] = {
     "collections": "collections track: demand everything owed, no new credit until paid",
@@ -130,7 +131,7 @@ def treatments(personas: np.ndarray, decisions_frame: pd.DataFrame, config: Scor
     actions = _column(decisions_frame, "action", "keep", n)
     held = _column(decisions_frame, "order_hold", False, n)
     hold_codes = _column(decisions_frame, "hold_codes", "", n)
-    code = pd.Series(per).map(BY_PERSONA).fillna("standard").to_numpy(dtype=object)
+    code = lookup(per, BY_PERSONA, "standard")
     code = np.where((code == "restrict") & (actions == "revoke"), "revoke_terms", code).astype(object)
     held = pd.Series(held).fillna(False).astype(bool).to_numpy()
     hold_codes = pd.Series(hold_codes).fillna("").astype(str).to_numpy(dtype=object)

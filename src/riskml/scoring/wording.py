@@ -44,3 +44,13 @@ def _factorize_objects(arr: np.ndarray) -> tuple[np.ndarray, list]:
         codes[missing] = np.arange(len(values), len(values) + len(extra))
         values.extend(extra)
     return codes, values
+
+
+def lookup(values: np.ndarray, mapping: dict, default: object) -> np.ndarray:
+    """``mapping[value]`` for each value (``default`` where it has none, missing values included): what
+    ``pd.Series(values, dtype=object).map(mapping).fillna(default)`` gives, looked up once per distinct
+    value (an object array; the caller casts)."""
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object))
+    table = np.empty(len(uniq) + 1, dtype=object)
+    table[:] = [mapping.get(u, default) for u in uniq] + [default]
+    return table[codes]
