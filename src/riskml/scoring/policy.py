@@ -199,6 +199,7 @@ def apply_policy(
     suggested = limits["suggested_limit"].to_numpy("float64")
     hold_type = holds["hold_type"].to_numpy(dtype=object)
     order_hold = holds["order_hold"].to_numpy(dtype=bool)
+    hold_codes = holds["hold_codes"].to_numpy(dtype=object)
     out = pd.DataFrame({
         "grade": pd.Series(grades, dtype=object),
         "current_limit": cents(current),
@@ -208,7 +209,7 @@ def apply_policy(
         "limit_rationale": limits["limit_rationale"].to_numpy(dtype=object),
         "order_hold": order_hold,
         "hold_reason": holds["hold_reason"].to_numpy(dtype=object),
-        "hold_codes": holds["hold_codes"].to_numpy(dtype=object),
+        "hold_codes": hold_codes,
         "hold_type": hold_type,
         "release_amount": holds["release_amount"].to_numpy("float64"),
         "collections_track": coll,
@@ -224,5 +225,8 @@ def apply_policy(
         "adverse_action_notice": adverse_action_notice(part, action, order_hold, config.notices),
         "persona": personas,
     })
-    out["treatment"] = treatments(out["persona"].to_numpy(), out, config)[1]
+    # the treatment reads the decisions as objects (not back from the text columns of ``out``)
+    decided = pd.DataFrame({"action": pd.Series(action, dtype=object), "order_hold": order_hold,
+                            "hold_codes": pd.Series(hold_codes, dtype=object)})
+    out["treatment"] = treatments(personas, decided, config)[1]
     return out

@@ -134,7 +134,9 @@ def treatments(personas: np.ndarray, decisions_frame: pd.DataFrame, config: Scor
     code = lookup(per, BY_PERSONA, "standard")
     code = np.where((code == "restrict") & (actions == "revoke"), "revoke_terms", code).astype(object)
     held = pd.Series(held).fillna(False).astype(bool).to_numpy()
-    hold_codes = pd.Series(hold_codes).fillna("").astype(str).to_numpy(dtype=object)
+    # as text, missing as "" (what fillna("").astype(str) gives), once per distinct value
+    codes_of, uniq = pd.factorize(np.asarray(hold_codes, dtype=object))
+    hold_codes = np.array([str(u) for u in uniq] + [""], dtype=object)[codes_of]
     # one text per distinct (treatment, action, hold, hold codes): a large book has only a few dozen
     actions = actions.astype(str).astype(object)
     key = np.zeros(n, dtype="int64")
