@@ -145,8 +145,18 @@ def limits_and_holds(part: pd.DataFrame, ctx: CustomerContext, config: ScoringCo
     holds = order_holds(part, limits, config.actions, ctx.grades, ctx.personas, ctx.collections)
     resolved = defer_increases(limits, holds)
     if resolved is not limits:
+        # only the deferred rows changed their limits; holds are decided row by row, so only theirs are redone
+        rows = np.flatnonzero((limits["action"].to_numpy(dtype=object) == "increase")
+                              & holds["order_hold"].to_numpy(dtype=bool))
         limits = resolved
-        holds = order_holds(part, limits, config.actions, ctx.grades, ctx.personas, ctx.collections)
+        redone = order_holds(part.iloc[rows].reset_index(drop=True), limits.iloc[rows].reset_index(drop=True),
+                             config.actions, np.asarray(ctx.grades)[rows], np.asarray(ctx.personas)[rows],
+                             np.asarray(ctx.collections)[rows])
+        holds = holds.copy()
+        for col in holds.columns:
+            values = holds[col].to_numpy().copy()
+            values[rows] = redone[col].to_numpy(dtype=values.dtype)
+            holds[col] = pd.Series(values, index=holds.index, dtype=holds[col].dtype)
     untouched = holds["order_hold"].to_numpy(dtype=bool)
     if decided is not None:
         untouched = untouched | np.asarray(decided, dtype=bool)
