@@ -274,6 +274,7 @@ def reviews_due(
     limits: pd.DataFrame | None = None,
     collections: np.ndarray | None = None,
     held: np.ndarray | None = None,
+    calendar: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """``review_due``, ``review_reason``, ``review_codes`` and ``review_priority`` for every row of
     ``frame`` (holding ``customer_id`` and :data:`REVIEW_COLUMNS`).
@@ -361,7 +362,8 @@ def reviews_due(
     masks["over_utilised"] = over
     texts["over_utilised"] = _texts(over, lambda u: f"over the limit at the last two month ends (at least {u:.0%} of "
                                     f"the limit; policy {policy.review_over_limit_ratio:.0%})", sustained)
-    due_now, next_review, interval, auto = review_calendar(frame, grades, policy)
+    # ``calendar``: review_calendar(frame, grades, policy), when the caller has it already
+    due_now, next_review, interval, auto = review_calendar(frame, grades, policy) if calendar is None else calendar
     sched = due_now & has_limit & ~coll & scored
     masks["scheduled"] = sched
     texts["scheduled"] = _texts(sched, lambda m, k: f"scheduled review: every {k:.0f} months for this grade, last "

@@ -123,11 +123,13 @@ def customer_context(part: pd.DataFrame, pd_values: np.ndarray, config: ScoringC
     return CustomerContext(p, scored, grades, thin, personas, coll, sales, lgd, margin, usual)
 
 
-def suggest_limits_in(part: pd.DataFrame, ctx: CustomerContext, config: ScoringConfig) -> pd.DataFrame:
+def suggest_limits_in(part: pd.DataFrame, ctx: CustomerContext, config: ScoringConfig,
+                      at_review: np.ndarray | None = None) -> pd.DataFrame:
     """The limit policy (:func:`~riskml.scoring.limits.suggest_limits`) of the rows of ``part`` in their context
     (between routine reviews only increases the customer uses: the review calendar reads the exposure, so it
-    is decided here, not in the context)."""
-    at_review = review_calendar(part, ctx.grades, config.actions)[0]
+    is decided here, not in the context; ``at_review``: its first array, when the caller has it already)."""
+    if at_review is None:
+        at_review = review_calendar(part, ctx.grades, config.actions)[0]
     return suggest_limits(part, ctx.p, ctx.grades, config.limits, config.master_scale, ctx.thin, ctx.scored,
                           persona=ctx.personas, collections=ctx.collections, lgd=ctx.lgd, margin=ctx.margin,
                           usual_days=ctx.usual, at_review=at_review)
@@ -135,13 +137,14 @@ def suggest_limits_in(part: pd.DataFrame, ctx: CustomerContext, config: ScoringC
 
 def limits_and_holds(part: pd.DataFrame, ctx: CustomerContext, config: ScoringConfig,
                      limits: pd.DataFrame | None = None,
-                     decided: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     decided: np.ndarray | None = None,
+                     at_review: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(limits, holds) of the rows of ``part``: the limit policy (or ``limits`` when given, e.g. with a
     person's revoke decision laid over it), the order holds, no increase together with a hold, then the freeze
     of the worst grades with nothing restricted yet (``limits.freeze_grade``: a cut to what the customer
     owes, so it holds no order and the holds stand). ``decided`` marks rows whose limit action a person
-    decided (an override): the freeze leaves them as decided."""
-    limits = suggest_limits_in(part, ctx, config) if limits is None else limits
+    decided (an override): the freeze leaves them as decided; ``at_review`` as in :func:`suggest_limits_in`."""
+    limits = suggest_limits_in(part, ctx, config, at_review) if limits is None else limits
     holds = order_holds(part, limits, config.actions, ctx.grades, ctx.personas, ctx.collections)
     resolved = defer_increases(limits, holds)
     if resolved is not limits:
@@ -200,9 +203,10 @@ def apply_policy(
     prev = index_previous(previous) if previous is not None else None
 
     grades, personas, coll, sales, lgd, margin = ctx.grades, ctx.personas, ctx.collections, ctx.sales, ctx.lgd, ctx.margin
-    limits, holds = limits_and_holds(part, ctx, config)
+    calendar = review_calendar(part, grades, config.actions)  # read by the limits and the reviews
+    limits, holds = limits_and_holds(part, ctx, config, at_review=calendar[0])
     reviews = reviews_due(part, grades, config.actions, config.master_scale, prev, scored, errors, limits, coll,
-                          holds["order_hold"].to_numpy(dtype=bool))
+                          holds["order_hold"].to_numpy(dtype=bool), calendar)
     money = decision_money(part, p, limits, holds, sales, lgd, margin, config.limits, config.money)
     action = limits["action"].to_numpy(dtype=object)
     current = limits["current_limit"].to_numpy("float64")
