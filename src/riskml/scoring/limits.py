@@ -537,21 +537,19 @@ def _rationale(policy: LimitPolicy, ok, revoked, revoke_reason, dormant, has_cur
     t = terms[i]
     terms_txt = np.where(np.isfinite(t), _amounts(np.nan_to_num(t)), "terms unknown").astype(object)
     mult_txt = _fmt(mult[i], "g")
-    text = _cat("need ", _amounts(need_[i]), " = sales ", _amounts(sales[i]), "/month x (", terms_txt,
-                " + ", _amounts(dbt[i]), " typical days beyond terms) / 30; x", mult_txt, " for grade ",
-                grades[i].astype(str).astype(object), " = ", _amounts(scaled[i]))
+    # the pieces of each row's text, joined once at the end: the sizing, the break-even cap where it binds,
+    # the thin-file band, the rounding and the comparison with the current limit
+    capped = np.full(len(i), "", dtype=object)
     binds = cap_binds[i]
     if binds.any():
         j = np.flatnonzero(binds)
         pd_txt = np.array([f"{x:.1%}" for x in p[i][j].tolist()], dtype=object)
         lgd_row = np.full(n, policy.lgd) if lgd is None else np.asarray(lgd, dtype="float64")
         lgd_txt = np.array([f"{x:.0%}" for x in lgd_row[i][j].tolist()], dtype=object)
-        text[j] = _cat(text[j], "; capped at break-even ", _amounts(cap[i][j]), " (expected loss PD ", pd_txt,
-                       " x LGD ", lgd_txt, f" = expected margin on {policy.margin_horizon_months:g} months of sales)")
-    th = thin[i]
-    text[th] = text[th] + (f"; thin file: kept between {_money(policy.thin_file_starter_limit)} and "
-                           f"{_money(policy.thin_file_max_limit)}")
-    text = _cat(text, f"; rounded to {_money(policy.round_to)}: ", _amounts(rounded[i]))
+        capped[j] = _cat("; capped at break-even ", _amounts(cap[i][j]), " (expected loss PD ", pd_txt,
+                         " x LGD ", lgd_txt, f" = expected margin on {policy.margin_horizon_months:g} months of sales)")
+    band = np.where(thin[i], f"; thin file: kept between {_money(policy.thin_file_starter_limit)} and "
+                             f"{_money(policy.thin_file_max_limit)}", "").astype(object)
     cur_txt = _amounts(current0[i])
     rel_txt = _fmt(np.nan_to_num(rel[i]), "+.0%")
     kept, sm, has, pos = thin_kept[i], small[i] & ~thin_kept[i], has_current[i], current0[i] > 0
@@ -565,5 +563,8 @@ def _rationale(policy: LimitPolicy, ok, revoked, revoke_reason, dormant, has_cur
     tail[sm] = _cat("; change ", rel_txt[sm], f" is below {policy.min_change_pct:.0%} of the current limit ", cur_txt[sm],
                     ": kept")
     tail[kept] = _cat("; thin file: the current limit ", cur_txt[kept], " is not cut on so little history: kept")
-    out[i] = text + tail
+    out[i] = _cat("need ", _amounts(need_[i]), " = sales ", _amounts(sales[i]), "/month x (", terms_txt,
+                  " + ", _amounts(dbt[i]), " typical days beyond terms) / 30; x", mult_txt, " for grade ",
+                  _fmt(grades[i], ""), " = ", _amounts(scaled[i]), capped, band,
+                  f"; rounded to {_money(policy.round_to)}: ", _amounts(rounded[i]), tail)
     return out
