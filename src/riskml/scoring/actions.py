@@ -240,11 +240,17 @@ def order_holds(
                    "hold_type": hold_type, "release_amount": release}, frame.index)
 
 
+def held_increases(limits: pd.DataFrame, holds: pd.DataFrame) -> np.ndarray:
+    """The rows :func:`defer_increases` changes: an increase suggested while the orders stay held."""
+    return (limits["action"].to_numpy(dtype=object) == "increase") & holds["order_hold"].to_numpy(dtype=bool)
+
+
 def defer_increases(limits: pd.DataFrame, holds: pd.DataFrame) -> pd.DataFrame:
     """No customer gets an increase and a hold together: an increase for a customer whose orders stay held
     (past due, or over a limit the increase does not cover) is deferred -- the current limit is kept and
-    the rationale says the increase is reconsidered once the held amount is paid. Returns new limits."""
-    inc = (limits["action"].to_numpy(dtype=object) == "increase") & holds["order_hold"].to_numpy(dtype=bool)
+    the rationale says the increase is reconsidered once the held amount is paid (the rows of
+    :func:`held_increases`). Returns new limits."""
+    inc = held_increases(limits, holds)
     if not inc.any():
         return limits
     out = limits.copy()

@@ -25,6 +25,7 @@ from riskml.scoring.actions import (
     _index_previous,
     collections_track,
     defer_increases,
+    held_increases,
     order_holds,
     review_calendar,
     reviews_due,
@@ -146,12 +147,10 @@ def limits_and_holds(part: pd.DataFrame, ctx: CustomerContext, config: ScoringCo
     decided (an override): the freeze leaves them as decided; ``at_review`` as in :func:`suggest_limits_in`."""
     limits = suggest_limits_in(part, ctx, config, at_review) if limits is None else limits
     holds = order_holds(part, limits, config.actions, ctx.grades, ctx.personas, ctx.collections)
-    resolved = defer_increases(limits, holds)
-    if resolved is not limits:
+    rows = np.flatnonzero(held_increases(limits, holds))
+    if len(rows):
         # only the deferred rows changed their limits; holds are decided row by row, so only theirs are redone
-        rows = np.flatnonzero((limits["action"].to_numpy(dtype=object) == "increase")
-                              & holds["order_hold"].to_numpy(dtype=bool))
-        limits = resolved
+        limits = defer_increases(limits, holds)
         redone = order_holds(part.iloc[rows].reset_index(drop=True), limits.iloc[rows].reset_index(drop=True),
                              config.actions, np.asarray(ctx.grades)[rows], np.asarray(ctx.personas)[rows],
                              np.asarray(ctx.collections)[rows])
