@@ -14,6 +14,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import expit, logit
 
 from riskml.config import PersonaPolicy, ThinFileRule
+from riskml.explain.explainer import pd_and_contributions
 from riskml.features.personas import PERSONA_COLUMNS, assign_personas, thin_file_mask
 from riskml.modeling.calibration import SegmentCalibrator, fit_offset, fit_segment_calibrator
 from riskml.modeling.model import MANIFEST, RiskModel, manifest_of
@@ -111,7 +112,7 @@ def test_saved_as_json_and_identical_after_loading(small_data, small_result, tmp
     loaded = RiskModel.load(tmp_path / "m")
     assert np.array_equal(loaded.predict_pd(X), model.predict_pd(X))
     # the one-pass PD (scoring, pyfunc) is the same PD
-    p, _ = loaded.predict_pd_and_contributions(X)
+    p, _ = pd_and_contributions(loaded, X, "pred_contrib")
     assert p == pytest.approx(model.predict_pd(X), abs=1e-12)
     # extra columns (the whole feature table, as scoring passes it) change nothing: only the model's inputs count
     full = small_data.frame.loc[small_result.split.test].drop(columns=KEYS)

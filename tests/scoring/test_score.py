@@ -133,7 +133,8 @@ def test_model_failure_on_one_row_does_not_sink_the_batch(small_features, tiny_m
     assert s["scored"].sum() == len(s) - 1 and not s["scored"].iloc[11]
     assert s["score_error"].iloc[11] == "model failed on this row: ValueError: boom"
     same = s.drop(index=[11])
-    # this wrapper has no predict_pd_and_contributions: its PD is the tree walk's (equal up to rounding)
+    # this wrapper is not a RiskModel, so not explained by the explainer layer: its PD is the tree walk's
+    # (equal up to rounding)
     assert np.allclose(same["pd"].to_numpy(), batch.scores.drop(index=[11])["pd"].to_numpy(), rtol=0, atol=1e-12)
 
 

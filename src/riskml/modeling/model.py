@@ -283,12 +283,6 @@ class RiskModel:
         prepared = self.prepare(X)
         return np.asarray(self.booster_.predict(prepared, pred_contrib=True), dtype="float64")
 
-    def predict_pd_and_contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Calibrated PD and ``pred_contrib`` contributions in one pass: the raw score is the row sum of the
-        contributions (TreeSHAP is exact: they add up to the booster's raw score), so no second tree walk."""
-        contrib = self.contributions(X)
-        return self.pd_from_raw(contrib.sum(axis=1), X), contrib
-
     @property
     def medians(self) -> dict[str, float]:
         """Training medians per numeric feature (reason codes compare a customer with them)."""
