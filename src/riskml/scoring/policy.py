@@ -55,8 +55,7 @@ DECISION_COLUMNS = (
 # actions that are adverse to the customer (with an order hold: the letter states the reasons)
 ADVERSE_ACTIONS = ("decrease", "revoke", "collections")
 
-# the persona codes the decision rules are written against, from the codes riskml.scoring.personas returns
-# today (one place: once the personas module returns these codes itself, this map is the identity)
+
 def adverse_action_notice(frame: pd.DataFrame, action: np.ndarray, hold: np.ndarray, policy: NoticePolicy) -> np.ndarray:
     """Whether the customer's letter carries the ECOA / Regulation B statement of specific reasons: an
     adverse decision (a decrease, revoke, collections track or order hold) for a customer in one of
