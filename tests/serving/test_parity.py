@@ -1,8 +1,8 @@
 """The order-time check decides as the batch policy: for random customers, orders, orders released since the
 scoring and limit overrides, :func:`riskml.serving.book.check_orders` (the customer's context computed once,
 the limit and hold rules per order) gives what :func:`riskml.scoring.policy.apply_policy` gives on the
-customer's feature row with the same exposure, open orders and limit. And an override lifting a revoke
-re-decides the holds the revoke covered."""
+customer's feature row with the same exposure and open orders (and the same limit override, through
+``apply_policy(..., overrides=)``). And an override lifting a revoke re-decides the holds the revoke covered."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def book_and_rows(small_ledger) -> tuple[Book, pd.DataFrame, np.ndarray]:
 def _expected(book: Book, feats: pd.DataFrame, p: np.ndarray, picks: list[tuple[int, float, float, float | None]],
               ) -> pd.DataFrame:
     """apply_policy on each pick's row: the customer's features (or the new-account row) with the released
-    orders and the order added to the exposure and the open orders, and the override's limit."""
+    orders and the order added to the exposure and the open orders, and the override's limit (a row with a limit
+    override on its own: overrides are per customer)."""
     rows, pds = [], []
     for i, since, amount, limit in picks:
         if i < len(feats):
@@ -52,12 +53,19 @@ def _expected(book: Book, feats: pd.DataFrame, p: np.ndarray, picks: list[tuple[
             pds.append(math.nan)
         row["exposure"] = float(np.nan_to_num(row["exposure"], nan=0.0)) + since + amount
         row["open_orders_amount"] = float(np.nan_to_num(row["open_orders_amount"], nan=0.0)) + since + amount
-        if limit is not None:
-            row["credit_limit"] = limit
         rows.append(row)
     frame = pd.DataFrame(rows)
     frame["as_of"] = AS_OF
-    return apply_policy(frame, np.array(pds, dtype="float64"), CFG)
+    out = apply_policy(frame, np.array(pds, dtype="float64"), CFG)
+    parts = [out.iloc[[k]] if limit is None else
+             apply_policy(frame.iloc[[k]], np.array(pds[k:k + 1], dtype="float64"), CFG,
+                          overrides={str(frame["customer_id"].iloc[k]): {"limit": _limit_override(limit)}})[out.columns]
+             for k, (*_, limit) in enumerate(picks)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _limit_override(limit: float) -> OverrideView:
+    return OverrideView(id=1, kind="limit", limit=limit, approver="fd", approver_level="finance_director")
 
 
 picks_strategy = st.lists(
@@ -78,7 +86,7 @@ def test_the_check_decides_as_apply_policy(book_and_rows, raw) -> None:
         limit = None if limit_f is None else round(limit_f * scale, 2)
         picks.append((i, round(since_f * scale, 2), round(amount_f * scale, 2) + 0.01, limit))
     orders = [OrderInput(str(feats["customer_id"].iloc[i]) if i < n else "NEW", amount, since,
-                         (OverrideView(id=1, kind="limit", limit=limit),) if limit is not None else ())
+                         (_limit_override(limit),) if limit is not None else ())
               for i, since, amount, limit in picks]
     got = check_orders(book, orders)
     want = _expected(book, feats, p, picks)
@@ -102,7 +110,7 @@ def test_lifting_a_revoke_decides_the_other_holds(book_and_rows) -> None:
     released (no past due), one beyond it is held over the limit with the policy's release amount -- the
     same decision the policy takes for the customer when it does not revoke."""
     book, feats, p = book_and_rows
-    keep = (OverrideView(id=9, kind="action", action="keep", approver="mgr"),)
+    keep = (OverrideView(id=9, kind="action", action="keep", approver="mgr", approver_level="finance_director"),)
     probe = check_orders(book, [OrderInput(c, 1.0) for c in feats["customer_id"].astype(str)])
     revoked = [r for r in probe if r["reason_codes"] == ["revoked"] and r["limit"] and r["limit"] > 0]
     assert revoked, "the fixture should hold revoked customers with a limit"
@@ -120,7 +128,7 @@ def test_lifting_a_revoke_decides_the_other_holds(book_and_rows) -> None:
     assert over["decision"] == "soft_hold" and over["reason_codes"] == ["over_limit"]
     assert 0 < over["release_amount"] < big
     # imposing a revoke holds even a small order, with what releases it (everything owed + the orders)
-    revoke = (OverrideView(id=10, kind="action", action="revoke", approver="mgr"),)
+    revoke = (OverrideView(id=10, kind="action", action="revoke", approver="mgr", approver_level="finance_director"),)
     clean = next(x for x in probe if x["decision"] == "release")
     held = check_orders(book, [OrderInput(clean["customer_id"], 5.0, 0.0, revoke)])[0]
     assert held["decision"] == "hard_hold" and "revoked" in held["reason_codes"] and held["action"] == "revoke"

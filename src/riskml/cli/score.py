@@ -113,14 +113,16 @@ def score(
     fingerprint = ledger.until(as_of_ts).fingerprint()
 
     n = len(feats)
+    active = _active_overrides(overrides_db, as_of_ts) if overrides_db is not None else None
     with _progress(n, show=n >= PROGRESS_MIN_ROWS) as bar:
         task = bar.add_task("scoring", total=n)
         result = score_customers(
             feats, model, scoring_config, info, previous=prev, data_fingerprint=fingerprint,
             specs=feature_specs(extra), progress=lambda done, total: bar.update(task, completed=done),
+            overrides=active,
         )
-    if overrides_db is not None:
-        result = _with_overrides(result, overrides_db, as_of_ts)
+    if active is not None:
+        _print_overrides(result.scores)
     written = write_outputs(result, out, cpath)
 
     summary = summarise(result.scores, scoring_config.master_scale)
@@ -130,11 +132,8 @@ def score(
     console.print(f"wrote {n:,} customers as of {as_of_ts.date()} to {written[0]} and contributions to {written[1]}")
 
 
-def _with_overrides(result: Any, db: str, as_of: Any) -> Any:
-    """The scores with the overrides of the service's database that are active on ``as_of`` applied."""
-    from dataclasses import replace
-
-    from riskml.scoring.overrides import apply_overrides
+def _active_overrides(db: str, as_of: Any) -> Any:
+    """The overrides of the service's database active on ``as_of`` (with the orders released under each by then)."""
     from riskml.serving import require_extra
 
     require_extra()
@@ -143,7 +142,16 @@ def _with_overrides(result: Any, db: str, as_of: Any) -> Any:
 
     active = active_overrides_frame(open_database(db), as_of)
     console.print(f"{len(active):,} overrides active on {as_of.date()} from {db}")
-    return replace(result, scores=apply_overrides(result.scores, active))
+    return active
+
+
+def _print_overrides(scores: Any) -> None:
+    """How many customers the overrides changed, and those that no longer apply."""
+    ids = scores["override_ids"].astype(str)
+    skipped = scores["override_skipped"].astype(str)
+    console.print(f"overrides applied to {int((ids != '').sum()):,} customers (override_* columns)")
+    for cid, text in zip(scores.loc[skipped != "", "customer_id"], skipped[skipped != ""], strict=True):
+        err_console.print(f"warning: customer {cid}: {text}")
 
 
 def register(app: typer.Typer) -> None:

@@ -3,33 +3,47 @@
 An override is granted by an approver (``riskml serve``, ``POST /v1/overrides``) for one customer and
 one of three kinds:
 
-- ``limit``: the customer trades on ``limit`` (the limit the order-time check measures exposure against,
-  and the limit the batch scores suggest setting);
-- ``action``: ``keep`` (lift a ``revoke``: the customer keeps open terms) or ``revoke`` (cash in advance);
+- ``limit``: the customer trades on ``limit``: the limit the exposure is measured against (over-limit hold,
+  its release amount) and the limit the batch scores suggest setting;
+- ``action``: ``keep`` (lift a ``revoke``: the customer keeps open terms, and the past-due and over-limit
+  holds the revoke covered apply again) or ``revoke`` (cash in advance);
 - ``hold_release``: orders are released despite a hold (up to ``max_amount`` of orders when given).
 
 It is active on a date ``d`` when ``effective_from <= d <= expires_on`` (dates, inclusive; no expiry
 date means no end) and it was not withdrawn. The service judges this against the order date, the batch
 scoring run against its as-of date: neither reads the clock.
 
-:func:`apply_overrides` lays the active overrides over a scores frame (the output of ``riskml score``):
-the policy's own figures stay in ``policy_*`` columns and the override in ``override_*`` columns.
+Overrides go *into* the policy, for the order-time check and the batch alike
+(:func:`riskml.scoring.policy.limits_and_holds_overridden`, called by ``apply_policy(..., overrides=)`` and
+by :func:`riskml.serving.book.check_orders`): this module holds their rules, written once -- which
+overrides still apply (:func:`override_levels`, :func:`release_levels`, :func:`release_applies`: an
+override whose approver's level no longer allows what it grants stops applying), how an action override
+replaces the limit policy's revoke (:func:`override_revokes`) and how a limit override sets the limit
+(:func:`set_limit_overrides`, :func:`restate_limits`).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+
+from riskml.config import ApprovalPolicy, ScoringConfig
+from riskml.scoring.approvals import NO_APPROVAL, level_allows, level_names, required_levels
 
 OVERRIDE_KINDS = ("limit", "action", "hold_release")
 OVERRIDE_ACTIONS = ("keep", "revoke")
 # the columns an overrides frame carries (one row per active override)
 OVERRIDE_INPUT_COLUMNS = ("override_id", "customer_id", "kind", "limit", "action", "max_amount", "reason",
                           "approver", "approver_level", "effective_from", "expires_on")
-# the columns apply_overrides adds to the scores
+# the columns ``apply_policy(..., overrides=)`` adds to the decisions (and ``riskml score --overrides-db`` to
+# the scores): the overrides that apply, those that no longer do and why, and the policy's own figures
 OVERRIDE_COLUMNS = ("override_ids", "override_kinds", "override_limit", "override_action", "override_hold_release",
-                    "override_reason", "override_approver", "override_expires_on", "policy_suggested_limit",
-                    "policy_action", "policy_order_hold")
+                    "override_reason", "override_approver", "override_expires_on", "override_skipped",
+                    "policy_suggested_limit", "policy_action", "policy_order_hold")
 
 
 def is_active(effective_from: object, expires_on: object, on: object, withdrawn: bool = False) -> bool:
@@ -55,103 +69,214 @@ def active_overrides(overrides: pd.DataFrame, on: object) -> pd.DataFrame:
     return act.drop_duplicates(["customer_id", "kind"], keep="last").reset_index(drop=True)
 
 
-def _limit_action(current: float, new: float) -> str:
-    if not np.isfinite(current):
+
+
+@dataclass(frozen=True)
+class ActiveOverride:
+    """An active override as the policy uses it (the service's ``OverrideView``)."""
+
+    id: int
+    kind: str
+    limit: float | None = None
+    action: str | None = None
+    max_amount: float | None = None
+    approver: str = ""
+    approver_level: str = ""
+    used: float = 0.0  # orders already released under it (a hold release with a max_amount)
+    reason: str = ""
+    expires_on: str = ""  # ISO date, "" for none
+
+    @property
+    def note(self) -> str:
+        """How the decision texts name it."""
+        return f"override #{self.id} ({self.approver})"
+
+
+def _float(v: object) -> float | None:
+    return None if v is None or pd.isna(v) else float(v)  # type: ignore[arg-type]
+
+
+def _text(v: object) -> str:
+    return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)  # type: ignore[arg-type]
+
+
+def overrides_by_customer(overrides: pd.DataFrame | None) -> dict[str, dict[str, ActiveOverride]]:
+    """The active ``overrides`` (:data:`OVERRIDE_INPUT_COLUMNS`, optionally ``used``; filtered with
+    :func:`active_overrides`) per customer id and kind (the last row of a kind wins)."""
+    out: dict[str, dict[str, ActiveOverride]] = {}
+    if overrides is None or not len(overrides):
+        return out
+    for r in overrides.to_dict("records"):
+        expires = r.get("expires_on")
+        ov = ActiveOverride(
+            id=int(r["override_id"]), kind=str(r["kind"]), limit=_float(r.get("limit")), action=_text(r.get("action")) or None,
+            max_amount=_float(r.get("max_amount")), approver=_text(r.get("approver")),
+            approver_level=_text(r.get("approver_level")), used=_float(r.get("used")) or 0.0,
+            reason=_text(r.get("reason")),
+            expires_on="" if expires is None or pd.isna(expires) else str(pd.Timestamp(expires).date()))
+        out.setdefault(str(r["customer_id"]), {})[ov.kind] = ov
+    return out
+
+
+def limit_action(current: float, new: float) -> str:
+    """The limit action that takes a limit of ``current`` (NaN: none on file) to ``new``."""
+    if not math.isfinite(current):
         return "set"
     if new > current:
         return "increase"
     return "decrease" if new < current else "keep"
 
 
-def apply_overrides(scores: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
-    """``scores`` with the active ``overrides`` (:data:`OVERRIDE_INPUT_COLUMNS`, already filtered with
-    :func:`active_overrides`) applied, and :data:`OVERRIDE_COLUMNS` added (empty where none applies).
+def level_suffices(approver: str, required: str, policy: ApprovalPolicy) -> bool:
+    """Whether an approver of level ``approver`` may grant what needs ``required`` (a level the config no longer
+    names allows nothing that needs approval)."""
+    try:
+        return level_allows(approver, required, policy)
+    except ValueError:
+        return required == NO_APPROVAL
 
-    - ``limit``: ``suggested_limit`` becomes the override's limit; ``limit_change`` and ``action`` follow;
-    - ``action`` ``keep``: a ``revoke`` becomes ``keep`` and its ``revoked`` hold is lifted; ``revoke``:
-      action ``revoke`` and a ``revoked`` hold;
-    - ``hold_release``: ``order_hold`` False (the codes stay in ``hold_codes`` for the record).
 
-    Customers without an override are unchanged; the row order and every other column are kept."""
-    out = scores.copy()
-    n = len(out)
-    ids = out["customer_id"].astype(str).to_numpy()
-    pos = {c: i for i, c in enumerate(ids)}
-    cols: dict[str, np.ndarray] = {
-        "override_ids": np.full(n, "", dtype=object), "override_kinds": np.full(n, "", dtype=object),
-        "override_limit": np.full(n, np.nan), "override_action": np.full(n, "", dtype=object),
-        "override_hold_release": np.zeros(n, dtype=bool), "override_reason": np.full(n, "", dtype=object),
-        "override_approver": np.full(n, "", dtype=object), "override_expires_on": np.full(n, "", dtype=object),
-    }
+def override_levels(kinds: Sequence[str], current: np.ndarray, new_limit: np.ndarray, grades: np.ndarray,
+                    config: ScoringConfig) -> np.ndarray:
+    """The approval level a ``limit`` or ``action`` override needs (:func:`~riskml.scoring.approvals.required_levels`),
+    by the customer's limit on file ``current`` (NaN: none), the override's ``new_limit`` and the grade: a limit by
+    its size, its change and the grade; imposing or lifting a revoke the authority to revoke. The rule for
+    granting one (the service) and for applying it (the service's checks and the batch): an override whose
+    approver's level no longer suffices (e.g. the grade moved) stops applying."""
+    cur = np.asarray(current, dtype="float64")
+    new = np.asarray(new_limit, dtype="float64")
+    is_limit = np.asarray(np.asarray(kinds, dtype=object) == "limit", dtype=bool)
+    act = np.asarray([limit_action(float(c), float(n)) if k else "revoke"
+                      for k, c, n in zip(is_limit.tolist(), cur.tolist(), new.tolist(), strict=True)], dtype=object)
+    return required_levels(act, cur, np.where(is_limit, new, 0.0), np.array([g or "" for g in grades], dtype=object),
+                           config.approvals, config.master_scale)
+
+
+def release_levels(hold_type: np.ndarray, limit: np.ndarray, grade: np.ndarray, config: ScoringConfig) -> np.ndarray:
+    """The approval level that may release a hold of each ``hold_type`` (none: no approval; a soft hold: at
+    least the lowest level), by :func:`~riskml.scoring.approvals.required_levels` at the limit in force."""
+    hold_type = np.asarray(hold_type, dtype=object)
+    n = len(hold_type)
+    lvl = required_levels(np.full(n, "keep", dtype=object), np.asarray(limit, dtype="float64"),
+                          np.asarray(limit, dtype="float64"), np.array([g or "" for g in grade], dtype=object),
+                          config.approvals, config.master_scale, hold_type=hold_type)
+    lowest = level_names(config.approvals)[0]
+    return np.array([NO_APPROVAL if h == "none" else (v or lowest) for h, v in zip(hold_type, lvl, strict=True)],
+                    dtype=object)
+
+
+def release_level(hold_type: str, limit: float, grade: str, config: ScoringConfig) -> str:
+    """:func:`release_levels` of one hold."""
+    return str(release_levels(np.array([hold_type], dtype=object), np.array([limit]), np.array([grade], dtype=object),
+                              config)[0])
+
+
+def release_room(ov: ActiveOverride) -> float:
+    """What a ``hold_release`` override may still release (inf without a ``max_amount``)."""
+    return math.inf if ov.max_amount is None else ov.max_amount - ov.used
+
+
+def release_applies(ov: ActiveOverride, needed: str, amount: float, policy: ApprovalPolicy) -> bool:
+    """Whether a ``hold_release`` override releases a hold that needs ``needed`` to release, for an order of
+    ``amount`` (the batch: 0, the customer's state): its approver's level may release that hold (a hold that
+    turned hard needs ``may_release_hard_hold``) and the order fits in what is left of ``max_amount`` (nothing
+    left: nothing released)."""
+    room = release_room(ov)
+    return level_suffices(ov.approver_level, needed, policy) and room > 1e-9 and amount <= room + 1e-9
+
+
+def release_text(ov: ActiveOverride) -> str:
+    """The hold text a release by ``ov`` adds."""
+    return f"released by {ov.note}"
+
+
+def override_revokes(limits: pd.DataFrame, actions: Sequence[ActiveOverride | None]) -> pd.DataFrame:
+    """The limit policy's output with a person's revoke decision laid over it: ``revoke`` makes the action
+    ``revoke`` (its reason the override); ``keep`` lifts a revoke (action ``keep``, the current limit kept).
+    The holds are then decided on it by the policy (:func:`~riskml.scoring.policy.limits_and_holds`)."""
+    out = limits.copy()
+    revoked = out["revoked"].to_numpy(dtype=bool).copy()
+    action = out["action"].to_numpy(dtype=object).copy()
+    reason = out["revoke_reason"].to_numpy(dtype=object).copy()
     suggested = out["suggested_limit"].to_numpy("float64").copy()
+    change = out["limit_change"].to_numpy("float64").copy()
+    rationale = out["limit_rationale"].to_numpy(dtype=object).copy()
     current = out["current_limit"].to_numpy("float64")
-    action = out["action"].astype(object).to_numpy().copy()
-    hold = out["order_hold"].to_numpy(bool).copy()
-    hold_codes = out["hold_codes"].astype(object).fillna("").to_numpy().copy() if "hold_codes" in out else \
-        np.full(n, "", dtype=object)
-    hold_reason = out["hold_reason"].astype(object).fillna("").to_numpy().copy()
-    rationale = out["limit_rationale"].astype(object).fillna("").to_numpy().copy() if "limit_rationale" in out \
-        else None
-    policy = {"policy_suggested_limit": suggested.copy(), "policy_action": action.copy(),
-              "policy_order_hold": hold.copy()}
-
-    def add(col: str, i: int, text: str) -> None:
-        cols[col][i] = text if not cols[col][i] else f"{cols[col][i]}; {text}"
-
-    order = {"action": 0, "limit": 1, "hold_release": 2}  # a release judges the hold the other kinds leave
-    rows = sorted(overrides.to_dict("records"), key=lambda r: (order.get(str(r["kind"]), 9), int(r["override_id"])))
-    for r in rows:
-        i = pos.get(str(r["customer_id"]))
-        if i is None:
+    for k, ov in enumerate(actions):
+        if ov is None:
             continue
-        kind = str(r["kind"])
-        expires = "" if r.get("expires_on") is None or pd.isna(r.get("expires_on")) else \
-            str(pd.Timestamp(r["expires_on"]).date())
-        note = f"override #{r['override_id']} by {r['approver']}: {r['reason']}"
-        add("override_ids", i, str(r["override_id"]))
-        add("override_kinds", i, kind)
-        add("override_reason", i, str(r["reason"]))
-        add("override_approver", i, str(r["approver"]))
-        add("override_expires_on", i, expires or "none")
-        if kind == "limit":
-            new = float(r["limit"])
-            cols["override_limit"][i] = new
-            suggested[i] = new
-            action[i] = _limit_action(current[i], new)
-            if rationale is not None:
-                rationale[i] = f"{note} (policy: {rationale[i]})" if rationale[i] else note
-        elif kind == "action":
-            act = str(r["action"])
-            cols["override_action"][i] = act
-            codes = [c for c in str(hold_codes[i]).split(";") if c]
-            if act == "revoke":
-                action[i] = "revoke"
-                if "revoked" not in codes:
-                    codes.append("revoked")
-                    hold_reason[i] = "; ".join(t for t in (hold_reason[i], f"credit terms revoked: {note}") if t)
-            elif action[i] == "revoke":
-                action[i] = "keep"
-                suggested[i] = current[i] if np.isfinite(current[i]) else suggested[i]
-                codes = [c for c in codes if c != "revoked"]
-                hold_reason[i] = "; ".join(t for t in str(hold_reason[i]).split("; ")
-                                           if t and not t.startswith("credit terms revoked"))
-            hold_codes[i] = ";".join(codes)
-            hold[i] = bool(codes)
-        elif kind == "hold_release":
-            cols["override_hold_release"][i] = True
-            if hold[i]:
-                hold_reason[i] = f"released by {note} (held: {hold_reason[i]})"
-            hold[i] = False
+        if ov.action == "revoke":
+            revoked[k], action[k] = True, "revoke"
+            reason[k] = f"by {ov.note}"
+            suggested[k] = 0.0
+            change[k] = -current[k] if math.isfinite(current[k]) else math.nan
+            rationale[k] = f"revoked by {ov.note}: {ov.reason} (policy: {rationale[k]})" if ov.reason else \
+                f"revoked by {ov.note} (policy: {rationale[k]})"
+        elif ov.action == "keep" and (revoked[k] or action[k] == "revoke"):
+            revoked[k], action[k], reason[k] = False, "keep", ""
+            if math.isfinite(current[k]):
+                suggested[k], change[k] = current[k], 0.0
+            rationale[k] = f"revoke lifted by {ov.note}: {ov.reason} (policy: {rationale[k]})" if ov.reason else \
+                f"revoke lifted by {ov.note} (policy: {rationale[k]})"
+    out["revoked"] = revoked
+    out["action"] = pd.Series(action, index=out.index, dtype=object)
+    out["revoke_reason"] = pd.Series(reason, index=out.index, dtype=object)
     out["suggested_limit"] = suggested
-    with np.errstate(invalid="ignore"):
-        out["limit_change"] = np.where(np.isfinite(current), suggested - current, out["limit_change"].to_numpy("float64"))
-    out["action"] = pd.Series(action, index=out.index, dtype="str")
-    out["order_hold"] = hold
-    out["hold_reason"] = pd.Series(hold_reason, index=out.index, dtype="str")
-    if "hold_codes" in out:
-        out["hold_codes"] = pd.Series(hold_codes, index=out.index, dtype="str")
-    if rationale is not None:
-        out["limit_rationale"] = pd.Series(rationale, index=out.index, dtype="str")
-    for c, v in {**cols, **policy}.items():
-        out[c] = pd.Series(v, index=out.index, dtype="str") if v.dtype == object else v
+    out["limit_change"] = change
+    out["limit_rationale"] = pd.Series(rationale, index=out.index, dtype=object)
+    return out
+
+
+def set_limit_overrides(limits: pd.DataFrame, limit_ovs: Sequence[ActiveOverride | None]) -> tuple[pd.DataFrame, np.ndarray]:
+    """(limits, rows set): the limit policy's output (decided with the override's limit as the limit on file)
+    with each ``limit`` override's limit as the suggested limit (action ``keep`` of the limit in force, so no
+    suggested increase covers an exposure over it and no freeze or deferral moves it), except where the terms are
+    revoked or the customer is on the collections track (those outrank a limit: lifting a revoke is an ``action``
+    override's, which needs the authority to revoke). Restate the rows against the limit on file with
+    :func:`restate_limits` once the holds are decided."""
+    out = limits.copy()
+    n = len(out)
+    revoked = out["revoked"].to_numpy(dtype=bool)
+    action = out["action"].to_numpy(dtype=object).copy()
+    rows = np.array([ov is not None for ov in limit_ovs], dtype=bool) & ~revoked & (action != "collections") \
+        if n else np.zeros(0, dtype=bool)
+    if not rows.any():
+        return limits, rows
+    suggested = out["suggested_limit"].to_numpy("float64").copy()
+    change = out["limit_change"].to_numpy("float64").copy()
+    rationale = out["limit_rationale"].to_numpy(dtype=object).copy()
+    for k in np.flatnonzero(rows):
+        ov = limit_ovs[int(k)]
+        assert ov is not None and ov.limit is not None
+        suggested[k], change[k], action[k] = ov.limit, 0.0, "keep"
+        why = f": {ov.reason}" if ov.reason else ""
+        rationale[k] = f"limit {ov.limit:,.0f} set by {ov.note}{why} (policy on that limit: {rationale[k]})"
+    out["suggested_limit"] = suggested
+    out["limit_change"] = change
+    out["action"] = pd.Series(action, index=out.index, dtype=object)
+    out["limit_rationale"] = pd.Series(rationale, index=out.index, dtype=object)
+    return out, rows
+
+
+def restate_limits(limits: pd.DataFrame, rows: np.ndarray, set_rows: np.ndarray, on_file: np.ndarray) -> pd.DataFrame:
+    """``limits`` (decided with a ``limit`` override's limit as the limit on file on ``rows``) restated against the
+    limit on file (``on_file``, NaN: none): ``current_limit`` the one on file and ``limit_change`` the move to the
+    suggested limit; on the rows :func:`set_limit_overrides` set, the ``action`` too (increase / decrease / keep /
+    set to the override's limit)."""
+    if not rows.any():
+        return limits
+    out = limits.copy()
+    cur = out["current_limit"].to_numpy("float64").copy()
+    change = out["limit_change"].to_numpy("float64").copy()
+    action = out["action"].to_numpy(dtype=object).copy()
+    sug = out["suggested_limit"].to_numpy("float64")
+    on_file = np.asarray(on_file, dtype="float64")
+    for k in np.flatnonzero(rows):
+        cur[k] = on_file[k]
+        change[k] = sug[k] - on_file[k] if math.isfinite(on_file[k]) else math.nan
+        if set_rows[k]:
+            action[k] = limit_action(on_file[k], sug[k])
+    out["current_limit"] = cur
+    out["limit_change"] = change
+    out["action"] = pd.Series(action, index=out.index, dtype=object)
     return out

@@ -13,6 +13,7 @@ current limit and get an urgent review with the reason (``errors``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -34,6 +35,20 @@ from riskml.scoring.approvals import required_levels
 from riskml.scoring.grades import assign_grades
 from riskml.scoring.limits import LIMIT_COLUMNS, freeze_limits, monthly_sales, suggest_limits
 from riskml.scoring.money import cents, decision_money, segment_rates
+from riskml.scoring.overrides import (
+    OVERRIDE_COLUMNS,
+    ActiveOverride,
+    level_suffices,
+    override_levels,
+    override_revokes,
+    overrides_by_customer,
+    release_applies,
+    release_levels,
+    release_room,
+    release_text,
+    restate_limits,
+    set_limit_overrides,
+)
 from riskml.scoring.personas import PERSONA_COLUMNS, assign_personas, thin_file_mask, usual_lateness_days
 from riskml.scoring.treatment import treatments
 
@@ -166,6 +181,147 @@ def limits_and_holds(part: pd.DataFrame, ctx: CustomerContext, config: ScoringCo
     return limits, holds
 
 
+@dataclass(frozen=True)
+class OverriddenLimits:
+    """:func:`limits_and_holds_overridden`'s result: the limits and holds, the limit in force of each row (a
+    ``limit`` override's where one applies, else the one on file), and per row the ``limit`` / ``action``
+    overrides that apply and the texts of those that no longer do."""
+
+    limits: pd.DataFrame
+    holds: pd.DataFrame
+    limit: np.ndarray
+    applied: list[list[ActiveOverride]]
+    skipped: list[list[str]]
+
+
+def limits_and_holds_overridden(part: pd.DataFrame, ctx: CustomerContext, config: ScoringConfig,
+                                overrides: Sequence[Mapping[str, ActiveOverride]],
+                                at_review: np.ndarray | None = None) -> OverriddenLimits:
+    """:func:`limits_and_holds` with each row's active overrides (kind -> override) going into the policy -- the
+    one implementation of overrides, for the order-time check and the batch (``apply_policy(..., overrides=)``):
+
+    1. a ``limit`` or ``action`` override applies while its approver's level allows it
+       (:func:`~riskml.scoring.overrides.override_levels` by the limit on file and the grade), else it is skipped;
+    2. a ``limit`` override's limit is the limit on file the limit policy and the holds read (the exposure is
+       measured against it: over-limit hold and release amount);
+    3. an ``action`` override replaces the limit policy's revoke decision
+       (:func:`~riskml.scoring.overrides.override_revokes`), and a ``limit`` override sets the suggested limit
+       (:func:`~riskml.scoring.overrides.set_limit_overrides`) before the holds are decided; the freeze leaves
+       both as decided;
+    4. the rows are restated against the limit on file (:func:`~riskml.scoring.overrides.restate_limits`).
+
+    A ``hold_release`` override is judged on the hold decided here by
+    :func:`~riskml.scoring.overrides.release_applies` (by the caller: it depends on the order's amount)."""
+    n = len(part)
+    on_file = pd.to_numeric(part["credit_limit"], errors="coerce").to_numpy("float64") if n else np.zeros(0)
+    lim_ovs: list[ActiveOverride | None] = [o.get("limit") for o in overrides]
+    act_ovs: list[ActiveOverride | None] = [o.get("action") for o in overrides]
+    applied: list[list[ActiveOverride]] = [[] for _ in range(n)]
+    skipped: list[list[str]] = [[] for _ in range(n)]
+    todo = [(k, ov) for k in range(n) for ov in (lim_ovs[k], act_ovs[k]) if ov is not None]
+    if todo:
+        rows = np.array([k for k, _ in todo], dtype=np.int64)
+        needed = override_levels([ov.kind for _, ov in todo], on_file[rows],
+                                 np.array([np.nan if ov.limit is None else ov.limit for _, ov in todo], dtype="float64"),
+                                 np.asarray(ctx.grades, dtype=object)[rows], config)
+        for (k, ov), need in zip(todo, needed, strict=True):
+            if (ov.kind == "limit" and ov.limit is None) or not level_suffices(ov.approver_level, str(need),
+                                                                               config.approvals):
+                skipped[k].append(f"{ov.note} ({ov.kind}) not applied: it needs {need}; the approver's level is "
+                                  f"{ov.approver_level or 'none'}")
+                (lim_ovs if ov.kind == "limit" else act_ovs)[k] = None
+            else:
+                applied[k].append(ov)
+    has_limit = np.array([ov is not None for ov in lim_ovs], dtype=bool)
+    limit = on_file.copy()
+    if has_limit.any():
+        limit[has_limit] = [ov.limit for ov in lim_ovs if ov is not None]
+        part = part.assign(credit_limit=limit)
+    limits = suggest_limits_in(part, ctx, config, at_review)
+    has_action = np.array([ov is not None for ov in act_ovs], dtype=bool)
+    if has_action.any():
+        limits = override_revokes(limits, act_ovs)
+    limits, set_rows = set_limit_overrides(limits, lim_ovs)
+    decided = has_action | set_rows
+    limits, holds = limits_and_holds(part, ctx, config, limits, decided if decided.any() else None)
+    limits = restate_limits(limits, has_limit, set_rows, on_file)
+    return OverriddenLimits(limits, holds, limit, applied, skipped)
+
+
+def _splice(frame: pd.DataFrame, rows: np.ndarray, sub: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its ``rows`` (positions) replaced by the rows of ``sub`` (same columns)."""
+    out = frame.copy()
+    for col in frame.columns:
+        values = frame[col].to_numpy().copy()
+        values[rows] = sub[col].to_numpy(dtype=values.dtype)
+        out[col] = pd.Series(values, index=frame.index, dtype=frame[col].dtype)
+    return out
+
+
+def _apply_overrides(part: pd.DataFrame, ctx: CustomerContext, config: ScoringConfig, limits: pd.DataFrame,
+                     holds: pd.DataFrame, overrides: pd.DataFrame | Mapping[str, Mapping[str, ActiveOverride]],
+                     at_review: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
+    """(limits, holds, the :data:`~riskml.scoring.overrides.OVERRIDE_COLUMNS`): the rows of customers with active
+    overrides re-decided by :func:`limits_and_holds_overridden` (the policy's own figures kept in ``policy_*``),
+    then their holds released by a ``hold_release`` override that still applies
+    (:func:`~riskml.scoring.overrides.release_applies` for the customer's state: an order of 0; a release
+    whose ``max_amount`` is used up by the orders released under it no longer applies)."""
+    n = len(part)
+    by = overrides_by_customer(overrides) if isinstance(overrides, pd.DataFrame) else overrides
+    ids = part["customer_id"].astype(str).to_numpy()
+    cols: dict[str, np.ndarray] = {
+        c: np.full(n, "", dtype=object) for c in OVERRIDE_COLUMNS
+        if c not in ("override_limit", "override_hold_release", "policy_suggested_limit", "policy_order_hold")}
+    cols["override_limit"] = np.full(n, np.nan)
+    cols["override_hold_release"] = np.zeros(n, dtype=bool)
+    cols["policy_suggested_limit"] = cents(limits["suggested_limit"].to_numpy("float64"))
+    cols["policy_action"] = limits["action"].to_numpy(dtype=object).copy()
+    cols["policy_order_hold"] = holds["order_hold"].to_numpy(dtype=bool).copy()
+    rows = np.array([k for k, c in enumerate(ids) if c in by], dtype=np.int64)
+    if not len(rows):
+        return limits, holds, cols
+    ovs = [by[ids[k]] for k in rows]
+    dec = limits_and_holds_overridden(part.iloc[rows].reset_index(drop=True), ctx.take(rows), config, ovs,
+                                      np.asarray(at_review)[rows])
+    sub_holds = dec.holds.copy()
+    hold = sub_holds["order_hold"].to_numpy(dtype=bool).copy()
+    reason = sub_holds["hold_reason"].to_numpy(dtype=object).copy()
+    hold_type = sub_holds["hold_type"].to_numpy(dtype=object)
+    needed = release_levels(hold_type, np.nan_to_num(dec.limit, nan=0.0), np.asarray(ctx.grades, dtype=object)[rows],
+                            config)
+    for k, (r, o) in enumerate(zip(rows, ovs, strict=True)):
+        listed = list(dec.applied[k])
+        skipped = list(dec.skipped[k])
+        rel = o.get("hold_release")
+        if rel is not None:
+            if not hold[k] or release_applies(rel, str(needed[k]), 0.0, config.approvals):
+                listed.append(rel)
+                if hold[k]:
+                    hold[k] = False
+                    reason[k] = "; ".join(t for t in (reason[k], release_text(rel)) if t)
+                    cols["override_hold_release"][r] = True
+            elif release_room(rel) <= 1e-9:
+                skipped.append(f"{rel.note} (hold_release) not applied: its max_amount {rel.max_amount:,.2f} is used up")
+            else:
+                skipped.append(f"{rel.note} (hold_release) not applied: the {hold_type[k]} hold needs {needed[k]}; "
+                               f"the approver's level is {rel.approver_level or 'none'}")
+        listed.sort(key=lambda v: v.id)
+        for col, values in (("override_ids", [str(v.id) for v in listed]), ("override_kinds", [v.kind for v in listed]),
+                            ("override_reason", [v.reason for v in listed]),
+                            ("override_approver", [v.approver for v in listed]),
+                            ("override_expires_on", [v.expires_on or "none" for v in listed]),
+                            ("override_skipped", skipped)):
+            cols[col][r] = "; ".join(values)
+        for v in listed:
+            if v.kind == "limit":
+                cols["override_limit"][r] = v.limit
+            elif v.kind == "action":
+                cols["override_action"][r] = v.action or ""
+    sub_holds["order_hold"] = hold
+    sub_holds["hold_reason"] = pd.Series(reason, index=sub_holds.index, dtype=object)
+    return _splice(limits, rows, dec.limits), _splice(holds, rows, sub_holds), cols
+
+
 def apply_policy(
     features: pd.DataFrame,
     pd_values: np.ndarray,
@@ -173,6 +329,7 @@ def apply_policy(
     previous: pd.DataFrame | None = None,
     scored: np.ndarray | None = None,
     errors: np.ndarray | None = None,
+    overrides: pd.DataFrame | Mapping[str, Mapping[str, ActiveOverride]] | None = None,
 ) -> pd.DataFrame:
     """Every decision for every row of ``features`` (one row per customer, with ``customer_id``,
     ``as_of`` and :data:`POLICY_INPUTS`), given the PD of each row.
@@ -180,6 +337,12 @@ def apply_policy(
     ``previous`` is the last scores output (``customer_id``, ``grade``, optionally ``as_of`` and
     ``dbt_avg_3m``), raw or as :func:`index_previous` returns it; ``scored`` marks rows with a valid PD
     (default: those with a finite PD) and ``errors`` says why the others could not be scored.
+
+    ``overrides``: the overrides active on the as-of date (the frame of
+    :func:`riskml.scoring.overrides.active_overrides`, or per customer id and kind); they go into the policy
+    as in the order-time check (:func:`limits_and_holds_overridden`, then a ``hold_release`` override releases
+    the hold it still may), and the result carries :data:`~riskml.scoring.overrides.OVERRIDE_COLUMNS` besides
+    (the policy's own figures in ``policy_*``). None: no override columns.
 
     The order: grades -> thin file -> persona -> collections track -> review calendar -> limits (persona-aware;
     between routine reviews only increases the customer uses) -> holds
@@ -203,6 +366,9 @@ def apply_policy(
     grades, personas, coll, sales, lgd, margin = ctx.grades, ctx.personas, ctx.collections, ctx.sales, ctx.lgd, ctx.margin
     calendar = review_calendar(part, grades, config.actions)  # read by the limits and the reviews
     limits, holds = limits_and_holds(part, ctx, config, at_review=calendar[0])
+    override_cols = None
+    if overrides is not None:
+        limits, holds, override_cols = _apply_overrides(part, ctx, config, limits, holds, overrides, calendar[0])
     reviews = reviews_due(part, grades, config.actions, config.master_scale, prev, scored, errors, limits, coll,
                           holds["order_hold"].to_numpy(dtype=bool), calendar)
     money = decision_money(part, p, limits, holds, sales, lgd, margin, config.limits, config.money)
@@ -241,4 +407,7 @@ def apply_policy(
     decided = pd.DataFrame({"action": pd.Series(action, dtype=object), "order_hold": order_hold,
                             "hold_codes": pd.Series(hold_codes, dtype=object)})
     out["treatment"] = treatments(personas, decided, config)[1]
+    if override_cols is not None:
+        for col in OVERRIDE_COLUMNS:
+            out[col] = override_cols[col]
     return out

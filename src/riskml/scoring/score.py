@@ -48,6 +48,7 @@ from riskml.modeling.model import RiskModel
 from riskml.scoring.actions import HOLD_CODES, PRIORITY_NAMES, REVIEW_CODES
 from riskml.scoring.grades import UNSCORED, grade_names
 from riskml.scoring.limits import ACTIONS
+from riskml.scoring.overrides import OVERRIDE_COLUMNS, ActiveOverride, overrides_by_customer
 from riskml.scoring.personas import PERSONAS
 from riskml.scoring.policy import (
     DECISION_COLUMNS,
@@ -277,6 +278,8 @@ class _Run:
     values: np.ndarray | None = None
     # in worker threads, LightGBM's OpenMP is held to one thread per block (see _one_openmp_thread)
     one_thread: Callable[[], Any] = contextlib.nullcontext
+    # the active overrides per customer id and kind (None: no override columns)
+    overrides: Mapping[str, Mapping[str, ActiveOverride]] | None = None
 
 
 @dataclass
@@ -321,8 +324,8 @@ def _score_block(run: _Run, start: int, stop: int) -> _Block:
     cols["reason_1"] = np.where(scored, cols["reason_1"],
                                 np.array(["Not scored: " + str(e) for e in errors], dtype=object))
 
-    decisions = apply_policy(part, pd_block, config, run.previous, scored, errors)
-    for col in DECISION_COLUMNS:
+    decisions = apply_policy(part, pd_block, config, run.previous, scored, errors, overrides=run.overrides)
+    for col in (*DECISION_COLUMNS, *(OVERRIDE_COLUMNS if run.overrides is not None else ())):
         s = decisions[col]
         # texts the policy's frame already holds as strings stay so (no round trip through Python objects)
         cols[col] = s.array if isinstance(s.dtype, pd.StringDtype) else s.to_numpy()
@@ -433,13 +436,17 @@ def score_customers(
     specs: Mapping[str, FeatureSpec] | None = None,
     with_contributions: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    overrides: pd.DataFrame | None = None,
 ) -> ScoreResult:
     """Score every customer of ``features`` (one row per customer, as built by ``build_features``).
 
     ``model_info["model_version"]`` is written to every row; ``previous`` is the last scores output
     (``customer_id``, ``grade``, optionally ``as_of`` and ``dbt_avg_3m``, see :func:`load_previous`) for the
     grade-move and DBT-jump reviews; ``specs`` the feature specs (default: the registry); ``progress`` is
-    called with (rows done, rows total) after each block, in order."""
+    called with (rows done, rows total) after each block, in order; ``overrides`` the overrides active on the
+    as-of date (:func:`riskml.scoring.overrides.active_overrides`): they go into the policy
+    (``apply_policy(..., overrides=)``) and the scores carry :data:`~riskml.scoring.overrides.OVERRIDE_COLUMNS`
+    last."""
     config = config or ScoringConfig()
     names = [str(f) for f in model.feature_names_]
     check_features(features, names)
@@ -452,6 +459,7 @@ def score_customers(
         feats=feats, errors=row_problems(feats[names], set(getattr(model, "categories_", {}) or {})),
         contrib=np.full((n, k + 1), np.nan) if with_contributions else None,
         values=np.full((n, k + 1), np.nan) if with_contributions else None,
+        overrides=None if overrides is None else overrides_by_customer(overrides),
     )
     threads = scoring_threads(config)
     ranges = _blocks(n, config, threads)
@@ -491,6 +499,12 @@ def score_customers(
                                if col not in ("model_version", "data_fingerprint", "scored", "score_error",
                                               *PREVIOUS_FEATURES)},
                        scored, errors, config, model_info, data_fingerprint)
+    if overrides is not None:
+        for col in OVERRIDE_COLUMNS:
+            values = stack(col)
+            out[col] = (np.asarray(values, dtype=bool) if col in ("override_hold_release", "policy_order_hold")
+                        else np.asarray(values, dtype="float64") if col in ("override_limit", "policy_suggested_limit")
+                        else pd.Series(np.asarray(values, dtype=object), dtype="str"))
     as_of = out["as_of"]
     contributions = None
     if run.contrib is not None:

@@ -36,15 +36,20 @@ import pandas as pd
 from riskml.config import ScoringConfig
 from riskml.errors import RiskmlError
 from riskml.scoring.actions import HOLD_CODES
-from riskml.scoring.approvals import NO_APPROVAL, level_allows, level_names, required_levels
 from riskml.scoring.money import cents
+from riskml.scoring.overrides import (
+    ActiveOverride,
+    release_applies,
+    release_level,
+    release_levels,
+    release_text,
+)
 from riskml.scoring.policy import (
     POLICY_INPUTS,
     POLICY_OPTIONAL_INPUTS,
     CustomerContext,
     customer_context,
-    limits_and_holds,
-    suggest_limits_in,
+    limits_and_holds_overridden,
 )
 
 # scores columns the customer endpoint returns (when present)
@@ -225,37 +230,8 @@ def load_book(scores_path: Path, data: Path | None, config: ScoringConfig, data_
                       new_account_limit=new_account_limit)
 
 
-@dataclass(frozen=True)
-class OverrideView:
-    """An active override as the check uses it."""
-
-    id: int
-    kind: str
-    limit: float | None = None
-    action: str | None = None
-    max_amount: float | None = None
-    approver: str = ""
-    approver_level: str = ""
-    used: float = 0.0  # orders already released under it
-
-
-def release_levels(hold_type: np.ndarray, limit: np.ndarray, grade: np.ndarray, config: ScoringConfig) -> np.ndarray:
-    """The approval level that may release a hold of each ``hold_type`` (none: no approval; a soft hold: at
-    least the lowest level), by :func:`~riskml.scoring.approvals.required_levels`."""
-    hold_type = np.asarray(hold_type, dtype=object)
-    n = len(hold_type)
-    lvl = required_levels(np.full(n, "keep", dtype=object), np.asarray(limit, dtype="float64"),
-                          np.asarray(limit, dtype="float64"), np.array([g or "" for g in grade], dtype=object),
-                          config.approvals, config.master_scale, hold_type=hold_type)
-    lowest = level_names(config.approvals)[0]
-    return np.array([NO_APPROVAL if h == "none" else (v or lowest) for h, v in zip(hold_type, lvl, strict=True)],
-                    dtype=object)
-
-
-def release_level(hold_type: str, limit: float, grade: str, config: ScoringConfig) -> str:
-    """:func:`release_levels` of one hold."""
-    return str(release_levels(np.array([hold_type], dtype=object), np.array([limit]), np.array([grade], dtype=object),
-                              config)[0])
+# an active override as the check uses it (the policy's own type: the service and the batch apply the same)
+OverrideView = ActiveOverride
 
 
 def policy_row(book: Book, customer_id: str, limit_override: float | None = None) -> tuple[dict[str, Any], float, bool]:
@@ -328,18 +304,10 @@ def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
     part["exposure"] = exp0 + amount
     part["open_orders_amount"] = np.nan_to_num(part["open_orders_amount"].to_numpy("float64"), nan=0.0) + since + amount
     ovs = [{v.kind: v for v in o.overrides} for o in orders]
-    lim_ov = np.array([ov["limit"].limit if "limit" in ov and ov["limit"].limit is not None else math.nan
-                       for ov in ovs], dtype="float64")
-    if np.isfinite(lim_ov).any():
-        part["credit_limit"] = np.where(np.isfinite(lim_ov), lim_ov, part["credit_limit"].to_numpy("float64"))
     ctx = book.context.take(idx)
-    limits = suggest_limits_in(part, ctx, cfg)
-    acts = [ov.get("action") for ov in ovs]
-    if any(a is not None for a in acts):
-        limits = override_revokes(limits, acts)
-    limits, holds = limits_and_holds(part, ctx, cfg, limits, np.array([a is not None for a in acts], dtype=bool))
+    dec = limits_and_holds_overridden(part, ctx, cfg, ovs)
+    limits, holds, lim = dec.limits, dec.holds, dec.limit
     known = idx != new_row
-    lim = part["credit_limit"].to_numpy("float64")
     suggested = cents(limits["suggested_limit"].to_numpy("float64"))
     action = limits["action"].to_numpy(dtype=object)
     hold_codes = holds["hold_codes"].to_numpy(dtype=object)
@@ -350,46 +318,19 @@ def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
                                   "hold_type": hold_type[k], "release_amount": release[k],
                                   "grade": ctx.grades[k], "persona": ctx.personas[k],
                                   "suggested_limit": suggested[k], "action": action[k]},
-                    float(lim[k]), float(ctx.p[k]), bool(known[k]), float(exp0[k]))
+                    float(lim[k]), float(ctx.p[k]), bool(known[k]), float(exp0[k]), [v.id for v in dec.applied[k]])
             for k, (o, ov) in enumerate(zip(orders, ovs, strict=True))]
 
 
-def override_revokes(limits: pd.DataFrame, actions: list[OverrideView | None]) -> pd.DataFrame:
-    """The limit policy's output with a person's revoke decision laid over it, as
-    :func:`riskml.scoring.overrides.apply_overrides` lays it over the scores: ``revoke`` makes the action
-    ``revoke`` (its reason the override); ``keep`` lifts a revoke (action ``keep``, the current limit kept).
-    The holds are then decided on it by the policy (:func:`~riskml.scoring.policy.limits_and_holds`)."""
-    out = limits.copy()
-    revoked = out["revoked"].to_numpy(dtype=bool).copy()
-    action = out["action"].to_numpy(dtype=object).copy()
-    reason = out["revoke_reason"].to_numpy(dtype=object).copy()
-    suggested = out["suggested_limit"].to_numpy("float64").copy()
-    current = out["current_limit"].to_numpy("float64")
-    for k, ov in enumerate(actions):
-        if ov is None:
-            continue
-        if ov.action == "revoke":
-            revoked[k], action[k] = True, "revoke"
-            reason[k] = f"by override #{ov.id} ({ov.approver})"
-        elif ov.action == "keep" and (revoked[k] or action[k] == "revoke"):
-            revoked[k], action[k], reason[k] = False, "keep", ""
-            if math.isfinite(current[k]):
-                suggested[k] = current[k]
-    out["revoked"] = revoked
-    out["action"] = pd.Series(action, index=out.index, dtype=object)
-    out["revoke_reason"] = pd.Series(reason, index=out.index, dtype=object)
-    out["suggested_limit"] = suggested
-    return out
-
-
 def _finish(book: Book, o: OrderInput, ovs: dict[str, OverrideView], dec: dict[str, Any], limit: float, p: float,
-            known: bool, exp0: float) -> dict[str, Any]:
-    """The response for one order from its policy decision and its overrides."""
+            known: bool, exp0: float, applied: list[int]) -> dict[str, Any]:
+    """The response for one order from its policy decision, its overrides and the ids of the ``limit`` and
+    ``action`` overrides that applied."""
     cfg = book.config
     amount = o.amount
     codes = [c for c in str(dec["hold_codes"]).split(";") if c]
     texts = [t for t in str(dec["hold_reason"]).split("; ") if t]
-    applied = [ovs[k].id for k in ("limit", "action") if k in ovs]
+    applied = list(applied)
     grade = str(dec["grade"] or "")
     hold_type = str(dec["hold_type"]) if codes else "none"
     release_amount = float(np.nan_to_num(dec["release_amount"], nan=0.0))
@@ -397,12 +338,10 @@ def _finish(book: Book, o: OrderInput, ovs: dict[str, OverrideView], dec: dict[s
     decision = "release" if hold_type == "none" else f"{hold_type}_hold"
     released_by: int | None = None
     rel_ov = ovs.get("hold_release")
-    if rel_ov is not None and decision != "release":
-        within = rel_ov.max_amount is None or rel_ov.used + amount <= rel_ov.max_amount + 1e-9
-        if within and level_allows(rel_ov.approver_level, needed, cfg.approvals):
-            decision, released_by = "release", rel_ov.id
-            applied.append(rel_ov.id)
-            texts.append(f"released by override #{rel_ov.id} ({rel_ov.approver})")
+    if rel_ov is not None and decision != "release" and release_applies(rel_ov, needed, amount, cfg.approvals):
+        decision, released_by = "release", rel_ov.id
+        applied.append(rel_ov.id)
+        texts.append(release_text(rel_ov))
     reason_codes = list(codes) + ([] if known else ["new_account"])
     if not known:
         texts.append(f"new account: no history; new-account limit {book.new_account_limit:,.0f}")

@@ -36,8 +36,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from riskml.scoring.approvals import NO_APPROVAL, level_allows, required_levels
-from riskml.scoring.overrides import is_active
+from riskml.scoring.approvals import NO_APPROVAL, level_allows
+from riskml.scoring.overrides import is_active, override_levels
 from riskml.serving.batcher import DecisionBatcher
 from riskml.serving.book import (
     Book,
@@ -310,24 +310,17 @@ class Repository:
         sc = self.book.scores.get(customer_id) or {}
         grade = str(sc.get("grade") or "")
 
-        def level(act: str, new: float, hold: str | None = None) -> str:
+        if kind in ("limit", "action"):  # the rule the checks and the batch apply it by (it stops when it no longer holds)
             import numpy as np
 
-            return str(required_levels(np.array([act], dtype=object), np.array([cur]), np.array([new]),
-                                       np.array([grade], dtype=object), cfg.approvals, cfg.master_scale,
-                                       hold_type=None if hold is None else np.array([hold], dtype=object))[0])
-
-        if kind == "limit":
-            assert limit is not None
-            act = "set" if cur != cur else ("increase" if limit > cur else "decrease" if limit < cur else "keep")
-            return level(act, limit)
-        if kind == "action":  # imposing or lifting a revoke takes the authority to revoke
-            return level("revoke", 0.0)
+            return str(override_levels([kind], np.array([cur]), np.array([float("nan") if limit is None else limit]),
+                                       np.array([grade], dtype=object), cfg)[0])
         # hold_release: the level that may release the customer's hold as it stands (a soft hold at least)
         since = self._released_since(s, customer_id, on)
         state = check_order(self.book, customer_id, 0.0, since, self._active_overrides(s, customer_id, on))
         hold = state["hold_type"] if state["hold_type"] != "none" else "soft"
-        return release_level(hold, cur if cur == cur else 0.0, grade, cfg)
+        in_force = state["limit"] if state["limit"] is not None else 0.0  # a limit override's, as the check judges it
+        return release_level(hold, in_force, grade, cfg)
 
     def add_override(self, key: ApiKey, body: dict[str, Any]) -> dict[str, Any]:
         cid = body["customer_id"]
@@ -417,18 +410,23 @@ def override_dict(r: Override) -> dict[str, Any]:
 
 def active_overrides_frame(engine: Engine, on: object) -> pd.DataFrame:
     """The overrides in force on ``on`` (for ``riskml score --overrides-db``): the frame
-    :func:`riskml.scoring.overrides.apply_overrides` takes."""
+    :func:`riskml.scoring.overrides.active_overrides` gives, with ``used``: the orders released under each (a
+    ``hold_release`` with a ``max_amount``), dated on or before ``on``."""
     from riskml.scoring.overrides import OVERRIDE_INPUT_COLUMNS, active_overrides
 
+    day = pd.Timestamp(on).date()
     with Session(engine.execution_options(riskml_read=True)) as s:
         rows = s.scalars(select(Override).order_by(Override.id)).all()
+        used = dict(s.execute(select(CreditCheck.override_id, func.sum(CreditCheck.amount)).where(
+            CreditCheck.override_id.is_not(None), CreditCheck.released.is_(True), CreditCheck.order_date <= day)
+            .group_by(CreditCheck.override_id)).tuples().all())
         frame = pd.DataFrame([{"override_id": r.id, "customer_id": r.customer_id, "kind": r.kind, "limit": r.limit,
                                "action": r.action, "max_amount": r.max_amount, "reason": r.reason,
                                "approver": r.approver, "approver_level": r.approver_level,
                                "effective_from": r.effective_from, "expires_on": r.expires_on,
-                               "withdrawn": r.withdrawn_at is not None} for r in rows],
-                             columns=[*OVERRIDE_INPUT_COLUMNS, "withdrawn"])
-    return active_overrides(frame, on)[list(OVERRIDE_INPUT_COLUMNS)]
+                               "withdrawn": r.withdrawn_at is not None, "used": float(used.get(r.id) or 0.0)}
+                              for r in rows], columns=[*OVERRIDE_INPUT_COLUMNS, "withdrawn", "used"])
+    return active_overrides(frame, on)[[*OVERRIDE_INPUT_COLUMNS, "used"]]
 
 
 def audit_frame(engine: Engine) -> pd.DataFrame:
