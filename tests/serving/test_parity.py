@@ -43,7 +43,7 @@ def _expected(book: Book, feats: pd.DataFrame, p: np.ndarray, picks: list[tuple[
     orders and the order added to the exposure and the open orders, and the override's limit (a row with a limit
     override on its own: overrides are per customer)."""
     rows, pds = [], []
-    for i, since, amount, limit in picks:
+    for i, since, amount, _ in picks:
         if i < len(feats):
             row = feats.iloc[i].to_dict()
             pds.append(p[i])
