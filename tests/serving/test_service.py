@@ -368,10 +368,17 @@ def test_overrides_flow_into_the_next_batch_scoring(server: Server, tmp_path) ->
 
     clean, soft = _pick(server, "clean", 1, skip=10)[0], _pick(server, "soft", 1, skip=10)[0]
     expired = _pick(server, "soft", 1, skip=11)[0]
-    with server.client("manager") as manager:
+    lowered, revoked = _pick(server, "clean", 1, skip=11)[0], _pick(server, "revoked", 1, skip=5)[0]
+    feats = server.served.features.set_index("customer_id")
+    below = float(np.floor(feats.loc[lowered, "exposure"] / 2))  # half the exposure: over any tolerance
+    with server.client("manager") as manager, server.client("director") as director:
         lim = _override(manager, clean, "limit", limit=12345.0).json()
         _override(manager, soft, "hold_release")
         _override(manager, expired, "hold_release", effective_from="2026-09-01", expires_on="2026-09-29")
+        assert _override(director, lowered, "limit", limit=below).status_code == 201
+        assert _override(director, revoked, "action", action="keep").status_code == 201
+    with server.client() as desk:  # the service's view of each customer now (no order released since)
+        now = {c: desk.get(f"/v1/customers/{c}").json() for c in (clean, soft, lowered, revoked)}
     out = tmp_path / "scores.parquet"
     result = CliRunner().invoke(app, ["score", "--data", str(server.served.data_dir), "--as-of", "2026-09-30",
                                       "--model", str(server.served.model_dir), "--out", str(out),
@@ -385,7 +392,20 @@ def test_overrides_flow_into_the_next_batch_scoring(server: Server, tmp_path) ->
     assert not scores.loc[soft, "order_hold"] and scores.loc[soft, "override_hold_release"]
     assert scores.loc[soft, "policy_order_hold"] and "over_limit" in scores.loc[soft, "hold_codes"]
     assert scores.loc[expired, "order_hold"] and scores.loc[expired, "override_ids"] == ""
-    others = scores.index.difference([clean, soft])
+    # a limit below the exposure holds the customer over it in the batch as in the service
+    assert scores.loc[lowered, "order_hold"] and scores.loc[lowered, "hold_codes"] == "over_limit"
+    assert scores.loc[lowered, "suggested_limit"] == below and scores.loc[lowered, "action"] == "decrease"
+    assert not scores.loc[lowered, "policy_order_hold"]
+    # lifting the revoke: no revoke, and the holds it covered are the service's
+    assert scores.loc[revoked, "action"] == "keep" and "revoked" not in scores.loc[revoked, "hold_codes"]
+    assert scores.loc[revoked, "policy_action"] == "revoke" and scores.loc[revoked, "override_action"] == "keep"
+    for c in (clean, soft, lowered, revoked):  # the batch row is the service's decision for the same exposure
+        assert now[c]["order_hold_now"] == bool(scores.loc[c, "order_hold"]), c
+        assert now[c]["limit"] == pytest.approx(scores.loc[c, "override_limit"] if c in (clean, lowered)
+                                                else feats.loc[c, "credit_limit"]), c
+        held = [t for t in scores.loc[c, "hold_reason"].split("; ") if t]
+        assert now[c]["hold_reasons_now"] == held, c
+    others = scores.index.difference([clean, soft, lowered, revoked])
     others = [c for c in others if scores.loc[c, "override_ids"] == ""]
     assert (scores.loc[others, "suggested_limit"].fillna(-1) == before.loc[others, "suggested_limit"].fillna(-1)).all()
     assert (scores.loc[others, "order_hold"] == before.loc[others, "order_hold"]).all()

@@ -393,7 +393,7 @@ class Repository:
                 "model_version": self.book.model_version, "data_fingerprint": self.book.data_fingerprint,
                 "score": score, "released_since_scoring": since,
                 "exposure_now": state["exposure_after"], "limit": state["limit"], "headroom": state["headroom"],
-                "order_hold_now": state["hold_type"] != "none", "hold_type_now": state["hold_type"],
+                "order_hold_now": state["decision"] != "release", "hold_type_now": state["hold_type"],
                 "hold_reasons_now": state["reasons"],
                 "overrides": [o for o in self.list_overrides(customer_id, on)]}
 
@@ -417,9 +417,9 @@ def active_overrides_frame(engine: Engine, on: object) -> pd.DataFrame:
     day = pd.Timestamp(on).date()
     with Session(engine.execution_options(riskml_read=True)) as s:
         rows = s.scalars(select(Override).order_by(Override.id)).all()
-        used = dict(s.execute(select(CreditCheck.override_id, func.sum(CreditCheck.amount)).where(
+        used: dict[int, float] = dict(s.execute(select(CreditCheck.override_id, func.sum(CreditCheck.amount)).where(
             CreditCheck.override_id.is_not(None), CreditCheck.released.is_(True), CreditCheck.order_date <= day)
-            .group_by(CreditCheck.override_id)).tuples().all())
+            .group_by(CreditCheck.override_id)).all())
         frame = pd.DataFrame([{"override_id": r.id, "customer_id": r.customer_id, "kind": r.kind, "limit": r.limit,
                                "action": r.action, "max_amount": r.max_amount, "reason": r.reason,
                                "approver": r.approver, "approver_level": r.approver_level,
