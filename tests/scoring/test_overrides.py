@@ -96,7 +96,7 @@ def test_a_hold_release_releases_a_hold_its_approver_may_release() -> None:
     d = one(PAST_DUE_60, GRADE_5, ov(6, "hold_release", "analyst"))
     assert d["order_hold"] and d["hold_type"] == "hard" and not d["override_hold_release"] and d["override_ids"] == ""
     assert d["override_skipped"] == ("override #6 (jane) (hold_release) not applied: the hard hold needs "
-                                     "credit_manager; the approver's level is analyst")
+                                     "credit_manager, the approver's level is analyst")
     assert not one(PAST_DUE_60, GRADE_5, ov(6, "hold_release", "credit_manager"))["order_hold"]
 
 

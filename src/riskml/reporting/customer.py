@@ -526,6 +526,47 @@ def history_summary(history: pd.DataFrame) -> dict[str, str]:
     }
 
 
+def _split(value: object) -> list[str]:
+    return [t for t in str(_clean(value)).split("; ") if t]
+
+
+def override_lines(row: Mapping[str, object]) -> list[str]:
+    """The overrides in the customer's scores row (``riskml score --overrides-db``: the ``override_*`` and
+    ``policy_*`` columns) as lines for the report: each override that applied (kind, what it granted, who,
+    until when), the reasons given, the policy's own decision, and the overrides that no longer apply. Empty for
+    a row without overrides (or scores made without ``--overrides-db``)."""
+    ids, skipped = _split(row.get("override_ids")), _clean(row.get("override_skipped"))
+    if not ids and not skipped:
+        return []
+    kinds, approvers = _split(row.get("override_kinds")), _split(row.get("override_approver"))
+    expires = _split(row.get("override_expires_on"))
+    lines = []
+    if ids and len(kinds) == len(ids) == len(approvers) == len(expires):
+        for i, kind, who, until in zip(ids, kinds, approvers, expires, strict=True):
+            if kind == "limit":
+                what = f"credit limit {money(_amount(row.get('override_limit')))}"
+            elif kind == "action":
+                what = ("credit terms kept (the policy's revoke lifted)" if row.get("override_action") == "keep"
+                        else "credit terms revoked (cash in advance)")
+            else:
+                what = ("orders released despite the hold" if bool(row.get("override_hold_release"))
+                        else "hold release (no hold to release)")
+            end = "no expiry" if until == "none" else f"until {until}"
+            lines.append(f"Override #{i}: {what}; granted by {display_text(who)}, {end}.")
+    elif ids:
+        lines.append(f"Overrides #{', #'.join(ids)} ({_clean(row.get('override_kinds'))}) by "
+                     f"{display_text(row.get('override_approver'))}.")
+    if ids and (why := _clean(row.get("override_reason"))):
+        lines.append(f"Reasons given: {display_text(why)}.")
+    if ids:
+        held = "orders held" if bool(row.get("policy_order_hold")) else "no hold"
+        lines.append(f"The policy alone: suggested limit {money(_amount(row.get('policy_suggested_limit')))}, action "
+                     f"{_clean(row.get('policy_action')) or 'n/a'}, {held}.")
+    if skipped:
+        lines.append(f"Not applied: {display_text(skipped)}.")
+    return lines
+
+
 def build_customer_report(
     row: Mapping[str, object],
     customer: Mapping[str, object],

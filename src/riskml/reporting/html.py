@@ -26,6 +26,7 @@ from riskml.reporting.customer import (
     CustomerReport,
     display_text,
     money,
+    override_lines,
     pd_text,
     rationale_steps,
 )
@@ -262,6 +263,7 @@ def render_customer(report: CustomerReport, model_uri: str = "", generated_from:
         r=report, row=row, top_factors=report.factors[:max_factors], model_uri=model_uri,
         generated_from=generated_from, creditor=creditor, ecoa_notice=notice,
         action_text=limit_action_text(row), rationale=rationale_steps(str(row.get("limit_rationale", ""))),
+        overrides=override_lines(row),
     )
 
 

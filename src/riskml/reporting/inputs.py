@@ -80,6 +80,17 @@ def prepare_scores(scores: pd.DataFrame, source: str = "scores") -> pd.DataFrame
     # 1 urgent, 2 soon, 3 routine; 0 when no review is due (older scores files have no priority: NaN)
     out["review_priority"] = (pd.to_numeric(out["review_priority"], errors="coerce").astype("float64")
                               if "review_priority" in out else np.nan)
+    # the overrides of ``riskml score --overrides-db`` (absent from scores made without it)
+    for c in ("override_hold_release", "policy_order_hold"):
+        if c in out:
+            out[c] = _bool(out[c])
+    for c in ("override_limit", "policy_suggested_limit"):
+        if c in out:
+            out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    for c in ("override_ids", "override_kinds", "override_action", "override_reason", "override_approver",
+              "override_expires_on", "override_skipped", "policy_action"):
+        if c in out:
+            out[c] = _text(out[c])
     reason_cols = sorted((c for c in out.columns if c.startswith("reason_") and c[7:].isdigit()),
                          key=lambda c: int(c[7:]))
     for c in reason_cols:

@@ -227,7 +227,7 @@ def limits_and_holds_overridden(part: pd.DataFrame, ctx: CustomerContext, config
         for (k, ov), need in zip(todo, needed, strict=True):
             if (ov.kind == "limit" and ov.limit is None) or not level_suffices(ov.approver_level, str(need),
                                                                                config.approvals):
-                skipped[k].append(f"{ov.note} ({ov.kind}) not applied: it needs {need}; the approver's level is "
+                skipped[k].append(f"{ov.note} ({ov.kind}) not applied: it needs {need}, the approver's level is "
                                   f"{ov.approver_level or 'none'}")
                 (lim_ovs if ov.kind == "limit" else act_ovs)[k] = None
             else:
@@ -303,7 +303,7 @@ def _apply_overrides(part: pd.DataFrame, ctx: CustomerContext, config: ScoringCo
             elif release_room(rel) <= 1e-9:
                 skipped.append(f"{rel.note} (hold_release) not applied: its max_amount {rel.max_amount:,.2f} is used up")
             else:
-                skipped.append(f"{rel.note} (hold_release) not applied: the {hold_type[k]} hold needs {needed[k]}; "
+                skipped.append(f"{rel.note} (hold_release) not applied: the {hold_type[k]} hold needs {needed[k]}, "
                                f"the approver's level is {rel.approver_level or 'none'}")
         listed.sort(key=lambda v: v.id)
         for col, values in (("override_ids", [str(v.id) for v in listed]), ("override_kinds", [v.kind for v in listed]),
