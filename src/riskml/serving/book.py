@@ -12,11 +12,14 @@ persona, collections track, ...: no exposure in it) computed once for the whole 
 (:func:`prepare_policy`), then per order only :func:`~riskml.scoring.policy.limits_and_holds`, where the
 exposure enters (limit floor and cover, need with the open orders, over-limit hold, release amount). No hold:
 ``release``; else ``soft_hold`` or ``hard_hold`` by the policy's ``hold_type``, with the policy's
-``release_amount`` (the service computes no tolerance or amount of its own). Overrides: a ``limit``
-override replaces the limit before the policy runs; an ``action`` override replaces the limit policy's
-revoke decision before the holds are decided (lifting a revoke lets the past-due and over-limit holds it
-covered apply again); a ``hold_release`` override releases a held order when its approver's level may
-release that hold (and within its ``max_amount``).
+``release_amount`` (the service computes no tolerance or amount of its own). Overrides go into the policy
+through :func:`~riskml.scoring.policy.limits_and_holds_overridden`, the function batch scoring calls too: a
+``limit`` override is the limit the exposure is measured against and the suggested limit; an ``action``
+override replaces the limit policy's revoke decision before the holds are decided (lifting a revoke lets the
+past-due and over-limit holds it covered apply again); a ``hold_release`` override releases a held order when
+its approver's level may release that hold and the order fits in its ``max_amount``
+(:func:`~riskml.scoring.overrides.release_applies`). An override whose approver's level no longer allows it
+does not apply.
 
 A customer not in the book is a new account: no history, the new-account limit (default the scoring
 config's thin-file starter limit), no PD; the same policy decides (over the limit: soft hold).
@@ -284,9 +287,8 @@ def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
     context (grade, persona, collections track, ...) is the one :func:`prepare_policy` computed, and the
     exposure-dependent rules run through :func:`~riskml.scoring.policy.limits_and_holds` -- the functions
     ``apply_policy`` itself calls, on all the orders' rows at once (each row is decided from its own inputs,
-    so a batch decides each order as it would alone). An ``action`` override replaces the limit policy's
-    revoke decision before the holds are decided (lifting a revoke re-evaluates the past-due and over-limit
-    holds a revoke had covered)."""
+    so a batch decides each order as it would alone); the orders' overrides go in through
+    :func:`~riskml.scoring.policy.limits_and_holds_overridden`, as in the batch."""
     if not orders:
         return []
     if book.frame is None or book.context is None:
