@@ -163,7 +163,7 @@ def test_two_services_on_one_database_share_the_headroom(tmp_path: Path, backend
 
 
 def test_the_policy_gets_the_customers_row_as_the_batch_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The check hands the policy (:func:`limits_and_holds`, as :func:`apply_policy` calls it) the book's
+    """The check hands the policy (:func:`limits_and_holds_overridden`, as :func:`apply_policy` calls it) the book's
     as-of date and the optional text inputs as text (country, industry: segments and adverse-action countries), and answers with
     the policy's hold type and release amount."""
     import riskml.serving.book as book_mod
@@ -178,13 +178,13 @@ def test_the_policy_gets_the_customers_row_as_the_batch_has_it(monkeypatch: pyte
     book = build_book(scores, inputs, ScoringConfig())
     seen: list[pd.DataFrame] = []
 
-    real = book_mod.limits_and_holds
+    real = book_mod.limits_and_holds_overridden
 
-    def spy(frame: pd.DataFrame, *a, **k) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def spy(frame: pd.DataFrame, *a, **k):
         seen.append(frame.copy())
         return real(frame, *a, **k)
 
-    monkeypatch.setattr(book_mod, "limits_and_holds", spy)
+    monkeypatch.setattr(book_mod, "limits_and_holds_overridden", spy)
     out = check_orders(book, [OrderInput("NEW", 10.0), OrderInput("A", 20_000.0), OrderInput("B", 100.0)])
     frame = seen[0]
     assert (pd.to_datetime(frame["as_of"]) == pd.Timestamp("2026-09-30")).all()
