@@ -234,14 +234,14 @@ def set_limit_overrides(limits: pd.DataFrame, limit_ovs: Sequence[ActiveOverride
     revoked or the customer is on the collections track (those outrank a limit: lifting a revoke is an ``action``
     override's, which needs the authority to revoke). Restate the rows against the limit on file with
     :func:`restate_limits` once the holds are decided."""
-    out = limits.copy()
-    n = len(out)
-    revoked = out["revoked"].to_numpy(dtype=bool)
-    action = out["action"].to_numpy(dtype=object).copy()
-    rows = np.array([ov is not None for ov in limit_ovs], dtype=bool) & ~revoked & (action != "collections") \
-        if n else np.zeros(0, dtype=bool)
+    given = np.array([ov is not None for ov in limit_ovs], dtype=bool)
+    if not given.any():
+        return limits, given
+    action = limits["action"].to_numpy(dtype=object).copy()
+    rows = given & ~limits["revoked"].to_numpy(dtype=bool) & (action != "collections")
     if not rows.any():
         return limits, rows
+    out = limits.copy()
     suggested = out["suggested_limit"].to_numpy("float64").copy()
     change = out["limit_change"].to_numpy("float64").copy()
     rationale = out["limit_rationale"].to_numpy(dtype=object).copy()
