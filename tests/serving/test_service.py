@@ -369,6 +369,7 @@ def test_overrides_flow_into_the_next_batch_scoring(server: Server, tmp_path) ->
     clean, soft = _pick(server, "clean", 1, skip=10)[0], _pick(server, "soft", 1, skip=10)[0]
     expired = _pick(server, "soft", 1, skip=11)[0]
     lowered, revoked = _pick(server, "clean", 1, skip=11)[0], _pick(server, "revoked", 1, skip=5)[0]
+    withdrawn = _pick(server, "clean", 1, skip=12)[0]
     feats = server.served.features.set_index("customer_id")
     below = float(np.floor(feats.loc[lowered, "exposure"] / 2))  # half the exposure: over any tolerance
     with server.client("manager") as manager, server.client("director") as director:
@@ -377,6 +378,8 @@ def test_overrides_flow_into_the_next_batch_scoring(server: Server, tmp_path) ->
         _override(manager, expired, "hold_release", effective_from="2026-09-01", expires_on="2026-09-29")
         assert _override(director, lowered, "limit", limit=below).status_code == 201
         assert _override(director, revoked, "action", action="keep").status_code == 201
+        gone = _override(director, withdrawn, "action", action="revoke").json()
+        assert director.delete(f"/v1/overrides/{gone['override_id']}", params={"reason": "paid"}).status_code == 200
     with server.client() as desk:  # the service's view of each customer now (no order released since)
         now = {c: desk.get(f"/v1/customers/{c}").json() for c in (clean, soft, lowered, revoked)}
     out = tmp_path / "scores.parquet"
@@ -405,6 +408,7 @@ def test_overrides_flow_into_the_next_batch_scoring(server: Server, tmp_path) ->
                                                 else feats.loc[c, "credit_limit"]), c
         held = [t for t in scores.loc[c, "hold_reason"].split("; ") if t]
         assert now[c]["hold_reasons_now"] == held, c
+    assert scores.loc[withdrawn, "override_ids"] == "" and scores.loc[withdrawn, "action"] != "revoke"
     others = scores.index.difference([clean, soft, lowered, revoked])
     others = [c for c in others if scores.loc[c, "override_ids"] == ""]
     assert (scores.loc[others, "suggested_limit"].fillna(-1) == before.loc[others, "suggested_limit"].fillna(-1)).all()

@@ -44,7 +44,8 @@ def score(
         help="pandas (this machine) or spark (needs pip install 'riskml\\[spark]' and Java 17+; see docs/spark.md)."),
     overrides_db: str | None = typer.Option(
         None, "--overrides-db",
-        help="riskml serve database (URL or SQLite file): overrides active on --as-of win (override_* columns)."),
+        help="riskml serve database (URL or SQLite file): overrides active on --as-of go into the policy, as in the "
+             "service (override_* and policy_* columns)."),
 ) -> None:
     """Score every customer of the master: PD, grade, suggested limit, action, order hold, review due,
     persona and reason codes.
