@@ -28,8 +28,10 @@ from riskml.data.contract import TABLES
 from riskml.errors import RiskmlError
 
 TABLE_SUFFIXES = (".parquet", ".csv")
-# every id column of the ledger contract, and ``id`` (the key column of the rejects file)
-ID_COLUMNS: frozenset[str] = frozenset({c.name for t in TABLES.values() for c in t.columns if c.type == "id"} | {"id"})
+# every id column of the ledger contract, ``id`` (the key column of the rejects file) and ``override_ids`` (the
+# overrides a scores row applied, "1; 4": ``riskml score --overrides-db``)
+ID_COLUMNS: frozenset[str] = frozenset({c.name for t in TABLES.values() for c in t.columns if c.type == "id"}
+                                       | {"id", "override_ids"})
 # first characters that make a spreadsheet read a cell as a formula (OWASP), and the escape itself
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ESCAPE = "'"

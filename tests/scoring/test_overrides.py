@@ -185,3 +185,37 @@ def test_a_block_decides_each_customer_as_alone(kind: str) -> None:
     for k in range(len(f)):
         alone = apply_policy(f.iloc[[k]], p[k:k + 1], CFG, overrides=by)
         pd.testing.assert_frame_equal(block.iloc[[k]].reset_index(drop=True), alone)
+
+
+def test_score_customers_puts_the_overrides_into_its_decisions(tiny_model, small_features, tmp_path) -> None:
+    """``score_customers(overrides=)`` (what ``riskml score --overrides-db`` runs): the overridden customers'
+    rows are ``apply_policy(..., overrides=)``'s for the model's PD, the others are the run without overrides,
+    in several blocks; the override columns come last, typed, and survive the scores file."""
+    from riskml.io import read_table
+    from riskml.scoring.score import ScoreResult, output_columns, score_customers, write_outputs
+
+    cfg = CFG.model_copy(update={"chunk_size": 97})
+    plain = score_customers(small_features, tiny_model, cfg, with_contributions=False).scores
+    ids = plain["customer_id"].tolist()
+    by = {ids[3]: {"action": ov(1, "action", "finance_director", action="revoke")},
+          ids[150]: {"limit": ov(2, "limit", "finance_director", limit=1_000.0)},
+          ids[-1]: {"hold_release": ov(3, "hold_release", "finance_director")}}
+    frame = pd.DataFrame([{"override_id": o.id, "customer_id": cid, "kind": o.kind, "limit": o.limit,
+                           "action": o.action, "max_amount": np.nan, "reason": o.reason, "approver": o.approver,
+                           "approver_level": o.approver_level, "effective_from": pd.Timestamp("2026-09-01"),
+                           "expires_on": None} for cid, kinds in by.items() for o in kinds.values()])
+    scores = score_customers(small_features, tiny_model, cfg, overrides=frame, with_contributions=False).scores
+    assert list(scores.columns) == [*output_columns(cfg.n_reasons), *OVERRIDE_COLUMNS]
+    assert scores["override_limit"].dtype == "float64" and scores["policy_order_hold"].dtype == bool
+    rows_ = [ids.index(c) for c in by]
+    want = apply_policy(small_features.iloc[rows_], plain["pd"].to_numpy()[rows_], cfg, overrides=by)
+    for col in ("action", "suggested_limit", "order_hold", "hold_codes", "release_amount", "override_ids"):
+        assert scores[col].iloc[rows_].tolist() == want[col].tolist(), col
+    assert scores.loc[3, "action"] == "revoke" and scores.loc[150, "suggested_limit"] == 1_000.0
+    rest = [k for k in range(len(ids)) if k not in rows_]
+    pd.testing.assert_frame_equal(scores[list(plain.columns)].iloc[rest], plain.iloc[rest])
+    out = tmp_path / "scores.csv"
+    write_outputs(ScoreResult(scores, None), out)
+    back = read_table(out)
+    assert back["override_ids"].tolist()[3] == "1" and back["override_ids"].dtype == "str"  # ids stay text in a CSV
+
