@@ -356,7 +356,7 @@ def best_point(c: pd.DataFrame) -> int | None:
     ok &= np.isfinite(money)
     if not ok.any():
         return None
-    cand = c[ok].assign(_m=-c["net_money"], _holds=c["holds_customers"] if "holds_customers" in c else 0.0,
+    cand = c[ok].assign(_m=-c["net_money"], _holds=c.get("holds_customers", 0.0),
                         _ref=~c["shipped"].astype(bool) if "shipped" in c else True)
     return int(cand.sort_values(["_m", "_holds", "_ref"], kind="stable").index[0])
 
