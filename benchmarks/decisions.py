@@ -87,8 +87,10 @@ SWEEPS: dict[str, tuple[Any, ...]] = {
     "actions.hold_past_due_days": (30.0, 45.0, 60.0, 89.0),
     "actions.hold_past_due_days_by_grade": tuple({g: d for g in _GOOD} for d in (30.0, 45.0, 60.0, 89.0)),
 }
-# the guardrails of the issue a swept point must meet on its ledger to be marked best (figure key -> check)
+# the issue's targets a swept point must meet on its ledger to be marked best (figure keys of TARGETS): on both
+# ledgers, and the demo's own (its holds; "Demo ledger, default config")
 GUARDRAILS = ("nondefault_restricted", "nondefault_revoked", "strong_revoked", "reviews_due")
+LEDGER_GUARDRAILS = {"demo": ("holds_customers", "holds_sales")}
 
 # (figure key, label, target text) in table order; TARGETS holds the checks
 ROWS: tuple[tuple[str, str, str], ...] = (
@@ -307,8 +309,8 @@ def evaluate_decisions(scores: pd.DataFrame, truth: pd.DataFrame, features: pd.D
     return out
 
 
-SWEPT = ("nondefault_restricted", "default_restricted", "holds_customers", "reviews_due", "limits_changed",
-         "bad_debt_avoided", "margin_lost", "net_money", "nondefault_revoked", "strong_revoked")
+SWEPT = ("nondefault_restricted", "default_restricted", "holds_customers", "holds_sales", "reviews_due",
+         "limits_changed", "bad_debt_avoided", "margin_lost", "net_money", "nondefault_revoked", "strong_revoked")
 
 
 def sweep(features: pd.DataFrame, pd_values: np.ndarray, truth: pd.DataFrame, config: Any, as_of: str,
@@ -335,30 +337,28 @@ def sweep(features: pd.DataFrame, pd_values: np.ndarray, truth: pd.DataFrame, co
     return pd.DataFrame(rows)
 
 
-def best_point(c: pd.DataFrame) -> int | None:
-    """The best value of a sweep on one ledger: among the values that meet the issue's guardrails (non-defaulters
-    restricted <= 15% and revoked <= 5%, no strong stretcher revoked, reviews due <= 15%: :data:`GUARDRAILS`) and
-    restrict at least as many defaulters and at most as many non-defaulters as the shipped value, the largest bad
-    debt avoided - margin lost (ties: the fewest holds, then the shipped value, then the first). So the shipped value is marked best when no
-    other value earns more without giving up defaulters restricted or restricting more good customers. Without a
-    shipped row the reference is dropped (guardrails and money only)."""
+def best_point(c: pd.DataFrame, ledger: str = "") -> int | None:
+    """The best value of a sweep on one ledger: among the values that meet the issue's targets on the ledger
+    (:data:`GUARDRAILS`: non-defaulters restricted <= 15% and revoked <= 5%, no strong stretcher revoked, reviews
+    due <= 15%; on the demo also holds <= 10% of customers and <= 15% of sales, :data:`LEDGER_GUARDRAILS`) and
+    restrict at least as many defaulters as the shipped value (the target the policy misses), the largest bad debt
+    avoided - margin lost; ties: the fewest non-defaulters restricted, the fewest holds, the shipped value, the
+    first. So the shipped value is marked best when no other value restricts as many defaulters within the
+    targets and earns more. Without a shipped row: the targets and money only."""
     ok = np.ones(len(c), dtype=bool)
-    for key in GUARDRAILS:
+    for key in (*GUARDRAILS, *LEDGER_GUARDRAILS.get(ledger, ())):
         if key in c:
             ok &= np.array([TARGETS[key](float(v)) if np.isfinite(float(v)) else False for v in c[key]])
     if "shipped" in c and c["shipped"].any():
-        ref = c[c["shipped"].astype(bool)].iloc[0]
-        for key, sign in (("default_restricted", 1.0), ("nondefault_restricted", -1.0)):
-            v, r = c[key].to_numpy("float64"), float(ref[key])
-            with np.errstate(invalid="ignore"):
-                ok &= ~np.isfinite(r) | (np.isfinite(v) & (sign * (v - r) >= -1e-12))
-    money = c["net_money"].to_numpy("float64")
-    ok &= np.isfinite(money)
+        v, r = c["default_restricted"].to_numpy("float64"), float(c[c["shipped"].astype(bool)].iloc[0]["default_restricted"])
+        with np.errstate(invalid="ignore"):
+            ok &= ~np.isfinite(r) | (np.isfinite(v) & (v >= r - 1e-12))
+    ok &= np.isfinite(c["net_money"].to_numpy("float64"))
     if not ok.any():
         return None
-    cand = c[ok].assign(_m=-c["net_money"], _holds=c.get("holds_customers", 0.0),
+    cand = c[ok].assign(_m=-c["net_money"], _n=c.get("nondefault_restricted", 0.0), _holds=c.get("holds_customers", 0.0),
                         _ref=~c["shipped"].astype(bool) if "shipped" in c else True)
-    return int(cand.sort_values(["_m", "_holds", "_ref"], kind="stable").index[0])
+    return int(cand.sort_values(["_m", "_n", "_holds", "_ref"], kind="stable").index[0])
 
 
 def _value_text(v: Any) -> str:
@@ -382,7 +382,7 @@ def sweep_markdown(curves: dict[str, pd.DataFrame], knob: str) -> str:
     lines = [f"| ledger | `{knob}` | non-defaulters restricted | defaulters restricted | holds | reviews due "
              "| limits changed | bad debt avoided | margin lost | avoided - lost |", "|---|" + "---:|" * 9]
     for name, c in curves.items():
-        best = best_point(c)
+        best = best_point(c, name)
         for i, r in c.iterrows():
             marks = [m for m, on in (("shipped", bool(r.get("shipped", False))), ("best", i == best)) if on]
             mark = f" ({', '.join(marks)})" if marks else ""
@@ -586,10 +586,11 @@ def markdown(results: dict[str, dict[str, float]], customers: int, months: int, 
                  "(`apply_policy` again, nothing retrained). Bad debt avoided counts the defaulters, margin lost the "
                  "non-defaulters (`outcome_money` in `benchmarks/decisions.py`: soft holds of non-defaulters count as "
                  "margin delayed, not lost). (shipped) marks the value of `configs/scoring.yaml`; (best) the value "
-                 "with the largest difference among those that meet the issue's guardrails on the ledger (non-defaulters "
-                 "restricted <= 15% and revoked <= 5%, no strong stretcher revoked, reviews due <= 15%) and restrict "
-                 "at least as many defaulters and at most as many non-defaulters as the shipped value (`best_point`): "
-                 "a shipped value marked best on both ledgers is one no other value of its knob beats.\n\n" + "\n".join(sweep_markdown({n: sweeps[n][k] for n in sweeps}, k) for k in knobs))
+                 "with the largest difference among those that meet the issue's targets on the ledger (non-defaulters "
+                 "restricted <= 15% and revoked <= 5%, no strong stretcher revoked, reviews due <= 15%; on the demo "
+                 "also holds <= 10% of customers and <= 15% of sales) and restrict at least as many defaulters as "
+                 "the shipped value (`best_point`): a shipped value marked best on both ledgers is one no other "
+                 "value of its knob beats.\n\n" + "\n".join(sweep_markdown({n: sweeps[n][k] for n in sweeps}, k) for k in knobs))
     return "\n\n".join(x for x in (head, "\n".join(lines), tail, curve) if x) + "\n"
 
 

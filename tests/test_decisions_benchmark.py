@@ -135,23 +135,27 @@ def test_outcome_money_soft_holds_of_survivors_are_delayed_not_lost() -> None:
                                  "net_money": 1_200.0 - 5_100.0, "margin_delayed": 500.0, "cash_asked": 5_400.0})
 
 
-def test_best_point_is_the_richest_value_no_worse_on_counts_than_the_shipped_one() -> None:
-    base = {"nondefault_revoked": 0.01, "strong_revoked": 0.0, "reviews_due": 0.1, "holds_customers": 0.1}
+def test_best_point_is_the_richest_value_within_the_targets_restricting_as_many_defaulters() -> None:
+    base = {"nondefault_revoked": 0.01, "strong_revoked": 0.0, "reviews_due": 0.1, "holds_customers": 0.1,
+            "holds_sales": 0.1}
     c = pd.DataFrame([
         {**base, "value": 0, "shipped": False, "nondefault_restricted": 0.20, "default_restricted": 0.9,
-         "net_money": 900.0},                                      # beyond the 15% guardrail
+         "net_money": 900.0},                                      # beyond the 15% target
         {**base, "value": 1, "shipped": True, "nondefault_restricted": 0.10, "default_restricted": 0.6,
          "net_money": 100.0},                                      # the shipped point
         {**base, "value": 2, "shipped": False, "nondefault_restricted": 0.09, "default_restricted": 0.6,
-         "net_money": 150.0},                                      # no worse on counts and richer: best
+         "net_money": 150.0},                                      # as many defaulters and richer: best
         {**base, "value": 3, "shipped": False, "nondefault_restricted": 0.05, "default_restricted": 0.5,
          "net_money": 500.0},                                      # richer, but fewer defaulters restricted
-        {**base, "value": 4, "shipped": False, "nondefault_restricted": 0.08, "default_restricted": 0.7,
-         "net_money": 150.0, "holds_customers": 0.2},              # as rich as 2, more holds
+        {**base, "value": 4, "shipped": False, "nondefault_restricted": 0.12, "default_restricted": 0.7,
+         "net_money": 150.0, "holds_customers": 0.2},              # as rich as 2, more non-defaulters restricted
     ])
     assert dec.best_point(c) == 2
     assert dec.best_point(c.assign(strong_revoked=[0, 0, 1, 0, 0])) == 4   # a strong stretcher revoked at 2
-    assert dec.best_point(c.drop(columns="shipped")) == 3                   # no reference: guardrails and money
+    assert dec.best_point(c.drop(columns="shipped")) == 3                   # no reference: targets and money only
+    # on the demo the holds target applies too: 2 holds 12% of the customers, 4 holds 20%: the shipped one is best
+    assert dec.best_point(c.assign(holds_customers=[0.1, 0.1, 0.12, 0.1, 0.2]), "demo") == 1
+    assert dec.best_point(c.assign(holds_customers=[0.1, 0.1, 0.12, 0.1, 0.2]), "harsh") == 2
 
 
 def test_sweep_reapplies_the_policy_per_knob_value() -> None:

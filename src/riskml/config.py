@@ -501,7 +501,7 @@ class LimitPolicy(_Section):
     decrease_pays_margin: bool = True
     # ... and only for grades at or beyond this one (null: any grade): better grades keep their limit, the restrictions
     # go where the PD is (revokes and the freeze have their own grades)
-    decrease_from_grade: str | None = "6"
+    decrease_from_grade: str | None = "5"
     # between routine reviews an increase is proposed only to a customer using at least this share of its current
     # limit (exposure / limit): headroom it does not use waits for its review (0: increases at any time)
     increase_min_utilisation: float = Field(default=0.8, ge=0)

@@ -547,13 +547,15 @@ def test_a_customer_not_held_for_past_due_is_covered_over_its_limit() -> None:
 
 
 def test_cuts_start_at_decrease_from_grade() -> None:
-    # current 40,000, exposure 10,000 (cuts above the need: no margin at risk), min_decrease_expected_loss 0: grade 5
-    # (PD 3%) is better than grade 6 -> kept; grade 6 (PD 5%) and grade 7 (PD 9%) are cut by the step cap to 30,000.
-    # decrease_from_grade None: grade 5 is cut too.
+    # current 40,000, exposure 10,000 (cuts above the need: no margin at risk), min_decrease_expected_loss 0: grade 4
+    # (PD 1.5%) is better than grade 5 -> kept; grade 5 (PD 3%) and grade 7 (PD 9%) are cut by the step cap to 30,000.
+    # decrease_from_grade None: grade 4 is cut too; "7": only grade 7.
     frame = rows(*[{"credit_limit": 40_000.0}] * 3)
-    out = run(frame, [0.03, 0.05, 0.09], LimitPolicy())
+    out = run(frame, [0.015, 0.03, 0.09], LimitPolicy())
     assert out["action"].tolist() == ["keep", "decrease", "decrease"]
     assert out["suggested_limit"].tolist() == [40_000.0, 30_000.0, 30_000.0]
-    assert "grade 5 is better than 6 (cuts start at that grade): kept" in out["limit_rationale"].iloc[0]
-    every = run(frame, [0.03, 0.05, 0.09], LimitPolicy(decrease_from_grade=None))
+    assert "grade 4 is better than 5 (cuts start at that grade): kept" in out["limit_rationale"].iloc[0]
+    every = run(frame, [0.015, 0.03, 0.09], LimitPolicy(decrease_from_grade=None))
     assert every["action"].tolist() == ["decrease"] * 3
+    assert run(frame, [0.015, 0.03, 0.09], LimitPolicy(decrease_from_grade="7"))["action"].tolist() == [
+        "keep", "keep", "decrease"]
