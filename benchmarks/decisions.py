@@ -15,10 +15,14 @@ markers) and to ``OUT/decisions.md``; numbers in the docs therefore come from a 
 ``--reuse`` evaluates the scores a previous run left in ``--out``; ``--rescore`` scores its ledgers again with
 the models it trained (for a change of the decision rules only: the ledgers and models are the same).
 
-Beside the table it sweeps the operating point of the restrictions (``limits.min_decrease_expected_loss``, the
-expected loss a cut must remove) over the same scores: :func:`apply_policy` again on the features and PDs,
-nothing retrained, so the trade-off between non-defaulters and defaulters restricted, and the money of each
-point (bad debt avoided against margin lost), comes from the same run.
+Beside the table it sweeps the knobs of the restrictions (:data:`SWEEPS`: the expected loss and the grade a cut
+needs, the evidence a revoke needs, the freeze and cover grades, the past-due hold days, ...) over the same
+scores: :func:`apply_policy` again on the features and PDs, nothing retrained, so the trade-off between
+non-defaulters and defaulters restricted, and the money of each point, comes from the same run; :func:`best_point`
+marks the best value of each knob on each ledger. The money (:func:`outcome_money`): bad debt avoided on the
+defaulters against the margin lost on the non-defaulters; a soft hold of a non-defaulter is released by the
+payment the truth says it makes, so its margin at risk is reported as delayed, not lost, with the cash the holds
+ask for beside it.
 
 It is also the one home of the "Decision rates" table (``docs/decision_rates.json`` -> the
 ``decision-rates`` block of ``docs/scoring.md``): each ledger's rates (:func:`riskml.scoring.summary.decision_rates`,

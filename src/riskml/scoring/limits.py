@@ -28,11 +28,17 @@ The policy, step by step (``docs/scoring.md`` has a worked example):
    sizing cut them too.
 5. **Round** to the nearest ``round_to``, never above the cap (then rounded down); a positive limit
    rounds to at least one ``round_to`` when the cap allows it.
-6. **Hysteresis**: when ``|suggested - current| < min_change_pct x current`` the current limit is kept.
+6. **Hysteresis**: when ``|suggested - current| < min_change_pct x current`` the current limit is kept. A
+   decrease is made only where it removes at least ``min_decrease_expected_loss`` (and, with
+   ``decrease_pays_margin``, the margin it puts at risk), and only from ``decrease_from_grade`` on: better
+   grades keep their limit (restrictions follow the PD). A customer over its limit and not held for past due
+   (within its grade's past-due hold days, ``hold_days``) is covered up to ``cover_exposure_worst_grade``.
 7. **Revoke** (limit 0, cash in advance) for grades at or beyond ``revoke_grade``, for habitual
    debtors (``late_paid_share_12m >= habitual_late_share`` and ``dbt_avg_12m >= habitual_dbt_days`` on at
    least ``habitual_min_invoices`` invoices settled in the last 12 months) and where the break-even cap
-   is 0 (no limit pays for itself; not applied to thin files, whose PD rests on little evidence).
+   is 0 (no limit pays for itself; not applied to thin files, whose PD rests on little evidence). A revoke by
+   grade or habit needs the ledger's evidence (:func:`revoke_evidence`: deterioration, not a steady payer, not
+   a full payer).
 
 A customer with no sales in the basis window (dormant, not thin file) has nothing to size a limit on:
 its current limit is kept; one with nothing open either (inactive) is not revoked by grade or habit: it has no
