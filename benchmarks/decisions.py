@@ -15,10 +15,14 @@ markers) and to ``OUT/decisions.md``; numbers in the docs therefore come from a 
 ``--reuse`` evaluates the scores a previous run left in ``--out``; ``--rescore`` scores its ledgers again with
 the models it trained (for a change of the decision rules only: the ledgers and models are the same).
 
-Beside the table it sweeps the operating point of the restrictions (``limits.min_decrease_expected_loss``, the
-expected loss a cut must remove) over the same scores: :func:`apply_policy` again on the features and PDs,
-nothing retrained, so the trade-off between non-defaulters and defaulters restricted, and the money of each
-point (bad debt avoided against margin lost), comes from the same run.
+Beside the table it sweeps the knobs of the restrictions (:data:`SWEEPS`: the expected loss and the grade a cut
+needs, the evidence a revoke needs, the freeze and cover grades, the past-due hold days, ...) over the same
+scores: :func:`apply_policy` again on the features and PDs, nothing retrained, so the trade-off between
+non-defaulters and defaulters restricted, and the money of each point, comes from the same run; :func:`best_point`
+marks the best value of each knob on each ledger. The money (:func:`outcome_money`): bad debt avoided on the
+defaulters against the margin lost on the non-defaulters; a soft hold of a non-defaulter is released by the
+payment the truth says it makes, so its margin at risk is reported as delayed, not lost, with the cash the holds
+ask for beside it.
 
 It is also the one home of the "Decision rates" table (``docs/decision_rates.json`` -> the
 ``decision-rates`` block of ``docs/scoring.md``): each ledger's rates (:func:`riskml.scoring.summary.decision_rates`,
@@ -70,15 +74,27 @@ class LedgerSpec:
 LEDGERS = (LedgerSpec("demo", "demo", 7), LedgerSpec("harsh", "harsh", 11))
 # the name of each ledger's column in docs/decision_rates.json
 RATES_NAMES = {"demo": "demo (seed 7)", "harsh": "harsh mix (seed 11)"}
-# the operating points swept (config section.field -> values): the expected loss a decrease must remove, the
-# deterioration a revoke needs, the days past due that hold orders, the grade from which limits are frozen at the
-# exposure (None: off)
+# the operating points swept (config section.field -> values; each list holds the shipped value): the expected loss a
+# decrease must remove, the grade from which the sizing cuts, the deterioration a revoke needs, the share of invoices
+# paid in full that spares a revoke, the grade from which limits are frozen at the exposure (None: off), the worst
+# grade whose over-limit customers are covered rather than held, the largest thin-file cover, the days past due that
+# hold orders for grades 8-10 and for grades 1-7
+_GOOD = tuple(str(g) for g in range(1, 8))
 SWEEPS: dict[str, tuple[Any, ...]] = {
-    "limits.min_decrease_expected_loss": (0.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0),
+    "limits.min_decrease_expected_loss": (0.0, 100.0, 250.0, 500.0, 1000.0),
+    "limits.decrease_from_grade": (None, "5", "6", "7", "8"),
     "limits.revoke_min_dbt_shift_days": (0.0, 7.0, 10.0, 15.0, 1000.0),
-    "actions.hold_past_due_days": (30.0, 45.0, 60.0, 89.0),
+    "limits.revoke_full_payer_min_paid_in_full": (0.85, 0.9, 0.94, 0.97, 1.01),
     "limits.freeze_grade": (None, "10", "9", "8", "7"),
+    "limits.cover_exposure_worst_grade": (None, "7", "8", "9"),
+    "limits.thin_file_cover_max_limit": (100_000.0, 250_000.0, 500_000.0),
+    "actions.hold_past_due_days": (30.0, 45.0, 60.0, 89.0),
+    "actions.hold_past_due_days_by_grade": tuple({g: d for g in _GOOD} for d in (30.0, 45.0, 60.0, 89.0)),
 }
+# the issue's targets a swept point must meet on its ledger to be marked best (figure keys of TARGETS): on both
+# ledgers, and the demo's own (its holds; "Demo ledger, default config")
+GUARDRAILS = ("nondefault_restricted", "nondefault_revoked", "strong_revoked", "reviews_due")
+LEDGER_GUARDRAILS = {"demo": ("holds_customers", "holds_sales")}
 
 # (figure key, label, target text) in table order; TARGETS holds the checks
 ROWS: tuple[tuple[str, str, str], ...] = (
@@ -102,8 +118,11 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("frontier_at_target", "  PD ranking alone, 15% of non-defaulters restricted: defaulters restricted", ""),
     ("frontier_fpr_needed", "  PD ranking alone: non-defaulters restricted to restrict 80% of the defaulters", ""),
     ("bad_debt_avoided", "money: bad debt avoided on the defaulters (LGD x exposure at default kept off)", ""),
-    ("margin_lost", "money: margin lost on the non-defaulters (their margin at risk)", ""),
+    ("margin_lost", "money: margin lost on the non-defaulters (margin at risk of their cuts, revokes, hard holds)", ""),
     ("net_money", "money: bad debt avoided - margin lost", ""),
+    ("margin_delayed", "money: margin delayed on the non-defaulters (soft holds, released by the payment they make)",
+     ""),
+    ("cash_asked", "money: cash the holds of non-defaulters ask for and get (release amounts)", ""),
     ("holds_customers", "order holds, share of customers", "<= 10%"),
     ("holds_collections", "  of which collections track (already seriously delinquent)", ""),
     ("holds_sales", "order holds, share of monthly sales", "<= 15%"),
@@ -129,7 +148,7 @@ SHARES = {"default_rate_12m", "strong_recall", "strong_precision", "nondefault_r
 COUNTS = {"customers", "alive", "strong_revoked", "strong_held", "increase_and_hold", "holds_collections",
           "approval_queue", "approval_analyst", "approval_credit_manager", "approval_finance_director",
           "persona_outside"}
-MONEY = {"bad_debt_avoided", "margin_lost", "net_money"}
+MONEY = {"bad_debt_avoided", "margin_lost", "net_money", "margin_delayed", "cash_asked"}
 # the rates of riskml.scoring.summary.decision_rates (percent) -> figure keys (shares)
 FROM_RATES = {"holds_pct_customers": "holds_customers", "holds_pct_sales": "holds_sales",
               "reviews_pct": "reviews_due", "limits_changed_pct": "limits_changed"}
@@ -184,23 +203,43 @@ def outcome_money(s: pd.DataFrame, defaults: np.ndarray, survivors: np.ndarray, 
     - **Bad debt avoided**, over the customers who default: ``LGD x (EAD before - EAD after)``. Before the
       decision a customer may draw its current limit (``max(exposure, current_limit)``); after it, a held,
       revoked or collections customer draws nothing new (its exposure), any other one up to its suggested
-      limit (``max(exposure, suggested_limit)``). An increase for a future defaulter counts negative.
-    - **Margin lost**, over the customers who do not default: the margin their hold, cut or revoke puts at
-      risk (the policy's own ``margin_at_risk``). The margin an increase earns is not counted.
+      limit (``max(exposure, suggested_limit)``). An increase for a future defaulter counts negative. No credit
+      is given for cash a hold might collect from a defaulter: whether it paid before defaulting is not known.
+    - **Margin lost**, over the customers who do not default: the margin their cut, revoke, hard hold or
+      collections track puts at risk (the policy's own ``margin_at_risk``). The margin an increase earns is not
+      counted.
+    - **Margin delayed** (not in the margin lost): a *soft* hold of a customer who does not default, with no cut
+      or revoke beside it, is released by paying its ``release_amount`` (the undisputed past-due amount, or the
+      excess over the limit); the truth says the customer does not default in the next 12 months, so it pays
+      what it owes and its orders ship late, not never. Its margin at risk is reported as delayed.
+    - **Cash the holds ask for** (reported, not added: cash collected earlier is no profit), over the held
+      customers who do not default (soft or hard, not revoked or on the collections track): their
+      ``release_amount``, which the truth says they pay.
 
-    Needs ``exposure`` (features) and ``margin_at_risk`` (scores); NaN when either is missing."""
+    Needs ``exposure`` (features) and ``margin_at_risk`` (scores); NaN when either is missing. ``hold_type`` and
+    ``release_amount`` are read when present (without them every hold counts as lost margin, no cash)."""
+    keys = ("bad_debt_avoided", "margin_lost", "net_money", "margin_delayed", "cash_asked")
     if "exposure" not in s or "margin_at_risk" not in s:
-        return {"bad_debt_avoided": float("nan"), "margin_lost": float("nan"), "net_money": float("nan")}
+        return dict.fromkeys(keys, float("nan"))
     exposure = np.clip(np.nan_to_num(_col(s, "exposure")), 0.0, None)
     current = np.nan_to_num(_col(s, "current_limit"))
     suggested = np.nan_to_num(_col(s, "suggested_limit"))
     hold = s["order_hold"].fillna(False).astype(bool).to_numpy()
-    stops = hold | np.isin(s["action"].astype("str").to_numpy(), ["revoke", "collections"])
+    action = s["action"].astype("str").to_numpy()
+    stops = hold | np.isin(action, ["revoke", "collections"])
     before = np.maximum(exposure, current)
     after = np.where(stops, exposure, np.maximum(exposure, suggested))
     avoided = float((lgd * (before - after))[defaults].sum())
-    lost = float(np.nan_to_num(_col(s, "margin_at_risk"))[survivors].sum())
-    return {"bad_debt_avoided": avoided, "margin_lost": lost, "net_money": avoided - lost}
+    at_risk = np.nan_to_num(_col(s, "margin_at_risk"))
+    hold_type = s["hold_type"].astype("str").to_numpy() if "hold_type" in s else np.full(len(s), "")
+    soft_only = hold & (hold_type == "soft") & ~np.isin(action, ["decrease", "revoke", "collections"])
+    delayed = float(at_risk[survivors & soft_only].sum())
+    lost = float(at_risk[survivors & ~soft_only].sum())
+    release = np.nan_to_num(_col(s, "release_amount"))
+    asked = hold & ~np.isin(action, ["revoke", "collections"])
+    cash = float(release[survivors & asked].sum()) if "release_amount" in s else float("nan")
+    return {"bad_debt_avoided": avoided, "margin_lost": lost, "net_money": avoided - lost, "margin_delayed": delayed,
+            "cash_asked": cash}
 
 
 def evaluate_decisions(scores: pd.DataFrame, truth: pd.DataFrame, features: pd.DataFrame, as_of: str,
@@ -274,19 +313,23 @@ def evaluate_decisions(scores: pd.DataFrame, truth: pd.DataFrame, features: pd.D
     return out
 
 
+SWEPT = ("nondefault_restricted", "default_restricted", "holds_customers", "holds_sales", "reviews_due",
+         "limits_changed", "bad_debt_avoided", "margin_lost", "net_money", "nondefault_revoked", "strong_revoked")
+
+
 def sweep(features: pd.DataFrame, pd_values: np.ndarray, truth: pd.DataFrame, config: Any, as_of: str,
           knob: str, values: tuple[Any, ...]) -> pd.DataFrame:
     """The trade-off curve of one policy knob (``"section.field"`` of the scoring config, e.g.
     ``"limits.min_decrease_expected_loss"``): :func:`riskml.scoring.policy.apply_policy` on the same features
-    and PDs for each value, each judged by :func:`evaluate_decisions`. One row per value: the value,
-    non-defaulters and defaulters restricted, holds, reviews, limits changed, bad debt avoided, margin lost
-    and their difference."""
+    and PDs for each value, each judged by :func:`evaluate_decisions`. One row per value: the value, whether it is
+    the shipped one (``shipped``), non-defaulters and defaulters restricted, holds, reviews, limits changed, bad debt
+    avoided, margin lost and their difference, non-defaulters and strong stretchers revoked."""
     from riskml.scoring.policy import apply_policy
 
     section, field = knob.split(".")
+    current = getattr(getattr(config, section), field)
     rows = []
     for v in values:
-        current = getattr(getattr(config, section), field)
         value = type(current)(v) if isinstance(current, (int, float)) and not isinstance(current, bool) else v
         part = getattr(config, section).model_copy(update={field: value})
         cfg = config.model_copy(update={section: part})
@@ -294,28 +337,63 @@ def sweep(features: pd.DataFrame, pd_values: np.ndarray, truth: pd.DataFrame, co
         d.insert(0, "customer_id", features["customer_id"].astype("str").to_numpy())
         d["pd"] = np.asarray(pd_values, dtype="float64")
         fig = evaluate_decisions(d, truth, features, as_of, lgd=cfg.limits.lgd)
-        rows.append({"value": v, **{k: fig[k] for k in ("nondefault_restricted", "default_restricted", "holds_customers",
-                                                     "reviews_due", "limits_changed", "bad_debt_avoided",
-                                                     "margin_lost", "net_money")}})
+        rows.append({"value": v, "shipped": value == current, **{k: fig[k] for k in SWEPT}})
     return pd.DataFrame(rows)
+
+
+def best_point(c: pd.DataFrame, ledger: str = "") -> int | None:
+    """The best value of a sweep on one ledger: among the values that meet the issue's targets on the ledger
+    (:data:`GUARDRAILS`: non-defaulters restricted <= 15% and revoked <= 5%, no strong stretcher revoked, reviews
+    due <= 15%; on the demo also holds <= 10% of customers and <= 15% of sales, :data:`LEDGER_GUARDRAILS`) and
+    restrict at least as many defaulters as the shipped value (the target the policy misses), the largest bad debt
+    avoided - margin lost; ties: the fewest non-defaulters restricted, the fewest holds, the shipped value, the
+    first. So the shipped value is marked best when no other value restricts as many defaulters within the
+    targets and earns more. Without a shipped row: the targets and money only."""
+    ok = np.ones(len(c), dtype=bool)
+    for key in (*GUARDRAILS, *LEDGER_GUARDRAILS.get(ledger, ())):
+        if key in c:
+            ok &= np.array([TARGETS[key](float(v)) if np.isfinite(float(v)) else False for v in c[key]])
+    if "shipped" in c and c["shipped"].any():
+        v, r = c["default_restricted"].to_numpy("float64"), float(c[c["shipped"].astype(bool)].iloc[0]["default_restricted"])
+        with np.errstate(invalid="ignore"):
+            ok &= ~np.isfinite(r) | (np.isfinite(v) & (v >= r - 1e-12))
+    ok &= np.isfinite(c["net_money"].to_numpy("float64"))
+    if not ok.any():
+        return None
+    cand = c[ok].assign(_m=-c["net_money"], _n=c.get("nondefault_restricted", 0.0), _holds=c.get("holds_customers", 0.0),
+                        _ref=~c["shipped"].astype(bool) if "shipped" in c else True)
+    return int(cand.sort_values(["_m", "_n", "_holds", "_ref"], kind="stable").index[0])
+
+
+def _value_text(v: Any) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "off"
+    if isinstance(v, dict):
+        days = sorted(set(v.values()))
+        keys = list(v)
+        span = f"{keys[0]}-{keys[-1]}" if len(keys) > 1 else keys[0]
+        return f"grades {span}: " + ", ".join(f"{d:,.0f}" for d in days)
+    if isinstance(v, (list, tuple)):
+        return ", ".join(map(str, v))
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return f"{v:,.2f}" if 0 < abs(v) < 10 and not float(v).is_integer() else f"{v:,.0f}"
+    return str(v)
 
 
 def sweep_markdown(curves: dict[str, pd.DataFrame], knob: str) -> str:
     """One markdown table of the sweeps of ``knob`` on every ledger (a row per ledger and value); (best) marks
-    the value with the largest bad debt avoided - margin lost on each ledger (the first of equals)."""
+    :func:`best_point` on each ledger, (shipped) the value of the shipped config."""
     lines = [f"| ledger | `{knob}` | non-defaulters restricted | defaulters restricted | holds | reviews due "
              "| limits changed | bad debt avoided | margin lost | avoided - lost |", "|---|" + "---:|" * 9]
     for name, c in curves.items():
-        best = c["net_money"].idxmax() if c["net_money"].notna().any() else None
+        best = best_point(c, name)
         for i, r in c.iterrows():
-            mark = " (best)" if i == best else ""
+            marks = [m for m, on in (("shipped", bool(r.get("shipped", False))), ("best", i == best)) if on]
+            mark = f" ({', '.join(marks)})" if marks else ""
             shares = " | ".join(_fmt("holds_customers", r[k]) for k in (
                 "nondefault_restricted", "default_restricted", "holds_customers", "reviews_due", "limits_changed"))
             money = " | ".join(_fmt("net_money", r[k]) for k in ("bad_debt_avoided", "margin_lost", "net_money"))
-            v = r["value"]
-            value = ("off" if v is None or (isinstance(v, float) and np.isnan(v))
-                     else f"{v:,.0f}" if isinstance(v, (int, float)) else str(v))
-            lines.append(f"| {name} | {value}{mark} | {shares} | {money} |")
+            lines.append(f"| {name} | {_value_text(r['value'])}{mark} | {shares} | {money} |")
     return "\n".join(lines) + "\n"
 
 
@@ -510,8 +588,13 @@ def markdown(results: dict[str, dict[str, float]], customers: int, months: int, 
         knobs = list(next(iter(sweeps.values())))
         curve = ("The operating points: the same scores and PDs with one knob of the shipped config swept at a time "
                  "(`apply_policy` again, nothing retrained). Bad debt avoided counts the defaulters, margin lost the "
-                 "non-defaulters (`outcome_money` in `benchmarks/decisions.py`); (best) marks the largest difference "
-                 "on each ledger.\n\n" + "\n".join(sweep_markdown({n: sweeps[n][k] for n in sweeps}, k) for k in knobs))
+                 "non-defaulters (`outcome_money` in `benchmarks/decisions.py`: soft holds of non-defaulters count as "
+                 "margin delayed, not lost). (shipped) marks the value of `configs/scoring.yaml`; (best) the value "
+                 "with the largest difference among those that meet the issue's targets on the ledger (non-defaulters "
+                 "restricted <= 15% and revoked <= 5%, no strong stretcher revoked, reviews due <= 15%; on the demo "
+                 "also holds <= 10% of customers and <= 15% of sales) and restrict at least as many defaulters as "
+                 "the shipped value (`best_point`): a shipped value marked best on both ledgers is one no other "
+                 "value of its knob beats.\n\n" + "\n".join(sweep_markdown({n: sweeps[n][k] for n in sweeps}, k) for k in knobs))
     return "\n\n".join(x for x in (head, "\n".join(lines), tail, curve) if x) + "\n"
 
 

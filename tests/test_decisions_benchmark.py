@@ -59,7 +59,8 @@ def test_figures_hand_computed(book) -> None:
         "increase_and_hold": 1,                             # C7
         "limits_changed": 5 / 10,                           # C2 C4 C5 C7 C8 (increase, decrease, revoke)
         # no margin_at_risk in these scores: no money figures
-        "bad_debt_avoided": np.nan, "margin_lost": np.nan, "net_money": np.nan,
+        "bad_debt_avoided": np.nan, "margin_lost": np.nan, "net_money": np.nan, "margin_delayed": np.nan,
+        "cash_asked": np.nan,
     }
     assert got == pytest.approx(expected, nan_ok=True)
 
@@ -109,7 +110,52 @@ def test_outcome_money_hand_computed() -> None:
                       "order_hold": [True, False, False, False], "action": ["keep", "increase", "decrease", "keep"],
                       "margin_at_risk": [50.0, 0.0, 700.0, 0.0]})
     got = dec.outcome_money(s, np.array([True, True, False, False]), np.array([False, False, True, True]), 0.6)
-    assert got == pytest.approx({"bad_debt_avoided": -600.0, "margin_lost": 700.0, "net_money": -1_300.0})
+    # without hold_type / release_amount every hold of a survivor counts as lost margin and no cash is counted
+    assert got == pytest.approx({"bad_debt_avoided": -600.0, "margin_lost": 700.0, "net_money": -1_300.0,
+                                 "margin_delayed": 0.0, "cash_asked": np.nan}, nan_ok=True)
+
+
+def test_outcome_money_soft_holds_of_survivors_are_delayed_not_lost() -> None:
+    # S1 survives with a soft past-due hold (release 2,000): it pays, its orders ship late -> margin at risk 500
+    # delayed, cash 2,000 asked and paid. S2 survives with a hard hold (margin at risk 1,800): lost, cash 3,000.
+    # S3 survives with a soft hold and a cut: the cut's margin at risk 900 is lost (cash 400). S4 survives, revoked:
+    # margin 2,400 lost, no release cash counted (cash in advance is not cash collected). D1 defaults with a soft
+    # hold: 0.6 x (10,000 - 8,000) = 1,200 avoided, no credit for cash it may or may not have paid.
+    s = pd.DataFrame({"exposure": [5_000.0, 5_000.0, 5_000.0, 5_000.0, 8_000.0],
+                      "current_limit": [6_000.0, 6_000.0, 6_000.0, 6_000.0, 10_000.0],
+                      "suggested_limit": [6_000.0, 6_000.0, 5_000.0, 0.0, 10_000.0],
+                      "order_hold": [True, True, True, True, True],
+                      "hold_type": ["soft", "hard", "soft", "hard", "soft"],
+                      "action": ["keep", "keep", "decrease", "revoke", "keep"],
+                      "release_amount": [2_000.0, 3_000.0, 400.0, 6_000.0, 1_500.0],
+                      "margin_at_risk": [500.0, 1_800.0, 900.0, 2_400.0, 300.0]})
+    survivors = np.array([True, True, True, True, False])
+    got = dec.outcome_money(s, ~survivors, survivors, 0.6)
+    assert got == pytest.approx({"bad_debt_avoided": 1_200.0, "margin_lost": 1_800.0 + 900.0 + 2_400.0,
+                                 "net_money": 1_200.0 - 5_100.0, "margin_delayed": 500.0, "cash_asked": 5_400.0})
+
+
+def test_best_point_is_the_richest_value_within_the_targets_restricting_as_many_defaulters() -> None:
+    base = {"nondefault_revoked": 0.01, "strong_revoked": 0.0, "reviews_due": 0.1, "holds_customers": 0.1,
+            "holds_sales": 0.1}
+    c = pd.DataFrame([
+        {**base, "value": 0, "shipped": False, "nondefault_restricted": 0.20, "default_restricted": 0.9,
+         "net_money": 900.0},                                      # beyond the 15% target
+        {**base, "value": 1, "shipped": True, "nondefault_restricted": 0.10, "default_restricted": 0.6,
+         "net_money": 100.0},                                      # the shipped point
+        {**base, "value": 2, "shipped": False, "nondefault_restricted": 0.09, "default_restricted": 0.6,
+         "net_money": 150.0},                                      # as many defaulters and richer: best
+        {**base, "value": 3, "shipped": False, "nondefault_restricted": 0.05, "default_restricted": 0.5,
+         "net_money": 500.0},                                      # richer, but fewer defaulters restricted
+        {**base, "value": 4, "shipped": False, "nondefault_restricted": 0.12, "default_restricted": 0.7,
+         "net_money": 150.0, "holds_customers": 0.2},              # as rich as 2, more non-defaulters restricted
+    ])
+    assert dec.best_point(c) == 2
+    assert dec.best_point(c.assign(strong_revoked=[0, 0, 1, 0, 0])) == 4   # a strong stretcher revoked at 2
+    assert dec.best_point(c.drop(columns="shipped")) == 3                   # no reference: targets and money only
+    # on the demo the holds target applies too: 2 holds 12% of the customers, 4 holds 20%: the shipped one is best
+    assert dec.best_point(c.assign(holds_customers=[0.1, 0.1, 0.12, 0.1, 0.2]), "demo") == 1
+    assert dec.best_point(c.assign(holds_customers=[0.1, 0.1, 0.12, 0.1, 0.2]), "harsh") == 2
 
 
 def test_sweep_reapplies_the_policy_per_knob_value() -> None:
@@ -127,5 +173,7 @@ def test_sweep_reapplies_the_policy_per_knob_value() -> None:
     assert curve["nondefault_restricted"].tolist() == [1.0, 1.0, 0.0]
     assert curve["limits_changed"].tolist() == [1.0, 1.0, 0.0]
     table = dec.sweep_markdown({"demo": curve}, "limits.min_decrease_expected_loss")
-    # no defaulter, no margin at risk on a cut above the need: every value nets 0, the first is marked
-    assert "| demo | 0 (best) | 100.0% | n/a | 0.0% | 0.0% | 100.0% | 0 | 0 | 0 |" in table
+    # no defaulter, no margin at risk on a cut above the need: every value nets 0; the shipped one (0) restricts the
+    # only survivor (100% > the 15% guardrail), 1,000 does not: marked best
+    assert "| demo | 0 (shipped) | 100.0% | n/a | 0.0% | 0.0% | 100.0% | 0 | 0 | 0 |" in table
+    assert "| demo | 1,000 (best) | 0.0% | n/a | 0.0% | 0.0% | 0.0% | 0 | 0 | 0 |" in table

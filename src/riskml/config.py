@@ -446,10 +446,11 @@ class LimitPolicy(_Section):
     # acceptable grades (this one and better) are never suggested less than the lower of their current
     # exposure and their need: a cut below what they already owe only blocks orders
     floor_worst_grade: str = "7"
-    # grades this one and better, over their limit with nothing seriously past due, are suggested a limit that
-    # covers the exposure where the break-even cap allows it (approving it releases the orders), whatever the
-    # grade multiplier and the step cap say; not thin files (their maximum stands)
-    cover_exposure_worst_grade: str | None = "8"
+    # grades this one and better, over their limit and not held for past due (undisputed invoices at most the grade's
+    # actions.hold_past_due_days_by_grade, or a strong late payer's usual pattern), are suggested a limit that covers
+    # the exposure where the break-even cap allows it (approving it releases the orders), whatever the grade
+    # multiplier and the step cap say; thin files up to thin_file_cover_max_limit
+    cover_exposure_worst_grade: str | None = "9"
     # step caps per review cycle against an existing positive limit (revokes excepted)
     max_increase_pct: float = Field(default=0.50, ge=0)
     max_decrease_pct: float = Field(default=0.25, ge=0, le=1)
@@ -485,16 +486,22 @@ class LimitPolicy(_Section):
     # a revoke by grade or habit needs the ledger to show deterioration too (false: grade or habit alone): paying at
     # least revoke_min_dbt_shift_days later than the customer's own norm (dbt_shift_12m or dbt_shift_24m) ...
     revoke_needs_evidence: bool = True
-    revoke_min_dbt_shift_days: float = Field(default=7.0, ge=0)
+    revoke_min_dbt_shift_days: float = Field(default=15.0, ge=0)
     # ... and not a steady full payer (monthly DBT varying by at most revoke_steady_max_volatility days and at
     # least revoke_steady_min_paid_in_full of invoices paid in full): those get a decrease and terms, not a revoke
     revoke_steady_max_volatility: float = Field(default=7.0, ge=0)
     revoke_steady_min_paid_in_full: float = Field(default=0.85, ge=0, le=1)
+    # ... nor a full payer: at least this share of its invoices paid in full in one payment, whatever the volatility
+    # (it pays what it owes, later: a decrease and a hold, not a revoke; above 1: off)
+    revoke_full_payer_min_paid_in_full: float = Field(default=0.90, ge=0)
     # a decrease (not a revoke) is made only when the expected loss it removes, PD x LGD x (current - suggested),
     # is at least this amount: smaller cuts are noise (kept); acceptable grades are never cut below their exposure
-    min_decrease_expected_loss: float = Field(default=500.0, ge=0)
+    min_decrease_expected_loss: float = Field(default=0.0, ge=0)
     # ... and (true) at least the margin the cut puts at risk (the share of the need it no longer covers)
     decrease_pays_margin: bool = True
+    # ... and only for grades at or beyond this one (null: any grade): better grades keep their limit, the restrictions
+    # go where the PD is (revokes and the freeze have their own grades)
+    decrease_from_grade: str | None = "5"
     # between routine reviews an increase is proposed only to a customer using at least this share of its current
     # limit (exposure / limit): headroom it does not use waits for its review (0: increases at any time)
     increase_min_utilisation: float = Field(default=0.8, ge=0)
@@ -502,13 +509,13 @@ class LimitPolicy(_Section):
     # to the exposure (rounded up to round_to): the unused headroom a defaulter would draw is removed, orders within
     # the exposure still flow; only where it removes at least min_decrease_expected_loss (null: off; docs/scoring.md
     # has the sweep behind grade 9) ...
-    freeze_grade: str | None = "9"
+    freeze_grade: str | None = "8"
     # ... and only for these personas (the ones the issue restricts: weak late payers and distressed customers;
     # strong late payers keep their sales flowing, disorganised ones get their paperwork fixed)
     freeze_personas: list[str] = Field(default_factory=lambda: ["weak_late_payer", "distressed"])
     # thin files over their limit are covered like the others (cover_exposure_worst_grade), up to this amount:
     # a new customer outgrowing the limit set at onboarding goes to the approval queue, not to an order hold
-    thin_file_cover_max_limit: float = Field(default=100_000.0, ge=0)
+    thin_file_cover_max_limit: float = Field(default=250_000.0, ge=0)
     round_to: float = Field(default=1000.0, gt=0)
     # changes below this share of the current limit are not worth a review (hysteresis)
     min_change_pct: float = Field(default=0.10, ge=0)
@@ -544,6 +551,11 @@ class ActionPolicy(_Section):
 
     # hold orders when the oldest open invoice is more than this many days past due
     hold_past_due_days: int = Field(default=30, ge=0)
+    # days past due before a past-due hold, per grade (grades not listed use hold_past_due_days): a customer of a
+    # good grade is chased by the collectors' worklist, not held, until the collections track (restrictions follow
+    # the PD, which already carries the lateness)
+    hold_past_due_days_by_grade: dict[str, float] = Field(
+        default_factory=lambda: {"1": 89.0, "2": 89.0, "3": 89.0, "4": 89.0, "5": 89.0, "6": 89.0, "7": 89.0})
     # hold orders when exposure (open receivables + open orders) exceeds the current limit by more than this share
     hold_over_limit_pct: float = Field(default=0.10, ge=0)
     # over-limit tolerance per grade (grades not listed use hold_over_limit_pct)
@@ -863,10 +875,12 @@ class ScoringConfig(_Section):
             raise ValueError(f"limits.grade_multiplier keys must be grades of master_scale {names}; got {unknown}")
         cover = [self.limits.cover_exposure_worst_grade] if self.limits.cover_exposure_worst_grade else []
         freeze = [self.limits.freeze_grade] if self.limits.freeze_grade else []
+        freeze += [self.limits.decrease_from_grade] if self.limits.decrease_from_grade else []
         for key, field in (("limits.floor_worst_grade", [self.limits.floor_worst_grade]),
                            ("limits.cover_exposure_worst_grade", cover),
-                           ("limits.freeze_grade", freeze),
+                           ("limits.freeze_grade / decrease_from_grade", freeze),
                            ("actions.hold_over_limit_pct_by_grade", list(self.actions.hold_over_limit_pct_by_grade)),
+                           ("actions.hold_past_due_days_by_grade", list(self.actions.hold_past_due_days_by_grade)),
                            ("actions.review_interval_months", list(self.actions.review_interval_months))):
             unknown = sorted(set(field) - set(names))
             if unknown:

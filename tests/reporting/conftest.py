@@ -107,10 +107,16 @@ def demo_run(small_ledger_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
     run_cli(["synth", "--out", str(ledger), "--customers", str(DEMO_CUSTOMERS), "--months", str(DEMO_MONTHS),
              "--seed", str(DEMO_SEED), "--end", AS_OF], root, uri)
     scores = root / "scores.parquet"
-    run_cli(["score", "--data", str(ledger), "--as-of", AS_OF, "--model", MODEL_URI, "--out", str(scores)], root, uri)
+    # the shipped rules with a revoke at 10 days of deterioration (shipped: 15), so that these 40 customers hold a
+    # revoked one (C000015, 10.5 days later than its own norm), the page easiest to get wrong
+    scoring = root / "scoring.yaml"
+    scoring.write_text("limits:\n  revoke_min_dbt_shift_days: 10.0\n", encoding="utf-8")
+    run_cli(["score", "--data", str(ledger), "--as-of", AS_OF, "--model", MODEL_URI, "--out", str(scores),
+             "--config", str(scoring)], root, uri)
     reports = root / "reports"
     run_cli(["report", "--data", str(ledger), "--as-of", AS_OF, "--scores", str(scores), "--model", MODEL_URI,
-             "--previous", PREVIOUS, "--out", str(reports), "--jobs", "2", "--creditor", "Demo Trading Ltd"], root, uri)
+             "--previous", PREVIOUS, "--out", str(reports), "--jobs", "2", "--creditor", "Demo Trading Ltd",
+             "--config", str(scoring)], root, uri)
     return DemoRun(root=root, tracking_uri=uri, model_dir=model_dir, ledger_dir=ledger, scores_path=scores,
                    reports=reports, scores=read_table(scores),
                    contributions=read_table(root / "scores.contributions.parquet"))

@@ -284,3 +284,33 @@ def test_flags_codes_and_priorities_agree(data) -> None:
         if codes:
             assert set(codes.split(";")) <= set(REVIEW_CODES)
             assert prio == min(ActionPolicy().review_priority[c] for c in codes.split(";"))
+
+
+def test_past_due_hold_days_follow_the_grade() -> None:
+    # 45 days past due with 3,000 undisputed (above the 1,000 minimum): grade 9 -> beyond its 30 days: held;
+    # grade 5 -> within 89 days (hold_past_due_days_by_grade): no hold (the collectors' worklist chases it);
+    # unscored (no grade) -> hold_past_due_days (30): held
+    from riskml.scoring.actions import past_due_hold_days
+
+    policy = ActionPolicy()
+    assert past_due_hold_days(np.array(["9", "5", None], dtype=object), policy, 3).tolist() == [30.0, 89.0, 30.0]
+    assert past_due_hold_days(None, policy, 2).tolist() == [30.0, 30.0]
+    late = {"undisputed_oldest_dpd": 45.0, "undisputed_past_due_amount": 3_000.0}
+    frame = rows(late, late, late)
+    out = order_holds(frame, limits(3), policy, grades=np.array(["9", "5", None], dtype=object))
+    assert out["order_hold"].tolist() == [True, False, True]
+    assert "(tolerance 30 days)" in out["hold_reason"].iloc[0]
+    # 95 days past due: the collections track, whatever the grade
+    deep = rows({"undisputed_oldest_dpd": 95.0, "undisputed_past_due_amount": 3_000.0})
+    assert order_holds(deep, limits(1), policy, grades=np.array(["5"], dtype=object))["hold_codes"].iloc[0] == "collections"
+
+
+def test_over_utilised_is_answered_by_an_increase_that_covers_the_exposure() -> None:
+    # over the limit at the last two month ends (110%), within the hold tolerance: the policy suggests 22,000, at least
+    # the exposure 16,500 -> the increase waits in the approval queue, no over-limit review; kept at 15,000 -> reviewed
+    frame = rows({"utilisation_sustained_2m": 1.1, "exposure": 16_500.0},
+                 {"utilisation_sustained_2m": 1.1, "exposure": 16_500.0})
+    lim = limits(2, action=["increase", "keep"], suggested_limit=[22_000.0, 15_000.0])
+    out = reviews_due(frame, np.array(["4", "4"], dtype=object), ActionPolicy(max_routine_share_per_month=1.0), SCALE,
+                      limits=lim)
+    assert out["review_codes"].tolist() == ["", "over_utilised"]

@@ -18,9 +18,10 @@ SCALE = ScoringConfig().master_scale
 
 
 # the policy of the worked examples below that predate the customer's own days beyond terms: a fixed 15 days
-# beyond terms, no open orders in the need; and that predate the money test of a decrease (every cut made)
+# beyond terms, no open orders in the need; and that predate the money test of a decrease and the grade cuts start
+# at (every cut made)
 FIXED = {"grace_days": 15, "max_days_beyond_terms": 15, "need_includes_open_orders": False,
-         "min_decrease_expected_loss": 0.0, "decrease_pays_margin": False}
+         "min_decrease_expected_loss": 0.0, "decrease_pays_margin": False, "decrease_from_grade": None}
 
 
 def run(frame, pds, policy=None, thin=None, scored=None, grades=None, **kw):
@@ -260,12 +261,12 @@ def test_docs_worked_example() -> None:
     out = run(frame, [0.12, 0.12, 0.012], LimitPolicy())
     assert out["need"].round(2).tolist() == [58_333.33] * 3
     # the second customer (40 days past due: no increase) is sized 58,333 x 0.6 = 35,000 for grade 8, but the cut
-    # of 5,000 removes an expected loss of only 0.12 x 0.6 x 5,000 = 360 (below 500, and below the margin it puts
-    # at risk, 0.2 x 20,000 x 12 x 5,000 / 58,333 = 4,114): kept at 40,000
+    # of 5,000 removes an expected loss of only 0.12 x 0.6 x 5,000 = 360, below the margin it puts at risk,
+    # 0.2 x 20,000 x 12 x 5,000 / 58,333 = 4,114: kept at 40,000
     assert out["suggested_limit"].tolist() == [47_000.0, 40_000.0, 60_000.0]
     assert out["action"].tolist() == ["increase", "keep", "increase"]
     assert "covers the exposure 47,000 (47,000, within the break-even cap)" in out["limit_rationale"].iloc[0]
-    assert "expected loss of only 360" in out["limit_rationale"].iloc[1]
+    assert "expected loss of only 360, less than the margin it puts at risk (4,114): kept" in out["limit_rationale"].iloc[1]
 
 
 def test_an_inactive_account_is_not_revoked_until_it_orders_again() -> None:
@@ -298,10 +299,11 @@ EVIDENCE = {"dbt_shift_12m": 3.0, "dbt_shift_24m": 2.0, "dbt_volatility_12m": 10
 
 
 def test_a_revoke_by_grade_needs_deterioration_in_the_ledger() -> None:
-    # three grade-10 distressed customers (PD 50%): shift 3 days (no deterioration), shift 12 days (deteriorating),
-    # shift 12 days but a steady full payer (volatility 5, 95% paid in full): only the second is revoked
-    frame = rows(EVIDENCE, {**EVIDENCE, "dbt_shift_12m": 12.0},
-                 {**EVIDENCE, "dbt_shift_12m": 12.0, "dbt_volatility_12m": 5.0, "paid_in_full_share_12m": 0.95})
+    # three grade-10 distressed customers (PD 50%): shift 3 days (no deterioration), shift 18 days (deteriorating:
+    # revoke_min_dbt_shift_days 15), shift 18 days but a steady full payer (volatility 5, 88% paid in full): only the
+    # second is revoked
+    frame = rows(EVIDENCE, {**EVIDENCE, "dbt_shift_12m": 18.0},
+                 {**EVIDENCE, "dbt_shift_12m": 18.0, "dbt_volatility_12m": 5.0, "paid_in_full_share_12m": 0.88})
     out = run(frame, [0.5] * 3, LimitPolicy(), persona=np.array(["distressed"] * 3, dtype=object))
     assert out["action"].tolist() == ["keep", "revoke", "keep"]
     # the spared ones are sized: grade 10 (x0) -> 0, step cap -25% -> 12,000; the cut of 3,000 removes an expected
@@ -309,14 +311,14 @@ def test_a_revoke_by_grade_needs_deterioration_in_the_ledger() -> None:
     # = 3,907 on sales the need still covers: kept at 15,000
     assert out["suggested_limit"].tolist() == [15_000.0, 0.0, 15_000.0]
     assert "not revoked: the ledger shows no deterioration" in out["limit_rationale"].iloc[0]
-    assert "expected loss of only 900" in out["limit_rationale"].iloc[0]
+    assert "expected loss of only 900, less than the margin it puts at risk (3,907): kept" in out["limit_rationale"].iloc[0]
     # the same rows without the money test of a decrease: cut to 12,000, still not revoked
     free = run(frame, [0.5] * 3, LimitPolicy(decrease_pays_margin=False), persona=np.array(["distressed"] * 3, dtype=object))
     assert free["suggested_limit"].tolist() == [12_000.0, 0.0, 12_000.0]
 
 
 def test_a_habitual_debtor_who_pays_steadily_in_full_is_not_revoked() -> None:
-    habit = {"late_paid_share_12m": 0.95, "dbt_avg_12m": 47.0, "dbt_shift_12m": 9.0}
+    habit = {"late_paid_share_12m": 0.95, "dbt_avg_12m": 47.0, "dbt_shift_12m": 18.0}
     frame = rows({**EVIDENCE, **habit}, {**EVIDENCE, **habit, "dbt_volatility_12m": 4.0, "paid_in_full_share_12m": 0.94})
     out = run(frame, [0.09, 0.09], LimitPolicy(), persona=np.array(["weak_late_payer"] * 2, dtype=object))
     assert out["action"].iloc[0] == "revoke" and "habitual late payer" in out["limit_rationale"].iloc[0]
@@ -332,10 +334,11 @@ def test_without_evidence_columns_revokes_stand_on_grade_and_habit() -> None:
 
 def test_a_decrease_must_remove_enough_expected_loss() -> None:
     # current 40,000, exposure 10,000: sized 14,000 (grade 6) or 11,000 (grade 7, x0.8), step cap -25% -> 30,000;
-    # the cut of 10,000 is above the need (no margin at risk). Grade 6, PD 5%: 0.05 x 0.6 x 10,000 = 300 < 500:
-    # kept. Grade 7, PD 9%: 540 >= 500: cut to 30,000.
+    # the cut of 10,000 is above the need (no margin at risk). With min_decrease_expected_loss 500 (the default is
+    # 0: docs/scoring.md has the sweep): grade 6, PD 5%: 0.05 x 0.6 x 10,000 = 300 < 500: kept. Grade 7, PD 9%:
+    # 540 >= 500: cut to 30,000.
     frame = rows({"credit_limit": 40_000.0}, {"credit_limit": 40_000.0})
-    out = run(frame, [0.05, 0.09], LimitPolicy())
+    out = run(frame, [0.05, 0.09], LimitPolicy(min_decrease_expected_loss=500.0))
     assert out["suggested_limit"].tolist() == [40_000.0, 30_000.0]
     assert out["action"].tolist() == ["keep", "decrease"]
     assert "expected loss of only 300 (PD x LGD x cut; policy 500): kept" in out["limit_rationale"].iloc[0]
@@ -437,7 +440,7 @@ def test_freeze_cuts_the_worst_grades_to_their_exposure() -> None:
     pds = np.array([0.25, 0.25, 0.25, 0.15, 0.25, 0.35, 0.25])
     grades = assign_grades(pds, SCALE)
     persona = np.array(["weak_late_payer"] * 4 + ["strong_late_payer", "distressed", "regular"], dtype=object)
-    policy = LimitPolicy(freeze_grade="9")
+    policy = LimitPolicy(freeze_grade="9", min_decrease_expected_loss=500.0)
     limits = run(frame, pds, policy, persona=persona)
     assert limits["need"].iloc[0] == pytest.approx(41_000) and limits["action"].iloc[0] == "keep"
     limits = limits.assign(action="keep", suggested_limit=40_000.0, limit_change=0.0)  # all kept by the sizing
@@ -485,7 +488,7 @@ def test_freeze_in_the_policy_holds_no_order_and_prices_the_growth_it_blocks() -
     )
 )
 def test_freeze_invariants(data) -> None:
-    """Over random books: a frozen row was unrestricted (keep or increase, no hold), of grade 9 or worse and a
+    """Over random books: a frozen row was unrestricted (keep or increase, no hold), of the freeze grade or worse and a
     freeze persona; its new limit covers its exposure (the exposure rounded up, at least one round_to), is below
     the current limit and removes at least min_decrease_expected_loss; every other row is left as it was."""
     from riskml.scoring.limits import freeze_limits
@@ -506,8 +509,53 @@ def test_freeze_invariants(data) -> None:
     new = out["suggested_limit"].to_numpy()
     assert (out["action"].to_numpy()[frozen] == "decrease").all()
     assert np.isin(action[frozen], ["keep", "increase"]).all() and not held[frozen].any()
-    assert all(int(g) >= 9 for g in grades[frozen]) and np.isin(persona[frozen], pol.freeze_personas).all()
+    assert all(int(g) >= int(pol.freeze_grade) for g in grades[frozen]) and np.isin(persona[frozen], pol.freeze_personas).all()
     assert (new[frozen] >= exp[frozen]).all() and (new[frozen] < cur[frozen]).all()
     assert (new[frozen] == np.maximum(np.ceil(exp[frozen] / pol.round_to) * pol.round_to, pol.round_to)).all()
     assert (pds[frozen] * pol.lgd * (cur[frozen] - new[frozen]) >= pol.min_decrease_expected_loss - 1e-6).all()
     assert (new[~frozen] == cur[~frozen]).all() and (out["action"].to_numpy()[~frozen] == action[~frozen]).all()
+
+
+def test_a_full_payer_is_not_revoked() -> None:
+    # grade 10 distressed (PD 50%), paying 21 days later than its norm, volatility 11.6: 96.7% of its invoices paid in
+    # full -> no revoke (revoke_full_payer_min_paid_in_full 90%): it pays what it owes; 85% paid in full -> revoked
+    from riskml.scoring.limits import revoke_evidence
+
+    shifted = {**EVIDENCE, "dbt_shift_12m": 21.0, "dbt_volatility_12m": 11.6}
+    frame = rows({**shifted, "paid_in_full_share_12m": 0.967}, {**shifted, "paid_in_full_share_12m": 0.85})
+    assert revoke_evidence(frame, LimitPolicy()).tolist() == [False, True]
+    out = run(frame, [0.5, 0.5], LimitPolicy(), persona=np.array(["distressed"] * 2, dtype=object))
+    assert out["action"].tolist() != ["revoke", "revoke"] and out["action"].tolist()[1] == "revoke"
+    assert "or one that pays nearly every invoice in full" in out["limit_rationale"].iloc[0]
+    # switched off (above 1): both revoked
+    assert revoke_evidence(frame, LimitPolicy(revoke_full_payer_min_paid_in_full=1.01)).tolist() == [True, True]
+
+
+def test_a_customer_not_held_for_past_due_is_covered_over_its_limit() -> None:
+    # grade 5 (PD 3%), exposure 31,500 over the 15,000 limit, undisputed invoices 45 days past due: beyond the 30 days
+    # of the no-increase rule, but within the 89 days its grade's past-due hold tolerates (hold_days): covered at
+    # 32,000 (approving it releases the orders). Without hold_days (30 days): the sized increase is blocked, kept.
+    frame = rows({"exposure": 31_500.0, "undisputed_oldest_dpd": 45.0})
+    out = run(frame, [0.03], LimitPolicy(), hold_days=np.array([89.0]))
+    assert out["suggested_limit"].iloc[0] == 32_000.0 and out["action"].iloc[0] == "increase"
+    assert "covers the exposure 31,500" in out["limit_rationale"].iloc[0]
+    kept = run(frame, [0.03], LimitPolicy())
+    assert kept["suggested_limit"].iloc[0] == 15_000.0 and kept["action"].iloc[0] == "keep"
+    # a strong late payer's usual pattern counts too (usual_days 60)
+    strong = run(frame, [0.03], LimitPolicy(), usual_days=np.array([60.0]))
+    assert strong["suggested_limit"].iloc[0] == 32_000.0
+
+
+def test_cuts_start_at_decrease_from_grade() -> None:
+    # current 40,000, exposure 10,000 (cuts above the need: no margin at risk), min_decrease_expected_loss 0: grade 4
+    # (PD 1.5%) is better than grade 5 -> kept; grade 5 (PD 3%) and grade 7 (PD 9%) are cut by the step cap to 30,000.
+    # decrease_from_grade None: grade 4 is cut too; "7": only grade 7.
+    frame = rows(*[{"credit_limit": 40_000.0}] * 3)
+    out = run(frame, [0.015, 0.03, 0.09], LimitPolicy())
+    assert out["action"].tolist() == ["keep", "decrease", "decrease"]
+    assert out["suggested_limit"].tolist() == [40_000.0, 30_000.0, 30_000.0]
+    assert "grade 4 is better than 5 (cuts start at that grade): kept" in out["limit_rationale"].iloc[0]
+    every = run(frame, [0.015, 0.03, 0.09], LimitPolicy(decrease_from_grade=None))
+    assert every["action"].tolist() == ["decrease"] * 3
+    assert run(frame, [0.015, 0.03, 0.09], LimitPolicy(decrease_from_grade="7"))["action"].tolist() == [
+        "keep", "keep", "decrease"]

@@ -2,7 +2,9 @@
 
 **Order hold** (``order_hold``, ``hold_reason``, ``hold_codes``), any of:
 
-- ``past_due``: the oldest open invoice is more than ``hold_past_due_days`` days past due;
+- ``past_due``: the oldest undisputed open invoice is more than the grade's days past due
+  (``hold_past_due_days_by_grade``, else ``hold_past_due_days``; :func:`past_due_hold_days`) -- for a strong
+  late payer more than its usual pattern -- with more than the hold minimum past due;
 - ``over_limit``: exposure (open receivables plus open orders) exceeds the *current* limit by more than
   ``hold_over_limit_pct`` -- unless the policy suggests an increase that covers it
   (``release_within_suggested``): then the orders are not held but the review is urgent
@@ -48,7 +50,8 @@ REVIEW_CODES: dict[str, str] = {
     "no_limit_exposed": "no limit on file and the exposure already exceeds the suggested limit",
     "grade_up": "grade improved by review_grade_notches or more since the previous score",
     "no_limit": "no limit on file: the customer trades on open terms without a ceiling; set the suggested one",
-    "over_utilised": "exposure at least review_over_limit_ratio x the limit at the as-of date and the previous month end",
+    "over_utilised": "exposure at least review_over_limit_ratio x the limit at the as-of date and the previous month "
+                     "end, and no hold, cut or increase covering the exposure already decided",
     "scheduled": "the review calendar (interval by grade, backlog spread by customer id) puts the review in this month",
 }
 PRIORITY_NAMES = {1: "urgent", 2: "soon", 3: "routine"}
@@ -132,6 +135,16 @@ def over_limit_tolerance(grades: np.ndarray | None, policy: ActionPolicy, n: int
     return lookup(grades, by, policy.hold_over_limit_pct).astype("float64") if n else np.zeros(0)
 
 
+def past_due_hold_days(grades: np.ndarray | None, policy: ActionPolicy, n: int) -> np.ndarray:
+    """The days past due before a past-due hold, per row: its grade's (``hold_past_due_days_by_grade``), else
+    ``hold_past_due_days`` (also for unscored rows). Worked example (defaults): grade 5 -> 60 days (a customer of
+    a good grade a few weeks late gets a reminder, not an order stop), grade 9 -> 30 days."""
+    if grades is None:
+        return np.full(n, float(policy.hold_past_due_days))
+    by = {str(g): float(t) for g, t in policy.hold_past_due_days_by_grade.items()}
+    return lookup(grades, by, float(policy.hold_past_due_days)).astype("float64") if n else np.zeros(0)
+
+
 def _over_limit(frame: pd.DataFrame, limits: pd.DataFrame | None, policy: ActionPolicy,
                 tol: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """(over the current limit beyond tolerance, of which covered by a suggested increase, exposure,
@@ -196,7 +209,7 @@ def order_holds(
     owed = np.clip(bal - disputed, 0.0, None)  # everything owed and not disputed
     minimum = hold_minimum(frame, policy)
     strong = persona == STRONG_LATE_PAYER
-    threshold = np.maximum(policy.hold_past_due_days,
+    threshold = np.maximum(past_due_hold_days(grades, policy, n),
                            usual_lateness_days(frame, persona, policy.strong_pattern_margin_days))
     with np.errstate(invalid="ignore"):
         past_due = ~coll & ~revoked & (dpd_u > threshold) & (pdu > minimum)
@@ -359,9 +372,13 @@ def reviews_due(
                                f"ceiling): set the suggested limit {s:,.0f}", suggested)
 
     coll = np.zeros(n, dtype=bool) if collections is None else np.asarray(collections, dtype=bool)
-    # over the limit but already decided: held (collectors work it), covered by an increase (limit_pending) or
-    # cut / revoked (the decision is the review)
-    resolved = (held if held is not None else np.zeros(n, dtype=bool)) | np.isin(action, ["decrease", "revoke"])
+    # over the limit but already decided: held (collectors work it), covered by an increase (limit_pending), an
+    # increase to at least the exposure waiting for approval (the approval queue answers it) or cut / revoked (the
+    # decision is the review)
+    with np.errstate(invalid="ignore"):
+        answered = (action == "increase") & (suggested >= exposure)
+    resolved = ((held if held is not None else np.zeros(n, dtype=bool)) | np.isin(action, ["decrease", "revoke"])
+                | answered)
     sustained = _num(frame, "utilisation_sustained_2m")
     with np.errstate(invalid="ignore"):
         over = has_limit & (limit > 0) & (sustained >= policy.review_over_limit_ratio) & ~coll & ~covered & ~resolved

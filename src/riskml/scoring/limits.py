@@ -28,11 +28,17 @@ The policy, step by step (``docs/scoring.md`` has a worked example):
    sizing cut them too.
 5. **Round** to the nearest ``round_to``, never above the cap (then rounded down); a positive limit
    rounds to at least one ``round_to`` when the cap allows it.
-6. **Hysteresis**: when ``|suggested - current| < min_change_pct x current`` the current limit is kept.
+6. **Hysteresis**: when ``|suggested - current| < min_change_pct x current`` the current limit is kept. A
+   decrease is made only where it removes at least ``min_decrease_expected_loss`` (and, with
+   ``decrease_pays_margin``, the margin it puts at risk), and only from ``decrease_from_grade`` on: better
+   grades keep their limit (restrictions follow the PD). A customer over its limit and not held for past due
+   (within its grade's past-due hold days, ``hold_days``) is covered up to ``cover_exposure_worst_grade``.
 7. **Revoke** (limit 0, cash in advance) for grades at or beyond ``revoke_grade``, for habitual
    debtors (``late_paid_share_12m >= habitual_late_share`` and ``dbt_avg_12m >= habitual_dbt_days`` on at
    least ``habitual_min_invoices`` invoices settled in the last 12 months) and where the break-even cap
-   is 0 (no limit pays for itself; not applied to thin files, whose PD rests on little evidence).
+   is 0 (no limit pays for itself; not applied to thin files, whose PD rests on little evidence). A revoke by
+   grade or habit needs the ledger's evidence (:func:`revoke_evidence`: deterioration, not a steady payer, not
+   a full payer).
 
 A customer with no sales in the basis window (dormant, not thin file) has nothing to size a limit on:
 its current limit is kept; one with nothing open either (inactive) is not revoked by grade or habit: it has no
@@ -155,7 +161,12 @@ def revoke_evidence(frame: pd.DataFrame, policy: LimitPolicy) -> np.ndarray:
     ``revoke_min_dbt_shift_days`` later than the customer's own norm (the larger of ``dbt_shift_12m`` and
     ``dbt_shift_24m``), and not a steady full payer (``dbt_volatility_12m <= revoke_steady_max_volatility`` and
     ``paid_in_full_share_12m >= revoke_steady_min_paid_in_full``): a customer who pays everything, steadily,
-    however late, is a terms problem, not a habitual debtor. A frame without these columns (no evidence to
+    however late, is a terms problem, not a habitual debtor; nor a full payer (``paid_in_full_share_12m >=
+    revoke_full_payer_min_paid_in_full``, whatever the volatility): a customer who pays nearly every invoice in
+    full in one payment, even if lately more slowly, pays what it owes -- it gets a decrease (and a hold where it
+    is over the limit), not a revoke. Worked example (shift 7, volatility 7, steady 85%, full payer 94%): shift
+    21 days, volatility 11.6, 96.7% paid in full -> no evidence (a full payer); the same with 90% paid in full ->
+    evidence. A frame without these columns (no evidence to
     read), or ``revoke_needs_evidence`` false, gives True everywhere: the revoke rules then stand on grade and
     habit alone."""
     n = len(frame)
@@ -167,8 +178,10 @@ def revoke_evidence(frame: pd.DataFrame, policy: LimitPolicy) -> np.ndarray:
 
     with np.errstate(invalid="ignore"):
         shift = np.fmax(col("dbt_shift_12m"), col("dbt_shift_24m"))
-        steady = ((col("dbt_volatility_12m") <= policy.revoke_steady_max_volatility)
-                  & (col("paid_in_full_share_12m") >= policy.revoke_steady_min_paid_in_full))
+        in_full = col("paid_in_full_share_12m")
+        steady = (((col("dbt_volatility_12m") <= policy.revoke_steady_max_volatility)
+                   & (in_full >= policy.revoke_steady_min_paid_in_full))
+                  | (in_full >= policy.revoke_full_payer_min_paid_in_full))
         return (shift >= policy.revoke_min_dbt_shift_days) & ~steady
 
 
@@ -198,6 +211,7 @@ def suggest_limits(
     margin: np.ndarray | None = None,
     usual_days: np.ndarray | None = None,
     at_review: np.ndarray | None = None,
+    hold_days: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The limit policy for every row of ``frame`` (which holds :data:`LIMIT_COLUMNS`).
 
@@ -208,7 +222,11 @@ def suggest_limits(
     customers on the collections track (no model-driven limit decision), ``lgd`` / ``margin`` per-row
     segment rates for the break-even cap, ``at_review`` the customers whose routine review falls now
     (:func:`riskml.scoring.actions.review_calendar`; default: everybody): between reviews an increase is
-    proposed only to a customer using at least ``increase_min_utilisation`` of its current limit.
+    proposed only to a customer using at least ``increase_min_utilisation`` of its current limit; ``hold_days``
+    the days past due before each row's past-due hold (:func:`riskml.scoring.actions.past_due_hold_days`): a
+    customer over its limit and not held for past due (undisputed invoices at most the largest of
+    ``no_increase_past_due_days``, ``usual_days`` and ``hold_days`` past due) is covered
+    (``cover_exposure_worst_grade``), and the no-increase rule does not block that cover.
 
     Returns, on ``frame``'s index: ``current_limit``, ``suggested_limit``, ``limit_change`` (suggested
     minus current; empty when no limit is on file), ``action`` (one of :data:`ACTIONS`), ``revoked``
@@ -271,15 +289,20 @@ def suggest_limits(
     exp_floored = acceptable & has_current & (suggested < current0) & (exp_amt > suggested)
     suggested = np.where(exp_floored, exp_amt, suggested)
 
-    # over the limit and paying: a limit that covers the exposure, where the break-even cap allows it
+    # over the limit and paying (not held for past due: within the row's past-due hold days, or its usual pattern):
+    # a limit that covers the exposure, where the break-even cap allows it
     covering = np.zeros(n, dtype=bool)
+    cover_tolerated = np.maximum.reduce([
+        np.full(n, policy.no_increase_past_due_days),
+        np.zeros(n) if usual_days is None else np.asarray(usual_days, dtype="float64"),
+        np.zeros(n) if hold_days is None else np.asarray(hold_days, dtype="float64")])
     cover_amt = np.ceil(exposure / step) * step
     if policy.cover_exposure_worst_grade is not None:
         with np.errstate(invalid="ignore"):
             covering = (ok & (~thin | (cover_amt <= policy.thin_file_cover_max_limit)) & has_current
                         & (pos <= names.index(policy.cover_exposure_worst_grade))
                         & (exposure > current0) & (cover_amt > suggested) & (cover_amt <= cap)
-                        & (dpd_u <= policy.no_increase_past_due_days))
+                        & (dpd_u <= cover_tolerated))
     suggested = np.where(covering, cover_amt, suggested)
 
     dormant = ok & ~thin & (sales <= 0)
@@ -299,6 +322,14 @@ def suggest_limits(
         immaterial = positive & ~dormant & ~small & (suggested < current0) & (
             (el_removed < policy.min_decrease_expected_loss) | (policy.decrease_pays_margin & (el_removed < cut_margin)))
     suggested = np.where(immaterial, current0, suggested)
+    # restrictions follow the PD: grades better than decrease_from_grade keep their limit (a cut there is headroom
+    # above what a low-PD customer owes; the restrictions go to the grades that default)
+    spared_cut = np.zeros(n, dtype=bool)
+    if policy.decrease_from_grade is not None:
+        with np.errstate(invalid="ignore"):
+            spared_cut = (positive & ~dormant & (suggested < current0)
+                          & (pos < names.index(policy.decrease_from_grade)))
+    suggested = np.where(spared_cut, current0, suggested)
 
     # between routine reviews, headroom the customer does not use waits for its review
     review_now = np.ones(n, dtype=bool) if at_review is None else np.asarray(at_review, dtype=bool)
@@ -311,7 +342,7 @@ def suggest_limits(
     # no increase while undisputed invoices are well past due, nor on the collections track
     with np.errstate(invalid="ignore"):
         tolerated = np.maximum(policy.no_increase_past_due_days, 0.0 if usual_days is None else usual_days)
-        blocked = ok & has_current & (coll | (dpd_u > tolerated)) & (suggested > current0)
+        blocked = ok & has_current & (coll | ((dpd_u > tolerated) & ~covering)) & (suggested > current0)
     suggested = np.where(blocked, current0, suggested)
 
     # revoke: worst grades, habitual debtors among weak / distressed payers, and customers no limit pays
@@ -325,7 +356,7 @@ def suggest_limits(
     # decided when it orders again (the order-time check applies this policy with the order's exposure)
     inactive = dormant & (exposure <= 0) & (not policy.revoke_inactive)
     eligible = ok & ~coll & revocable & ~inactive
-    # a revoke by grade or habit needs the ledger to show deterioration (not a steady full payer)
+    # a revoke by grade or habit needs the ledger to show deterioration (not a steady payer, nor a full payer)
     evidence = revoke_evidence(frame, policy)
     grade_or_habit = eligible & ((pos >= revoke_pos) | habitual_debtors(frame, policy))
     spared = grade_or_habit & ~evidence
@@ -373,16 +404,22 @@ def suggest_limits(
         (shown & exp_floored & ~covering,
          lambda i: ("; not cut below the exposure ", _fmt(exposure[i], ",.0f"), " (acceptable grade): ",
                     _fmt(exp_amt[i], ",.0f"))),
-        (shown & immaterial,
+        (shown & spared_cut & ~immaterial,
+         lambda i: ("; grade ", _fmt(grades[i], ""), f" is better than {policy.decrease_from_grade} (cuts start at that "
+                    "grade): kept",)),
+        (shown & immaterial & (el_removed < policy.min_decrease_expected_loss),
          lambda i: ("; the cut would remove an expected loss of only ", _fmt(el_removed[i], ",.0f"),
                     f" (PD x LGD x cut; policy {policy.min_decrease_expected_loss:,.0f}): kept")),
+        (shown & immaterial & (el_removed >= policy.min_decrease_expected_loss),
+         lambda i: ("; the cut would remove an expected loss of only ", _fmt(el_removed[i], ",.0f"),
+                    ", less than the margin it puts at risk (", _fmt(cut_margin[i], ",.0f"), "): kept")),
         (shown & waiting,
          lambda i: ("; the increase to ", _fmt(waited[i], ",.0f"), " waits for the routine review: the exposure ",
                     _fmt(exposure[i], ",.0f"), " uses ", _fmt(used[i], ".0%"), " of the current limit (between "
                     f"reviews increases start at {policy.increase_min_utilisation:.0%}): kept")),
         (ok & spared & ~revoked & ~coll,
          lambda i: ("; not revoked: the ledger shows no deterioration against the customer's own norm (or a steady "
-                    "full payer): terms and limit are worked instead",)),
+                    "full payer, or one that pays nearly every invoice in full): terms and limit are worked instead",)),
     ):
         _append(rationale, mask, fmt)
     idle = np.flatnonzero(ok & ~revoked & inactive)

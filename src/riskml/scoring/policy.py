@@ -28,6 +28,7 @@ from riskml.scoring.actions import (
     defer_increases,
     held_increases,
     order_holds,
+    past_due_hold_days,
     review_calendar,
     reviews_due,
 )
@@ -147,7 +148,8 @@ def suggest_limits_in(part: pd.DataFrame, ctx: CustomerContext, config: ScoringC
         at_review = review_calendar(part, ctx.grades, config.actions)[0]
     return suggest_limits(part, ctx.p, ctx.grades, config.limits, config.master_scale, ctx.thin, ctx.scored,
                           persona=ctx.personas, collections=ctx.collections, lgd=ctx.lgd, margin=ctx.margin,
-                          usual_days=ctx.usual, at_review=at_review)
+                          usual_days=ctx.usual, at_review=at_review,
+                          hold_days=past_due_hold_days(ctx.grades, config.actions, len(part)))
 
 
 def limits_and_holds(part: pd.DataFrame, ctx: CustomerContext, config: ScoringConfig,
