@@ -1,7 +1,9 @@
 """Overrides go into the policy (``apply_policy(..., overrides=)``): worked examples per kind on hand-made
 rows (:mod:`tests.scoring.frames`: limit 15,000, exposure 10,000 incl. open orders 1,000, open balance 9,000),
 computed by hand from the default config (over-limit tolerance by grade: 15% for grade 5, 0% for 9 and 10;
-past-due hold beyond 30 days, hard from 60; approval levels analyst / credit_manager / finance_director)."""
+past-due hold beyond 30 days, hard from 60; approval levels analyst / credit_manager / finance_director), except
+that over-limit customers are covered by a limit only up to grade 8 here, so the grade-9 customer over its
+limit is held (the shipped ``limits.cover_exposure_worst_grade`` covers grade 9 too)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from riskml.scoring.overrides import OVERRIDE_COLUMNS, ActiveOverride, active_ov
 from riskml.scoring.policy import DECISION_COLUMNS, apply_policy
 from tests.scoring.frames import rows
 
-CFG = ScoringConfig()
+_DEFAULT = ScoringConfig()
+CFG = _DEFAULT.model_copy(update={"limits": _DEFAULT.limits.model_copy(update={"cover_exposure_worst_grade": "8"})})
 GRADE_9, GRADE_5, GRADE_3, GRADE_10 = 0.2, 0.03, 0.01, 0.45
 PAST_DUE_60 = {"undisputed_oldest_dpd": 60.0, "oldest_dpd": 60.0, "undisputed_past_due_amount": 5_000.0,
                "past_due_amount": 5_000.0}
@@ -92,12 +95,12 @@ def test_a_hold_release_releases_a_hold_its_approver_may_release() -> None:
     # the hold stays on record: its codes, type, release amount and text, and who released it
     assert d["hold_codes"] == "over_limit" and d["hold_type"] == "soft" and d["release_amount"] == 9_000.0
     assert d["hold_reason"].endswith("; released by override #5 (jane)")
-    # a hard hold (60 days past due): an analyst may not release it -- the override does not apply
-    d = one(PAST_DUE_60, GRADE_5, ov(6, "hold_release", "analyst"))
+    # a hard hold (grade 9, 60 days past due; grades 1-7 are not held for lateness before collections): an analyst may not release it -- the override does not apply
+    d = one(PAST_DUE_60, GRADE_9, ov(6, "hold_release", "analyst"))
     assert d["order_hold"] and d["hold_type"] == "hard" and not d["override_hold_release"] and d["override_ids"] == ""
     assert d["override_skipped"] == ("override #6 (jane) (hold_release) not applied: the hard hold needs "
                                      "credit_manager, the approver's level is analyst")
-    assert not one(PAST_DUE_60, GRADE_5, ov(6, "hold_release", "credit_manager"))["order_hold"]
+    assert not one(PAST_DUE_60, GRADE_9, ov(6, "hold_release", "credit_manager"))["order_hold"]
 
 
 def test_a_hold_release_applies_while_its_max_amount_is_not_used_up() -> None:
