@@ -203,3 +203,11 @@ def test_usual_lateness_days() -> None:
     frame = rows({**STRONG, "dbt_max_12m": 45.0}, {**STRONG, "dbt_max_12m": np.nan}, {**CLEAN, "dbt_max_12m": 45.0})
     got = usual_lateness_days(frame, np.array(["strong_late_payer", "strong_late_payer", "prompt_payer"]), 15.0)
     assert got.tolist() == [60.0, 15.0, 0.0]
+
+
+def test_a_broken_pattern_trigger_can_be_switched_off() -> None:
+    late = rows({**CLEAN, "dbt_avg_3m": 30.0, "dbt_shift_12m": 25.0})
+    aged = rows({**CLEAN, "aging_31_60_share": 0.5, "past_due_share": 0.5})
+    assert personas(late, [0.01]) == ["distressed"] and personas(aged, [0.01]) == ["distressed"]
+    assert personas(late, [0.01], PersonaPolicy(distressed_min_shift=None)) == ["weak_late_payer"]
+    assert personas(aged, [0.01], PersonaPolicy(distressed_min_aged_share=None)) == ["prompt_payer"]

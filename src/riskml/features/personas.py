@@ -32,7 +32,8 @@ persona                rule (thresholds in ``PersonaPolicy`` / ``ThinFileRule``)
                        (the ``disorganised`` rule does not hold)
 ``distressed``         a broken payment pattern (only when not strong by the ledger): paying far later than
                        its own norm (``dbt_shift_max >= distressed_min_shift`` days), or severe ageing (the
-                       share of the balance 31+ days past due >= ``distressed_min_aged_share``)
+                       share of the balance 31+ days past due >= ``distressed_min_aged_share``); a threshold
+                       set to None switches its trigger off
 ``disorganised``       paperwork, not money: ``dispute_share_12m`` or ``disputed_open_share`` >=
                        ``disorganised_min_share``, or deductions >= ``disorganised_min_deduction_share`` of
                        sales, or unapplied cash >= ``disorganised_min_unapplied_months`` of monthly sales,
@@ -86,6 +87,14 @@ def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
     if col not in frame.columns:
         return np.full(len(frame), np.nan)
     return pd.to_numeric(frame[col], errors="coerce").to_numpy("float64")
+
+
+def _at_least(values: np.ndarray, threshold: float | None) -> np.ndarray:
+    """``values >= threshold`` (NaN meets nothing); all False when the threshold is None (the trigger is off)."""
+    if threshold is None:
+        return np.zeros(len(values), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(values >= threshold, dtype=bool)
 
 
 def thin_file_mask(frame: pd.DataFrame, rule: ThinFileRule) -> np.ndarray:
@@ -142,7 +151,7 @@ def persona_evidence(frame: pd.DataFrame, policy: PersonaPolicy) -> dict[str, np
                   & ~disorganised)
     return {
         "seriously_delinquent": dpd >= policy.distressed_min_dpd,
-        "broken": (shift >= policy.distressed_min_shift) | (aged31 >= policy.distressed_min_aged_share),
+        "broken": _at_least(shift, policy.distressed_min_shift) | _at_least(aged31, policy.distressed_min_aged_share),
         "disorganised": disorganised,
         "weak": weak,
         "strong": strong,
