@@ -618,9 +618,13 @@ class PersonaPolicy(_Section):
 
     prompt_max_dbt: float = Field(default=5.0, ge=0)
     # distressed: the oldest open invoice at least this many days past due (already seriously delinquent),
-    # or (when the ledger does not show the strong pattern) a PD at least distressed_min_pd
+    # or (when the ledger does not show the strong pattern) a broken payment pattern: paying at least
+    # distressed_min_shift days later than its own norm, or at least distressed_min_aged_share of the balance
+    # 31+ days past due (null: that trigger off). Ledger facts only: the PD plays no part (the calibration by
+    # persona stays meaningful)
     distressed_min_dpd: float = Field(default=90.0, gt=0)
-    distressed_min_pd: float = Field(default=0.30, gt=0, le=1)
+    distressed_min_shift: float | None = Field(default=20.0, gt=0)  # days later than its own norm (dbt_shift_max)
+    distressed_min_aged_share: float | None = Field(default=0.3, gt=0, le=1)  # share of the balance 31+ days past due
     # strong late payer: late, steadily, over a long history, paying in full, nothing growing or ageing
     strong_min_dbt: float = Field(default=14.0, ge=0)  # 12-month DBT at least this
     strong_min_tenure_months: float = Field(default=9.0, ge=0)

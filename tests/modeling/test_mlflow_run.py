@@ -74,7 +74,7 @@ def test_run_logs_params_metrics_and_tags(store: Store) -> None:
     assert p["label.horizon_months"] == "6" and p["label.dpd_threshold"] == "90"
     assert p["lightgbm.learning_rate"] == "0.05" and p["lightgbm.extra_trees"] == "True"
     assert p["calibration_method"] in ("platt", "isotonic") and p["split_kind"] == "oot"
-    assert p["n_features"] == "52" and p["n_monotone"] == "33" and int(p["best_iteration"]) >= 1
+    assert p["n_features"] == "56" and p["n_monotone"] == "37" and int(p["best_iteration"]) >= 1
     assert len(p["data.fingerprint"]) == 16 and t["data.fingerprint"] == p["data.fingerprint"]
     assert int(p["data.rows.invoices"]) > 10_000 and p["data.rows.customers"] == "300"
     for k in ("auc", "gini", "ks", "brier", "log_loss", "pr_auc", "capture_top10", "lift_top10"):

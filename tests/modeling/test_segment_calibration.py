@@ -150,3 +150,26 @@ def test_one_persona_rule_for_scoring_and_training(small_data) -> None:
     assert (~by_count).sum() > 100 and (seg[~by_count] == full[~by_count]).all()
     # rows with a 24-month norm are among them: dbt_shift_max carries it
     assert (frame["dbt_shift_24m"].notna().to_numpy() & ~by_count).sum() > 0
+
+
+def test_a_model_saved_with_the_retired_pd_rule_segments_as_before() -> None:
+    """A calibrator saved before personas left the PD carries ``distressed_min_pd`` (it never applied inside
+    the calibrator, which reads no PD) and no broken-pattern thresholds: it loads, with that trigger off, so
+    a customer paying 25 days later than its own norm stays in the segment its shift was fitted for."""
+    old = PersonaPolicy().model_dump(mode="json")
+    for key in ("distressed_min_shift", "distressed_min_aged_share"):
+        old.pop(key)
+    old["distressed_min_pd"] = 0.3
+    data = {"method": "persona_offset", "offsets": {"weak_late_payer": 0.5, "distressed": -0.4},
+            "personas": old, "thin_file": ThinFileRule().model_dump(mode="json"),
+            "inputs": ["dbt_avg_3m", "dbt_shift_max", "tenure_months", "no_payment_history"], "prior_sd": 1.0}
+    X = pd.DataFrame({"dbt_avg_3m": [30.0], "dbt_shift_max": [25.0], "tenure_months": [30.0],
+                      "no_payment_history": [0.0]})
+    loaded = SegmentCalibrator.from_dict(json.loads(json.dumps(data)))
+    assert loaded.segments(X).tolist() == ["weak_late_payer"]
+    assert loaded.adjust(X, np.array([0.2])) == pytest.approx(expit(logit(0.2) + 0.5))
+    # the same thresholds saved by this version read the broken pattern
+    new = SegmentCalibrator.from_dict({**data, "personas": PersonaPolicy().model_dump(mode="json")})
+    assert new.segments(X).tolist() == ["distressed"]
+    # and saved again, the older one keeps its trigger off
+    assert SegmentCalibrator.from_dict(loaded.to_dict()).segments(X).tolist() == ["weak_late_payer"]

@@ -1,5 +1,6 @@
 """Personas from the ledger: each rule on a hand-made row, each condition of the strong pattern, the
-documented precedence (the PD never hides a strong late payer), and one persona per customer."""
+documented precedence, the PD never read (it neither hides a strong late payer nor makes a customer
+distressed), and one persona per customer."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ STRONG = {**CLEAN, "dbt_avg_3m": 31.0, "dbt_avg_6m": 30.0, "dbt_avg_12m": 30.0, 
 
 def personas(frame, pds, policy=None):
     thin = thin_file_mask(frame, ThinFileRule())
-    return assign_personas(frame, np.asarray(pds, dtype="float64"), policy or PersonaPolicy(), thin).tolist()
+    p = None if pds is None else np.asarray(pds, dtype="float64")
+    return assign_personas(frame, p, policy or PersonaPolicy(), thin).tolist()
 
 
 def one(override, pd_value=0.01):
@@ -52,7 +54,7 @@ def test_each_persona() -> None:
     frame = rows(
         {**STRONG, "invoices_total": 2.0},                          # thin file beats everything
         {**CLEAN, "oldest_dpd": 120.0},                             # distressed: 90+ days past due
-        {**CLEAN, "dbt_avg_6m": 8.0, "dbt_avg_3m": 8.0},            # distressed: PD 45% >= 30%, not strong
+        {**CLEAN, "dbt_avg_3m": 28.0, "dbt_shift_12m": 22.0},       # distressed: 22 >= 20 days later than its norm
         STRONG,                                                     # strong late payer
         {**CLEAN, "dispute_share_12m": 0.2},                        # disorganised
         {**CLEAN, "dbt_avg_3m": 20.0, "dbt_shift_12m": 12.0},       # weak: 12 days later than its own norm
@@ -72,6 +74,32 @@ def test_a_high_pd_never_hides_a_strong_late_payer(pd_value) -> None:
     assert one(STRONG, pd_value) == "strong_late_payer"
 
 
+@pytest.mark.parametrize("pd_value", [0.0, 0.45, 0.99, np.nan])
+def test_the_pd_is_never_read(pd_value) -> None:
+    # a very high PD alone does not make a customer distressed (the calibration by persona would be circular)
+    assert one({**CLEAN, "dbt_avg_6m": 8.0, "dbt_avg_3m": 8.0}, pd_value) == "regular"
+    assert personas(rows(CLEAN, STRONG), None if np.isnan(pd_value) else [pd_value] * 2) == [
+        "prompt_payer", "strong_late_payer"]
+
+
+@pytest.mark.parametrize("override,expected", [
+    ({"dbt_avg_3m": 30.0, "dbt_shift_12m": 20.0}, "distressed"),    # 20 days later than its own norm
+    ({"dbt_avg_3m": 30.0, "dbt_shift_24m": 21.0}, "distressed"),    # ... or than a year before
+    ({"dbt_avg_3m": 30.0, "dbt_shift_12m": 19.0}, "weak_late_payer"),  # 19 < 20: weak, not distressed
+    ({"aging_31_60_share": 0.2, "aging_61_90_share": 0.1, "past_due_share": 0.3}, "distressed"),  # 30% 31+ days
+    ({"aging_31_60_share": 0.29, "past_due_share": 0.29}, "prompt_payer"),  # 29% 31-60 days: no trigger
+    ({"oldest_dpd": 90.0}, "distressed"),                           # already seriously delinquent
+])
+def test_each_distressed_trigger(override, expected) -> None:
+    assert one({**CLEAN, **override}) == expected
+
+
+def test_a_broken_pattern_does_not_beat_the_strong_one_but_90_days_do() -> None:
+    # 30% of the balance 31-60 days past due is inside a 30-day stretcher's usual pattern
+    assert one({**STRONG, "aging_31_60_share": 0.35}) == "strong_late_payer"
+    assert one({**STRONG, "oldest_dpd": 95.0, "dbt_avg_12m": 70.0}) == "distressed"
+
+
 @pytest.mark.parametrize("override,expected", [
     ({"dbt_avg_12m": 12.0}, "regular"),                          # not late enough (12 < 14 days)
     ({"tenure_months": 8.0}, "regular"),                         # too short a history (8 < 9 months)
@@ -88,8 +116,8 @@ def test_a_high_pd_never_hides_a_strong_late_payer(pd_value) -> None:
 ])
 def test_each_condition_of_the_strong_pattern(override, expected) -> None:
     assert one({**STRONG, **override}) == expected
-    # with a high PD, what is no longer strong by the ledger becomes distressed (the PD breaks the tie)
-    assert one({**STRONG, **override}, 0.5) == "distressed"
+    # the PD plays no part: a high PD changes nothing
+    assert one({**STRONG, **override}, 0.5) == expected
 
 
 @pytest.mark.parametrize("override", [
@@ -160,10 +188,8 @@ def test_exactly_one_known_persona(data) -> None:
                     "dispute_share_12m": s, "dbt_volatility_12m": v} for _, d, t, s, v in data))
     got = personas(frame, [d[0] for d in data])
     assert len(got) == len(data) and set(got) <= set(PERSONAS)
-    # the PD only breaks ties: lowering every PD to 0 changes no persona except "distressed" by PD
-    low = personas(frame, [0.0] * len(data))
-    for g, lo, d in zip(got, low, data, strict=True):
-        assert g == lo or (g == "distressed" and d[0] >= PersonaPolicy().distressed_min_pd)
+    # the PD plays no part: lowering every PD to 0 changes no persona
+    assert personas(frame, [0.0] * len(data)) == got
 
 
 def test_frame_index_is_ignored() -> None:
@@ -177,3 +203,11 @@ def test_usual_lateness_days() -> None:
     frame = rows({**STRONG, "dbt_max_12m": 45.0}, {**STRONG, "dbt_max_12m": np.nan}, {**CLEAN, "dbt_max_12m": 45.0})
     got = usual_lateness_days(frame, np.array(["strong_late_payer", "strong_late_payer", "prompt_payer"]), 15.0)
     assert got.tolist() == [60.0, 15.0, 0.0]
+
+
+def test_a_broken_pattern_trigger_can_be_switched_off() -> None:
+    late = rows({**CLEAN, "dbt_avg_3m": 30.0, "dbt_shift_12m": 25.0})
+    aged = rows({**CLEAN, "aging_31_60_share": 0.5, "past_due_share": 0.5})
+    assert personas(late, [0.01]) == ["distressed"] and personas(aged, [0.01]) == ["distressed"]
+    assert personas(late, [0.01], PersonaPolicy(distressed_min_shift=None)) == ["weak_late_payer"]
+    assert personas(aged, [0.01], PersonaPolicy(distressed_min_aged_share=None)) == ["prompt_payer"]

@@ -197,6 +197,39 @@ def multi_payment_share_12m(multi_pay_cnt_12m: pd.Series, settled_cnt_12m: pd.Se
 
 
 @feature(
+    family="partial", unit="share", window="3m", monotone=1,
+    description="Share of invoices settled in the last 3 months that took more than one payment",
+    reason="{value:.0%} of invoices settled in the last 3 months were paid in instalments",
+    missing="No invoice settled in the last 3 months",
+    comparison=("multi_payment_share_12m", "over 12 months"),
+)
+def multi_payment_share_3m(multi_pay_cnt_3m: pd.Series, settled_cnt_3m: pd.Series) -> pd.Series:
+    return _div(multi_pay_cnt_3m, settled_cnt_3m)
+
+
+@feature(
+    family="partial", unit="share", window="3m vs 12m", monotone=1,
+    description="Growth of partial payments: the share of invoices settled in instalments over the last 3 "
+    "months minus that share over 12 months (positive = paying in pieces more often than it used to)",
+    reason="Paying in instalments more often: {multi_payment_share_3m:.0%} of invoices settled in the last 3 "
+    "months against {multi_payment_share_12m:.0%} over 12 months",
+    missing="No invoice settled in the last 3 months",
+)
+def partial_payment_growth(multi_payment_share_3m: pd.Series, multi_payment_share_12m: pd.Series) -> pd.Series:
+    return multi_payment_share_3m - multi_payment_share_12m
+
+
+@feature(
+    family="partial", unit="days", window="as of", monotone=1,
+    description="Days since the customer last settled an invoice in full by a single payment (NaN: never)",
+    reason="Last invoice paid in full in one payment {value:.0f} days ago",
+    missing="No invoice paid in full in one payment yet",
+)
+def days_since_full_payment(last_full_single_day: pd.Series, as_of_day: pd.Series) -> pd.Series:
+    return (as_of_day - last_full_single_day).astype("float64")
+
+
+@feature(
     family="partial", unit="share", window="12m", monotone=1,
     description="Share of invoices closed in the last 12 months with cash below the invoiced amount "
     "(the rest credited, deducted or written off)",
@@ -233,6 +266,17 @@ def late_paid_count_12m(late_cnt_12m: pd.Series) -> pd.Series:
 )
 def late_paid_share_12m(late_cnt_12m: pd.Series, settled_cnt_12m: pd.Series) -> pd.Series:
     return _div(late_cnt_12m, settled_cnt_12m)
+
+
+@feature(
+    family="lateness", unit="share", window="3m", monotone=1,
+    description="Share of invoices settled in the last 3 months that were settled late",
+    reason="{value:.0%} of invoices settled in the last 3 months were late",
+    missing="No invoice settled in the last 3 months",
+    comparison=("late_paid_share_12m", "over 12 months"),
+)
+def late_paid_share_3m(late_cnt_3m: pd.Series, settled_cnt_3m: pd.Series) -> pd.Series:
+    return _div(late_cnt_3m, settled_cnt_3m)
 
 
 @feature(

@@ -55,6 +55,11 @@ AGGREGATES: dict[str, str] = {
     "multi_pay_cnt_12m": "of those settled, settled in more than one payment",
     "short_paid_cnt_12m": "of those settled, cash below the settled share of the amount",
     "full_single_cnt_12m": "of those settled, paid in full by a single cash payment (no instalments, no short pay)",
+    **{f"{n}_3m": f"{d}, last 3 months" for n, d in (
+        ("settled_cnt", "invoices settled"), ("late_cnt", "of those, settled after due date + grace"),
+        ("multi_pay_cnt", "of those, settled in more than one payment"),
+        ("full_single_cnt", "of those, paid in full by a single cash payment"))},
+    "last_full_single_day": "settlement day of the last invoice paid in full by a single cash payment",
     "due_amt_3m": "amount of invoices that fell due in the last 3 months",
     "open_due_3m": "of which still open at the as-of date",
     "open_amt": "open receivables",
@@ -459,6 +464,10 @@ def _flows(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.nda
                                  "late_days_sum_12m", "multi_pay_cnt_12m", "short_paid_cnt_12m",
                                  "full_single_cnt_12m"), settled, strict=True):
         out[name] = acc.window(per_bucket, 12)
+    for i, name in ((0, "settled_cnt"), (2, "late_cnt"), (5, "multi_pay_cnt"), (7, "full_single_cnt")):
+        out[f"{name}_3m"] = acc.window(settled[i], 3)
+    out["last_full_single_day"] = acc.running_ext(
+        acc.extreme(sc, sd, sd.astype("float64"), "max", mask=full_single), "max")
 
     # ---- invoices issued: volume, frequency, trend
     ic, iday, iamt = p.inv_cust, p.inv_day, p.inv_amt

@@ -5,12 +5,13 @@ same rule: scoring assigns the persona of each scored customer (``riskml.scoring
 these functions), and training fits its calibration by persona on the same segments
 (``riskml.modeling.calibration.SegmentCalibrator``).
 
-Personas are read from the ledger, not from the PD alone: a model that over-predicts customers who pay
-late but steadily (strong customers stretching terms) must not hide them. The PD only breaks ties (a
-very high PD makes a customer ``distressed`` when its ledger does not show the strong pattern).
+Personas are read from the ledger only, never from the PD: a model that over-predicts customers who pay
+late but steadily (strong customers stretching terms) must not hide them, and a persona defined by the PD
+would make the calibration of the PD by persona circular (a high-PD group is over-predicted by
+construction). The same customer gets the same persona whatever model scores it.
 
 Rules are checked in this order and the first that matches wins (precedence: too little history to
-judge first; already seriously delinquent next; the steady pattern before the PD; paperwork problems
+judge first; already seriously delinquent next; the steady pattern before a broken one; paperwork problems
 before a money trend; a trend before a steady level):
 
 =====================  ==================================================================================
@@ -29,7 +30,10 @@ persona                rule (thresholds in ``PersonaPolicy`` / ``ThinFileRule``)
                        usual pattern (``oldest_dpd <= dbt_avg_12m + strong_dpd_margin`` and the share of
                        the balance 61+ days past due below ``weak_min_aged_share``), no paperwork problem
                        (the ``disorganised`` rule does not hold)
-``distressed``         very high PD: ``PD >= distressed_min_pd`` (only when not strong by the ledger)
+``distressed``         a broken payment pattern (only when not strong by the ledger): paying far later than
+                       its own norm (``dbt_shift_max >= distressed_min_shift`` days), or severe ageing (the
+                       share of the balance 31+ days past due >= ``distressed_min_aged_share``); a threshold
+                       set to None switches its trigger off
 ``disorganised``       paperwork, not money: ``dispute_share_12m`` or ``disputed_open_share`` >=
                        ``disorganised_min_share``, or deductions >= ``disorganised_min_deduction_share`` of
                        sales, or unapplied cash >= ``disorganised_min_unapplied_months`` of monthly sales,
@@ -46,9 +50,8 @@ persona                rule (thresholds in ``PersonaPolicy`` / ``ThinFileRule``)
 =====================  ==================================================================================
 
 Broken promises to pay would be weak evidence too; the ledger contract holds no promises yet, so they
-are not read. A missing figure is no evidence: it meets no threshold (a customer that could not be
-scored has no PD and is never ``distressed`` by PD). A feature column absent from the frame counts as
-missing for every row.
+are not read. A missing figure is no evidence: it meets no threshold. A feature column absent from the
+frame counts as missing for every row.
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ PERSONA_COLUMNS = (
     "credit_note_share_12m", "short_paid_share_12m", "unapplied_cash_12m", "sales_avg_12m",
     "dbt_avg_3m", "dbt_avg_6m", "dbt_avg_12m", "dbt_volatility_12m", "dbt_trend_6m", "dbt_shift_12m",
     "dbt_shift_24m", "dbt_shift_max", "paid_in_full_share_12m", "multi_payment_share_12m", "balance_growth_3m",
-    "aging_61_90_share", "aging_90p_share", "past_due_share",
+    "aging_31_60_share", "aging_61_90_share", "aging_90p_share", "past_due_share",
 )
 
 
@@ -84,6 +87,14 @@ def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
     if col not in frame.columns:
         return np.full(len(frame), np.nan)
     return pd.to_numeric(frame[col], errors="coerce").to_numpy("float64")
+
+
+def _at_least(values: np.ndarray, threshold: float | None) -> np.ndarray:
+    """``values >= threshold`` (NaN meets nothing); all False when the threshold is None (the trigger is off)."""
+    if threshold is None:
+        return np.zeros(len(values), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(values >= threshold, dtype=bool)
 
 
 def thin_file_mask(frame: pd.DataFrame, rule: ThinFileRule) -> np.ndarray:
@@ -96,7 +107,8 @@ def thin_file_mask(frame: pd.DataFrame, rule: ThinFileRule) -> np.ndarray:
 
 def persona_evidence(frame: pd.DataFrame, policy: PersonaPolicy) -> dict[str, np.ndarray]:
     """The ledger evidence behind each persona, one boolean array per rule (before precedence):
-    ``seriously_delinquent``, ``disorganised``, ``weak``, ``strong``, ``prompt``. (The lateness the decision
+    ``seriously_delinquent``, ``broken`` (the payment pattern broken: far later than its own norm, or
+    severe ageing), ``disorganised``, ``weak``, ``strong``, ``prompt``. (The lateness the decision
     rules tolerate for a strong late payer is :func:`usual_lateness_days`.)"""
     with np.errstate(invalid="ignore"):
         dpd = np.nan_to_num(_num(frame, "oldest_dpd"), nan=0.0)
@@ -108,6 +120,7 @@ def persona_evidence(frame: pd.DataFrame, policy: PersonaPolicy) -> dict[str, np
                         _num(frame, "dbt_shift_max"))
         aged = np.nan_to_num(_num(frame, "aging_61_90_share"), nan=0.0) + np.nan_to_num(
             _num(frame, "aging_90p_share"), nan=0.0)
+        aged31 = aged + np.nan_to_num(_num(frame, "aging_31_60_share"), nan=0.0)
         growth = _num(frame, "balance_growth_3m")
         past_due = np.nan_to_num(_num(frame, "past_due_share"), nan=0.0) > 0
         disputes = np.fmax(_num(frame, "dispute_share_12m"), _num(frame, "disputed_open_share"))
@@ -138,6 +151,7 @@ def persona_evidence(frame: pd.DataFrame, policy: PersonaPolicy) -> dict[str, np
                   & ~disorganised)
     return {
         "seriously_delinquent": dpd >= policy.distressed_min_dpd,
+        "broken": _at_least(shift, policy.distressed_min_shift) | _at_least(aged31, policy.distressed_min_aged_share),
         "disorganised": disorganised,
         "weak": weak,
         "strong": strong,
@@ -146,18 +160,19 @@ def persona_evidence(frame: pd.DataFrame, policy: PersonaPolicy) -> dict[str, np
 
 
 def assign_personas(
-    frame: pd.DataFrame, pd_values: np.ndarray, policy: PersonaPolicy, thin_file: np.ndarray
+    frame: pd.DataFrame, pd_values: np.ndarray | None, policy: PersonaPolicy, thin_file: np.ndarray
 ) -> np.ndarray:
-    """The persona code of each row (keys of :data:`PERSONAS`), by the rules in the module docstring."""
-    p = np.asarray(pd_values, dtype="float64")
+    """The persona code of each row (keys of :data:`PERSONAS`), by the rules in the module docstring.
+
+    ``pd_values`` is not read (personas come from the ledger only); the parameter stays so that callers
+    that pass the PD keep working."""
+    del pd_values
     ev = persona_evidence(frame, policy)
-    with np.errstate(invalid="ignore"):
-        very_high_pd = p >= policy.distressed_min_pd
     rules = [
         ("thin_file", np.asarray(thin_file, dtype=bool)),
         ("distressed", ev["seriously_delinquent"]),
         ("strong_late_payer", ev["strong"]),
-        ("distressed", very_high_pd),
+        ("distressed", ev["broken"]),
         ("disorganised", ev["disorganised"]),
         ("weak_late_payer", ev["weak"]),
         ("prompt_payer", ev["prompt"]),

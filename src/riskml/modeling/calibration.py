@@ -197,10 +197,11 @@ class SegmentCalibrator:
     window only: ``pd = sigmoid(logit(base_pd) + offset[persona])``.
 
     The persona of a row is :func:`riskml.features.personas.assign_personas` applied to the model's own
-    inputs (``inputs``: the persona columns the model has) **without a PD** (what the ledger says: the rule
-    that makes a very high PD ``distressed`` does not apply, so the shift never depends on the PD it
-    shifts), with the thresholds frozen at
-    training (``personas``, ``thin_file``). The deviation from the customer's own norm reaches it as the
+    inputs (``inputs``: the persona columns the model has); personas read the ledger only, so the shift never
+    depends on the PD it shifts. The thresholds are frozen at
+    training (``personas``, ``thin_file``); a model saved before ``distressed`` was read from a broken
+    payment pattern (its thresholds carry the retired ``distressed_min_pd``, which never applied here) loads
+    with that trigger off, so it segments and predicts exactly as it did. The deviation from the customer's own norm reaches it as the
     model input ``dbt_shift_max``; the thin-file criterion on the all-history invoice count is not a model
     input and is left out here (tenure and payment history still decide). Each offset is the penalised maximum-likelihood shift of
     its group (a normal prior of standard deviation ``prior_sd`` on the log-odds scale, so a group of a few
@@ -255,6 +256,11 @@ class SegmentCalibrator:
         from riskml.config import PersonaPolicy, ThinFileRule
 
         personas, thin = data.get("personas", {}), data.get("thin_file", {})
+        personas = dict(personas) if isinstance(personas, dict) else personas
+        if "distressed_min_pd" in personas:  # saved before personas left the PD: no broken-pattern trigger then
+            personas.pop("distressed_min_pd")
+            for key in RETIRED_PD_RULE_OFF:
+                personas.setdefault(key, None)
         inputs = data.get("inputs", [])
         try:  # the thresholds are read at every prediction: refuse bad ones when the model is loaded
             PersonaPolicy(**personas)
@@ -265,6 +271,10 @@ class SegmentCalibrator:
             raise ModelError("segment_calibration: inputs must be a list of feature names")
         return cls({str(k): float(v) for k, v in offsets.items()}, dict(personas), dict(thin), list(inputs),
                    float(data.get("prior_sd", 1.0)), {str(k): list(v) for k, v in data.get("counts", {}).items()})
+
+
+# the persona triggers added when the PD rule of ``distressed`` was retired; off in a model saved before
+RETIRED_PD_RULE_OFF = ("distressed_min_shift", "distressed_min_aged_share")
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
