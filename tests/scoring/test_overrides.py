@@ -21,6 +21,9 @@ CFG = _DEFAULT.model_copy(update={"limits": _DEFAULT.limits.model_copy(update={"
 GRADE_9, GRADE_5, GRADE_3, GRADE_10 = 0.2, 0.03, 0.01, 0.45
 PAST_DUE_60 = {"undisputed_oldest_dpd": 60.0, "oldest_dpd": 60.0, "undisputed_past_due_amount": 5_000.0,
                "past_due_amount": 5_000.0}
+# a habitual debtor: 60 days past due and paying 25 days later than its own norm (distressed by the ledger, and
+# deteriorated beyond the revoke's 15-day shift)
+HABITUAL = {**PAST_DUE_60, "dbt_shift_12m": 25.0, "dbt_shift_24m": 25.0, "dbt_shift_max": 25.0}
 
 
 def ov(id_: int, kind: str, level: str = "credit_manager", **kw: object) -> ActiveOverride:
@@ -67,9 +70,9 @@ def test_a_limit_override_lowering_the_limit_creates_an_over_limit_hold() -> Non
 
 
 def test_an_action_keep_lifts_the_revoke_and_the_holds_it_covered_apply_again() -> None:
-    revoked = one(PAST_DUE_60, GRADE_10)
+    revoked = one(HABITUAL, GRADE_10)
     assert revoked["action"] == "revoke" and revoked["hold_codes"] == "revoked"
-    d = one(PAST_DUE_60, GRADE_10, ov(3, "action", action="keep"))
+    d = one(HABITUAL, GRADE_10, ov(3, "action", action="keep"))
     assert d["action"] == "keep" and d["suggested_limit"] == 15_000 and d["limit_change"] == 0
     assert d["hold_codes"] == "past_due" and d["hold_type"] == "hard" and d["release_amount"] == 5_000.0
     assert d["override_action"] == "keep" and d["policy_action"] == "revoke"
@@ -116,7 +119,7 @@ def test_an_override_whose_level_no_longer_suffices_stops_applying() -> None:
     assert d["order_hold"] and d["suggested_limit"] == 15_000 and np.isnan(d["override_limit"])
     assert "it needs finance_director" in d["override_skipped"] and d["override_ids"] == ""
     # lifting a revoke needs the authority to revoke
-    d = one(PAST_DUE_60, GRADE_10, ov(3, "action", "analyst", action="keep"))
+    d = one(HABITUAL, GRADE_10, ov(3, "action", "analyst", action="keep"))
     assert d["action"] == "revoke" and d["hold_codes"] == "revoked" and "needs credit_manager" in d["override_skipped"]
     # a release granted on a soft hold that turned hard (the next run's customer is 60 days past due)
     d = one({**OVER_LIMIT_9, **PAST_DUE_60}, GRADE_9, ov(5, "hold_release", "analyst"))
