@@ -19,9 +19,15 @@ from .pages import Page
 from .test_customer_units import DEFAULT, SPECS, contributions, scores_row
 
 
+# over-limit customers covered by a limit only up to grade 8 (the shipped cover_exposure_worst_grade covers grade 9
+# too), so that the grade-9 customer over its limit is held
+_DEFAULT = ScoringConfig()
+CFG = _DEFAULT.model_copy(update={"limits": _DEFAULT.limits.model_copy(update={"cover_exposure_worst_grade": "8"})})
+
+
 def _decided(*overrides: ActiveOverride) -> dict:
     """A scores row of the grade-9 customer over its limit, decided by the policy with ``overrides``."""
-    dec = apply_policy(rows({"exposure": 24_000.0, "open_orders_amount": 3_000.0}), np.array([0.2]), ScoringConfig(),
+    dec = apply_policy(rows({"exposure": 24_000.0, "open_orders_amount": 3_000.0}), np.array([0.2]), CFG,
                        overrides={"C1": {o.kind: o for o in overrides}}).iloc[0].to_dict()
     keep = {k: v for k, v in dec.items() if k not in ("next_review", "grade")}
     return scores_row(**keep)
