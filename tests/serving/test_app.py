@@ -181,7 +181,7 @@ def test_the_policy_gets_the_customers_row_as_the_batch_has_it(monkeypatch: pyte
     real = book_mod.limits_and_holds
 
     def spy(frame: pd.DataFrame, *a, **k) -> tuple[pd.DataFrame, pd.DataFrame]:
-        seen.append(frame.copy())
+        seen.append(frame.to_frame() if isinstance(frame, book_mod.Rows) else frame.copy())
         return real(frame, *a, **k)
 
     monkeypatch.setattr(book_mod, "limits_and_holds", spy)

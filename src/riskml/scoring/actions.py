@@ -61,7 +61,10 @@ REVIEW_COLUMNS = ("months_since_review", "dbt_avg_3m", "dbt_avg_12m", "utilisati
 
 
 def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
-    return pd.to_numeric(frame[col], errors="coerce").to_numpy("float64")
+    v = frame[col]
+    if isinstance(v, np.ndarray) and v.dtype == np.float64:  # numpy rows (riskml.serving.book.Rows)
+        return v
+    return pd.to_numeric(v, errors="coerce").to_numpy("float64")
 
 
 def _frame(cols: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:

@@ -76,7 +76,10 @@ EVIDENCE_COLUMNS = ("dbt_shift_12m", "dbt_shift_24m", "dbt_volatility_12m", "pai
 
 
 def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
-    return pd.to_numeric(frame[col], errors="coerce").to_numpy("float64")
+    v = frame[col]
+    if isinstance(v, np.ndarray) and v.dtype == np.float64:  # numpy rows (riskml.serving.book.Rows)
+        return v
+    return pd.to_numeric(v, errors="coerce").to_numpy("float64")
 
 
 def _money(x: float) -> str:

@@ -28,14 +28,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from riskml.config import ScoringConfig
 from riskml.errors import RiskmlError
-from riskml.scoring.actions import HOLD_CODES
+from riskml.scoring.actions import HOLD_CODES, review_calendar
 from riskml.scoring.approvals import NO_APPROVAL, level_allows, level_names, required_levels
 from riskml.scoring.money import cents
 from riskml.scoring.policy import (
@@ -92,6 +92,11 @@ class Book:
     frame: pd.DataFrame | None = field(default=None, repr=False)
     positions: dict[str, int] = field(default_factory=dict, repr=False)
     context: CustomerContext | None = field(default=None, repr=False)
+    # the same rows as numpy columns (what a check hands the limit and hold rules, :class:`Rows`), each row's
+    # routine-review flag at its exposure at the scoring, and whether that flag stands at any higher exposure
+    columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    at_review: np.ndarray | None = field(default=None, repr=False)
+    review_fixed: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -175,6 +180,20 @@ def prepare_policy(book: Book) -> None:
     book.frame = frame
     book.positions = {c: i for i, c in enumerate(ids)}
     book.context = customer_context(frame, pds, book.config)
+    book.columns = {}
+    for c in frame.columns:
+        arr = (frame[c].to_numpy("float64", copy=True) if frame[c].dtype == "float64"
+               else frame[c].to_numpy(copy=True) if c == "as_of" else frame[c].to_numpy(dtype=object, copy=True))
+        arr.flags.writeable = False
+        book.columns[c] = arr
+    # the review calendar reads the exposure (a small account is renewed automatically): a check's exposure is the
+    # one at the scoring plus orders, so where the calendar gives the same flag at the scoring's exposure and at an
+    # unbounded one, that flag is the check's too; the other rows (and new accounts, whose slot is their own id's,
+    # and limit overrides) run the calendar per check
+    book.at_review = review_calendar(frame, book.context.grades, book.config.actions)[0]
+    high = frame.assign(exposure=np.inf)
+    book.review_fixed = book.at_review == review_calendar(high, book.context.grades, book.config.actions)[0]
+    book.review_fixed[-1] = False
     # the release level of a soft and a hard hold of every customer at its own limit, in one call each (a check
     # looks it up; a limit override or an unseen combination is computed and cached on first use)
     lim = np.nan_to_num(frame["credit_limit"].to_numpy("float64"), nan=0.0)
@@ -316,30 +335,42 @@ def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
     if book.frame is None or book.context is None:
         prepare_policy(book)
     assert book.frame is not None and book.context is not None
+    assert book.at_review is not None and book.review_fixed is not None
     cfg = book.config
+    n = len(orders)
     new_row = len(book.frame) - 1
     idx = np.array([book.positions.get(o.customer_id, new_row) for o in orders], dtype=np.int64)
-    part = book.frame.take(idx).reset_index(drop=True)
-    if not (idx != new_row).all():  # a new account's row carries its own id, as the batch would
-        part["customer_id"] = pd.Series([o.customer_id for o in orders], dtype=object)
+    cols = {c: v[idx] for c, v in book.columns.items()}
+    new = idx == new_row
+    if new.any():  # a new account's row carries its own id, as the batch would
+        cols["customer_id"] = np.array([o.customer_id for o in orders], dtype=object)
     since = np.array([o.released_since for o in orders], dtype="float64")
     amount = np.array([o.amount for o in orders], dtype="float64")
-    exp0 = np.nan_to_num(part["exposure"].to_numpy("float64"), nan=0.0) + since
-    part["exposure"] = exp0 + amount
-    part["open_orders_amount"] = np.nan_to_num(part["open_orders_amount"].to_numpy("float64"), nan=0.0) + since + amount
+    exp0 = np.nan_to_num(cols["exposure"], nan=0.0) + since
+    cols["exposure"] = exp0 + amount
+    cols["open_orders_amount"] = np.nan_to_num(cols["open_orders_amount"], nan=0.0) + since + amount
     ovs = [{v.kind: v for v in o.overrides} for o in orders]
     lim_ov = np.array([ov["limit"].limit if "limit" in ov and ov["limit"].limit is not None else math.nan
                        for ov in ovs], dtype="float64")
-    if np.isfinite(lim_ov).any():
-        part["credit_limit"] = np.where(np.isfinite(lim_ov), lim_ov, part["credit_limit"].to_numpy("float64"))
+    has_lim_ov = np.isfinite(lim_ov)
+    if has_lim_ov.any():
+        cols["credit_limit"] = np.where(has_lim_ov, lim_ov, cols["credit_limit"])
+    part = Rows(cols, n)
     ctx = book.context.take(idx)
-    limits = suggest_limits_in(part, ctx, cfg)
+    at_review = book.at_review[idx]
+    slow = ~book.review_fixed[idx] | has_lim_ov
+    if slow.any():
+        rows = np.flatnonzero(slow)
+        at_review = at_review.copy()
+        at_review[rows] = review_calendar(part.iloc[rows].to_frame(), ctx.grades[rows], cfg.actions)[0]
+    frame = cast(pd.DataFrame, part)  # the rule functions read a frame's columns; Rows gives them as numpy
+    limits = suggest_limits_in(frame, ctx, cfg, at_review)
     acts = [ov.get("action") for ov in ovs]
     if any(a is not None for a in acts):
         limits = override_revokes(limits, acts)
-    limits, holds = limits_and_holds(part, ctx, cfg, limits, np.array([a is not None for a in acts], dtype=bool))
+    limits, holds = limits_and_holds(frame, ctx, cfg, limits, np.array([a is not None for a in acts], dtype=bool))
     known = idx != new_row
-    lim = part["credit_limit"].to_numpy("float64")
+    lim = cols["credit_limit"]
     suggested = cents(limits["suggested_limit"].to_numpy("float64"))
     action = limits["action"].to_numpy(dtype=object)
     hold_codes = holds["hold_codes"].to_numpy(dtype=object)
@@ -352,6 +383,58 @@ def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
                                   "suggested_limit": suggested[k], "action": action[k]},
                     float(lim[k]), float(ctx.p[k]), bool(known[k]), float(exp0[k]))
             for k, (o, ov) in enumerate(zip(orders, ovs, strict=True))]
+
+
+class Rows:
+    """Policy inputs of a few rows as numpy columns (read-only), for the limit and hold rules of a check:
+    :func:`~riskml.scoring.limits.suggest_limits`, :func:`~riskml.scoring.actions.order_holds` and
+    :func:`~riskml.scoring.limits.freeze_limits` read a frame only through ``len``, ``col in frame``,
+    ``frame.columns``, ``frame[col]`` (a float64 column is used as it is), ``frame.index`` and
+    ``frame.iloc[rows].reset_index(drop=True)``, which this gives without pandas' cost per call on a
+    one-row frame (a check's rows are one to a few). The rules are the same functions ``apply_policy``
+    calls; ``tests/serving/test_parity.py`` holds the check to ``apply_policy``."""
+
+    def __init__(self, columns: dict[str, np.ndarray], n: int):
+        self._cols = columns
+        self._n = n
+        self.columns = list(columns)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, col: object) -> bool:
+        return col in self._cols
+
+    def __getitem__(self, col: str) -> np.ndarray:
+        return self._cols[col]
+
+    @property
+    def index(self) -> pd.RangeIndex:
+        return pd.RangeIndex(self._n)
+
+    @property
+    def iloc(self) -> _RowsAt:
+        return _RowsAt(self)
+
+    def take(self, rows: np.ndarray) -> Rows:
+        rows = np.asarray(rows, dtype=np.int64)
+        return Rows({c: v[rows] for c, v in self._cols.items()}, len(rows))
+
+    def reset_index(self, drop: bool = True) -> Rows:
+        assert drop, "Rows have no index to keep"
+        return self
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rows as a pandas frame (the form ``apply_policy`` takes)."""
+        return pd.DataFrame({c: pd.Series(v, dtype=object) if v.dtype == object else v for c, v in self._cols.items()})
+
+
+class _RowsAt:
+    def __init__(self, rows: Rows):
+        self._rows = rows
+
+    def __getitem__(self, rows: np.ndarray) -> Rows:
+        return self._rows.take(rows)
 
 
 def override_revokes(limits: pd.DataFrame, actions: list[OverrideView | None]) -> pd.DataFrame:
