@@ -85,7 +85,7 @@ def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
         return np.full(len(frame), np.nan)
     v = frame[col]
     if isinstance(v, np.ndarray) and v.dtype == np.float64:  # numpy rows (riskml.serving.book.Rows)
-        return v
+        return np.asarray(v)
     return pd.to_numeric(v, errors="coerce").to_numpy("float64")
 
 

@@ -194,11 +194,11 @@ def prepare_policy(book: Book) -> None:
     high = frame.assign(exposure=np.inf)
     book.review_fixed = book.at_review == review_calendar(high, book.context.grades, book.config.actions)[0]
     book.review_fixed[-1] = False
-    # the release level of a soft and a hard hold of every customer at its own limit, in one call each (a check
-    # looks it up; a limit override or an unseen combination is computed and cached on first use)
+    # the release level of no hold, a soft and a hard hold of every customer at its own limit, in one call each (a
+    # check looks it up; a limit override or an unseen combination is computed and cached on first use)
     lim = np.nan_to_num(frame["credit_limit"].to_numpy("float64"), nan=0.0)
     grades = [str(g or "") for g in book.context.grades]
-    for hold in ("soft", "hard"):
+    for hold in ("none", "soft", "hard"):
         levels = release_levels(np.full(n, hold, dtype=object), lim, np.array(grades, dtype=object), book.config)
         book.level_cache.update({(hold, float(v), g): str(lv) for v, g, lv in zip(lim, grades, levels, strict=True)})
 
@@ -320,7 +320,7 @@ def _release_level_cached(book: Book, hold_type: str, limit: float, grade: str) 
     return level
 
 
-def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
+def check_orders(book: Book, orders: list[OrderInput], reference: bool = False) -> list[dict[str, Any]]:
     """:func:`check_order` for many orders at once. Each order's row is the customer's policy row (the
     new-account row for a customer not in the book) with the orders released since the scoring and this order
     added to ``exposure`` and ``open_orders_amount`` and a ``limit`` override as ``credit_limit``; its
@@ -329,7 +329,12 @@ def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
     ``apply_policy`` itself calls, on all the orders' rows at once (each row is decided from its own inputs,
     so a batch decides each order as it would alone). An ``action`` override replaces the limit policy's
     revoke decision before the holds are decided (lifting a revoke re-evaluates the past-due and over-limit
-    holds a revoke had covered)."""
+    holds a revoke had covered).
+
+    The rules run on the rows as numpy columns (:class:`Rows`) with each row's routine-review flag from the
+    load (:func:`prepare_policy`; the calendar runs per check only where the order's exposure can move it).
+    ``reference``: the same rules on a pandas frame of the rows, with the calendar run for every row -- the
+    form ``apply_policy`` gives them, against which the tests hold the fast form."""
     if not orders:
         return []
     if book.frame is None or book.context is None:
@@ -359,11 +364,15 @@ def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
     ctx = book.context.take(idx)
     at_review = book.at_review[idx]
     slow = ~book.review_fixed[idx] | has_lim_ov
-    if slow.any():
-        rows = np.flatnonzero(slow)
-        at_review = at_review.copy()
-        at_review[rows] = review_calendar(part.iloc[rows].to_frame(), ctx.grades[rows], cfg.actions)[0]
-    frame = cast(pd.DataFrame, part)  # the rule functions read a frame's columns; Rows gives them as numpy
+    if reference:
+        frame = part.to_frame()
+        at_review = review_calendar(frame, ctx.grades, cfg.actions)[0]
+    else:
+        if slow.any():
+            rows = np.flatnonzero(slow)
+            at_review = at_review.copy()
+            at_review[rows] = review_calendar(part.iloc[rows].to_frame(), ctx.grades[rows], cfg.actions)[0]
+        frame = cast(pd.DataFrame, part)  # the rule functions read a frame's columns; Rows gives them as numpy
     limits = suggest_limits_in(frame, ctx, cfg, at_review)
     acts = [ov.get("action") for ov in ovs]
     if any(a is not None for a in acts):
@@ -386,18 +395,22 @@ def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
 
 
 class Rows:
-    """Policy inputs of a few rows as numpy columns (read-only), for the limit and hold rules of a check:
-    :func:`~riskml.scoring.limits.suggest_limits`, :func:`~riskml.scoring.actions.order_holds` and
-    :func:`~riskml.scoring.limits.freeze_limits` read a frame only through ``len``, ``col in frame``,
-    ``frame.columns``, ``frame[col]`` (a float64 column is used as it is), ``frame.index`` and
-    ``frame.iloc[rows].reset_index(drop=True)``, which this gives without pandas' cost per call on a
-    one-row frame (a check's rows are one to a few). The rules are the same functions ``apply_policy``
-    calls; ``tests/serving/test_parity.py`` holds the check to ``apply_policy``."""
+    """A few rows as numpy columns, standing in for a pandas frame where the limit and hold rules of a check
+    run: :func:`~riskml.scoring.limits.suggest_limits`, :func:`~riskml.scoring.actions.order_holds`,
+    :func:`~riskml.scoring.limits.freeze_limits` and :func:`~riskml.scoring.policy.limits_and_holds` use a frame
+    only through ``len``, ``col in``, ``.columns``, ``[col]`` (``.to_numpy``, ``.dtype``, ``.astype``; a float64
+    input column is read as it is), ``[col] = values``, ``.copy()``, ``.index`` (their result tables are built
+    on it: Rows again) and ``.iloc[rows].reset_index(drop=True)``. That gives the rules' own code without
+    pandas' cost per call on a one-row frame (a check decides one to a few rows).
+    ``tests/serving/test_parity.py`` holds the check to ``apply_policy`` on the same rows."""
 
     def __init__(self, columns: dict[str, np.ndarray], n: int):
         self._cols = columns
         self._n = n
-        self.columns = list(columns)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._cols)
 
     def __len__(self) -> int:
         return self._n
@@ -405,12 +418,21 @@ class Rows:
     def __contains__(self, col: object) -> bool:
         return col in self._cols
 
-    def __getitem__(self, col: str) -> np.ndarray:
-        return self._cols[col]
+    def __getitem__(self, col: str) -> _Column:
+        return self._cols[col].view(_Column)
+
+    def __setitem__(self, col: str, values: Any) -> None:
+        arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+        if arr.shape != (self._n,):
+            raise ValueError(f"Rows: column {col!r} needs {self._n} values, got shape {arr.shape}")
+        self._cols[col] = arr.view(np.ndarray)
+
+    def copy(self) -> Rows:
+        return Rows(dict(self._cols), self._n)
 
     @property
-    def index(self) -> pd.RangeIndex:
-        return pd.RangeIndex(self._n)
+    def index(self) -> _RowsIndex:
+        return _RowsIndex(self._n)
 
     @property
     def iloc(self) -> _RowsAt:
@@ -425,8 +447,35 @@ class Rows:
         return self
 
     def to_frame(self) -> pd.DataFrame:
-        """The rows as a pandas frame (the form ``apply_policy`` takes)."""
+        """The rows as a pandas frame (the form ``apply_policy`` takes; texts stay Python objects)."""
         return pd.DataFrame({c: pd.Series(v, dtype=object) if v.dtype == object else v for c, v in self._cols.items()})
+
+
+class _Column(np.ndarray):
+    """A column of :class:`Rows` as the rules read a pandas column: ``to_numpy`` gives a copy."""
+
+    def to_numpy(self, dtype: Any = None, copy: bool = True) -> np.ndarray:
+        return np.array(self, dtype=dtype, copy=True, subok=False)
+
+
+class _RowsIndex:
+    """The positions of :class:`Rows` (an array-like, so a ``pd.Series`` can be built on it); the rule modules'
+    result tables are made by :meth:`frame_of`."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Any:
+        return iter(range(self.n))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.arange(self.n, dtype=dtype or np.int64)
+
+    def frame_of(self, cols: dict[str, np.ndarray]) -> Rows:
+        return Rows({c: np.asarray(v) for c, v in cols.items()}, self.n)
 
 
 class _RowsAt:
