@@ -259,31 +259,55 @@ def run() -> str:
         f"`benchmarks/bench_serving.py`: the {CUSTOMERS:,}-customer x 36-month generated ledger scored as of {AS_OF}; "
         "every check a new order of a random customer (lock, decision, check row and audit row committed). Load "
         f"generator on the same machine over loopback. Fixed rate: {rate:.0f} checks/s for {seconds:.0f} s, open loop "
-        "(Python httpx, 64 threads warmed up first, latency from each check's scheduled time: no coordinated "
+        "(`benchmarks/serving_load.py`: one process, asyncio on uvloop, keep-alive connections warmed up first, a new "
+        "one whenever none is idle; latency from each check's scheduled time to its answer: no coordinated "
         "omission). Saturation: `wrk -t2 -c8 -d15s` with a Lua script posting distinct orders. SQLite sync: "
         "`--sqlite-sync` (full: every commit synced; normal: synced at WAL checkpoints). PostgreSQL: a local "
         "server with fsync on. Target: p99 < 20 ms at 200 checks/s on SQLite.", "",
         f"Run of {when}; load average of the machine before the run {load_before[0]:.1f} / {load_before[1]:.1f} / "
         f"{load_before[2]:.1f} (1 / 5 / 15 min), during each measurement in the table.", "",
         "| database | SQLite sync | workers | startup to /ready | service's own startup | fixed rate achieved | p50 | "
-        "p99 | max | errors | server CPU per check | load avg | saturation (wrk) | wrk p50 | wrk p99 | "
-        "server CPU per check (wrk) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "p99 | max | errors | server CPU per check | load generator CPU per check | load avg | saturation (wrk) | "
+        "wrk p50 | wrk p99 | server CPU per check (wrk) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         f, s = r["fixed"], r["saturation"]
         sat = (f"{s['per_s']:.0f}/s", f"{s['p50_ms']:.1f} ms", f"{s['p99_ms']:.1f} ms",
-               f"{s['server_cpu_ms_per_check']:.1f} ms") if s else ("n/a",) * 4
+               f"{s['server_cpu_ms_per_check']:.2f} ms") if s else ("n/a",) * 4
         lines.append(f"| {r['backend']} | {r['sqlite_sync'] or '-'} | {r['workers']} | {r['startup_wall_s']:.2f} s | "
                      f"{r['startup_own_s']:.2f} s | {f['achieved_per_s']:.0f}/s | {f['p50_ms']:.1f} ms | "
                      f"{f['p99_ms']:.1f} ms | {f['max_ms']:.0f} ms | {f['errors']} | "
-                     f"{f['server_cpu_ms_per_check']:.1f} ms | {f['load_avg']:.1f} | {' | '.join(sat)} |")
+                     f"{f['server_cpu_ms_per_check']:.2f} ms | {f['loadgen_cpu_ms_per_check']:.2f} ms | "
+                     f"{f['load_avg']:.1f} | {' | '.join(sat)} |")
     if reason is not None:
         lines += ["", f"_PostgreSQL not measured: {reason}._"]
     lines += ["", "_Server CPU per check: CPU time of the server processes (all workers) during the fixed-rate run "
               "(or the wrk run) divided by the checks sent; it depends far less on what else the machine runs than "
-              "the latencies do (the load average of the machine during each run is beside them)._"]
-    return "\n".join(lines)
+              "the latencies do (the load average of the machine during each run is beside them). Load generator "
+              "CPU per check: the fixed-rate generator's own CPU time (it shares the 2 cores with the server)._"]
+    text = "\n".join(lines)
+    _into_serving_doc(text)
+    return text
+
+
+SERVING_DOC = ROOT / "docs" / "serving.md"
+BEGIN, END = "<!-- bench:serving:begin -->", "<!-- bench:serving:end -->"
+
+
+def _into_serving_doc(text: str) -> None:
+    """The table into docs/serving.md too, between its markers (the speed section quotes the last run)."""
+    from riskml.io import write_text
+
+    if not SERVING_DOC.exists():
+        return
+    doc = SERVING_DOC.read_text(encoding="utf-8")
+    if BEGIN not in doc or END not in doc:
+        return
+    head, rest = doc.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    body = text.split("\n", 2)[2]  # without the section's own heading
+    write_text(f"{head}{BEGIN}\n{body.strip()}\n{END}{tail}", SERVING_DOC)
 
 
 if __name__ == "__main__":

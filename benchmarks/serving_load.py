@@ -70,10 +70,15 @@ async def run(port: int, key: str, ids: list[str], rate: float, seconds: float, 
     bad = [0]
 
     async def send(req: bytes, due: float) -> None:
-        conn = idle.pop() if idle else await connect()
-        r, w = conn
-        w.write(req)
-        status = await _answer(r)
+        try:
+            conn = idle.pop() if idle else await connect()
+            r, w = conn
+            w.write(req)
+            status = await _answer(r)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            lat.append(loop.time() - due)  # a failed check counts, with the time it took to fail
+            bad[0] += 1
+            return
         lat.append(loop.time() - due)
         if status != 201:
             bad[0] += 1

@@ -16,6 +16,7 @@ order date and the book's as-of date.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import hashlib
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -125,6 +126,11 @@ class Repository:
         self.engine.dispose()
 
     # ------------------------------------------------------------------ keys
+    def cached_key(self, key: str) -> ApiKey | None:
+        """The key row for ``key`` when it is in the cache and still fresh (no database read), else None."""
+        hit = self._keys.get(hash_key(key))
+        return hit[0] if hit is not None and time.monotonic() < hit[1] else None
+
     def authenticate(self, key: str) -> ApiKey | None:
         """The active key row for ``key``; valid keys are cached ``key_cache_seconds`` (a revocation takes
         effect within that time), unknown keys are looked up every time."""
@@ -198,6 +204,24 @@ class Repository:
     def check(self, key: ApiKey, customer_id: str, order_id: str, amount: float, currency: str,
               order_date: dt.date) -> tuple[dict[str, Any], bool]:
         """(the decision, replayed): a retried order id returns the stored decision and counts once."""
+        pending = self._pending(key, customer_id, order_id, amount, currency, order_date)
+        if self.group_commit:
+            return self._group.submit(pending)
+        return self._check_one(pending)
+
+    async def check_async(self, key: ApiKey, customer_id: str, order_id: str, amount: float, currency: str,
+                          order_date: dt.date, timeout: float = 60.0) -> tuple[dict[str, Any], bool]:
+        """:meth:`check` for an event loop: the check waits for the group commit without holding a thread (its
+        answer comes once its group is committed)."""
+        pending = self._pending(key, customer_id, order_id, amount, currency, order_date)
+        if not self.group_commit:
+            return await asyncio.to_thread(self._check_one, pending)
+        self._group.enqueue(pending)
+        return await asyncio.wait_for(asyncio.wrap_future(pending.future), timeout)
+
+    def _pending(self, key: ApiKey, customer_id: str, order_id: str, amount: float, currency: str,
+                 order_date: dt.date) -> _Pending:
+        """A check validated (its date after the scoring, its currency known), ready to be decided."""
         request = {"customer_id": customer_id, "order_id": order_id, "amount": amount, "currency": currency,
                    "order_date": order_date.isoformat()}
         rhash = _request_hash(request)
@@ -209,10 +233,7 @@ class Repository:
             known = ", ".join([self.book.currency, *sorted(self.book.fx_rates)])
             raise ServiceError(422, f"currency: must be one of {known} (the book's currency or one with an fx "
                                     f"rate in the data config); got {currency!r}")
-        pending = _Pending(key, customer_id, order_id, amount, currency, base_amount, order_date, request, rhash)
-        if self.group_commit:
-            return self._group.submit(pending)
-        return self._check_one(pending)
+        return _Pending(key, customer_id, order_id, amount, currency, base_amount, order_date, request, rhash)
 
     def _check_one(self, p: _Pending) -> tuple[dict[str, Any], bool]:
         """One check in its own transactions (the path when group commit is off, and its fallback)."""
@@ -456,6 +477,21 @@ class _GroupWriter:
     def __init__(self, repo: Repository, max_group: int = 128):
         self.repo = repo
         self.max_group = max_group
+        # the group's statements, built once (executed with the group's ids as expanding parameters)
+        checks, overrides, locks = CreditCheck.__table__, Override.__table__, CustomerLock.__table__
+        self._priors = select(checks).where(checks.c.order_id.in_(bindparam("order_ids", expanding=True)))
+        self._released = (select(checks.c.customer_id, checks.c.order_date, checks.c.amount, checks.c.override_id)
+                          .where(checks.c.customer_id.in_(bindparam("cids", expanding=True)),
+                                 checks.c.released.is_(True)))
+        self._overrides = (select(overrides).where(overrides.c.customer_id.in_(bindparam("cids", expanding=True)),
+                                                   overrides.c.withdrawn_at.is_(None)).order_by(overrides.c.id))
+        self._insert_checks, self._insert_audits = insert(checks), insert(AuditEvent.__table__)
+        # a released order bumps its customer's version (creating the customer's row on its first release)
+        self._bump = (repo._insert(locks).values(customer_id=bindparam("cid"), version=1)
+                      .on_conflict_do_update(index_elements=[locks.c.customer_id],
+                                             set_={"version": locks.c.version + 1}))
+        # SQLite's write transaction is BEGIN IMMEDIATE, one writer at a time: no row to lock
+        self._row_locks = repo.engine.dialect.name != "sqlite"
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="riskml-checks", daemon=True)
         self._thread.start()
@@ -463,6 +499,10 @@ class _GroupWriter:
     def submit(self, p: _Pending, timeout: float = 60.0) -> tuple[dict[str, Any], bool]:
         self._queue.put(p)
         return p.future.result(timeout=timeout)
+
+    def enqueue(self, p: _Pending) -> None:
+        """Queue ``p``; its ``future`` gets the answer."""
+        self._queue.put(p)
 
     def close(self) -> None:
         self._queue.put(None)
@@ -509,19 +549,16 @@ class _GroupWriter:
         # work); the statements are compiled once and cached by SQLAlchemy
         with repo._writing(), repo.engine.begin() as s:
             cids = sorted({p.customer_id for p in group})
-            for cid in cids:
-                repo._lock(s, cid)
+            if self._row_locks:
+                for cid in cids:
+                    repo._lock(s, cid)
             order_ids = sorted({p.order_id for p in group})
-            priors = {r.order_id: r for r in s.execute(select(CreditCheck.__table__)
-                                                       .where(CreditCheck.order_id.in_(order_ids)))}
+            priors = {r.order_id: r for r in s.execute(self._priors, {"order_ids": order_ids})}
             released: dict[str, list[tuple[dt.date, float, int | None]]] = {c: [] for c in cids}
-            for cid, day, amount, ov in s.execute(
-                    select(CreditCheck.customer_id, CreditCheck.order_date, CreditCheck.amount, CreditCheck.override_id)
-                    .where(CreditCheck.customer_id.in_(cids), CreditCheck.released.is_(True))):
+            for cid, day, amount, ov in s.execute(self._released, {"cids": cids}):
                 released[cid].append((day, float(amount), ov))
             overrides: dict[str, list[Any]] = {c: [] for c in cids}  # rows of the overrides table
-            for r in s.execute(select(Override.__table__).where(Override.customer_id.in_(cids),
-                                                                Override.withdrawn_at.is_(None)).order_by(Override.id)):
+            for r in s.execute(self._overrides, {"cids": cids}):
                 overrides[r.customer_id].append(r)
             decided: dict[str, tuple[_Pending, dict[str, Any]]] = {}
             checks: list[dict[str, Any]] = []
@@ -586,11 +623,11 @@ class _GroupWriter:
                         outcomes.append((p, (result, False)))
                 todo = later
             if checks:
-                s.execute(insert(CreditCheck), checks)
+                s.execute(self._insert_checks, checks)
             if audits:
-                s.execute(insert(AuditEvent), audits)
-            for cid in sorted(bumped):
-                repo._bump(s, cid)
+                s.execute(self._insert_audits, audits)
+            if bumped:
+                s.execute(self._bump, [{"cid": c} for c in sorted(bumped)])
         return outcomes
 
     @staticmethod
