@@ -228,7 +228,9 @@ def one_backend(name: str, db: str, data: Path, scores: Path, ids: list[str], ra
             "startup_own_s": statistics.median(s["own"] for s in starts), "fixed": fixed, "saturation": sat}
 
 
-def run() -> str:
+def run(into_doc: bool = True) -> str:
+    """The section of docs/benchmarks.md; ``into_doc``: its table also into docs/serving.md (not for a run
+    against another checkout, ``RISKML_BENCH_SERVING_SRC``)."""
     import pandas as pd
 
     from riskml.serving.localpg import LocalPostgres, unavailable_reason
@@ -287,7 +289,8 @@ def run() -> str:
               "the latencies do (the load average of the machine during each run is beside them). Load generator "
               "CPU per check: the fixed-rate generator's own CPU time (it shares the 2 cores with the server)._"]
     text = "\n".join(lines)
-    _into_serving_doc(text)
+    if into_doc and SRC.resolve() == (ROOT / "src").resolve():
+        _into_serving_doc(text)
     return text
 
 
@@ -311,4 +314,4 @@ def _into_serving_doc(text: str) -> None:
 
 
 if __name__ == "__main__":
-    print(run())
+    print(run(into_doc=False))
