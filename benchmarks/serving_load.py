@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import random
 import resource
@@ -53,7 +54,8 @@ async def _answer(reader: asyncio.StreamReader) -> int:
 async def run(port: int, key: str, ids: list[str], rate: float, seconds: float, tag: str, conns: int = 16) -> dict:
     loop = asyncio.get_running_loop()
     reqs = [_request("POST", "/v1/credit-checks", key, b) for b in bodies(ids, int(rate * seconds), tag)]
-    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    # idle connections, used in turn (oldest first), so none sits idle past the server's keep-alive timeout
+    idle: collections.deque[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = collections.deque()
     opened = [0]
 
     async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -67,21 +69,30 @@ async def run(port: int, key: str, ids: list[str], rate: float, seconds: float, 
         await _answer(r)
         idle.append((r, w))
     lat: list[float] = []
-    bad = [0]
+    bad, closed = [0], [0]
+    statuses: collections.Counter[int] = collections.Counter()  # the answers other than 201
 
     async def send(req: bytes, due: float) -> None:
-        try:
-            conn = idle.pop() if idle else await connect()
-            r, w = conn
-            w.write(req)
-            status = await _answer(r)
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+        status = 0
+        for attempt in range(2):  # a kept-alive connection the server closed meanwhile: once more on a new one
+            conn = idle.popleft() if idle and not attempt else None
+            try:
+                conn = conn or await connect()
+                r, w = conn
+                w.write(req)
+                status = await _answer(r)
+                break
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+                conn = None
+                closed[0] += 1
+        if conn is None:
             lat.append(loop.time() - due)  # a failed check counts, with the time it took to fail
             bad[0] += 1
             return
         lat.append(loop.time() - due)
         if status != 201:
             bad[0] += 1
+            statuses[status] += 1
         idle.append(conn)
 
     cpu0 = time.process_time()
@@ -102,7 +113,8 @@ async def run(port: int, key: str, ids: list[str], rate: float, seconds: float, 
     q = statistics.quantiles(lat, n=100, method="inclusive")
     n = len(reqs)
     return {"n": n, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "max_ms": lat[-1] * 1000,
-            "achieved_per_s": n / elapsed, "errors": bad[0], "connections": opened[0],
+            "achieved_per_s": n / elapsed, "errors": bad[0], "connections": opened[0], "reconnects": closed[0],
+            "other_statuses": dict(statuses),
             "loadgen_cpu_ms_per_check": cpu / n * 1000,
             "loadgen_rusage_cpu_s": sum(resource.getrusage(resource.RUSAGE_SELF)[:2])}
 
