@@ -5,7 +5,8 @@ own, ``riskml.serving.localpg``, fsync on), loaded over loopback:
 - startup: from starting the process to ``/ready`` answering (wall), and the service's own figure (reading
   the scores, building the policy inputs from the ledger, migrating the database);
 - a fixed rate (RISKML_BENCH_SERVING_RATE checks/s, default 200, for RISKML_BENCH_SERVING_SECONDS, default
-  20): an open-loop Python load generator (httpx, 64 threads) sends each check at its scheduled time;
+  20): an open-loop load generator (`benchmarks.serving_load`: asyncio on uvloop, raw keep-alive connections, its
+  own process) sends each check at its scheduled time;
   latency is measured from the scheduled time (no coordinated omission); p50 / p99 / max and the rate
   achieved. Target: p99 under 20 ms at 200 checks/s on SQLite;
 - the saturation throughput: ``wrk`` (Debian) with a Lua script posting distinct orders, 8 connections,
@@ -23,9 +24,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.common import CACHE, ROOT, ledger_dir
@@ -151,53 +151,24 @@ class Server:
             self.proc.wait(20)
 
 
-def fixed_rate(url: str, key: str, ids: list[str], rate: float, seconds: float, tag: str) -> dict[str, float]:
-    """Open-loop load: check i is due at t0 + i / rate; latency counts from when it was due."""
-    import random
-
-    import httpx
-
-    local = threading.local()
-
-    def client() -> httpx.Client:
-        if not hasattr(local, "c"):
-            local.c = httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30)
-        return local.c
-
-    rng = random.Random(7)
-    n = int(rate * seconds)
-    bodies = [{"customer_id": rng.choice(ids), "order_id": f"{tag}-{i}", "amount": rng.randint(100, 5000),
-               "currency": "EUR", "order_date": f"2026-07-{rng.randint(1, 30):02d}"} for i in range(n)]
-    lat: list[float] = []
-    errors = [0]
-
-    def send(body: dict, due: float) -> None:
-        r = client().post("/v1/credit-checks", json=body)
-        lat.append(time.perf_counter() - due)
-        if r.status_code != 201:
-            errors[0] += 1
-
-    # warm up every thread's connection (and the server's caches) outside the measurement, in the same pool
-    with ThreadPoolExecutor(64) as pool:
-        barrier = threading.Barrier(64)
-
-        def warm(i: int) -> None:
-            barrier.wait(timeout=60)
-            client().get("/v1/customers/" + ids[i % len(ids)])
-
-        list(pool.map(warm, range(64)))
-        t0 = time.perf_counter() + 0.2
-        for i, body in enumerate(bodies):
-            due = t0 + i / rate
-            wait = due - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
-            pool.submit(send, body, due)
-    elapsed = time.perf_counter() - t0
-    lat.sort()
-    q = statistics.quantiles(lat, n=100, method="inclusive")
-    return {"n": n, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "max_ms": lat[-1] * 1000,
-            "achieved_per_s": n / elapsed, "errors": errors[0]}
+def fixed_rate(url: str, key: str, ids: list[str], rate: float, seconds: float, tag: str,
+               cpu: Callable[[], float] | None = None) -> dict[str, float]:
+    """Open-loop load at ``rate`` checks/s (:mod:`benchmarks.serving_load`, its own process: check i is due at
+    t0 + i / rate and its latency counts from when it was due). ``cpu``: the server's CPU seconds so far, read
+    before and after the run (``server_cpu_ms_per_check``; the warm-up of the load generator's connections
+    included, 16 requests); the load generator's own CPU per check is ``loadgen_cpu_ms_per_check``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ids_file = Path(tmp) / "ids.txt"
+        ids_file.write_text("\n".join(ids))
+        port = url.rsplit(":", 1)[1]
+        cpu0 = cpu() if cpu else 0.0
+        res = subprocess.run([sys.executable, "-m", "benchmarks.serving_load", "--port", port, "--key", key,
+                              "--ids", str(ids_file), "--rate", str(rate), "--seconds", str(seconds), "--tag", tag],
+                             capture_output=True, text=True, check=True, cwd=ROOT, env=_env())
+        out: dict[str, float] = json.loads(res.stdout.strip().splitlines()[-1])
+        if cpu:
+            out["server_cpu_ms_per_check"] = (cpu() - cpu0) / out["n"] * 1000
+    return out
 
 
 def saturation(url: str, key: str, ids: list[str], seconds: int = 15, tag: int = 1) -> dict[str, float] | None:
@@ -243,23 +214,23 @@ def one_backend(name: str, db: str, data: Path, scores: Path, ids: list[str], ra
         starts.append(srv.start())
         if workers > 1:  # /ready answers when the first worker is up: give the others their load time
             time.sleep(2 * starts[-1]["wall"])
-        cpu0, load0 = srv.cpu_seconds(), os.getloadavg()[0]
-        fixed = fixed_rate(srv.url, key, ids, rate, seconds, f"{name}-{workers}-{sqlite_sync}-fixed")
-        fixed["server_cpu_ms_per_check"] = (srv.cpu_seconds() - cpu0) / fixed["n"] * 1000
+        load0 = os.getloadavg()[0]
+        fixed = fixed_rate(srv.url, key, ids, rate, seconds, f"{name}-{workers}-{sqlite_sync}-fixed", srv.cpu_seconds)
         fixed["load_avg"] = max(load0, os.getloadavg()[0])
-        sat = saturation(srv.url, key, ids, tag=workers)
         cpu1 = srv.cpu_seconds()
+        sat = saturation(srv.url, key, ids, tag=workers)
+        if sat is not None:
+            sat["server_cpu_ms_per_check"] = (srv.cpu_seconds() - cpu1) / max(sat["n"], 1) * 1000
     finally:
         srv.stop()
-    if sat is not None:
-        sat["server_cpu_ms_per_check"] = (cpu1 - cpu0 - fixed["server_cpu_ms_per_check"] * fixed["n"] / 1000) / max(
-            sat["n"], 1) * 1000
     return {"backend": name, "workers": workers, "sqlite_sync": sqlite_sync if name == "SQLite" else "",
             "startup_wall_s": statistics.median(s["wall"] for s in starts),
             "startup_own_s": statistics.median(s["own"] for s in starts), "fixed": fixed, "saturation": sat}
 
 
-def run() -> str:
+def run(into_doc: bool = True) -> str:
+    """The section of docs/benchmarks.md; ``into_doc``: its table also into docs/serving.md (not for a run
+    against another checkout, ``RISKML_BENCH_SERVING_SRC``)."""
     import pandas as pd
 
     from riskml.serving.localpg import LocalPostgres, unavailable_reason
@@ -290,32 +261,57 @@ def run() -> str:
         f"`benchmarks/bench_serving.py`: the {CUSTOMERS:,}-customer x 36-month generated ledger scored as of {AS_OF}; "
         "every check a new order of a random customer (lock, decision, check row and audit row committed). Load "
         f"generator on the same machine over loopback. Fixed rate: {rate:.0f} checks/s for {seconds:.0f} s, open loop "
-        "(Python httpx, 64 threads warmed up first, latency from each check's scheduled time: no coordinated "
+        "(`benchmarks/serving_load.py`: one process, asyncio on uvloop, keep-alive connections warmed up first, a new "
+        "one whenever none is idle; latency from each check's scheduled time to its answer: no coordinated "
         "omission). Saturation: `wrk -t2 -c8 -d15s` with a Lua script posting distinct orders. SQLite sync: "
         "`--sqlite-sync` (full: every commit synced; normal: synced at WAL checkpoints). PostgreSQL: a local "
         "server with fsync on. Target: p99 < 20 ms at 200 checks/s on SQLite.", "",
         f"Run of {when}; load average of the machine before the run {load_before[0]:.1f} / {load_before[1]:.1f} / "
         f"{load_before[2]:.1f} (1 / 5 / 15 min), during each measurement in the table.", "",
         "| database | SQLite sync | workers | startup to /ready | service's own startup | fixed rate achieved | p50 | "
-        "p99 | max | errors | server CPU per check | load avg | saturation (wrk) | wrk p50 | wrk p99 | "
-        "server CPU per check (wrk) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "p99 | max | errors | server CPU per check | load generator CPU per check | load avg | saturation (wrk) | "
+        "wrk p50 | wrk p99 | server CPU per check (wrk) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         f, s = r["fixed"], r["saturation"]
         sat = (f"{s['per_s']:.0f}/s", f"{s['p50_ms']:.1f} ms", f"{s['p99_ms']:.1f} ms",
-               f"{s['server_cpu_ms_per_check']:.1f} ms") if s else ("n/a",) * 4
+               f"{s['server_cpu_ms_per_check']:.2f} ms") if s else ("n/a",) * 4
         lines.append(f"| {r['backend']} | {r['sqlite_sync'] or '-'} | {r['workers']} | {r['startup_wall_s']:.2f} s | "
                      f"{r['startup_own_s']:.2f} s | {f['achieved_per_s']:.0f}/s | {f['p50_ms']:.1f} ms | "
                      f"{f['p99_ms']:.1f} ms | {f['max_ms']:.0f} ms | {f['errors']} | "
-                     f"{f['server_cpu_ms_per_check']:.1f} ms | {f['load_avg']:.1f} | {' | '.join(sat)} |")
+                     f"{f['server_cpu_ms_per_check']:.2f} ms | {f['loadgen_cpu_ms_per_check']:.2f} ms | "
+                     f"{f['load_avg']:.1f} | {' | '.join(sat)} |")
     if reason is not None:
         lines += ["", f"_PostgreSQL not measured: {reason}._"]
     lines += ["", "_Server CPU per check: CPU time of the server processes (all workers) during the fixed-rate run "
               "(or the wrk run) divided by the checks sent; it depends far less on what else the machine runs than "
-              "the latencies do (the load average of the machine during each run is beside them)._"]
-    return "\n".join(lines)
+              "the latencies do (the load average of the machine during each run is beside them). Load generator "
+              "CPU per check: the fixed-rate generator's own CPU time (it shares the 2 cores with the server)._"]
+    text = "\n".join(lines)
+    if into_doc and SRC.resolve() == (ROOT / "src").resolve():
+        _into_serving_doc(text)
+    return text
+
+
+SERVING_DOC = ROOT / "docs" / "serving.md"
+BEGIN, END = "<!-- bench:serving:begin -->", "<!-- bench:serving:end -->"
+
+
+def _into_serving_doc(text: str) -> None:
+    """The table into docs/serving.md too, between its markers (the speed section quotes the last run)."""
+    from riskml.io import write_text
+
+    if not SERVING_DOC.exists():
+        return
+    doc = SERVING_DOC.read_text(encoding="utf-8")
+    if BEGIN not in doc or END not in doc:
+        return
+    head, rest = doc.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    body = text.split("\n", 2)[2]  # without the section's own heading
+    write_text(f"{head}{BEGIN}\n{body.strip()}\n{END}{tail}", SERVING_DOC)
 
 
 if __name__ == "__main__":
-    print(run())
+    print(run(into_doc=False))

@@ -144,9 +144,72 @@ def test_preloaded_release_levels_are_the_approval_rule(book_and_rows) -> None:
     assert book.frame is not None and book.context is not None
     lim = np.nan_to_num(book.frame["credit_limit"].to_numpy("float64"), nan=0.0)
     assert all((h, float(v), str(g or "")) in book.level_cache
-               for v, g in zip(lim, book.context.grades, strict=True) for h in ("soft", "hard"))
+               for v, g in zip(lim, book.context.grades, strict=True) for h in ("none", "soft", "hard"))
     rng = np.random.default_rng(5)
     for k in rng.choice(len(items), 60, replace=False):
         (hold, limit, grade), level = items[k]
         assert level == release_level(hold, limit, grade, CFG)
     assert {lv for _, lv in items} >= {"analyst", "credit_manager"}
+
+
+def test_every_customer_decides_the_same_on_numpy_rows(book_and_rows) -> None:
+    """The check's fast form (the rules on numpy rows, :class:`~riskml.serving.book.Rows`, with the review flags
+    computed at load) decides every customer of the book -- each persona, holds past due and over the limit,
+    revokes, the collections track, unscored customers, new accounts -- at three order sizes, with orders
+    released since, limit, action and release overrides, exactly as the reference form (the same rules on a
+    pandas frame, the review calendar run per row) and, where no person overrode the action or the hold, as
+    :func:`apply_policy` on the same row."""
+    book, feats, p = book_and_rows
+    n = len(feats)
+    rng = np.random.default_rng(3)
+    picks: list[tuple[int, float, float, float | None]] = []
+    orders: list[OrderInput] = []
+    plain: list[int] = []  # orders apply_policy decides as they are (no action or release override)
+    for i in [*range(n), n, n, n]:
+        base = float(feats["credit_limit"].iloc[i]) if i < n else book.new_account_limit
+        exp = float(np.nan_to_num(feats["exposure"].iloc[i], nan=0.0)) if i < n else 0.0
+        scale = base if math.isfinite(base) and base > 0 else 10_000.0
+        for amount in (1.0, round(max(scale - exp, 0.0) * 0.9, 2) + 1.0, round(scale * 1.5, 2)):
+            since = float(rng.choice([0.0, round(scale * 0.3, 2)]))
+            kind = rng.choice(["", "", "", "limit", "keep", "revoke", "hold_release"])
+            ovs: tuple[OverrideView, ...] = ()
+            limit = None
+            if kind == "limit":
+                limit = round(scale * float(rng.choice([0.5, 2.0])), 2)
+                ovs = (_limit_override(limit),)
+            elif kind in ("keep", "revoke"):
+                ovs = (OverrideView(id=2, kind="action", action=str(kind), approver="mgr"),)
+            elif kind == "hold_release":
+                ovs = (OverrideView(id=3, kind="hold_release", approver="mgr", approver_level="credit_manager",
+                                    max_amount=float(rng.choice([scale, 1e9]))),)
+            if kind in ("", "limit"):
+                plain.append(len(orders))
+            cid = str(feats["customer_id"].iloc[i]) if i < n else "NEW"
+            picks.append((i, since, amount, limit))
+            orders.append(OrderInput(cid, amount, since, ovs))
+    fast = [check_orders(book, [o])[0] for o in orders]  # one order per call, as the service decides them
+    ref = check_orders(book, orders, reference=True)
+    assert fast == ref
+    want = _expected(book, feats, p, [picks[k] for k in plain])
+    for k, (_, w) in zip(plain, want.iterrows(), strict=True):
+        g = fast[k]
+        codes = [c for c in w["hold_codes"].split(";") if c]
+        assert g["reason_codes"] == codes + ([] if picks[k][0] < n else ["new_account"])
+        assert (g["hold_type"], g["action"]) == (w["hold_type"], w["action"])
+        texts = [t for t in w["hold_reason"].split("; ") if t]
+        assert g["reasons"][:len(texts)] == texts
+        assert g["release_amount"] == pytest.approx(float(w["release_amount"]) if codes else 0.0)
+        assert g["suggested_limit"] == pytest.approx(w["suggested_limit"], nan_ok=True) or (
+            g["suggested_limit"] is None and math.isnan(w["suggested_limit"]))
+        assert (g["grade"] or "", g["persona"]) == (w["grade"] if isinstance(w["grade"], str) else "",
+                                                   w["persona"] or None)
+    # the book covers what the rules decide
+    assert {r["persona"] for r in fast} >= {"thin_file", "distressed", "weak_late_payer", "regular", "prompt_payer"}
+    assert {c for r in fast for c in r["reason_codes"]} >= {"past_due", "over_limit", "revoked", "collections",
+                                                           "new_account"}
+    assert {r["decision"] for r in fast} == {"release", "soft_hold", "hard_hold"}
+    assert {r["action"] for r in fast} >= {"increase", "keep", "decrease", "revoke", "collections"}
+    assert any(r["pd"] is None and r["known_customer"] for r in fast)  # unscored customers
+    assert any(r["released_by_override"] for r in fast) and any(r["overrides_applied"] for r in fast)
+    # both ways to the review flag are taken: from the load, and the calendar per check
+    assert book.review_fixed is not None and book.review_fixed.any() and not book.review_fixed[:-1].all()

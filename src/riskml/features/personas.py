@@ -86,7 +86,10 @@ def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
     """A feature column as float64 (NaN where missing; all NaN when the column is absent)."""
     if col not in frame.columns:
         return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[col], errors="coerce").to_numpy("float64")
+    v = frame[col]
+    if isinstance(v, np.ndarray) and v.dtype == np.float64:  # numpy rows (riskml.serving.book.Rows)
+        return np.asarray(v)
+    return pd.to_numeric(v, errors="coerce").to_numpy("float64")
 
 
 def _at_least(values: np.ndarray, threshold: float | None) -> np.ndarray:

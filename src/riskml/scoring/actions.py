@@ -64,11 +64,17 @@ REVIEW_COLUMNS = ("months_since_review", "dbt_avg_3m", "dbt_avg_12m", "utilisati
 
 
 def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
-    return pd.to_numeric(frame[col], errors="coerce").to_numpy("float64")
+    v = frame[col]
+    if isinstance(v, np.ndarray) and v.dtype == np.float64:  # numpy rows (riskml.serving.book.Rows)
+        return np.asarray(v)
+    return pd.to_numeric(v, errors="coerce").to_numpy("float64")
 
 
 def _frame(cols: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
-    """A frame of policy columns; texts stay Python objects (no string-dtype inference per block)."""
+    """A frame of policy columns; texts stay Python objects (no string-dtype inference per block). Numpy rows
+    (riskml.serving.book.Rows, whose index has ``frame_of``) get a table of their own kind."""
+    if (frame_of := getattr(index, "frame_of", None)) is not None:
+        return frame_of(cols)
     return pd.DataFrame({c: pd.Series(v, index=index, dtype=object if np.asarray(v).dtype == object else None)
                          for c, v in cols.items()})
 

@@ -238,7 +238,14 @@ def limits_and_holds_overridden(part: pd.DataFrame, ctx: CustomerContext, config
     limit = on_file.copy()
     if has_limit.any():
         limit[has_limit] = [ov.limit for ov in lim_ovs if ov is not None]
-        part = part.assign(credit_limit=limit)
+        part = part.copy()  # a pandas frame, or the order-time check's numpy rows
+        part["credit_limit"] = limit
+        if at_review is not None:  # the routine review judged at the limit in force
+            rows = np.flatnonzero(has_limit)
+            sub = part.iloc[rows].reset_index(drop=True)
+            at_review = np.asarray(at_review, dtype=bool).copy()
+            at_review[rows] = review_calendar(sub if isinstance(sub, pd.DataFrame) else sub.to_frame(),
+                                              np.asarray(ctx.grades, dtype=object)[rows], config.actions)[0]
     limits = suggest_limits_in(part, ctx, config, at_review)
     has_action = np.array([ov is not None for ov in act_ovs], dtype=bool)
     if has_action.any():

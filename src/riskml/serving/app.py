@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from riskml import __version__
@@ -175,10 +176,11 @@ def create_app(repo: Repository, startup_seconds: float | None = None) -> FastAP
     header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (riskml serve keys add)")
 
     def authorise(*roles: str) -> Any:
-        def dependency(key: str | None = Security(header)) -> ApiKey:
+        async def dependency(key: str | None = Security(header)) -> ApiKey:
             if not key:
                 raise ServiceError(401, "missing API key: send it in the X-API-Key header")
-            row = repo.authenticate(key)
+            # a cached key is checked on the event loop; an unknown one is looked up in the database off it
+            row = repo.cached_key(key) or await run_in_threadpool(repo.authenticate, key)
             if row is None:
                 raise ServiceError(401, "invalid or revoked API key")
             if row.role not in roles:
@@ -233,11 +235,12 @@ def create_app(repo: Repository, startup_seconds: float | None = None) -> FastAP
                          200: {"model": CheckResponse, "description": "a retried order id: the first decision"},
                          409: {"model": ErrorResponse, "description": "the order id was checked with other details"},
                          **ERRORS})
-    def credit_check(body: CheckRequest, key: ApiKey = any_role) -> JSONResponse:
+    async def credit_check(body: CheckRequest, key: ApiKey = any_role) -> JSONResponse:
         """Decide an order: release, soft_hold or hard_hold, with reasons, exposure, limit, headroom and
         what releases it. A retried order id returns the first decision (status 200, ``replayed`` true)."""
-        result, replayed = repo.check(key, body.customer_id, body.order_id, body.amount, body.currency,
-                                      body.order_date)
+        # on the event loop: the check waits for its group commit (repository thread) without a thread of its own
+        result, replayed = await repo.check_async(key, body.customer_id, body.order_id, body.amount, body.currency,
+                                                  body.order_date)
         return JSONResponse(_json_safe({**result, "replayed": replayed}), status_code=200 if replayed else 201)
 
     @app.get("/v1/credit-checks/{order_id}", tags=["checks"])

@@ -31,14 +31,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from riskml.config import ScoringConfig
 from riskml.errors import RiskmlError
-from riskml.scoring.actions import HOLD_CODES
+from riskml.scoring.actions import HOLD_CODES, review_calendar
 from riskml.scoring.money import cents
 from riskml.scoring.overrides import (
     ActiveOverride,
@@ -100,6 +100,11 @@ class Book:
     frame: pd.DataFrame | None = field(default=None, repr=False)
     positions: dict[str, int] = field(default_factory=dict, repr=False)
     context: CustomerContext | None = field(default=None, repr=False)
+    # the same rows as numpy columns (what a check hands the limit and hold rules, :class:`Rows`), each row's
+    # routine-review flag at its exposure at the scoring, and whether that flag stands at any higher exposure
+    columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    at_review: np.ndarray | None = field(default=None, repr=False)
+    review_fixed: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -183,11 +188,25 @@ def prepare_policy(book: Book) -> None:
     book.frame = frame
     book.positions = {c: i for i, c in enumerate(ids)}
     book.context = customer_context(frame, pds, book.config)
-    # the release level of a soft and a hard hold of every customer at its own limit, in one call each (a check
-    # looks it up; a limit override or an unseen combination is computed and cached on first use)
+    book.columns = {}
+    for c in frame.columns:
+        arr = (frame[c].to_numpy("float64", copy=True) if frame[c].dtype == "float64"
+               else frame[c].to_numpy(copy=True) if c == "as_of" else frame[c].to_numpy(dtype=object, copy=True))
+        arr.flags.writeable = False
+        book.columns[c] = arr
+    # the review calendar reads the exposure (a small account is renewed automatically): a check's exposure is the
+    # one at the scoring plus orders, so where the calendar gives the same flag at the scoring's exposure and at an
+    # unbounded one, that flag is the check's too; the other rows (and new accounts, whose slot is their own id's,
+    # and limit overrides) run the calendar per check
+    book.at_review = review_calendar(frame, book.context.grades, book.config.actions)[0]
+    high = frame.assign(exposure=np.inf)
+    book.review_fixed = book.at_review == review_calendar(high, book.context.grades, book.config.actions)[0]
+    book.review_fixed[-1] = False
+    # the release level of no hold, a soft and a hard hold of every customer at its own limit, in one call each (a
+    # check looks it up; a limit override or an unseen combination is computed and cached on first use)
     lim = np.nan_to_num(frame["credit_limit"].to_numpy("float64"), nan=0.0)
     grades = [str(g or "") for g in book.context.grades]
-    for hold in ("soft", "hard"):
+    for hold in ("none", "soft", "hard"):
         levels = release_levels(np.full(n, hold, dtype=object), lim, np.array(grades, dtype=object), book.config)
         book.level_cache.update({(hold, float(v), g): str(lv) for v, g, lv in zip(lim, grades, levels, strict=True)})
 
@@ -280,7 +299,7 @@ def _release_level_cached(book: Book, hold_type: str, limit: float, grade: str) 
     return level
 
 
-def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
+def check_orders(book: Book, orders: list[OrderInput], reference: bool = False) -> list[dict[str, Any]]:
     """:func:`check_order` for many orders at once. Each order's row is the customer's policy row (the
     new-account row for a customer not in the book) with the orders released since the scoring and this order
     added to ``exposure`` and ``open_orders_amount`` and a ``limit`` override as ``credit_limit``; its
@@ -288,26 +307,47 @@ def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
     exposure-dependent rules run through :func:`~riskml.scoring.policy.limits_and_holds` -- the functions
     ``apply_policy`` itself calls, on all the orders' rows at once (each row is decided from its own inputs,
     so a batch decides each order as it would alone); the orders' overrides go in through
-    :func:`~riskml.scoring.policy.limits_and_holds_overridden`, as in the batch."""
+    :func:`~riskml.scoring.policy.limits_and_holds_overridden`, as in the batch.
+
+    The rules run on the rows as numpy columns (:class:`Rows`) with each row's routine-review flag from the
+    load (:func:`prepare_policy`; the calendar runs per check only where the order's exposure can move it, and
+    at the limit in force where a ``limit`` override applies). ``reference``: the same rules on a pandas frame of
+    the rows, with the calendar run for every row -- the form ``apply_policy`` gives them, against which the
+    tests hold the fast form."""
     if not orders:
         return []
     if book.frame is None or book.context is None:
         prepare_policy(book)
     assert book.frame is not None and book.context is not None
+    assert book.at_review is not None and book.review_fixed is not None
     cfg = book.config
+    n = len(orders)
     new_row = len(book.frame) - 1
     idx = np.array([book.positions.get(o.customer_id, new_row) for o in orders], dtype=np.int64)
-    part = book.frame.take(idx).reset_index(drop=True)
-    if not (idx != new_row).all():  # a new account's row carries its own id, as the batch would
-        part["customer_id"] = pd.Series([o.customer_id for o in orders], dtype=object)
+    cols = {c: v[idx] for c, v in book.columns.items()}
+    new = idx == new_row
+    if new.any():  # a new account's row carries its own id, as the batch would
+        cols["customer_id"] = np.array([o.customer_id for o in orders], dtype=object)
     since = np.array([o.released_since for o in orders], dtype="float64")
     amount = np.array([o.amount for o in orders], dtype="float64")
-    exp0 = np.nan_to_num(part["exposure"].to_numpy("float64"), nan=0.0) + since
-    part["exposure"] = exp0 + amount
-    part["open_orders_amount"] = np.nan_to_num(part["open_orders_amount"].to_numpy("float64"), nan=0.0) + since + amount
+    exp0 = np.nan_to_num(cols["exposure"], nan=0.0) + since
+    cols["exposure"] = exp0 + amount
+    cols["open_orders_amount"] = np.nan_to_num(cols["open_orders_amount"], nan=0.0) + since + amount
     ovs = [{v.kind: v for v in o.overrides} for o in orders]
+    part = Rows(cols, n)
     ctx = book.context.take(idx)
-    dec = limits_and_holds_overridden(part, ctx, cfg, ovs)
+    at_review = book.at_review[idx]
+    if reference:
+        frame = part.to_frame()
+        at_review = review_calendar(frame, ctx.grades, cfg.actions)[0]
+    else:
+        slow = ~book.review_fixed[idx]
+        if slow.any():
+            rows = np.flatnonzero(slow)
+            at_review = at_review.copy()
+            at_review[rows] = review_calendar(part.iloc[rows].to_frame(), ctx.grades[rows], cfg.actions)[0]
+        frame = cast(pd.DataFrame, part)  # the rule functions read a frame's columns; Rows gives them as numpy
+    dec = limits_and_holds_overridden(frame, ctx, cfg, ovs, at_review)
     limits, holds, lim = dec.limits, dec.holds, dec.limit
     known = idx != new_row
     suggested = cents(limits["suggested_limit"].to_numpy("float64"))
@@ -322,6 +362,98 @@ def check_orders(book: Book, orders: list[OrderInput]) -> list[dict[str, Any]]:
                                   "suggested_limit": suggested[k], "action": action[k]},
                     float(lim[k]), float(ctx.p[k]), bool(known[k]), float(exp0[k]), [v.id for v in dec.applied[k]])
             for k, (o, ov) in enumerate(zip(orders, ovs, strict=True))]
+
+
+class Rows:
+    """A few rows as numpy columns, standing in for a pandas frame where the limit and hold rules of a check
+    run: :func:`~riskml.scoring.limits.suggest_limits`, :func:`~riskml.scoring.actions.order_holds`,
+    :func:`~riskml.scoring.limits.freeze_limits` and :func:`~riskml.scoring.policy.limits_and_holds` use a frame
+    only through ``len``, ``col in``, ``.columns``, ``[col]`` (``.to_numpy``, ``.dtype``, ``.astype``; a float64
+    input column is read as it is), ``[col] = values``, ``.copy()``, ``.index`` (their result tables are built
+    on it: Rows again) and ``.iloc[rows].reset_index(drop=True)``. That gives the rules' own code without
+    pandas' cost per call on a one-row frame (a check decides one to a few rows).
+    ``tests/serving/test_parity.py`` holds the check to ``apply_policy`` on the same rows."""
+
+    def __init__(self, columns: dict[str, np.ndarray], n: int):
+        self._cols = columns
+        self._n = n
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._cols)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, col: object) -> bool:
+        return col in self._cols
+
+    def __getitem__(self, col: str) -> _Column:
+        return self._cols[col].view(_Column)
+
+    def __setitem__(self, col: str, values: Any) -> None:
+        arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+        if arr.shape != (self._n,):
+            raise ValueError(f"Rows: column {col!r} needs {self._n} values, got shape {arr.shape}")
+        self._cols[col] = arr.view(np.ndarray)
+
+    def copy(self) -> Rows:
+        return Rows(dict(self._cols), self._n)
+
+    @property
+    def index(self) -> _RowsIndex:
+        return _RowsIndex(self._n)
+
+    @property
+    def iloc(self) -> _RowsAt:
+        return _RowsAt(self)
+
+    def take(self, rows: np.ndarray) -> Rows:
+        rows = np.asarray(rows, dtype=np.int64)
+        return Rows({c: v[rows] for c, v in self._cols.items()}, len(rows))
+
+    def reset_index(self, drop: bool = True) -> Rows:
+        assert drop, "Rows have no index to keep"
+        return self
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rows as a pandas frame (the form ``apply_policy`` takes; texts stay Python objects)."""
+        return pd.DataFrame({c: pd.Series(v, dtype=object) if v.dtype == object else v for c, v in self._cols.items()})
+
+
+class _Column(np.ndarray):
+    """A column of :class:`Rows` as the rules read a pandas column: ``to_numpy`` gives a copy."""
+
+    def to_numpy(self, dtype: Any = None, copy: bool = True) -> np.ndarray:
+        return np.array(self, dtype=dtype, copy=True, subok=False)
+
+
+class _RowsIndex:
+    """The positions of :class:`Rows` (an array-like, so a ``pd.Series`` can be built on it); the rule modules'
+    result tables are made by :meth:`frame_of`."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Any:
+        return iter(range(self.n))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.arange(self.n, dtype=dtype or np.int64)
+
+    def frame_of(self, cols: dict[str, np.ndarray]) -> Rows:
+        return Rows({c: np.asarray(v) for c, v in cols.items()}, self.n)
+
+
+class _RowsAt:
+    def __init__(self, rows: Rows):
+        self._rows = rows
+
+    def __getitem__(self, rows: np.ndarray) -> Rows:
+        return self._rows.take(rows)
 
 
 def _finish(book: Book, o: OrderInput, ovs: dict[str, OverrideView], dec: dict[str, Any], limit: float, p: float,

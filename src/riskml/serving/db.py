@@ -28,6 +28,7 @@ from sqlalchemy import (
     Engine,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -61,6 +62,8 @@ class ApiKey(Base):
 
 class CreditCheck(Base):
     __tablename__ = "credit_checks"
+    # a check reads its customer's released orders (migration 0002)
+    __table_args__ = (Index("ix_credit_checks_customer_released", "customer_id", "released"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     order_id: Mapped[str] = mapped_column(String(100), unique=True)

@@ -16,18 +16,25 @@ order date and the book's as-of date.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: SQLite's busy handler alone orders the writers
+    fcntl = None  # type: ignore[assignment]
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
@@ -68,6 +75,32 @@ class ServiceError(Exception):
         self.detail = detail
 
 
+def _writer_lock_file(engine: Engine) -> int | None:
+    """An open descriptor of ``<sqlite file>-writer.lock`` (None: not a SQLite file, or no ``fcntl``)."""
+    db = engine.url.database if engine.dialect.name == "sqlite" else None
+    if fcntl is None or not db or db == ":memory:" or db.startswith("file:"):
+        return None
+    try:
+        return os.open(f"{db}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return None
+
+
+def _flock(fd: int, timeout: float = 30.0) -> bool:
+    """Take the writer lock file (waiting up to ``timeout``: a writer that hangs holding it leaves the others to
+    SQLite's own busy timeout). True when taken."""
+    assert fcntl is not None
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.0002)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -106,8 +139,11 @@ class Repository:
         self._keys: dict[str, tuple[ApiKey, float]] = {}
         self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
         # SQLite has one writer at a time: the threads of this process queue on a lock instead of on SQLite's
-        # busy handler (which sleeps and retries); other processes still wait on BEGIN IMMEDIATE
+        # busy handler (which sleeps up to 100 ms between tries), and the processes of one database (--workers)
+        # on a lock file beside it (flock: the next writer starts as soon as the last one commits); BEGIN
+        # IMMEDIATE stays the lock that counts (writers that do not take the file lock wait on it as before)
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+        self._lock_file = _writer_lock_file(engine)
         self.group_commit = group_commit
         self._group = _GroupWriter(self)
 
@@ -115,16 +151,29 @@ class Repository:
     def _writing(self) -> Iterator[None]:
         if self._write_lock is None:
             yield
-        else:
-            with self._write_lock:
+            return
+        with self._write_lock:
+            held = self._lock_file is not None and _flock(self._lock_file)
+            try:
                 yield
+            finally:
+                if held:
+                    fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     def close(self) -> None:
         self._group.close()
         self.batcher.close()
         self.engine.dispose()
+        if self._lock_file is not None:
+            os.close(self._lock_file)
+            self._lock_file = None
 
     # ------------------------------------------------------------------ keys
+    def cached_key(self, key: str) -> ApiKey | None:
+        """The key row for ``key`` when it is in the cache and still fresh (no database read), else None."""
+        hit = self._keys.get(hash_key(key))
+        return hit[0] if hit is not None and time.monotonic() < hit[1] else None
+
     def authenticate(self, key: str) -> ApiKey | None:
         """The active key row for ``key``; valid keys are cached ``key_cache_seconds`` (a revocation takes
         effect within that time), unknown keys are looked up every time."""
@@ -198,6 +247,24 @@ class Repository:
     def check(self, key: ApiKey, customer_id: str, order_id: str, amount: float, currency: str,
               order_date: dt.date) -> tuple[dict[str, Any], bool]:
         """(the decision, replayed): a retried order id returns the stored decision and counts once."""
+        pending = self._pending(key, customer_id, order_id, amount, currency, order_date)
+        if self.group_commit:
+            return self._group.submit(pending)
+        return self._check_one(pending)
+
+    async def check_async(self, key: ApiKey, customer_id: str, order_id: str, amount: float, currency: str,
+                          order_date: dt.date, timeout: float = 60.0) -> tuple[dict[str, Any], bool]:
+        """:meth:`check` for an event loop: the check waits for the group commit without holding a thread (its
+        answer comes once its group is committed)."""
+        pending = self._pending(key, customer_id, order_id, amount, currency, order_date)
+        if not self.group_commit:
+            return await asyncio.to_thread(self._check_one, pending)
+        self._group.enqueue(pending)
+        return await asyncio.wait_for(asyncio.wrap_future(pending.future), timeout)
+
+    def _pending(self, key: ApiKey, customer_id: str, order_id: str, amount: float, currency: str,
+                 order_date: dt.date) -> _Pending:
+        """A check validated (its date after the scoring, its currency known), ready to be decided."""
         request = {"customer_id": customer_id, "order_id": order_id, "amount": amount, "currency": currency,
                    "order_date": order_date.isoformat()}
         rhash = _request_hash(request)
@@ -209,10 +276,7 @@ class Repository:
             known = ", ".join([self.book.currency, *sorted(self.book.fx_rates)])
             raise ServiceError(422, f"currency: must be one of {known} (the book's currency or one with an fx "
                                     f"rate in the data config); got {currency!r}")
-        pending = _Pending(key, customer_id, order_id, amount, currency, base_amount, order_date, request, rhash)
-        if self.group_commit:
-            return self._group.submit(pending)
-        return self._check_one(pending)
+        return _Pending(key, customer_id, order_id, amount, currency, base_amount, order_date, request, rhash)
 
     def _check_one(self, p: _Pending) -> tuple[dict[str, Any], bool]:
         """One check in its own transactions (the path when group commit is off, and its fallback)."""
@@ -449,11 +513,16 @@ class _GroupWriter:
     released orders since the scoring and their overrides. Orders of one customer are decided in turns
     (round k holds each customer's k-th order), each seeing the releases before it, exactly as if the checks
     had come one by one in arrival order. A group that fails as a whole (e.g. an order id another process
-    wrote meanwhile) is redone check by check (:meth:`Repository._check_one`)."""
+    wrote meanwhile) is redone check by check (:meth:`Repository._check_one`).
+
+    The group's statements go to the database driver directly (:class:`_GroupSQL`: a handful of fixed
+    statements, written once for SQLite and PostgreSQL, with the column types SQLAlchemy stores): the
+    statement layer of SQLAlchemy cost more per check than the statements themselves."""
 
     def __init__(self, repo: Repository, max_group: int = 128):
         self.repo = repo
         self.max_group = max_group
+        self.sql = _GroupSQL(repo.engine.dialect.name)
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="riskml-checks", daemon=True)
         self._thread.start()
@@ -461,6 +530,10 @@ class _GroupWriter:
     def submit(self, p: _Pending, timeout: float = 60.0) -> tuple[dict[str, Any], bool]:
         self._queue.put(p)
         return p.future.result(timeout=timeout)
+
+    def enqueue(self, p: _Pending) -> None:
+        """Queue ``p``; its ``future`` gets the answer."""
+        self._queue.put(p)
 
     def close(self) -> None:
         self._queue.put(None)
@@ -500,101 +573,108 @@ class _GroupWriter:
                     p.future.set_result(outcome)
 
     def _write(self, group: list[_Pending]) -> list[tuple[_Pending, Any]]:
-        repo, book = self.repo, self.repo.book
+        repo = self.repo
+        with repo._writing():
+            raw = repo.engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                try:
+                    self.sql.begin(cur)
+                    outcomes = self._decide_and_write(cur, group)
+                    self.sql.commit(cur, raw)
+                except BaseException:
+                    self.sql.rollback(cur, raw)
+                    raise
+                finally:
+                    cur.close()
+            finally:
+                raw.close()
+        return outcomes
+
+    def _decide_and_write(self, cur: Any, group: list[_Pending]) -> list[tuple[_Pending, Any]]:
+        repo, book, sql = self.repo, self.repo.book, self.sql
         as_of = book.as_of.date()
         outcomes: list[tuple[_Pending, Any]] = []
-        # a Core connection, not an ORM session: rows come back as named tuples (no identity map, no unit of
-        # work); the statements are compiled once and cached by SQLAlchemy
-        with repo._writing(), repo.engine.begin() as s:
-            cids = sorted({p.customer_id for p in group})
-            for cid in cids:
-                repo._lock(s, cid)
-            order_ids = sorted({p.order_id for p in group})
-            priors = {r.order_id: r for r in s.execute(select(CreditCheck.__table__)
-                                                       .where(CreditCheck.order_id.in_(order_ids)))}
-            released: dict[str, list[tuple[dt.date, float, int | None]]] = {c: [] for c in cids}
-            for cid, day, amount, ov in s.execute(
-                    select(CreditCheck.customer_id, CreditCheck.order_date, CreditCheck.amount, CreditCheck.override_id)
-                    .where(CreditCheck.customer_id.in_(cids), CreditCheck.released.is_(True))):
-                released[cid].append((day, float(amount), ov))
-            overrides: dict[str, list[Any]] = {c: [] for c in cids}  # rows of the overrides table
-            for r in s.execute(select(Override.__table__).where(Override.customer_id.in_(cids),
-                                                                Override.withdrawn_at.is_(None)).order_by(Override.id)):
-                overrides[r.customer_id].append(r)
-            decided: dict[str, tuple[_Pending, dict[str, Any]]] = {}
-            checks: list[dict[str, Any]] = []
-            audits: list[dict[str, Any]] = []
-            bumped: set[str] = set()
-            todo = list(group)
-            while todo:
-                turn: list[_Pending] = []
-                later: list[_Pending] = []
-                busy: set[str] = set()
-                for p in todo:
-                    if p.customer_id in busy or p.order_id in busy:
-                        later.append(p)
+        cids = sorted({p.customer_id for p in group})
+        sql.lock(cur, cids)
+        priors = sql.priors(cur, sorted({p.order_id for p in group}))
+        released: dict[str, list[tuple[dt.date, float, int | None]]] = {c: [] for c in cids}
+        for cid, day, amount, ov in sql.released(cur, cids):
+            released[cid].append((day, amount, ov))
+        overrides: dict[str, list[Any]] = {c: [] for c in cids}
+        for r in sql.overrides(cur, cids):
+            overrides[r.customer_id].append(r)
+        decided: dict[str, tuple[_Pending, dict[str, Any]]] = {}
+        checks: list[tuple[Any, ...]] = []
+        audits: list[tuple[Any, ...]] = []
+        bumped: set[str] = set()
+
+        def audit(p: _Pending, event: str, detail: dict[str, Any], override_id: int | None, now: dt.datetime) -> None:
+            audits.append(sql.audit_row(now, p.key.name, p.key.role, event, p.customer_id, p.order_id, override_id,
+                                        json.dumps(detail, sort_keys=True, default=str), book.model_version,
+                                        book.data_fingerprint))
+
+        todo = list(group)
+        while todo:
+            turn: list[_Pending] = []
+            later: list[_Pending] = []
+            busy: set[str] = set()
+            for p in todo:
+                if p.customer_id in busy or p.order_id in busy:
+                    later.append(p)
+                    continue
+                prior = priors.get(p.order_id)
+                if prior is not None or p.order_id in decided:
+                    # a retried order id: the first answer again (as Repository._replay), audited as a replay
+                    first_hash = prior.request_hash if prior is not None else decided[p.order_id][0].rhash
+                    if first_hash != p.rhash:
+                        outcomes.append((p, ServiceError(409, f"order_id: {p.order_id!r} was already checked with "
+                                                              "different details (customer, amount, currency or date)")))
                         continue
-                    prior = priors.get(p.order_id)
-                    if prior is not None or p.order_id in decided:
-                        try:
-                            if prior is not None:
-                                outcomes.append((p, (repo._replay(s, p.key, prior, p.rhash, p.request), True)))
-                            else:
-                                first, result = decided[p.order_id]
-                                if first.rhash != p.rhash:
-                                    raise ServiceError(409, f"order_id: {p.order_id!r} was already checked with "
-                                                            "different details (customer, amount, currency or date)")
-                                repo._audit(s, p.key, "check_replay", {"request": p.request,
-                                                                       "decision": result["decision"]},
-                                            p.customer_id, p.order_id)
-                                outcomes.append((p, (dict(result), True)))
-                        except ServiceError as exc:
-                            outcomes.append((p, exc))
-                        continue
-                    busy.update((p.customer_id, p.order_id))
-                    turn.append(p)
-                if turn:
-                    inputs = [OrderInput(p.customer_id, p.base_amount,
-                                         sum(a for d, a, _ in released[p.customer_id] if as_of < d <= p.order_date),
-                                         tuple(self._active(overrides[p.customer_id], released[p.customer_id],
-                                                            p.order_date)))
-                              for p in turn]
-                    for p, result in zip(turn, check_orders(book, inputs), strict=True):
-                        result.update({"order_id": p.order_id, "amount": p.amount, "order_currency": p.currency,
-                                       "amount_in_book_currency": p.base_amount,
-                                       "order_date": p.order_date.isoformat()})
-                        now = repo.clock()
-                        checks.append({"order_id": p.order_id, "customer_id": p.customer_id, "amount": p.base_amount,
-                                       "currency": p.currency, "order_date": p.order_date,
-                                       "decision": result["decision"], "released": result["released"],
-                                       "override_id": result["released_by_override"], "request_hash": p.rhash,
-                                       "response": json.dumps(result, default=str), "checked_by": p.key.name,
-                                       "created_at": now})
-                        audits.append({"at": now, "actor": p.key.name, "role": p.key.role, "event": "check",
-                                       "customer_id": p.customer_id, "order_id": p.order_id,
-                                       "override_id": result["released_by_override"],
-                                       "detail": json.dumps({"request": p.request, "result": result}, sort_keys=True,
-                                                            default=str),
-                                       "model_version": book.model_version, "data_fingerprint": book.data_fingerprint})
-                        if result["released"]:
-                            released[p.customer_id].append((p.order_date, p.base_amount,
-                                                            result["released_by_override"]))
-                            bumped.add(p.customer_id)
-                        decided[p.order_id] = (p, result)
-                        outcomes.append((p, (result, False)))
-                todo = later
-            if checks:
-                s.execute(insert(CreditCheck), checks)
-            if audits:
-                s.execute(insert(AuditEvent), audits)
-            for cid in sorted(bumped):
-                repo._bump(s, cid)
+                    if prior is not None:
+                        result = json.loads(prior.response)
+                        result["released"] = prior.released
+                        owner = prior.customer_id
+                    else:
+                        result = dict(decided[p.order_id][1])
+                        owner = p.customer_id
+                    audits.append(sql.audit_row(repo.clock(), p.key.name, p.key.role, "check_replay", owner,
+                                                p.order_id, None,
+                                                json.dumps({"request": p.request, "decision": result["decision"]},
+                                                           sort_keys=True, default=str),
+                                                book.model_version, book.data_fingerprint))
+                    outcomes.append((p, (result, True)))
+                    continue
+                busy.update((p.customer_id, p.order_id))
+                turn.append(p)
+            if turn:
+                inputs = [OrderInput(p.customer_id, p.base_amount,
+                                     sum(a for d, a, _ in released[p.customer_id] if as_of < d <= p.order_date),
+                                     tuple(self._active(overrides[p.customer_id], released[p.customer_id],
+                                                        p.order_date)))
+                          for p in turn]
+                for p, result in zip(turn, check_orders(book, inputs), strict=True):
+                    result.update({"order_id": p.order_id, "amount": p.amount, "order_currency": p.currency,
+                                   "amount_in_book_currency": p.base_amount,
+                                   "order_date": p.order_date.isoformat()})
+                    now = repo.clock()
+                    checks.append(sql.check_row(p.order_id, p.customer_id, p.base_amount, p.currency, p.order_date,
+                                                result["decision"], result["released"], result["released_by_override"],
+                                                p.rhash, json.dumps(result, default=str), p.key.name, now))
+                    audit(p, "check", {"request": p.request, "result": result}, result["released_by_override"], now)
+                    if result["released"]:
+                        released[p.customer_id].append((p.order_date, p.base_amount, result["released_by_override"]))
+                        bumped.add(p.customer_id)
+                    decided[p.order_id] = (p, result)
+                    outcomes.append((p, (result, False)))
+            todo = later
+        sql.write(cur, checks, audits, sorted(bumped))
         return outcomes
 
     @staticmethod
     def _active(rows: list[Any], released: list[tuple[dt.date, float, int | None]],
                 on: dt.date) -> list[OverrideView]:
-        latest: dict[str, Override] = {}
+        latest: dict[str, Any] = {}
         for r in rows:
             if is_active(r.effective_from, r.expires_on, on):
                 latest[r.kind] = r
@@ -602,3 +682,123 @@ class _GroupWriter:
                              approver=r.approver, approver_level=r.approver_level,
                              used=sum(a for _, a, ov in released if ov == r.id))
                 for r in latest.values()]
+
+
+class _OverrideRow(NamedTuple):
+    id: int
+    customer_id: str
+    kind: str
+    limit: float | None
+    action: str | None
+    max_amount: float | None
+    approver: str
+    approver_level: str
+    effective_from: dt.date
+    expires_on: dt.date | None
+
+
+class _PriorRow(NamedTuple):
+    order_id: str
+    customer_id: str
+    released: bool
+    request_hash: str
+    response: str
+
+
+class _GroupSQL:
+    """The group commit's statements on a driver cursor (sqlite3 or psycopg), with the values as SQLAlchemy
+    stores them for the tables of :mod:`riskml.serving.db`: on SQLite dates as ``YYYY-MM-DD`` and times as
+    ``YYYY-MM-DD HH:MM:SS.ffffff`` text, booleans as 0/1; on PostgreSQL the driver's own types. SQLite's
+    transaction is ``BEGIN IMMEDIATE`` (the write lock); PostgreSQL locks each customer's row in
+    ``customer_locks`` (``FOR UPDATE``, in customer order), creating it on the customer's first write."""
+
+    def __init__(self, dialect: str):
+        self.sqlite = dialect == "sqlite"
+        self.q = "?" if self.sqlite else "%s"
+
+    def _in(self, n: int) -> str:
+        return "(" + ", ".join([self.q] * n) + ")"
+
+    def _day(self, v: Any) -> dt.date:
+        return dt.date.fromisoformat(v) if isinstance(v, str) else v
+
+    def begin(self, cur: Any) -> None:
+        if self.sqlite:
+            cur.execute("BEGIN IMMEDIATE")
+
+    def commit(self, cur: Any, raw: Any) -> None:
+        if self.sqlite:
+            cur.execute("COMMIT")
+        else:
+            raw.commit()
+
+    def rollback(self, cur: Any, raw: Any) -> None:
+        try:
+            if self.sqlite:
+                if raw.driver_connection.in_transaction:
+                    cur.execute("ROLLBACK")
+            else:
+                raw.rollback()
+        except Exception:  # noqa: BLE001 - the error that made us roll back is the one to report
+            log.warning("rollback of a check group failed", exc_info=True)
+
+    def lock(self, cur: Any, cids: list[str]) -> None:
+        if self.sqlite:
+            return
+        q = self.q
+        for cid in cids:
+            cur.execute(f"SELECT version FROM customer_locks WHERE customer_id = {q} FOR UPDATE", (cid,))
+            if cur.fetchone() is None:
+                cur.execute(f"INSERT INTO customer_locks (customer_id, version) VALUES ({q}, 0) "
+                            "ON CONFLICT (customer_id) DO NOTHING", (cid,))
+                cur.execute(f"SELECT version FROM customer_locks WHERE customer_id = {q} FOR UPDATE", (cid,))
+                cur.fetchone()
+
+    def priors(self, cur: Any, order_ids: list[str]) -> dict[str, _PriorRow]:
+        cur.execute("SELECT order_id, customer_id, released, request_hash, response FROM credit_checks "
+                    f"WHERE order_id IN {self._in(len(order_ids))}", order_ids)
+        return {r[0]: _PriorRow(r[0], r[1], bool(r[2]), r[3], r[4]) for r in cur.fetchall()}
+
+    def released(self, cur: Any, cids: list[str]) -> list[tuple[str, dt.date, float, int | None]]:
+        cur.execute("SELECT customer_id, order_date, amount, override_id FROM credit_checks "
+                    f"WHERE customer_id IN {self._in(len(cids))} AND released = {self.q}", [*cids, True])
+        return [(r[0], self._day(r[1]), float(r[2]), r[3]) for r in cur.fetchall()]
+
+    def overrides(self, cur: Any, cids: list[str]) -> list[_OverrideRow]:
+        cur.execute('SELECT id, customer_id, kind, "limit", action, max_amount, approver, approver_level, '
+                    f"effective_from, expires_on FROM overrides WHERE customer_id IN {self._in(len(cids))} "
+                    "AND withdrawn_at IS NULL ORDER BY id", cids)
+        return [_OverrideRow(*r[:8], self._day(r[8]), None if r[9] is None else self._day(r[9]))
+                for r in cur.fetchall()]
+
+    def _stamp(self, v: dt.datetime) -> Any:
+        # SQLAlchemy's SQLite DateTime: the fields as they are, as text
+        return v.strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else v
+
+    def check_row(self, order_id: str, customer_id: str, amount: float, currency: str, order_date: dt.date,
+                  decision: str, released: bool, override_id: int | None, request_hash: str, response: str,
+                  checked_by: str, created_at: dt.datetime) -> tuple[Any, ...]:
+        return (order_id, customer_id, amount, currency, order_date.isoformat() if self.sqlite else order_date,
+                decision, bool(released), override_id, request_hash, response, checked_by, self._stamp(created_at))
+
+    def audit_row(self, at: dt.datetime, actor: str, role: str, event: str, customer_id: str | None,
+                  order_id: str | None, override_id: int | None, detail: str, model_version: str,
+                  data_fingerprint: str) -> tuple[Any, ...]:
+        return (self._stamp(at), actor, role, event, customer_id, order_id, override_id, detail, model_version,
+                data_fingerprint)
+
+    def write(self, cur: Any, checks: list[tuple[Any, ...]], audits: list[tuple[Any, ...]],
+              bumped: list[str]) -> None:
+        q = self.q
+        if checks:
+            cur.executemany("INSERT INTO credit_checks (order_id, customer_id, amount, currency, order_date, "
+                            "decision, released, override_id, request_hash, response, checked_by, created_at) "
+                            f"VALUES {self._in(12)}", checks)
+        if audits:
+            cur.executemany("INSERT INTO audit_events (at, actor, role, event, customer_id, order_id, override_id, "
+                            f"detail, model_version, data_fingerprint) VALUES {self._in(10)}", audits)
+        if bumped:
+            # a released order bumps its customer's version (creating its row on its first write)
+            cur.executemany(f"INSERT INTO customer_locks (customer_id, version) VALUES ({q}, 1) "
+                            "ON CONFLICT (customer_id) DO UPDATE SET version = customer_locks.version + 1",
+                            [(c,) for c in bumped])
