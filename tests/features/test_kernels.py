@@ -86,6 +86,49 @@ def test_lookup_last_equals_searchsorted(n: int) -> None:
     assert (fast[~known] == 0).all()
 
 
+@pytest.mark.parametrize("n", [0, 1, 7, 5_000])
+@pytest.mark.parametrize("grid", ["one date", "many dates"])
+def test_balances_equal_the_sorted_running_sums(n: int, grid: str) -> None:
+    """The per-customer day scan equals the sort + running sums + binary search way, bit for bit: amounts of
+    both signs (credit invoices, negative adjustments), zero amounts, many events on one day, days before
+    the first bound, on bounds, after the last one, customers without events and unknown ones (-1)."""
+    rng = np.random.default_rng(n + 11)
+    n_cust = 30
+    bounds = np.cumsum(rng.integers(28, 32, 40)).astype(np.int64) + 19_000
+    snaps = np.array([25]) if grid == "one date" else np.arange(25, 40)
+    if grid == "one date":
+        bounds = bounds[:26]
+    n_ev = n
+    inv_cust = rng.integers(-1, n_cust - 3, n)
+    inv_day = rng.integers(18_900, int(bounds[-1]) + 40, n)
+    inv_amt = rng.normal(500, 800, n).round(2)
+    inv_amt[rng.random(n) < 0.05] = 0.0
+    ev_cust = rng.integers(-1, n_cust - 3, n_ev)
+    ev_day = rng.integers(18_900, int(bounds[-1]) + 40, n_ev)
+    ev_day[: n_ev // 3] = inv_day[: n_ev // 3]  # settlements on the day of an invoice
+    ev_amt = rng.normal(520, 700, n_ev).round(2)
+    for day in (inv_day, ev_day):  # a third of the days on a bound
+        on = rng.random(len(day)) < 0.3
+        day[on] = rng.choice(bounds, int(on.sum()))
+    args = (inv_cust, inv_day, inv_amt, ev_cust, ev_day, ev_amt, n_cust, bounds, snaps)
+    fast, ref = K.balances_fast(*args), K.balances_numpy(*args)
+    assert fast is not None and ref is not None and fast.keys() == ref.keys()
+    for name in ref:
+        assert fast[name].shape == (n_cust, len(snaps))
+        assert _same(fast[name], ref[name]), name
+    if n > 100:
+        assert (ref["ar_hwm_12m"] > 0).any() and (ref["ar_3m_ago"] < 0).any()
+
+
+def test_balances_leave_huge_amounts_to_the_exact_way() -> None:
+    bounds = np.arange(26, dtype=np.int64) * 30 + 19_000
+    one = np.array([0], dtype=np.int64)
+    args = (one, one + 19_500, np.array([1e15]), one, one + 19_600, np.array([-1e15]), 1, bounds, np.array([25]))
+    assert K.balances_fast(*args) is None and K.balances_numpy(*args) is None
+    exact = K.balances_numpy(*args, cumsum=engine.group_cumsum)
+    assert exact is not None and exact["ar_hwm_12m"][0, 0] == 2e15
+
+
 def _frames(ledger, fast: bool, monkeypatch: pytest.MonkeyPatch) -> list[pd.DataFrame]:
     monkeypatch.setattr(engine, "KERNELS", K.FAST if fast else K.REFERENCE)
     # the fixed-form key lookup on every size (it starts at 100,000 rows), else Arrow's hash lookup only

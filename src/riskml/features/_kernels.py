@@ -237,6 +237,161 @@ def lookup_last_numpy(keys_group: np.ndarray, keys_day: np.ndarray, cum: np.ndar
     return np.where(ok, cum[np.clip(pos, 0, None)], 0.0)
 
 
+# ------------------------------------------------------------------------ receivables balances at past dates
+
+CUMSUM_SCALE = 10_000  # running balances are exact integer sums of amounts in units of 1/10,000
+HUGE = 2.0**62  # beyond this absolute sum of all amounts, int64 sums could overflow
+
+
+@numba.njit(nogil=True, cache=True)
+def _balances_nb(inv_cust, inv_day, inv_amt, ev_cust, ev_day, ev_amt, n_cust, d0, d1, b0, table, nb, qdays,
+                 scale, eod, bmax):
+    """Per customer, the end-of-day receivables balance (integer units) at each of the sorted ``qdays`` and
+    the largest end-of-day balance of the days of each bucket in (d0, d1]. Returns False (and leaves the
+    outputs) when the amounts are too large for exact int64 sums."""
+    n_inv, n_ev = len(inv_cust), len(ev_cust)
+    total = 0.0
+    for i in range(n_inv):
+        total += abs(np.rint(inv_amt[i] * scale))
+    for i in range(n_ev):
+        total += abs(np.rint(-ev_amt[i] * scale))
+    if not total < 2.0**62:
+        return False
+    # the events of each customer together (a counting sort by customer): relative day and amount
+    start = np.zeros(n_cust + 1, np.int64)
+    for i in range(n_inv):
+        c = inv_cust[i]
+        if 0 <= c < n_cust and inv_day[i] <= d1:
+            start[c + 1] += 1
+    for i in range(n_ev):
+        c = ev_cust[i]
+        if 0 <= c < n_cust and ev_day[i] <= d1:
+            start[c + 1] += 1
+    for c in range(n_cust):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    rel = np.empty(start[n_cust], np.int64)  # 0: on or before d0, else day - d0
+    qv = np.empty(start[n_cust], np.int64)
+    for i in range(n_inv):
+        c = inv_cust[i]
+        d = inv_day[i]
+        if 0 <= c < n_cust and d <= d1:
+            j = fill[c]
+            rel[j] = max(d - d0, 0)
+            qv[j] = np.int64(np.rint(inv_amt[i] * scale))
+            fill[c] = j + 1
+    for i in range(n_ev):
+        c = ev_cust[i]
+        d = ev_day[i]
+        if 0 <= c < n_cust and d <= d1:
+            j = fill[c]
+            rel[j] = max(d - d0, 0)
+            qv[j] = np.int64(np.rint(-ev_amt[i] * scale))
+            fill[c] = j + 1
+    ndays = d1 - d0
+    net = np.zeros(ndays + 1, np.int64)  # net[t]: the day d0 + t's change (net[0]: everything up to d0)
+    nq = len(qdays)
+    lo = np.iinfo(np.int64).min
+    for c in range(n_cust):
+        for j in range(start[c], start[c + 1]):
+            net[rel[j]] += qv[j]
+        run = np.int64(0)
+        qi = 0
+        for b in range(nb):
+            bmax[c, b] = lo
+        for t in range(ndays + 1):
+            run += net[t]
+            net[t] = 0
+            day = d0 + t
+            if t > 0:
+                b = table[day - b0]
+                if run > bmax[c, b]:
+                    bmax[c, b] = run
+            while qi < nq and qdays[qi] == day:
+                eod[c, qi] = run
+                qi += 1
+    return True
+
+
+def _window_max(per_bucket: np.ndarray, snaps: np.ndarray, w: int) -> np.ndarray:
+    """Largest value of the last ``w`` buckets at each as-of position."""
+    return np.stack([per_bucket[:, snaps - i] for i in range(w)], axis=0).max(axis=0)
+
+
+def balances_fast(inv_cust: np.ndarray, inv_day: np.ndarray, inv_amt: np.ndarray, ev_cust: np.ndarray,
+                  ev_day: np.ndarray, ev_amt: np.ndarray, n_cust: int, bounds: np.ndarray,
+                  snaps: np.ndarray) -> dict[str, np.ndarray] | None:
+    """The receivables balance (+invoices, -settlements, per customer) at past dates, shape (n_cust, n_dates):
+    ``ar_hwm_12m`` (highest running balance of the 12 months to the as-of date, at least the balance at their
+    start, at least 0), ``ar_3m_ago`` / ``ar_12m_ago`` (end of the day 3 / 12 month bounds back) and
+    ``ar_prev_month_end`` (one bound back, at least 0). None when the amounts are too large for exact int64
+    sums.
+
+    One pass per customer over the days of the windows, no sort: the highest running balance of a window
+    is the highest end-of-day balance of its days or the balance at its start (within a day the reference
+    order puts decreases before increases, so no point inside a day exceeds both the previous day's end and
+    the day's own end)."""
+    ks = (12, 3, 1)
+    qpos = np.unique(np.concatenate([snaps - k for k in ks]))
+    qdays = bounds[qpos].astype(np.int64)
+    d0, d1 = int(qdays[0]), int(bounds[snaps].max())
+    b0 = int(bounds[0])
+    table = np.searchsorted(bounds, np.arange(b0, d1 + 1, dtype=np.int64), side="left")
+    nb = len(bounds)
+    eod = np.zeros((n_cust, len(qdays)), np.int64)
+    bmax = np.empty((n_cust, nb), np.int64)
+    ok = _balances_nb(_arr(inv_cust, np.int64), _arr(inv_day, np.int64), _arr(inv_amt, np.float64),
+                      _arr(ev_cust, np.int64), _arr(ev_day, np.int64), _arr(ev_amt, np.float64), n_cust, d0, d1,
+                      b0, table, nb, qdays, float(CUMSUM_SCALE), eod, bmax)
+    if not ok:
+        return None
+
+    def at(k: int) -> np.ndarray:
+        return eod[:, np.searchsorted(qpos, snaps - k)]
+
+    hwm = np.maximum(_window_max(bmax, snaps, 12), at(12))
+    return {"ar_hwm_12m": (hwm / CUMSUM_SCALE).clip(min=0.0),
+            "ar_3m_ago": at(3) / CUMSUM_SCALE,
+            "ar_12m_ago": at(12) / CUMSUM_SCALE,
+            "ar_prev_month_end": (at(1) / CUMSUM_SCALE).clip(min=0.0)}
+
+
+def balances_numpy(inv_cust: np.ndarray, inv_day: np.ndarray, inv_amt: np.ndarray, ev_cust: np.ndarray,
+                   ev_day: np.ndarray, ev_amt: np.ndarray, n_cust: int, bounds: np.ndarray, snaps: np.ndarray,
+                   cumsum: Any = None) -> dict[str, np.ndarray] | None:
+    """Reference of :func:`balances_fast`, the way the engine did it before: every change of the balance
+    sorted by (customer, day, decreases before increases), running sums per customer, the largest per
+    bucket and the running sums at past dates by binary search. ``cumsum(groups, amounts)``: the exact
+    running sums when the int64 ones would overflow (else None is returned for such amounts)."""
+    bal_cust = np.concatenate([inv_cust, ev_cust]).astype(np.int64)
+    bal_day = np.concatenate([inv_day, ev_day]).astype(np.int64)
+    bal_amt = np.concatenate([inv_amt, -np.asarray(ev_amt, dtype="float64")])
+    known = bal_cust >= 0  # events of no known customer count for nobody
+    bal_cust, bal_day, bal_amt = bal_cust[known], bal_day[known], bal_amt[known]
+    order = np.lexsort(((bal_amt > 0), bal_day, bal_cust))
+    bal_cust, bal_day, bal_amt = bal_cust[order], bal_day[order], bal_amt[order]
+    if cumsum is None:
+        qf = np.round(bal_amt * CUMSUM_SCALE)
+        if not float(np.abs(qf).sum()) < HUGE:
+            return None
+        run = group_cumsum_int_numpy(bal_cust, qf.astype(np.int64)) / CUMSUM_SCALE
+    else:
+        run = cumsum(bal_cust, bal_amt)
+    bal_max = _window_max(bucket_extreme_numpy(bal_cust, bal_day, run, None, bounds, n_cust, "max"), snaps, 12)
+    bal_max = np.where(np.isfinite(bal_max), bal_max, np.nan)
+    nd = len(snaps)
+    cust_grid = np.repeat(np.arange(n_cust), nd)
+
+    def at(k: int) -> np.ndarray:
+        days = np.tile(bounds[snaps - k], n_cust)
+        return lookup_last_numpy(bal_cust, bal_day, run, cust_grid, days, n_cust).reshape(n_cust, nd)
+
+    start_bal = at(12)
+    return {"ar_hwm_12m": np.fmax(np.nan_to_num(bal_max, nan=-np.inf), start_bal).clip(min=0.0),
+            "ar_3m_ago": at(3), "ar_12m_ago": start_bal,
+            "ar_prev_month_end": at(1).clip(min=0.0)}
+
+
 @dataclass(frozen=True)
 class Kernels:
     """One implementation of every hot loop of the engine."""
@@ -245,7 +400,9 @@ class Kernels:
     bucket_extreme: Any
     group_cumsum_int: Any
     lookup_last: Any
+    balances: Any
 
 
-FAST = Kernels(bucket_sums_fast, bucket_extreme_fast, group_cumsum_int_fast, lookup_last_fast)
-REFERENCE = Kernels(bucket_sums_numpy, bucket_extreme_numpy, group_cumsum_int_numpy, lookup_last_numpy)
+FAST = Kernels(bucket_sums_fast, bucket_extreme_fast, group_cumsum_int_fast, lookup_last_fast, balances_fast)
+REFERENCE = Kernels(bucket_sums_numpy, bucket_extreme_numpy, group_cumsum_int_numpy, lookup_last_numpy,
+                    balances_numpy)

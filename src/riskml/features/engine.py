@@ -224,6 +224,7 @@ class _Prepared:
     dispute_day: np.ndarray
     ev_inv: np.ndarray  # settlement events (cash + adjustments on invoices), sorted by (invoice, day)
     ev_day: np.ndarray
+    ev_amt: np.ndarray
     ev_cum: np.ndarray  # cumulative settled amount of the invoice after the event
     settle_day: np.ndarray  # per invoice, NO_DAY if never settled
     settle_cash: np.ndarray
@@ -240,9 +241,6 @@ class _Prepared:
     ord_day: np.ndarray
     ord_close: np.ndarray
     ord_amt: np.ndarray
-    bal_cust: np.ndarray  # running receivables balance events, sorted by (customer, day)
-    bal_day: np.ndarray
-    bal_run: np.ndarray
 
 
 def _codes(index: pd.Index, values: list[pd.Series]) -> list[np.ndarray]:
@@ -272,17 +270,16 @@ def sort_order(major: np.ndarray, day: np.ndarray, minor: np.ndarray | None = No
     return np.argsort(key, kind="stable")
 
 
-def _balance_events(inv_cust: np.ndarray, inv_day: np.ndarray, inv_amt: np.ndarray, ev_inv: np.ndarray,
-                    ev_day: np.ndarray, ev_amt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(customer, day, running balance) of each change of the receivables balance (+invoice, -settlement),
-    sorted by customer and day, for the high-water mark and the balances at past dates."""
-    bal_cust = np.concatenate([inv_cust, inv_cust[ev_inv]])
-    bal_day = np.concatenate([inv_day, ev_day])
-    bal_amt = np.concatenate([inv_amt, -ev_amt])
-    # same day: settlements before invoices (the order within each kind moves no end-of-day balance)
-    order = sort_order(bal_cust, bal_day, bal_amt > 0)
-    bal_cust, bal_day, bal_amt = bal_cust[order], bal_day[order], bal_amt[order]
-    return bal_cust, bal_day, group_cumsum(bal_cust, bal_amt)
+def _balances(p: _Prepared, grid: _Grid) -> dict[str, np.ndarray]:
+    """The running receivables balance (+invoice, -settlement) at and before the as-of dates: 12-month
+    high-water mark, balances 3 and 12 months back and at the previous month end (``_kernels.balances_fast``).
+    Amounts too large for exact int64 sums take the reference way with exact Python-integer running sums."""
+    args = (p.inv_cust, p.inv_day, p.inv_amt, p.inv_cust[p.ev_inv], p.ev_day, p.ev_amt, len(p.cust_ids),
+            grid.bounds, grid.snaps)
+    out = KERNELS.balances(*args)
+    if out is None:
+        out = _kernels.balances_numpy(*args, cumsum=group_cumsum)
+    return out
 
 
 def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
@@ -326,7 +323,6 @@ def _prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor) ->
     order = sort_order(ev_inv, ev_day)
     ev_inv, ev_day, ev_amt, ev_cash = ev_inv[order], ev_day[order], ev_amt[order], ev_cash[order]
     inv_cust, pay_cust, adj_cust, ord_cust = cust_codes.result()
-    balance = pool.submit(_balance_events, inv_cust, inv_day, inv_amt, ev_inv, ev_day, ev_amt)
     starts = group_starts(ev_inv)
     ev_cum = group_cumsum(ev_inv, ev_amt, starts)
     cash_cum = group_cumsum(ev_inv, np.where(ev_cash, ev_amt, 0.0), starts)
@@ -350,7 +346,6 @@ def _prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor) ->
         settle_cash[first_inv] = cash_cum[pos]
         settle_ncash[first_inv] = ncash_cum[pos]
 
-    bal_cust, bal_day, bal_run = balance.result()
 
     limit = pd.to_numeric(cust["credit_limit"], errors="coerce").to_numpy("float64")
     return _Prepared(
@@ -364,7 +359,7 @@ def _prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor) ->
         insurance_expiry_day=(to_days(cust["insurance_expiry"]) if "insurance_expiry" in cust
                               else np.full(len(cust), NO_DAY)),
         inv_cust=inv_cust, inv_day=inv_day, due_day=due_day, inv_amt=inv_amt, dispute_day=dispute_day,
-        ev_inv=ev_inv, ev_day=ev_day, ev_cum=ev_cum,
+        ev_inv=ev_inv, ev_day=ev_day, ev_amt=ev_amt, ev_cum=ev_cum,
         settle_day=settle_day, settle_cash=settle_cash, settle_ncash=settle_ncash,
         pay_cust=pay_cust, pay_day=pay_day, pay_amt=pay_amt, pay_inv=pay_inv,
         adj_cust=adj_cust, adj_day=adj_day, adj_amt=adj_amt,
@@ -372,13 +367,12 @@ def _prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor) ->
         ord_cust=ord_cust, ord_day=to_days(orders["order_date"]),
         ord_close=to_days(orders["closed_date"]) if "closed_date" in orders else np.full(len(orders), NO_DAY),
         ord_amt=orders["amount"].to_numpy("float64"),
-        bal_cust=bal_cust, bal_day=bal_day, bal_run=bal_run,
     )
 
 
 # running sums are exact integer sums of amounts in units of 1/10,000: a customer's figures then never
 # depend on which other customers were summed before it (float running totals would carry their rounding)
-CUMSUM_SCALE = 10_000
+CUMSUM_SCALE = _kernels.CUMSUM_SCALE
 
 
 def group_starts(groups: np.ndarray) -> np.ndarray:
@@ -496,7 +490,6 @@ def _flows(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.nda
 def _state(p: _Prepared, grid: _Grid) -> dict[str, np.ndarray]:
     """Open invoices, open orders and receivables balances at (and before) each as-of date."""
     nc = len(p.cust_ids)
-    acc = _Acc(nc, grid)
     snap_days = grid.bounds[grid.snaps]
     nd = len(snap_days)
     out: dict[str, np.ndarray] = {}
@@ -543,18 +536,8 @@ def _state(p: _Prepared, grid: _Grid) -> dict[str, np.ndarray]:
         p.ord_cust[o_item] * nd + o_pos, weights=p.ord_amt[o_item], minlength=size
     ).astype("float64").reshape(nc, nd)
 
-    # ---- 12-month high-water mark of the running receivables balance
-    bal_max = acc.window_ext(acc.extreme(p.bal_cust, p.bal_day, p.bal_run, "max"), 12, "max")
-    start_days = grid.bounds[grid.snaps - 12]
-    cust_grid = np.repeat(np.arange(nc), nd)
-    start_bal = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid, np.tile(start_days, nc), nc).reshape(nc, nd)
-    out["ar_hwm_12m"] = np.fmax(np.nan_to_num(bal_max, nan=-np.inf), start_bal).clip(min=0.0)
-    for k in (3, 12):
-        back = np.tile(grid.bounds[grid.snaps - k], nc)
-        out[f"ar_{k}m_ago"] = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid, back, nc).reshape(nc, nd)
-    prev_days = grid.bounds[grid.snaps - 1]
-    out["ar_prev_month_end"] = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid,
-                                           np.tile(prev_days, nc), nc).reshape(nc, nd).clip(min=0.0)
+    # ---- running receivables balance: 12-month high-water mark, balances at past dates
+    out.update(_balances(p, grid))
     return out
 
 
