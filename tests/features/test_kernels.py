@@ -86,6 +86,18 @@ def test_lookup_last_equals_searchsorted(n: int) -> None:
     assert (fast[~known] == 0).all()
 
 
+@pytest.mark.parametrize("rows", [0, 1, 300])
+def test_cum_at_equals_cumsum(rows: int) -> None:
+    rng = np.random.default_rng(rows)
+    wide = rng.normal(0, 1e6, (rows, 26 * 3)) * rng.choice([1e-9, 1.0, 1e9], (rows, 26 * 3))
+    strided = wide[:, ::3]  # a column of a row-major block of sums, as the bucket sums hand them out
+    for per_bucket in (np.ascontiguousarray(strided), strided):
+        for cols in ([25], [0, 13, 22, 25], list(range(26)), [1, 1, 5]):
+            assert _same(K.cum_at_fast(per_bucket, np.array(cols)), K.cum_at_numpy(per_bucket, np.array(cols)))
+    with pytest.raises(ValueError, match="ascending"):
+        K.cum_at_fast(strided, np.array([3, 2]))
+
+
 @pytest.mark.parametrize("n", [0, 1, 7, 5_000])
 @pytest.mark.parametrize("grid", ["one date", "many dates"])
 def test_balances_equal_the_sorted_running_sums(n: int, grid: str) -> None:

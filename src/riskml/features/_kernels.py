@@ -237,6 +237,39 @@ def lookup_last_numpy(keys_group: np.ndarray, keys_day: np.ndarray, cum: np.ndar
     return np.where(ok, cum[np.clip(pos, 0, None)], 0.0)
 
 
+# ------------------------------------------------------------------------------------- running sums by row
+
+
+@numba.njit(nogil=True, cache=True)
+def _cum_at_nb(per_bucket, cols, out):
+    n, nb = per_bucket.shape
+    nc = len(cols)
+    for i in range(n):
+        run = 0.0
+        k = 0
+        for j in range(nb):
+            run += per_bucket[i, j]
+            while k < nc and cols[k] == j:
+                out[i, k] = run
+                k += 1
+
+
+def cum_at_fast(per_bucket: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Running sums along each row read at the (ascending) columns ``cols``: shape (rows, len(cols)). Adds in
+    row order, as ``np.cumsum`` does, with no full copy of the running sums (nor of a strided input)."""
+    cols = np.asarray(cols, dtype=np.int64)
+    if len(cols) > 1 and (np.diff(cols) < 0).any():
+        raise ValueError("cum_at_fast: cols must be ascending")
+    out = np.zeros((per_bucket.shape[0], len(cols)))
+    _cum_at_nb(per_bucket, cols, out)
+    return out
+
+
+def cum_at_numpy(per_bucket: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Reference of :func:`cum_at_fast`."""
+    return np.cumsum(per_bucket, axis=1)[:, np.asarray(cols, dtype=np.int64)]
+
+
 # ------------------------------------------------------------------------ receivables balances at past dates
 
 CUMSUM_SCALE = 10_000  # running balances are exact integer sums of amounts in units of 1/10,000
@@ -401,8 +434,10 @@ class Kernels:
     group_cumsum_int: Any
     lookup_last: Any
     balances: Any
+    cum_at: Any
 
 
-FAST = Kernels(bucket_sums_fast, bucket_extreme_fast, group_cumsum_int_fast, lookup_last_fast, balances_fast)
+FAST = Kernels(bucket_sums_fast, bucket_extreme_fast, group_cumsum_int_fast, lookup_last_fast, balances_fast,
+               cum_at_fast)
 REFERENCE = Kernels(bucket_sums_numpy, bucket_extreme_numpy, group_cumsum_int_numpy, lookup_last_numpy,
-                    balances_numpy)
+                    balances_numpy, cum_at_numpy)

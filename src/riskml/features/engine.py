@@ -169,9 +169,15 @@ class _Acc:
 
     def window(self, per_bucket: np.ndarray, w: int) -> np.ndarray:
         """Sum over the last ``w`` buckets at each as-of date: shape (n_cust, n_dates)."""
-        c = np.cumsum(per_bucket, axis=1)
+        return self.windows(per_bucket, (w,))[0]
+
+    def windows(self, per_bucket: np.ndarray, ws: tuple[int, ...]) -> list[np.ndarray]:
+        """:meth:`window` for each of ``ws``: differences of the running sums over the buckets (read once)."""
         s = self.g.snaps
-        return c[:, s] - c[:, s - w]
+        cols = np.unique(np.concatenate([s, *(s - w for w in ws)]))
+        c = KERNELS.cum_at(per_bucket, cols)
+        at = c[:, np.searchsorted(cols, s)]
+        return [at - c[:, np.searchsorted(cols, s - w)] for w in ws]
 
     def window_ext(self, per_bucket: np.ndarray, w: int, kind: str) -> np.ndarray:
         s = self.g.snaps
@@ -181,7 +187,7 @@ class _Acc:
 
     def to_date(self, per_bucket: np.ndarray) -> np.ndarray:
         """Cumulative (all history) sum up to each as-of date."""
-        return np.cumsum(per_bucket, axis=1)[:, self.g.snaps]
+        return KERNELS.cum_at(per_bucket, self.g.snaps)
 
     def running_ext(self, per_bucket: np.ndarray, kind: str) -> np.ndarray:
         acc = np.maximum.accumulate if kind == "max" else np.minimum.accumulate
@@ -189,21 +195,23 @@ class _Acc:
         return np.where(np.isfinite(out), out, np.nan)
 
 
-def _regression(acc: _Acc, y: np.ndarray, valid: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+def _regression(acc: _Acc, y: np.ndarray, valid: np.ndarray, ws: tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
     """Least-squares slope and standard deviation of ``y`` over the last ``w`` buckets where ``valid``
-    (at least 3 points, else NaN). x is the bucket index, so the slope is per month."""
+    (at least 3 points, else NaN), for each ``w`` of ``ws``. x is the bucket index, so the slope is per month."""
     x = np.broadcast_to(np.arange(y.shape[1], dtype="float64"), y.shape)
     v = valid.astype("float64")
     yv = np.where(valid, y, 0.0)
-    n = acc.window(v, w)
-    sx, sy = acc.window(x * v, w), acc.window(yv, w)
-    sxy, sxx, syy = acc.window(x * yv, w), acc.window(x * x * v, w), acc.window(yv * yv, w)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        den = n * sxx - sx * sx
-        slope = np.where((n >= 3) & (den > 0), (n * sxy - sx * sy) / den, np.nan)
-        var = (syy - sy * sy / n) / (n - 1)
-        std = np.where(n >= 3, np.sqrt(np.clip(var, 0.0, None)), np.nan)
-    return slope, std
+    sums = [acc.windows(a, ws) for a in (v, x * v, yv, x * yv, x * x * v, yv * yv)]
+    out = []
+    for i in range(len(ws)):
+        n, sx, sy, sxy, sxx, syy = (s[i] for s in sums)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            den = n * sxx - sx * sx
+            slope = np.where((n >= 3) & (den > 0), (n * sxy - sx * sy) / den, np.nan)
+            var = (syy - sy * sy / n) / (n - 1)
+            std = np.where(n >= 3, np.sqrt(np.clip(var, 0.0, None)), np.nan)
+        out.append((slope, std))
+    return out
 
 
 @dataclass
@@ -429,15 +437,13 @@ def _flows(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.nda
     pc, pd_, pa = p.pay_cust[ap], p.pay_day[ap], p.pay_amt[ap]
     dbt = np.clip(pd_ - p.due_day[p.pay_inv[ap]], 0, None).astype("float64")
     amt_b, dbt_b = acc.sums(pc, pd_, pa, pa * dbt)
-    for w in WINDOWS:
-        out[f"pay_amt_{w}m"] = acc.window(amt_b, w)
-        out[f"pay_dbt_amt_{w}m"] = acc.window(dbt_b, w)
+    for w, amt_w, dbt_w in zip(WINDOWS, acc.windows(amt_b, WINDOWS), acc.windows(dbt_b, WINDOWS), strict=True):
+        out[f"pay_amt_{w}m"], out[f"pay_dbt_amt_{w}m"] = amt_w, dbt_w
     out["pay_dbt_max_12m"] = acc.window_ext(acc.extreme(pc, pd_, dbt, "max"), 12, "max")
     monthly = amt_b > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         y = np.where(monthly, dbt_b / np.where(monthly, amt_b, 1.0), 0.0)
-    out["dbt_slope_6m"], _ = _regression(acc, y, monthly, 6)
-    out["dbt_slope_12m"], out["dbt_std_12m"] = _regression(acc, y, monthly, 12)
+    (out["dbt_slope_6m"], _), (out["dbt_slope_12m"], out["dbt_std_12m"]) = _regression(acc, y, monthly, (6, 12))
 
     # ---- invoices settled: lateness, instalments, short payment (known on the settlement day)
     st = p.settle_day != NO_DAY
@@ -458,8 +464,7 @@ def _flows(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.nda
     ic, iday, iamt = p.inv_cust, p.inv_day, p.inv_amt
     cnt_b, sales_b = acc.sums(ic, iday, np.ones(len(ic)), iamt)
     out["inv_cnt_12m"] = acc.window(cnt_b, 12)
-    out["inv_amt_3m"] = acc.window(sales_b, 3)
-    out["inv_amt_12m"] = acc.window(sales_b, 12)
+    out["inv_amt_3m"], out["inv_amt_12m"] = acc.windows(sales_b, (3, 12))
     out["active_months_12m"] = acc.window((cnt_b > 0).astype("float64"), 12)
     xb = np.arange(grid.nb, dtype="float64")
     sxy = acc.window(sales_b * xb, 12)
