@@ -141,6 +141,43 @@ def test_balances_leave_huge_amounts_to_the_exact_way() -> None:
     assert exact is not None and exact["ar_hwm_12m"][0, 0] == 2e15
 
 
+@pytest.mark.parametrize("n", [0, 1, 7, 5_000])
+def test_settlements_equal_the_sorted_running_sums(n: int) -> None:
+    """Counting sort + one pass equals the stable sort + running sums + candidates way, bit for bit: events
+    out of day order, several on one day, cash and adjustments mixed, negative amounts, unapplied cash
+    (-1), invoices never reached, reached exactly at the share."""
+    rng = np.random.default_rng(n + 5)
+    n_inv = max(n // 4, 1)
+    inv_amt = rng.uniform(10, 5_000, n_inv).round(2)
+    inv_amt[: n_inv // 10] = 0.0
+    pay_inv = rng.integers(-1, n_inv, n)
+    pay_day = rng.integers(19_000, 19_060, n)
+    pay_amt = inv_amt[np.clip(pay_inv, 0, None)] * rng.choice([0.25, 0.5, 1.0, 0.3], n)
+    pay_amt[rng.random(n) < 0.05] *= -1
+    n_adj = n // 5
+    adj_inv = rng.integers(-1, n_inv, n_adj)
+    adj_day = rng.integers(19_000, 19_060, n_adj)
+    adj_amt = rng.normal(100, 300, n_adj).round(2)
+    for share in (0.95, 1.0):
+        args = (pay_inv, pay_day, pay_amt, adj_inv, adj_day, adj_amt, inv_amt, share)
+        fast, ref = K.settlements_fast(*args), K.settlements_numpy(*args)
+        assert fast is not None and ref is not None and fast.keys() == ref.keys()
+        for name in ref:
+            assert _same(fast[name], ref[name]), name
+        if n > 100:
+            settled = fast["settle_day"] != engine.NO_DAY
+            assert settled.any() and not settled.all() and (fast["settle_ncash"][settled] >= 2).any()
+
+
+def test_settlements_leave_huge_amounts_to_the_exact_way() -> None:
+    none = np.array([], dtype=np.int64)
+    args = (np.array([0, 0]), np.array([19_000, 19_001]), np.array([1e15, -1e15]), none, none, np.array([]),
+            np.array([1e15]), 0.95)
+    assert K.settlements_fast(*args) is None and K.settlements_numpy(*args) is None
+    exact = K.settlements_numpy(*args, cumsum=engine.group_cumsum)
+    assert exact is not None and exact["settle_day"].tolist() == [19_000] and exact["ev_cum"].tolist() == [1e15, 0.0]
+
+
 def _frames(ledger, fast: bool, monkeypatch: pytest.MonkeyPatch) -> list[pd.DataFrame]:
     monkeypatch.setattr(engine, "KERNELS", K.FAST if fast else K.REFERENCE)
     # the fixed-form key lookup on every size (it starts at 100,000 rows), else Arrow's hash lookup only

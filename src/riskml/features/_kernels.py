@@ -425,6 +425,153 @@ def balances_numpy(inv_cust: np.ndarray, inv_day: np.ndarray, inv_amt: np.ndarra
             "ar_prev_month_end": at(1).clip(min=0.0)}
 
 
+# ----------------------------------------------------------------------- settlements (cash applied to invoices)
+
+NO_DAY = np.iinfo(np.int64).max
+
+
+@numba.njit(nogil=True, cache=True)
+def _settlements_nb(pay_inv, pay_day, pay_amt, adj_inv, adj_day, adj_amt, inv_amt, share, scale):
+    n_inv = len(inv_amt)
+    # sum of the amounts in units of 1/scale: beyond 2**62 the int64 running sums could overflow
+    total = 0.0
+    for i in range(len(pay_inv)):
+        if pay_inv[i] >= 0:
+            total += abs(np.rint(pay_amt[i] * scale))
+    for i in range(len(adj_inv)):
+        if adj_inv[i] >= 0:
+            total += abs(np.rint(adj_amt[i] * scale))
+    ok = total < 2.0**62
+    # counting sort by invoice, payments before adjustments, each in input order ...
+    start = np.zeros(n_inv + 1, np.int64)
+    for i in range(len(pay_inv)):
+        if pay_inv[i] >= 0:
+            start[pay_inv[i] + 1] += 1
+    for i in range(len(adj_inv)):
+        if adj_inv[i] >= 0:
+            start[adj_inv[i] + 1] += 1
+    for v in range(n_inv):
+        start[v + 1] += start[v]
+    n = start[n_inv]
+    ev_inv = np.empty(n, np.int64)
+    ev_day = np.empty(n, np.int64)
+    ev_amt = np.empty(n, np.float64)
+    ev_cash = np.empty(n, np.bool_)
+    fill = start[:-1].copy()
+    for i in range(len(pay_inv)):
+        v = pay_inv[i]
+        if v >= 0:
+            j = fill[v]
+            ev_inv[j], ev_day[j], ev_amt[j], ev_cash[j] = v, pay_day[i], pay_amt[i], True
+            fill[v] = j + 1
+    for i in range(len(adj_inv)):
+        v = adj_inv[i]
+        if v >= 0:
+            j = fill[v]
+            ev_inv[j], ev_day[j], ev_amt[j], ev_cash[j] = v, adj_day[i], adj_amt[i], False
+            fill[v] = j + 1
+    # ... then a stable insertion sort by day within each invoice (a handful of events, mostly in order)
+    for v in range(n_inv):
+        for j in range(start[v] + 1, start[v + 1]):
+            d, a, c = ev_day[j], ev_amt[j], ev_cash[j]
+            k = j
+            while k > start[v] and ev_day[k - 1] > d:
+                ev_day[k], ev_amt[k], ev_cash[k] = ev_day[k - 1], ev_amt[k - 1], ev_cash[k - 1]
+                k -= 1
+            ev_day[k], ev_amt[k], ev_cash[k] = d, a, c
+    ev_cum = np.empty(n, np.float64)
+    settle_day = np.full(n_inv, NO_DAY, np.int64)
+    settle_cash = np.zeros(n_inv)
+    settle_ncash = np.zeros(n_inv)
+    if not ok:
+        return False, ev_inv, ev_day, ev_amt, ev_cum, settle_day, settle_cash, settle_ncash
+    for v in range(n_inv):
+        run = np.int64(0)
+        cash = np.int64(0)
+        ncash = np.int64(0)
+        need = share * inv_amt[v] - 1e-9
+        done = False
+        for j in range(start[v], start[v + 1]):
+            q = np.int64(np.rint(ev_amt[j] * scale))
+            run += q
+            if ev_cash[j]:
+                cash += q
+                ncash += np.int64(scale)
+            cum = run / scale
+            ev_cum[j] = cum
+            # the settlement: the last event of the first day on which the cumulative amount reaches the share
+            if not done and cum >= need and (j + 1 == start[v + 1] or ev_day[j + 1] != ev_day[j]):
+                settle_day[v] = ev_day[j]
+                settle_cash[v] = cash / scale
+                settle_ncash[v] = ncash / scale
+                done = True
+    return True, ev_inv, ev_day, ev_amt, ev_cum, settle_day, settle_cash, settle_ncash
+
+
+def settlements_fast(pay_inv: np.ndarray, pay_day: np.ndarray, pay_amt: np.ndarray, adj_inv: np.ndarray,
+                     adj_day: np.ndarray, adj_amt: np.ndarray, inv_amt: np.ndarray,
+                     share: float) -> dict[str, np.ndarray] | None:
+    """The settlement events (cash and adjustments tied to an invoice, ``*_inv`` >= 0) sorted by (invoice,
+    day), ties in input order with the payments first: ``ev_inv``, ``ev_day``, ``ev_amt``, ``ev_cum`` (the
+    invoice's cumulative settled amount after the event, exact to 1/10,000); and per invoice the
+    settlement (the last event of the first day on which ``ev_cum`` reaches ``share`` of the amount):
+    ``settle_day`` (NO_DAY: never), ``settle_cash`` (cash applied by then) and ``settle_ncash`` (cash
+    payments by then). One pass after a counting sort. None when the amounts are too large for int64 sums."""
+    ok, ev_inv, ev_day, ev_amt, ev_cum, sday, scash, sncash = _settlements_nb(
+        _arr(pay_inv, np.int64), _arr(pay_day, np.int64), _arr(pay_amt, np.float64), _arr(adj_inv, np.int64),
+        _arr(adj_day, np.int64), _arr(adj_amt, np.float64), _arr(inv_amt, np.float64), float(share),
+        float(CUMSUM_SCALE))
+    if not ok:
+        return None
+    return {"ev_inv": ev_inv, "ev_day": ev_day, "ev_amt": ev_amt, "ev_cum": ev_cum, "settle_day": sday,
+            "settle_cash": scash, "settle_ncash": sncash}
+
+
+def settlements_numpy(pay_inv: np.ndarray, pay_day: np.ndarray, pay_amt: np.ndarray, adj_inv: np.ndarray,
+                      adj_day: np.ndarray, adj_amt: np.ndarray, inv_amt: np.ndarray, share: float,
+                      cumsum: Any = None) -> dict[str, np.ndarray] | None:
+    """Reference of :func:`settlements_fast`, the way the engine did it before: a stable sort, three running
+    sums, the candidates and the first of each invoice by array operations. ``cumsum(groups, amounts)``:
+    the exact running sums when the int64 ones would overflow (else None is returned for such amounts)."""
+    a_on, p_on = adj_inv >= 0, pay_inv >= 0
+    ev_inv = np.concatenate([pay_inv[p_on], adj_inv[a_on]]).astype(np.int64)
+    ev_day = np.concatenate([pay_day[p_on], adj_day[a_on]]).astype(np.int64)
+    ev_amt = np.concatenate([pay_amt[p_on], adj_amt[a_on]]).astype(np.float64)
+    ev_cash = np.concatenate([np.ones(p_on.sum(), bool), np.zeros(a_on.sum(), bool)])
+    order = np.lexsort((ev_day, ev_inv))
+    ev_inv, ev_day, ev_amt, ev_cash = ev_inv[order], ev_day[order], ev_amt[order], ev_cash[order]
+
+    def run(values: np.ndarray) -> np.ndarray | None:
+        if cumsum is not None:
+            return cumsum(ev_inv, values)
+        qf = np.round(values * CUMSUM_SCALE)
+        if not float(np.abs(qf).sum()) < HUGE:
+            return None
+        return group_cumsum_int_numpy(ev_inv, qf.astype(np.int64)) / CUMSUM_SCALE
+
+    ev_cum = run(ev_amt)
+    if ev_cum is None:
+        return None
+    cash_cum = run(np.where(ev_cash, ev_amt, 0.0))
+    ncash_cum = run(ev_cash.astype("float64"))
+    n_inv = len(inv_amt)
+    settle_day = np.full(n_inv, NO_DAY, dtype=np.int64)
+    settle_cash, settle_ncash = np.zeros(n_inv), np.zeros(n_inv)
+    if len(ev_inv):
+        assert cash_cum is not None and ncash_cum is not None
+        reached = ev_cum >= share * inv_amt[ev_inv] - 1e-9
+        last_of_day = np.r_[(ev_inv[1:] != ev_inv[:-1]) | (ev_day[1:] != ev_day[:-1]), True]
+        cand = np.flatnonzero(reached & last_of_day)
+        cinv = ev_inv[cand]
+        first_pos = np.flatnonzero(np.r_[True, cinv[1:] != cinv[:-1]]) if len(cinv) else np.zeros(0, np.int64)
+        first_inv, pos = cinv[first_pos], cand[first_pos]
+        settle_day[first_inv] = ev_day[pos]
+        settle_cash[first_inv] = cash_cum[pos]
+        settle_ncash[first_inv] = ncash_cum[pos]
+    return {"ev_inv": ev_inv, "ev_day": ev_day, "ev_amt": ev_amt, "ev_cum": ev_cum, "settle_day": settle_day,
+            "settle_cash": settle_cash, "settle_ncash": settle_ncash}
+
+
 @dataclass(frozen=True)
 class Kernels:
     """One implementation of every hot loop of the engine."""
@@ -435,9 +582,10 @@ class Kernels:
     lookup_last: Any
     balances: Any
     cum_at: Any
+    settlements: Any
 
 
 FAST = Kernels(bucket_sums_fast, bucket_extreme_fast, group_cumsum_int_fast, lookup_last_fast, balances_fast,
-               cum_at_fast)
+               cum_at_fast, settlements_fast)
 REFERENCE = Kernels(bucket_sums_numpy, bucket_extreme_numpy, group_cumsum_int_numpy, lookup_last_numpy,
-                    balances_numpy, cum_at_numpy)
+                    balances_numpy, cum_at_numpy, settlements_numpy)

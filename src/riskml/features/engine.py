@@ -31,7 +31,7 @@ from riskml.features import _kernels
 
 WINDOWS = (3, 6, 12, 24)
 LOOKBACK = 25  # monthly buckets kept before the earliest as-of date (24-month windows + 1)
-NO_DAY = np.iinfo(np.int64).max  # "never" (an invoice never settled, an order never closed)
+NO_DAY = _kernels.NO_DAY  # "never" (an invoice never settled, an order never closed)
 # the hot loops (numba kernels; ``_kernels.REFERENCE`` is their numpy twin, which the tests swap in)
 KERNELS = _kernels.FAST
 
@@ -321,39 +321,12 @@ def _prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor) ->
     adj_inv = np.where(adj["invoice_id"].isna().to_numpy(), -1, adj_inv)
     adj_day, adj_amt = to_days(adj["date"]), adj["amount"].to_numpy("float64")
 
-    # settlement events per invoice: cash and adjustments tied to an invoice
-    a_on = adj_inv >= 0
-    p_on = pay_inv >= 0
-    ev_inv = np.concatenate([pay_inv[p_on], adj_inv[a_on]])
-    ev_day = np.concatenate([pay_day[p_on], adj_day[a_on]])
-    ev_amt = np.concatenate([pay_amt[p_on], adj_amt[a_on]])
-    ev_cash = np.concatenate([np.ones(p_on.sum(), bool), np.zeros(a_on.sum(), bool)])
-    order = sort_order(ev_inv, ev_day)
-    ev_inv, ev_day, ev_amt, ev_cash = ev_inv[order], ev_day[order], ev_amt[order], ev_cash[order]
+    # settlement events per invoice (cash and adjustments tied to an invoice) and each invoice's settlement
+    args = (pay_inv, pay_day, pay_amt, adj_inv, adj_day, adj_amt, inv_amt, config.settled_share)
+    ev = KERNELS.settlements(*args)
+    if ev is None:  # amounts too large for exact int64 sums: exact Python-integer running sums
+        ev = _kernels.settlements_numpy(*args, cumsum=group_cumsum)
     inv_cust, pay_cust, adj_cust, ord_cust = cust_codes.result()
-    starts = group_starts(ev_inv)
-    ev_cum = group_cumsum(ev_inv, ev_amt, starts)
-    cash_cum = group_cumsum(ev_inv, np.where(ev_cash, ev_amt, 0.0), starts)
-    ncash_cum = group_cumsum(ev_inv, ev_cash.astype("float64"), starts)
-
-    n_inv = len(inv)
-    settle_day = np.full(n_inv, NO_DAY, dtype=np.int64)
-    settle_cash = np.zeros(n_inv)
-    settle_ncash = np.zeros(n_inv)
-    if len(ev_inv):
-        reached = ev_cum >= config.settled_share * inv_amt[ev_inv] - 1e-9
-        # the settlement is the last event of the day on which the threshold is reached
-        last_of_day = np.r_[(ev_inv[1:] != ev_inv[:-1]) | (ev_day[1:] != ev_day[:-1]), True]
-        cand = np.flatnonzero(reached & last_of_day)
-        # the first candidate of each invoice (events are sorted by invoice)
-        cinv = ev_inv[cand]
-        first_pos = np.flatnonzero(np.r_[True, cinv[1:] != cinv[:-1]]) if len(cinv) else np.zeros(0, np.int64)
-        first_inv = cinv[first_pos]
-        pos = cand[first_pos]
-        settle_day[first_inv] = ev_day[pos]
-        settle_cash[first_inv] = cash_cum[pos]
-        settle_ncash[first_inv] = ncash_cum[pos]
-
 
     limit = pd.to_numeric(cust["credit_limit"], errors="coerce").to_numpy("float64")
     return _Prepared(
@@ -367,8 +340,8 @@ def _prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor) ->
         insurance_expiry_day=(to_days(cust["insurance_expiry"]) if "insurance_expiry" in cust
                               else np.full(len(cust), NO_DAY)),
         inv_cust=inv_cust, inv_day=inv_day, due_day=due_day, inv_amt=inv_amt, dispute_day=dispute_day,
-        ev_inv=ev_inv, ev_day=ev_day, ev_amt=ev_amt, ev_cum=ev_cum,
-        settle_day=settle_day, settle_cash=settle_cash, settle_ncash=settle_ncash,
+        ev_inv=ev["ev_inv"], ev_day=ev["ev_day"], ev_amt=ev["ev_amt"], ev_cum=ev["ev_cum"],
+        settle_day=ev["settle_day"], settle_cash=ev["settle_cash"], settle_ncash=ev["settle_ncash"],
         pay_cust=pay_cust, pay_day=pay_day, pay_amt=pay_amt, pay_inv=pay_inv,
         adj_cust=adj_cust, adj_day=adj_day, adj_amt=adj_amt,
         adj_kind=adj["kind"].astype("str").to_numpy(),
