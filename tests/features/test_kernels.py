@@ -59,6 +59,39 @@ def test_bucket_extreme_equals_ufunc_at(n: int, kind: str) -> None:
             assert np.isnan(fast).any() and np.isinf(fast).any()
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in multiply")  # inf x 0 in the reference
+@pytest.mark.parametrize("n", [0, 1, 7, 5_000])
+def test_table_flows_equal_one_bincount_per_figure(n: int) -> None:
+    """The one-pass figures of the payments, invoices and settled invoices equal the masked copies + one
+    bincount / ufunc.at per figure, bit for bit (days before, on and after the bounds, never; NaN amounts)."""
+    e, nc = _events(n + 3, n, 40), 40
+    rng = np.random.default_rng(n)
+    n_inv = max(n, 1)
+    due = rng.integers(18_950, 19_200, n_inv).astype(np.int64)
+    inv = np.where(rng.random(n) < 0.2, -1, rng.integers(0, n_inv, n))
+    fast = K.payment_flows_fast(e["cust"], e["days"], e["v1"], inv, due, BOUNDS, nc)
+    ref = K.payment_flows_numpy(e["cust"], e["days"], e["v1"], inv, due, BOUNDS, nc)
+    assert list(fast) == list(ref) == list(K.PAYMENT_FLOWS)
+    assert all(_same(fast[k], ref[k]) for k in ref)
+
+    due_day = np.where(e["days"] == engine.NO_DAY, 19_000, e["days"] + rng.integers(-40, 60, n))
+    dispute = np.where(rng.random(n) < 0.3, e["days"] + 3, engine.NO_DAY)
+    fast = K.invoice_flows_fast(e["cust"], e["days"], e["v1"], due_day, dispute, BOUNDS, nc)
+    ref = K.invoice_flows_numpy(e["cust"], e["days"], e["v1"], due_day, dispute, BOUNDS, nc)
+    assert list(fast) == list(ref) == list(K.INVOICE_FLOWS)
+    assert all(_same(fast[k], ref[k]) for k in ref)
+
+    amt = np.abs(e["v1"])
+    cash = amt * rng.choice([0.5, 0.94, 1.0], n)
+    ncash = rng.integers(0, 4, n).astype("float64")
+    fast = K.settled_flows_fast(e["cust"], e["days"], amt, due_day, cash, ncash, 5, 0.95, BOUNDS, nc)
+    ref = K.settled_flows_numpy(e["cust"], e["days"], amt, due_day, cash, ncash, 5, 0.95, BOUNDS, nc)
+    assert list(fast) == list(ref) == list(K.SETTLED_FLOWS)
+    assert all(_same(fast[k], ref[k]) for k in ref)
+    if n > 100:
+        assert all(np.nansum(np.abs(ref[k])) > 0 for k in ref)
+
+
 @pytest.mark.parametrize("n", [0, 1, 5_000])
 def test_group_cumsum_int_equals_reduceat(n: int) -> None:
     rng = np.random.default_rng(n)

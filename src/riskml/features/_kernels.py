@@ -21,6 +21,8 @@ from typing import Any
 import numba
 import numpy as np
 
+NO_DAY = np.iinfo(np.int64).max  # "never" (an invoice never settled, an order never closed)
+
 # ---------------------------------------------------------------------------------------------- bucket sums
 
 
@@ -425,9 +427,211 @@ def balances_numpy(inv_cust: np.ndarray, inv_day: np.ndarray, inv_amt: np.ndarra
             "ar_prev_month_end": at(1).clip(min=0.0)}
 
 
+# ------------------------------------------------------------ the flows of each table, all figures in one pass
+
+
+@numba.njit(nogil=True, inline="always")
+def _cell(c, d, b0, last, table, nb):
+    """The (customer, bucket) cell of an event, -1 when it falls in none (after the last bound, no customer)."""
+    if d > last or c < 0:
+        return -1
+    return c * nb + (table[d - b0] if d >= b0 else 0)
+
+
+@numba.njit(nogil=True, inline="always")
+def _put_ext(out, cell, j, v, is_max):
+    """``out[cell, j]`` = the larger (smaller) of it and ``v``; NaN wins (as np.maximum / np.minimum)."""
+    cur = out[cell, j]
+    if cur != cur:
+        return
+    if v != v or (v > cur if is_max else v < cur):
+        out[cell, j] = v
+
+
+@numba.njit(nogil=True, cache=True)
+def _payment_flows_nb(cust, day, amt, inv, due_day, b0, last, table, nb, size):
+    sums = np.zeros((size, 4))  # applied amount, applied amount x DBT, count (all), unapplied amount
+    ext = np.empty((size, 3))  # applied DBT max, day max (all), unapplied day min
+    for i in range(size):
+        ext[i, 0], ext[i, 1], ext[i, 2] = -np.inf, -np.inf, np.inf
+    for i in range(len(cust)):
+        d = day[i]
+        cell = _cell(cust[i], d, b0, last, table, nb)
+        if cell < 0:
+            continue
+        a = amt[i]
+        v = inv[i]
+        sums[cell, 2] += 1.0
+        _put_ext(ext, cell, 1, np.float64(d), True)
+        if v >= 0:
+            dbt = np.float64(max(d - due_day[v], 0))
+            sums[cell, 0] += a
+            sums[cell, 1] += a * dbt
+            _put_ext(ext, cell, 0, dbt, True)
+        else:
+            sums[cell, 3] += a
+            _put_ext(ext, cell, 2, np.float64(d), False)
+    return sums, ext
+
+
+PAYMENT_FLOWS = ("pay_amt", "pay_dbt_amt", "pay_cnt", "unapplied_amt", "pay_dbt_max", "pay_day_max",
+                 "unapplied_day_min")
+
+
+def _bucket_table(bounds: np.ndarray) -> tuple[int, int, np.ndarray]:
+    b0, last = int(bounds[0]), int(bounds[-1])
+    return b0, last, np.searchsorted(bounds, np.arange(b0, last + 1, dtype=np.int64), side="left")
+
+
+def _split(blocks: tuple[np.ndarray, ...], names: tuple[str, ...], n_cust: int, nb: int) -> dict[str, np.ndarray]:
+    cols = [b[:, j].reshape(n_cust, nb) for b in blocks for j in range(b.shape[1])]
+    return dict(zip(names, cols, strict=True))
+
+
+def payment_flows_fast(cust: np.ndarray, day: np.ndarray, amt: np.ndarray, inv: np.ndarray, due_day: np.ndarray,
+                       bounds: np.ndarray, n_cust: int) -> dict[str, np.ndarray]:
+    """Per (customer, bucket) figures of the cash payments (``inv``: the invoice each is applied to, -1:
+    unapplied; DBT = days from the invoice's due date, at least 0), named in :data:`PAYMENT_FLOWS`: the applied
+    amount, its sum of amount x DBT, the count of all payments, the unapplied amount, the largest DBT, the
+    last payment day and the first unapplied payment day (-inf / inf where there is none)."""
+    b0, last, table = _bucket_table(bounds)
+    nb = len(bounds)
+    blocks = _payment_flows_nb(_arr(cust, np.int64), _arr(day, np.int64), _arr(amt, np.float64),
+                               _arr(inv, np.int64), _arr(due_day, np.int64), b0, last, table, nb, n_cust * nb)
+    return _split(blocks, PAYMENT_FLOWS, n_cust, nb)
+
+
+def payment_flows_numpy(cust: np.ndarray, day: np.ndarray, amt: np.ndarray, inv: np.ndarray, due_day: np.ndarray,
+                        bounds: np.ndarray, n_cust: int) -> dict[str, np.ndarray]:
+    """Reference of :func:`payment_flows_fast`: masked copies, one ``bincount`` / ``ufunc.at`` per figure."""
+    ap = inv >= 0
+    pc, pd_, pa = cust[ap], day[ap], amt[ap]
+    dbt = np.clip(pd_ - due_day[inv[ap]], 0, None).astype("float64")
+    amt_b, dbt_b = bucket_sums_numpy(pc, pd_, (pa, pa * dbt), None, bounds, n_cust)
+    un = ~ap
+    return {"pay_amt": amt_b, "pay_dbt_amt": dbt_b,
+            "pay_cnt": bucket_sums_numpy(cust, day, (), None, bounds, n_cust)[0],
+            "unapplied_amt": bucket_sums_numpy(cust, day, (amt,), un, bounds, n_cust)[0],
+            "pay_dbt_max": bucket_extreme_numpy(pc, pd_, dbt, None, bounds, n_cust, "max"),
+            "pay_day_max": bucket_extreme_numpy(cust, day, day, None, bounds, n_cust, "max"),
+            "unapplied_day_min": bucket_extreme_numpy(cust, day, day, un, bounds, n_cust, "min")}
+
+
+@numba.njit(nogil=True, cache=True)
+def _invoice_flows_nb(cust, day, amt, due_day, dispute_day, b0, last, table, nb, size):
+    sums = np.zeros((size, 2))  # count, amount (by invoice day)
+    due = np.zeros((size, 1))  # amount (by due day)
+    disp = np.zeros((size, 1))  # count (by dispute day)
+    ext = np.empty((size, 2))  # day max, day min
+    for i in range(size):
+        ext[i, 0], ext[i, 1] = -np.inf, np.inf
+    for i in range(len(cust)):
+        c, d, a = cust[i], day[i], amt[i]
+        cell = _cell(c, d, b0, last, table, nb)
+        if cell >= 0:
+            sums[cell, 0] += 1.0
+            sums[cell, 1] += a
+            _put_ext(ext, cell, 0, np.float64(d), True)
+            _put_ext(ext, cell, 1, np.float64(d), False)
+        cell = _cell(c, due_day[i], b0, last, table, nb)
+        if cell >= 0:
+            due[cell, 0] += a
+        cell = _cell(c, dispute_day[i], b0, last, table, nb)
+        if cell >= 0:
+            disp[cell, 0] += 1.0
+    return sums, due, disp, ext
+
+
+INVOICE_FLOWS = ("inv_cnt", "inv_amt", "due_amt", "dispute_cnt", "inv_day_max", "inv_day_min")
+
+
+def invoice_flows_fast(cust: np.ndarray, day: np.ndarray, amt: np.ndarray, due_day: np.ndarray,
+                       dispute_day: np.ndarray, bounds: np.ndarray, n_cust: int) -> dict[str, np.ndarray]:
+    """Per (customer, bucket) figures of the invoices, named in :data:`INVOICE_FLOWS`: count and amount by
+    invoice day, amount by due day, count by dispute day (NO_DAY: none), last and first invoice day."""
+    b0, last, table = _bucket_table(bounds)
+    nb = len(bounds)
+    blocks = _invoice_flows_nb(_arr(cust, np.int64), _arr(day, np.int64), _arr(amt, np.float64),
+                               _arr(due_day, np.int64), _arr(dispute_day, np.int64), b0, last, table, nb,
+                               n_cust * nb)
+    return _split(blocks, INVOICE_FLOWS, n_cust, nb)
+
+
+def invoice_flows_numpy(cust: np.ndarray, day: np.ndarray, amt: np.ndarray, due_day: np.ndarray,
+                        dispute_day: np.ndarray, bounds: np.ndarray, n_cust: int) -> dict[str, np.ndarray]:
+    """Reference of :func:`invoice_flows_fast`."""
+    cnt_b, sales_b = bucket_sums_numpy(cust, day, (np.ones(len(cust)), amt), None, bounds, n_cust)
+    return {"inv_cnt": cnt_b, "inv_amt": sales_b,
+            "due_amt": bucket_sums_numpy(cust, due_day, (amt,), None, bounds, n_cust)[0],
+            "dispute_cnt": bucket_sums_numpy(cust, dispute_day, (), None, bounds, n_cust)[0],
+            "inv_day_max": bucket_extreme_numpy(cust, day, day, None, bounds, n_cust, "max"),
+            "inv_day_min": bucket_extreme_numpy(cust, day, day, None, bounds, n_cust, "min")}
+
+
+@numba.njit(nogil=True, cache=True)
+def _settled_flows_nb(cust, settle_day, amt, due_day, settle_cash, settle_ncash, grace, share, b0, last, table,
+                      nb, size):
+    out = np.zeros((size, 8))
+    for i in range(len(cust)):
+        sd = settle_day[i]
+        if sd == NO_DAY:
+            continue
+        cell = _cell(cust[i], sd, b0, last, table, nb)
+        if cell < 0:
+            continue
+        a = amt[i]
+        late_days = np.float64(sd - due_day[i])
+        late = 1.0 if late_days > grace else 0.0
+        is_short = settle_cash[i] < share * a - 1e-9
+        out[cell, 0] += 1.0
+        out[cell, 1] += a
+        out[cell, 2] += late
+        out[cell, 3] += a * late
+        out[cell, 4] += late_days * late
+        out[cell, 5] += 1.0 if settle_ncash[i] >= 2 else 0.0
+        out[cell, 6] += 1.0 if is_short else 0.0
+        out[cell, 7] += 1.0 if (settle_ncash[i] == 1 and not is_short) else 0.0
+    return (out,)
+
+
+SETTLED_FLOWS = ("settled_cnt", "settled_amt", "late_cnt", "late_amt", "late_days_sum", "multi_pay_cnt",
+                 "short_paid_cnt", "full_single_cnt")
+
+
+def settled_flows_fast(cust: np.ndarray, settle_day: np.ndarray, amt: np.ndarray, due_day: np.ndarray,
+                       settle_cash: np.ndarray, settle_ncash: np.ndarray, grace: float, share: float,
+                       bounds: np.ndarray, n_cust: int) -> dict[str, np.ndarray]:
+    """Per (customer, bucket of the settlement day) figures of the settled invoices (``settle_day`` not
+    NO_DAY), named in :data:`SETTLED_FLOWS`: count, amount; late ones (more than ``grace`` days after the due
+    date): count, amount, days late; settled in two or more cash payments; short paid (cash below ``share``
+    of the amount); paid in full by a single cash payment."""
+    b0, last, table = _bucket_table(bounds)
+    nb = len(bounds)
+    blocks = _settled_flows_nb(_arr(cust, np.int64), _arr(settle_day, np.int64), _arr(amt, np.float64),
+                               _arr(due_day, np.int64), _arr(settle_cash, np.float64),
+                               _arr(settle_ncash, np.float64), float(grace), float(share), b0, last, table, nb,
+                               n_cust * nb)
+    return _split(blocks, SETTLED_FLOWS, n_cust, nb)
+
+
+def settled_flows_numpy(cust: np.ndarray, settle_day: np.ndarray, amt: np.ndarray, due_day: np.ndarray,
+                        settle_cash: np.ndarray, settle_ncash: np.ndarray, grace: float, share: float,
+                        bounds: np.ndarray, n_cust: int) -> dict[str, np.ndarray]:
+    """Reference of :func:`settled_flows_fast`: masked copies and one ``bincount`` per figure."""
+    st = settle_day != NO_DAY
+    sc, sd, sa = cust[st], settle_day[st], amt[st]
+    late_days = (sd - due_day[st]).astype("float64")
+    late = late_days > grace
+    short = settle_cash[st] < share * sa - 1e-9
+    full_single = (settle_ncash[st] == 1) & ~short
+    sums = bucket_sums_numpy(sc, sd, (np.ones(len(sc)), sa, late.astype("float64"), sa * late, late_days * late,
+                                      (settle_ncash[st] >= 2).astype("float64"), short.astype("float64"),
+                                      full_single.astype("float64")), None, bounds, n_cust)
+    return dict(zip(SETTLED_FLOWS, sums, strict=True))
+
+
 # ----------------------------------------------------------------------- settlements (cash applied to invoices)
 
-NO_DAY = np.iinfo(np.int64).max
 
 
 @numba.njit(nogil=True, cache=True)
@@ -583,9 +787,13 @@ class Kernels:
     balances: Any
     cum_at: Any
     settlements: Any
+    payment_flows: Any
+    invoice_flows: Any
+    settled_flows: Any
 
 
 FAST = Kernels(bucket_sums_fast, bucket_extreme_fast, group_cumsum_int_fast, lookup_last_fast, balances_fast,
-               cum_at_fast, settlements_fast)
+               cum_at_fast, settlements_fast, payment_flows_fast, invoice_flows_fast, settled_flows_fast)
 REFERENCE = Kernels(bucket_sums_numpy, bucket_extreme_numpy, group_cumsum_int_numpy, lookup_last_numpy,
-                    balances_numpy, cum_at_numpy, settlements_numpy)
+                    balances_numpy, cum_at_numpy, settlements_numpy, payment_flows_numpy, invoice_flows_numpy,
+                    settled_flows_numpy)

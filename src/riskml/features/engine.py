@@ -406,36 +406,25 @@ def _flows(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.nda
     out: dict[str, np.ndarray] = {}
 
     # ---- cash applied to invoices: days beyond terms, amount weighted
-    ap = p.pay_inv >= 0
-    pc, pd_, pa = p.pay_cust[ap], p.pay_day[ap], p.pay_amt[ap]
-    dbt = np.clip(pd_ - p.due_day[p.pay_inv[ap]], 0, None).astype("float64")
-    amt_b, dbt_b = acc.sums(pc, pd_, pa, pa * dbt)
+    pay = KERNELS.payment_flows(p.pay_cust, p.pay_day, p.pay_amt, p.pay_inv, p.due_day, grid.bounds, acc.nc)
+    amt_b, dbt_b = pay["pay_amt"], pay["pay_dbt_amt"]
     for w, amt_w, dbt_w in zip(WINDOWS, acc.windows(amt_b, WINDOWS), acc.windows(dbt_b, WINDOWS), strict=True):
         out[f"pay_amt_{w}m"], out[f"pay_dbt_amt_{w}m"] = amt_w, dbt_w
-    out["pay_dbt_max_12m"] = acc.window_ext(acc.extreme(pc, pd_, dbt, "max"), 12, "max")
+    out["pay_dbt_max_12m"] = acc.window_ext(pay["pay_dbt_max"], 12, "max")
     monthly = amt_b > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         y = np.where(monthly, dbt_b / np.where(monthly, amt_b, 1.0), 0.0)
     (out["dbt_slope_6m"], _), (out["dbt_slope_12m"], out["dbt_std_12m"]) = _regression(acc, y, monthly, (6, 12))
 
     # ---- invoices settled: lateness, instalments, short payment (known on the settlement day)
-    st = p.settle_day != NO_DAY
-    sc, sd, sa = p.inv_cust[st], p.settle_day[st], p.inv_amt[st]
-    late_days = (sd - p.due_day[st]).astype("float64")
-    late = late_days > config.late_grace_days
-    short = p.settle_cash[st] < config.settled_share * sa - 1e-9
-    full_single = (p.settle_ncash[st] == 1) & ~short
-    settled = acc.sums(sc, sd, np.ones(len(sc)), sa, late.astype("float64"), sa * late, late_days * late,
-                       (p.settle_ncash[st] >= 2).astype("float64"), short.astype("float64"),
-                       full_single.astype("float64"))
-    for name, per_bucket in zip(("settled_cnt_12m", "settled_amt_12m", "late_cnt_12m", "late_amt_12m",
-                                 "late_days_sum_12m", "multi_pay_cnt_12m", "short_paid_cnt_12m",
-                                 "full_single_cnt_12m"), settled, strict=True):
-        out[name] = acc.window(per_bucket, 12)
+    settled = KERNELS.settled_flows(p.inv_cust, p.settle_day, p.inv_amt, p.due_day, p.settle_cash, p.settle_ncash,
+                                    config.late_grace_days, config.settled_share, grid.bounds, acc.nc)
+    for name, per_bucket in settled.items():
+        out[f"{name}_12m"] = acc.window(per_bucket, 12)
 
     # ---- invoices issued: volume, frequency, trend
-    ic, iday, iamt = p.inv_cust, p.inv_day, p.inv_amt
-    cnt_b, sales_b = acc.sums(ic, iday, np.ones(len(ic)), iamt)
+    inv = KERNELS.invoice_flows(p.inv_cust, p.inv_day, p.inv_amt, p.due_day, p.dispute_day, grid.bounds, acc.nc)
+    cnt_b, sales_b = inv["inv_cnt"], inv["inv_amt"]
     out["inv_cnt_12m"] = acc.window(cnt_b, 12)
     out["inv_amt_3m"], out["inv_amt_12m"] = acc.windows(sales_b, (3, 12))
     out["active_months_12m"] = acc.window((cnt_b > 0).astype("float64"), 12)
@@ -444,18 +433,16 @@ def _flows(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.nda
     x0 = grid.snaps.astype("float64") - 11.0  # first bucket of the window
     out["sales_slope_12m"] = (sxy - (x0 + 5.5) * out["inv_amt_12m"]) / (12 * (12**2 - 1) / 12.0)
     out["inv_cnt_total"] = acc.to_date(cnt_b)
-    out["last_inv_day"] = acc.running_ext(acc.extreme(ic, iday, iday, "max"), "max")
-    out["first_inv_day"] = acc.running_ext(acc.extreme(ic, iday, iday, "min"), "min")
-    out["due_amt_3m"] = acc.window(acc.total(ic, p.due_day, iamt), 3)
-    out["dispute_cnt_12m"] = acc.window(acc.total(ic, p.dispute_day), 12)  # NO_DAY: in no bucket
+    out["last_inv_day"] = acc.running_ext(inv["inv_day_max"], "max")
+    out["first_inv_day"] = acc.running_ext(inv["inv_day_min"], "min")
+    out["due_amt_3m"] = acc.window(inv["due_amt"], 3)
+    out["dispute_cnt_12m"] = acc.window(inv["dispute_cnt"], 12)  # NO_DAY: in no bucket
 
     # ---- all cash received (applied or not) and unapplied cash
-    out["pay_cnt_total"] = acc.to_date(acc.total(p.pay_cust, p.pay_day))
-    out["last_pay_day"] = acc.running_ext(acc.extreme(p.pay_cust, p.pay_day, p.pay_day, "max"), "max")
-    un = ~ap
-    out["unapplied_amt_12m"] = acc.window(acc.total(p.pay_cust, p.pay_day, p.pay_amt, mask=un), 12)
-    out["unapplied_min_day_12m"] = acc.window_ext(
-        acc.extreme(p.pay_cust, p.pay_day, p.pay_day, "min", mask=un), 12, "min")
+    out["pay_cnt_total"] = acc.to_date(pay["pay_cnt"])
+    out["last_pay_day"] = acc.running_ext(pay["pay_day_max"], "max")
+    out["unapplied_amt_12m"] = acc.window(pay["unapplied_amt"], 12)
+    out["unapplied_min_day_12m"] = acc.window_ext(pay["unapplied_day_min"], 12, "min")
 
     # ---- adjustments
     for kind, name in (("credit_note", "credit_note_amt_12m"), ("deduction", "deduction_amt_12m"),
