@@ -256,14 +256,31 @@ def _cum_at_nb(per_bucket, cols, out):
                 k += 1
 
 
+@numba.njit(nogil=True, cache=True)
+def _cum_at_t_nb(per_bucket_t, cols, out):
+    nb, n = per_bucket_t.shape
+    run = np.zeros(n)
+    k = 0
+    for j in range(nb):
+        for i in range(n):
+            run[i] += per_bucket_t[j, i]
+        while k < len(cols) and cols[k] == j:
+            out[:, k] = run
+            k += 1
+
+
 def cum_at_fast(per_bucket: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Running sums along each row read at the (ascending) columns ``cols``: shape (rows, len(cols)). Adds in
-    row order, as ``np.cumsum`` does, with no full copy of the running sums (nor of a strided input)."""
+    row order, as ``np.cumsum`` does, with no full copy of the running sums (nor of a strided input); a
+    bucket-major input (a transposed view) is read bucket by bucket."""
     cols = np.asarray(cols, dtype=np.int64)
     if len(cols) > 1 and (np.diff(cols) < 0).any():
         raise ValueError("cum_at_fast: cols must be ascending")
     out = np.zeros((per_bucket.shape[0], len(cols)))
-    _cum_at_nb(per_bucket, cols, out)
+    if per_bucket.ndim == 2 and per_bucket.shape[1] > 1 and abs(per_bucket.strides[0]) < abs(per_bucket.strides[1]):
+        _cum_at_t_nb(per_bucket.T, cols, out)
+    else:
+        _cum_at_nb(per_bucket, cols, out)
     return out
 
 
@@ -430,15 +447,17 @@ def balances_numpy(inv_cust: np.ndarray, inv_day: np.ndarray, inv_amt: np.ndarra
 # ------------------------------------------------------------ the flows of each table, all figures in one pass
 
 
-@numba.njit(nogil=True, inline="always")
-def _cell(c, d, b0, last, table, nb):
-    """The (customer, bucket) cell of an event, -1 when it falls in none (after the last bound, no customer)."""
+@numba.njit(nogil=True, cache=True)
+def _cell(c, d, b0, last, table, n_cust):
+    """The cell of an event in a bucket-major block (bucket x customer): -1 when it falls in none (after the
+    last bound, no customer). Bucket-major because ledgers come in date order: the rows of a month then write
+    to one bucket's slab, which stays in the cache, instead of all over a customer-major block."""
     if d > last or c < 0:
         return -1
-    return c * nb + (table[d - b0] if d >= b0 else 0)
+    return (table[d - b0] if d >= b0 else 0) * n_cust + c
 
 
-@numba.njit(nogil=True, inline="always")
+@numba.njit(nogil=True, cache=True)
 def _put_ext(out, cell, j, v, is_max):
     """``out[cell, j]`` = the larger (smaller) of it and ``v``; NaN wins (as np.maximum / np.minimum)."""
     cur = out[cell, j]
@@ -449,14 +468,14 @@ def _put_ext(out, cell, j, v, is_max):
 
 
 @numba.njit(nogil=True, cache=True)
-def _payment_flows_nb(cust, day, amt, inv, due_day, b0, last, table, nb, size):
+def _payment_flows_nb(cust, day, amt, inv, due_day, b0, last, table, n_cust, size):
     sums = np.zeros((size, 4))  # applied amount, applied amount x DBT, count (all), unapplied amount
     ext = np.empty((size, 3))  # applied DBT max, day max (all), unapplied day min
     for i in range(size):
         ext[i, 0], ext[i, 1], ext[i, 2] = -np.inf, -np.inf, np.inf
     for i in range(len(cust)):
         d = day[i]
-        cell = _cell(cust[i], d, b0, last, table, nb)
+        cell = _cell(cust[i], d, b0, last, table, n_cust)
         if cell < 0:
             continue
         a = amt[i]
@@ -484,7 +503,8 @@ def _bucket_table(bounds: np.ndarray) -> tuple[int, int, np.ndarray]:
 
 
 def _split(blocks: tuple[np.ndarray, ...], names: tuple[str, ...], n_cust: int, nb: int) -> dict[str, np.ndarray]:
-    cols = [b[:, j].reshape(n_cust, nb) for b in blocks for j in range(b.shape[1])]
+    """Each column of bucket-major blocks as a (customer, bucket) array (a transposed view, no copy)."""
+    cols = [b[:, j].reshape(nb, n_cust).T for b in blocks for j in range(b.shape[1])]
     return dict(zip(names, cols, strict=True))
 
 
@@ -497,7 +517,7 @@ def payment_flows_fast(cust: np.ndarray, day: np.ndarray, amt: np.ndarray, inv: 
     b0, last, table = _bucket_table(bounds)
     nb = len(bounds)
     blocks = _payment_flows_nb(_arr(cust, np.int64), _arr(day, np.int64), _arr(amt, np.float64),
-                               _arr(inv, np.int64), _arr(due_day, np.int64), b0, last, table, nb, n_cust * nb)
+                               _arr(inv, np.int64), _arr(due_day, np.int64), b0, last, table, n_cust, n_cust * nb)
     return _split(blocks, PAYMENT_FLOWS, n_cust, nb)
 
 
@@ -518,7 +538,7 @@ def payment_flows_numpy(cust: np.ndarray, day: np.ndarray, amt: np.ndarray, inv:
 
 
 @numba.njit(nogil=True, cache=True)
-def _invoice_flows_nb(cust, day, amt, due_day, dispute_day, b0, last, table, nb, size):
+def _invoice_flows_nb(cust, day, amt, due_day, dispute_day, b0, last, table, n_cust, size):
     sums = np.zeros((size, 2))  # count, amount (by invoice day)
     due = np.zeros((size, 1))  # amount (by due day)
     disp = np.zeros((size, 1))  # count (by dispute day)
@@ -527,16 +547,16 @@ def _invoice_flows_nb(cust, day, amt, due_day, dispute_day, b0, last, table, nb,
         ext[i, 0], ext[i, 1] = -np.inf, np.inf
     for i in range(len(cust)):
         c, d, a = cust[i], day[i], amt[i]
-        cell = _cell(c, d, b0, last, table, nb)
+        cell = _cell(c, d, b0, last, table, n_cust)
         if cell >= 0:
             sums[cell, 0] += 1.0
             sums[cell, 1] += a
             _put_ext(ext, cell, 0, np.float64(d), True)
             _put_ext(ext, cell, 1, np.float64(d), False)
-        cell = _cell(c, due_day[i], b0, last, table, nb)
+        cell = _cell(c, due_day[i], b0, last, table, n_cust)
         if cell >= 0:
             due[cell, 0] += a
-        cell = _cell(c, dispute_day[i], b0, last, table, nb)
+        cell = _cell(c, dispute_day[i], b0, last, table, n_cust)
         if cell >= 0:
             disp[cell, 0] += 1.0
     return sums, due, disp, ext
@@ -552,7 +572,7 @@ def invoice_flows_fast(cust: np.ndarray, day: np.ndarray, amt: np.ndarray, due_d
     b0, last, table = _bucket_table(bounds)
     nb = len(bounds)
     blocks = _invoice_flows_nb(_arr(cust, np.int64), _arr(day, np.int64), _arr(amt, np.float64),
-                               _arr(due_day, np.int64), _arr(dispute_day, np.int64), b0, last, table, nb,
+                               _arr(due_day, np.int64), _arr(dispute_day, np.int64), b0, last, table, n_cust,
                                n_cust * nb)
     return _split(blocks, INVOICE_FLOWS, n_cust, nb)
 
@@ -570,13 +590,13 @@ def invoice_flows_numpy(cust: np.ndarray, day: np.ndarray, amt: np.ndarray, due_
 
 @numba.njit(nogil=True, cache=True)
 def _settled_flows_nb(cust, settle_day, amt, due_day, settle_cash, settle_ncash, grace, share, b0, last, table,
-                      nb, size):
+                      n_cust, size):
     out = np.zeros((size, 8))
     for i in range(len(cust)):
         sd = settle_day[i]
         if sd == NO_DAY:
             continue
-        cell = _cell(cust[i], sd, b0, last, table, nb)
+        cell = _cell(cust[i], sd, b0, last, table, n_cust)
         if cell < 0:
             continue
         a = amt[i]
@@ -609,8 +629,8 @@ def settled_flows_fast(cust: np.ndarray, settle_day: np.ndarray, amt: np.ndarray
     nb = len(bounds)
     blocks = _settled_flows_nb(_arr(cust, np.int64), _arr(settle_day, np.int64), _arr(amt, np.float64),
                                _arr(due_day, np.int64), _arr(settle_cash, np.float64),
-                               _arr(settle_ncash, np.float64), float(grace), float(share), b0, last, table, nb,
-                               n_cust * nb)
+                               _arr(settle_ncash, np.float64), float(grace), float(share), b0, last, table,
+                               n_cust, n_cust * nb)
     return _split(blocks, SETTLED_FLOWS, n_cust, nb)
 
 
