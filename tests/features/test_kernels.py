@@ -92,6 +92,18 @@ def test_table_flows_equal_one_bincount_per_figure(n: int) -> None:
         assert all(np.nansum(np.abs(ref[k])) > 0 for k in ref)
 
 
+def test_days_equal_numpys_cast() -> None:
+    rng = np.random.default_rng(3)
+    ns = rng.integers(-(10**18), 10**18, 20_000)
+    ns[::7] = ns[::7] // K.NS_PER_DAY * K.NS_PER_DAY  # midnights, before and after 1970
+    ns[:4] = [0, -1, K.NS_PER_DAY - 1, -K.NS_PER_DAY]
+    dates = ns.view("datetime64[ns]").copy()
+    dates[rng.random(len(dates)) < 0.1] = np.datetime64("NaT")
+    assert _same(K.days_fast(dates), K.days_numpy(dates))
+    assert K.days_fast(np.array(["1969-12-31T23:59", "NaT", "2026-06-30"], dtype="datetime64[ns]")).tolist() == [
+        -1, engine.NO_DAY, 20_634]
+
+
 @pytest.mark.parametrize("n", [0, 1, 5_000])
 def test_group_cumsum_int_equals_reduceat(n: int) -> None:
     rng = np.random.default_rng(n)
