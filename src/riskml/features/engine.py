@@ -18,7 +18,7 @@ The result is one row per (customer, as-of date) of named aggregates (``AGGREGAT
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -399,8 +399,15 @@ def _lookup_cum(keys_group: np.ndarray, keys_day: np.ndarray, cum: np.ndarray,
     return KERNELS.lookup_last(keys_group, keys_day, cum, q_group, q_day, n_groups)
 
 
-def _flows(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.ndarray]:
-    """Sums, extremes and trends of the ledger's events over the monthly buckets, read at the as-of dates."""
+def _invoice_flows(p: _Prepared, grid: _Grid) -> dict[str, np.ndarray]:
+    return KERNELS.invoice_flows(p.inv_cust, p.inv_day, p.inv_amt, p.due_day, p.dispute_day, grid.bounds,
+                                 len(p.cust_ids))
+
+
+def _flows(p: _Prepared, grid: _Grid, config: FeatureConfig,
+           invoice_flows: Future[dict[str, np.ndarray]] | None = None) -> dict[str, np.ndarray]:
+    """Sums, extremes and trends of the ledger's events over the monthly buckets, read at the as-of dates
+    (``invoice_flows``: the invoices' per-bucket figures being computed on another thread, else computed here)."""
     acc = _Acc(len(p.cust_ids), grid)
     out: dict[str, np.ndarray] = {}
 
@@ -422,7 +429,7 @@ def _flows(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.nda
         out[f"{name}_12m"] = acc.window(per_bucket, 12)
 
     # ---- invoices issued: volume, frequency, trend
-    inv = KERNELS.invoice_flows(p.inv_cust, p.inv_day, p.inv_amt, p.due_day, p.dispute_day, grid.bounds, acc.nc)
+    inv = invoice_flows.result() if invoice_flows is not None else _invoice_flows(p, grid)
     cnt_b, sales_b = inv["inv_cnt"], inv["inv_amt"]
     out["inv_cnt_12m"] = acc.window(cnt_b, 12)
     out["inv_amt_3m"], out["inv_amt_12m"] = acc.windows(sales_b, (3, 12))
@@ -507,11 +514,13 @@ def _state(p: _Prepared, grid: _Grid) -> dict[str, np.ndarray]:
 
 def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.ndarray]:
     """Every aggregate on one grid. The flows (windowed sums) and the state at the as-of dates are independent:
-    the state is computed on a second thread meanwhile (the kernels and numpy's loops on large arrays release
-    the GIL); each half fills its own names, so the result does not depend on the threads."""
+    the invoices' per-bucket figures, then the state, are computed on a second thread meanwhile (the kernels and
+    numpy's loops on large arrays release the GIL); each part fills its own names or arrays, so the result does
+    not depend on the threads."""
     with ThreadPoolExecutor(max_workers=1) as pool:
+        invoice_flows = pool.submit(_invoice_flows, p, grid)
         state = pool.submit(_state, p, grid)
-        out = _flows(p, grid, config)
+        out = _flows(p, grid, config, invoice_flows)
         out.update(state.result())
     nc = len(p.cust_ids)
     snap_days = grid.bounds[grid.snaps]
