@@ -34,6 +34,7 @@ LOOKBACK = 25  # monthly buckets kept before the earliest as-of date (24-month w
 NO_DAY = _kernels.NO_DAY  # "never" (an invoice never settled, an order never closed)
 # the hot loops (numba kernels; ``_kernels.REFERENCE`` is their numpy twin, which the tests swap in)
 KERNELS = _kernels.FAST
+SMALL_TABLE = 300_000  # rows below which a table's bucket sums take numpy's bincount (see ``_Acc.sums``)
 
 AGGREGATES: dict[str, str] = {
     "as_of_day": "the as-of date as a day number",
@@ -154,17 +155,15 @@ class _Acc:
     def sums(self, cust: np.ndarray, days: np.ndarray, *weights: np.ndarray,
              mask: np.ndarray | None = None) -> list[np.ndarray]:
         """Per (customer, bucket) sums of each weight (one count when none is given) over the rows where
-        ``mask``, all in one pass over the rows."""
-        return KERNELS.bucket_sums(cust, days, weights, mask, self.g.bounds, self.nc)
+        ``mask``, all in one pass over the rows (a small table, e.g. the adjustments, by numpy's ``bincount``,
+        the kernel's reference: quicker than loading the compiled kernel on a process's first build)."""
+        sums = KERNELS.bucket_sums if len(cust) >= SMALL_TABLE else _kernels.bucket_sums_numpy
+        return sums(cust, days, weights, mask, self.g.bounds, self.nc)
 
     def total(self, cust: np.ndarray, days: np.ndarray, weights: np.ndarray | None = None,
               mask: np.ndarray | None = None) -> np.ndarray:
         """One weight's (or the count's) per (customer, bucket) sums."""
         return self.sums(cust, days, *(() if weights is None else (weights,)), mask=mask)[0]
-
-    def extreme(self, cust: np.ndarray, days: np.ndarray, values: np.ndarray, kind: str,
-                mask: np.ndarray | None = None) -> np.ndarray:
-        return KERNELS.bucket_extreme(cust, days, values, mask, self.g.bounds, self.nc, kind)
 
     def window(self, per_bucket: np.ndarray, w: int) -> np.ndarray:
         """Sum over the last ``w`` buckets at each as-of date: shape (n_cust, n_dates)."""
@@ -292,8 +291,7 @@ def _balances(p: _Prepared, grid: _Grid) -> dict[str, np.ndarray]:
 def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
     """Turn the ledger into the integer arrays the aggregation needs (done once per build).
 
-    Independent steps run on a second thread meanwhile (the customer codes; the running balances while the
-    settlements are found): the kernels, Arrow and numpy's sorts release the GIL."""
+    The customer codes are looked up on a second thread meanwhile (the kernels release the GIL)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return _prepare(ledger, config, pool)
 
