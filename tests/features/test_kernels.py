@@ -172,6 +172,10 @@ def test_balances_equal_the_sorted_running_sums(n: int, grid: str) -> None:
         day[on] = rng.choice(bounds, int(on.sum()))
     args = (inv_cust, inv_day, inv_amt, ev_cust, ev_day, ev_amt, n_cust, bounds, snaps)
     fast, ref = K.balances_fast(*args), K.balances_numpy(*args)
+    with pytest.MonkeyPatch.context() as m:  # blocks of 7 days: the walk crosses many chunks
+        m.setattr(K, "BALANCE_BLOCK", 7 * n_cust)
+        chunked = K.balances_fast(*args)
+    assert chunked is not None and all(_same(chunked[k], ref[k]) for k in ref)
     assert fast is not None and ref is not None and fast.keys() == ref.keys()
     for name in ref:
         assert fast[name].shape == (n_cust, len(snaps))

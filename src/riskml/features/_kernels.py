@@ -320,75 +320,73 @@ def cum_at_numpy(per_bucket: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 CUMSUM_SCALE = 10_000  # running balances are exact integer sums of amounts in units of 1/10,000
 HUGE = 2.0**62  # beyond this absolute sum of all amounts, int64 sums could overflow
+BALANCE_BLOCK = 16_000_000  # int64 cells (128 MB) of the day x customer block of the balances' scan
+
+
+@numba.njit(nogil=True, cache=True)
+def _add_days(cust, day, amt, sign, n_cust, d0, t0, t1, scale, run, net):
+    """Add each event's amount (x ``sign``, units of 1/scale) to its customer's ``run`` when it falls on or
+    before ``d0``, to ``net[day - d0 - t0 - 1, customer]`` when ``t0 < day - d0 <= t1``."""
+    for i in range(len(cust)):
+        c = cust[i]
+        if c < 0 or c >= n_cust:
+            continue
+        t = day[i] - d0
+        if t <= t0 and t0 == 0:
+            run[c] += np.int64(np.rint(sign * amt[i] * scale))
+        elif t0 < t <= t1:
+            net[t - t0 - 1, c] += np.int64(np.rint(sign * amt[i] * scale))
 
 
 @numba.njit(nogil=True, cache=True)
 def _balances_nb(inv_cust, inv_day, inv_amt, ev_cust, ev_day, ev_amt, n_cust, d0, d1, b0, table, nb, qdays,
-                 scale, eod, bmax):
-    """Per customer, the end-of-day receivables balance (integer units) at each of the sorted ``qdays`` and
-    the largest end-of-day balance of the days of each bucket in (d0, d1]. Returns False (and leaves the
-    outputs) when the amounts are too large for exact int64 sums."""
-    n_inv, n_ev = len(inv_cust), len(ev_cust)
+                 scale, chunk, eod, bmax):
+    """End-of-day receivables balances (integer units) of every customer at the sorted ``qdays`` (``eod``,
+    query x customer) and the largest end-of-day balance of the days of each bucket in (d0, d1] (``bmax``,
+    bucket x customer). The days are walked in chunks of ``chunk`` days, each a day x customer block of the
+    chunk's net changes filled by one pass over the events (in date order the writes of a day stay in one
+    row). Returns False (outputs untouched) when the amounts are too large for exact int64 sums."""
     total = 0.0
-    for i in range(n_inv):
+    for i in range(len(inv_amt)):
         total += abs(np.rint(inv_amt[i] * scale))
-    for i in range(n_ev):
+    for i in range(len(ev_amt)):
         total += abs(np.rint(-ev_amt[i] * scale))
     if not total < 2.0**62:
         return False
-    # the events of each customer together (a counting sort by customer): relative day and amount
-    start = np.zeros(n_cust + 1, np.int64)
-    for i in range(n_inv):
-        c = inv_cust[i]
-        if 0 <= c < n_cust and inv_day[i] <= d1:
-            start[c + 1] += 1
-    for i in range(n_ev):
-        c = ev_cust[i]
-        if 0 <= c < n_cust and ev_day[i] <= d1:
-            start[c + 1] += 1
-    for c in range(n_cust):
-        start[c + 1] += start[c]
-    fill = start[:-1].copy()
-    rel = np.empty(start[n_cust], np.int64)  # 0: on or before d0, else day - d0
-    qv = np.empty(start[n_cust], np.int64)
-    for i in range(n_inv):
-        c = inv_cust[i]
-        d = inv_day[i]
-        if 0 <= c < n_cust and d <= d1:
-            j = fill[c]
-            rel[j] = max(d - d0, 0)
-            qv[j] = np.int64(np.rint(inv_amt[i] * scale))
-            fill[c] = j + 1
-    for i in range(n_ev):
-        c = ev_cust[i]
-        d = ev_day[i]
-        if 0 <= c < n_cust and d <= d1:
-            j = fill[c]
-            rel[j] = max(d - d0, 0)
-            qv[j] = np.int64(np.rint(-ev_amt[i] * scale))
-            fill[c] = j + 1
-    ndays = d1 - d0
-    net = np.zeros(ndays + 1, np.int64)  # net[t]: the day d0 + t's change (net[0]: everything up to d0)
-    nq = len(qdays)
+    run = np.zeros(n_cust, np.int64)
     lo = np.iinfo(np.int64).min
-    for c in range(n_cust):
-        for j in range(start[c], start[c + 1]):
-            net[rel[j]] += qv[j]
-        run = np.int64(0)
-        qi = 0
-        for b in range(nb):
-            bmax[c, b] = lo
-        for t in range(ndays + 1):
-            run += net[t]
-            net[t] = 0
-            day = d0 + t
-            if t > 0:
-                b = table[day - b0]
-                if run > bmax[c, b]:
-                    bmax[c, b] = run
-            while qi < nq and qdays[qi] == day:
-                eod[c, qi] = run
+    for b in range(nb):
+        for c in range(n_cust):
+            bmax[b, c] = lo
+    ndays = d1 - d0
+    net = np.zeros((min(chunk, max(ndays, 1)), n_cust), np.int64)
+    # everything up to d0 (t0 = 0 also adds the first chunk's days)
+    qi = 0
+    t0 = 0
+    while True:
+        t1 = min(t0 + chunk, ndays)
+        _add_days(inv_cust, inv_day, inv_amt, 1.0, n_cust, d0, t0, t1, scale, run, net)
+        _add_days(ev_cust, ev_day, ev_amt, -1.0, n_cust, d0, t0, t1, scale, run, net)
+        if t0 == 0:
+            while qi < len(qdays) and qdays[qi] == d0:
+                eod[qi, :] = run
                 qi += 1
+        for t in range(t0 + 1, t1 + 1):
+            row = net[t - t0 - 1]
+            b = table[d0 + t - b0]
+            top = bmax[b]
+            for c in range(n_cust):
+                r = run[c] + row[c]
+                run[c] = r
+                row[c] = 0
+                if r > top[c]:
+                    top[c] = r
+            while qi < len(qdays) and qdays[qi] == d0 + t:
+                eod[qi, :] = run
+                qi += 1
+        if t1 >= ndays:
+            break
+        t0 = t1
     return True
 
 
@@ -406,7 +404,9 @@ def balances_fast(inv_cust: np.ndarray, inv_day: np.ndarray, inv_amt: np.ndarray
     ``ar_prev_month_end`` (one bound back, at least 0). None when the amounts are too large for exact int64
     sums.
 
-    One pass per customer over the days of the windows, no sort: the highest running balance of a window
+    One walk over the windows' days with a running balance per customer, no sort (the events are added to a
+    day x customer block, chunk by chunk of days: ``BALANCE_BLOCK`` bounds its memory; a test sets it small
+    to cover several chunks): the highest running balance of a window
     is the highest end-of-day balance of its days or the balance at its start (within a day the reference
     order puts decreases before increases, so no point inside a day exceeds both the previous day's end and
     the day's own end)."""
@@ -417,18 +417,19 @@ def balances_fast(inv_cust: np.ndarray, inv_day: np.ndarray, inv_amt: np.ndarray
     b0 = int(bounds[0])
     table = np.searchsorted(bounds, np.arange(b0, d1 + 1, dtype=np.int64), side="left")
     nb = len(bounds)
-    eod = np.zeros((n_cust, len(qdays)), np.int64)
-    bmax = np.empty((n_cust, nb), np.int64)
+    eod = np.zeros((len(qdays), n_cust), np.int64)
+    bmax = np.empty((nb, n_cust), np.int64)
+    chunk = max(1, BALANCE_BLOCK // max(n_cust, 1))  # days per day x customer block of net changes
     ok = _balances_nb(_arr(inv_cust, np.int64), _arr(inv_day, np.int64), _arr(inv_amt, np.float64),
                       _arr(ev_cust, np.int64), _arr(ev_day, np.int64), _arr(ev_amt, np.float64), n_cust, d0, d1,
-                      b0, table, nb, qdays, float(CUMSUM_SCALE), eod, bmax)
+                      b0, table, nb, qdays, float(CUMSUM_SCALE), chunk, eod, bmax)
     if not ok:
         return None
 
     def at(k: int) -> np.ndarray:
-        return eod[:, np.searchsorted(qpos, snaps - k)]
+        return eod[np.searchsorted(qpos, snaps - k)].T
 
-    hwm = np.maximum(_window_max(bmax, snaps, 12), at(12))
+    hwm = np.maximum(_window_max(bmax.T, snaps, 12), at(12))
     return {"ar_hwm_12m": (hwm / CUMSUM_SCALE).clip(min=0.0),
             "ar_3m_ago": at(3) / CUMSUM_SCALE,
             "ar_12m_ago": at(12) / CUMSUM_SCALE,
