@@ -228,13 +228,11 @@ class _Prepared:
     due_day: np.ndarray
     inv_amt: np.ndarray
     dispute_day: np.ndarray
-    ev_inv: np.ndarray  # settlement events (cash + adjustments on invoices), sorted by (invoice, day)
-    ev_day: np.ndarray
-    ev_amt: np.ndarray
-    ev_cum: np.ndarray  # cumulative settled amount of the invoice after the event
-    settle_day: np.ndarray  # per invoice, NO_DAY if never settled
-    settle_cash: np.ndarray
-    settle_ncash: np.ndarray
+    # the settlements (``_kernels.settlements_fast``), found on the second thread while the aggregation starts:
+    # events (cash + adjustments on invoices) sorted by (invoice, day), ``ev_cum`` the cumulative settled
+    # amount of the invoice after the event; per invoice ``settle_day`` (NO_DAY if never settled), cash and
+    # payment count by then. Read through the properties below, which wait for them.
+    settlements: Future[dict[str, np.ndarray]]
     pay_cust: np.ndarray  # cash payments
     pay_day: np.ndarray
     pay_amt: np.ndarray
@@ -247,6 +245,14 @@ class _Prepared:
     ord_day: np.ndarray
     ord_close: np.ndarray
     ord_amt: np.ndarray
+
+    ev_inv = property(lambda self: self.settlements.result()["ev_inv"])
+    ev_day = property(lambda self: self.settlements.result()["ev_day"])
+    ev_amt = property(lambda self: self.settlements.result()["ev_amt"])
+    ev_cum = property(lambda self: self.settlements.result()["ev_cum"])
+    settle_day = property(lambda self: self.settlements.result()["settle_day"])
+    settle_cash = property(lambda self: self.settlements.result()["settle_cash"])
+    settle_ncash = property(lambda self: self.settlements.result()["settle_ncash"])
 
 
 def _codes(index: pd.Index, values: list[pd.Series]) -> list[np.ndarray]:
@@ -288,12 +294,24 @@ def _balances(p: _Prepared, grid: _Grid) -> dict[str, np.ndarray]:
     return out
 
 
-def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
+def _settlements(args: tuple) -> dict[str, np.ndarray]:
+    ev = KERNELS.settlements(*args)
+    if ev is None:  # amounts too large for exact int64 sums: exact Python-integer running sums
+        ev = _kernels.settlements_numpy(*args, cumsum=group_cumsum)
+    return ev
+
+
+def prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor | None = None) -> _Prepared:
     """Turn the ledger into the integer arrays the aggregation needs (done once per build).
 
-    The customer codes are looked up on a second thread meanwhile (the kernels release the GIL)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    On ``pool``'s thread (one worker; its own when None): the customer codes are looked up meanwhile, then the
+    settlements found (the kernels release the GIL), which the returned arrays hand out when they are ready."""
+    if pool is not None:
         return _prepare(ledger, config, pool)
+    with ThreadPoolExecutor(max_workers=1) as own:
+        prepared = _prepare(ledger, config, own)
+        prepared.settlements.result()
+        return prepared
 
 
 def _prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor) -> _Prepared:
@@ -318,11 +336,10 @@ def _prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor) ->
     adj_inv = np.where(adj["invoice_id"].isna().to_numpy(), -1, adj_inv)
     adj_day, adj_amt = to_days(adj["date"]), adj["amount"].to_numpy("float64")
 
-    # settlement events per invoice (cash and adjustments tied to an invoice) and each invoice's settlement
-    args = (pay_inv, pay_day, pay_amt, adj_inv, adj_day, adj_amt, inv_amt, config.settled_share)
-    ev = KERNELS.settlements(*args)
-    if ev is None:  # amounts too large for exact int64 sums: exact Python-integer running sums
-        ev = _kernels.settlements_numpy(*args, cumsum=group_cumsum)
+    # settlement events per invoice (cash and adjustments tied to an invoice) and each invoice's settlement,
+    # on the second thread after the customer codes
+    settlements = pool.submit(_settlements, (pay_inv, pay_day, pay_amt, adj_inv, adj_day, adj_amt, inv_amt,
+                                             config.settled_share))
     inv_cust, pay_cust, adj_cust, ord_cust = cust_codes.result()
 
     limit = pd.to_numeric(cust["credit_limit"], errors="coerce").to_numpy("float64")
@@ -337,8 +354,7 @@ def _prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor) ->
         insurance_expiry_day=(to_days(cust["insurance_expiry"]) if "insurance_expiry" in cust
                               else np.full(len(cust), NO_DAY)),
         inv_cust=inv_cust, inv_day=inv_day, due_day=due_day, inv_amt=inv_amt, dispute_day=dispute_day,
-        ev_inv=ev["ev_inv"], ev_day=ev["ev_day"], ev_amt=ev["ev_amt"], ev_cum=ev["ev_cum"],
-        settle_day=ev["settle_day"], settle_cash=ev["settle_cash"], settle_ncash=ev["settle_ncash"],
+        settlements=settlements,
         pay_cust=pay_cust, pay_day=pay_day, pay_amt=pay_amt, pay_inv=pay_inv,
         adj_cust=adj_cust, adj_day=adj_day, adj_amt=adj_amt,
         adj_kind=adj["kind"].astype("str").to_numpy(),
@@ -397,15 +413,9 @@ def _lookup_cum(keys_group: np.ndarray, keys_day: np.ndarray, cum: np.ndarray,
     return KERNELS.lookup_last(keys_group, keys_day, cum, q_group, q_day, n_groups)
 
 
-def _invoice_flows(p: _Prepared, grid: _Grid) -> dict[str, np.ndarray]:
-    return KERNELS.invoice_flows(p.inv_cust, p.inv_day, p.inv_amt, p.due_day, p.dispute_day, grid.bounds,
-                                 len(p.cust_ids))
-
-
-def _flows(p: _Prepared, grid: _Grid, config: FeatureConfig,
-           invoice_flows: Future[dict[str, np.ndarray]] | None = None) -> dict[str, np.ndarray]:
-    """Sums, extremes and trends of the ledger's events over the monthly buckets, read at the as-of dates
-    (``invoice_flows``: the invoices' per-bucket figures being computed on another thread, else computed here)."""
+def _flows(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.ndarray]:
+    """Sums, extremes and trends of the ledger's events over the monthly buckets, read at the as-of dates (the
+    payments first: they do not wait for the settlements)."""
     acc = _Acc(len(p.cust_ids), grid)
     out: dict[str, np.ndarray] = {}
 
@@ -427,7 +437,7 @@ def _flows(p: _Prepared, grid: _Grid, config: FeatureConfig,
         out[f"{name}_12m"] = acc.window(per_bucket, 12)
 
     # ---- invoices issued: volume, frequency, trend
-    inv = invoice_flows.result() if invoice_flows is not None else _invoice_flows(p, grid)
+    inv = KERNELS.invoice_flows(p.inv_cust, p.inv_day, p.inv_amt, p.due_day, p.dispute_day, grid.bounds, acc.nc)
     cnt_b, sales_b = inv["inv_cnt"], inv["inv_amt"]
     out["inv_cnt_12m"] = acc.window(cnt_b, 12)
     out["inv_amt_3m"], out["inv_amt_12m"] = acc.windows(sales_b, (3, 12))
@@ -510,16 +520,18 @@ def _state(p: _Prepared, grid: _Grid) -> dict[str, np.ndarray]:
     return out
 
 
-def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.ndarray]:
+def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig,
+                    pool: ThreadPoolExecutor | None = None) -> dict[str, np.ndarray]:
     """Every aggregate on one grid. The flows (windowed sums) and the state at the as-of dates are independent:
-    the invoices' per-bucket figures, then the state, are computed on a second thread meanwhile (the kernels and
-    numpy's loops on large arrays release the GIL); each part fills its own names or arrays, so the result does
-    not depend on the threads."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        invoice_flows = pool.submit(_invoice_flows, p, grid)
-        state = pool.submit(_state, p, grid)
-        out = _flows(p, grid, config, invoice_flows)
-        out.update(state.result())
+    the state is computed on ``pool``'s thread (its own when None) meanwhile, after whatever is queued there (the
+    settlements; the kernels and numpy's loops on large arrays release the GIL); each part fills its own names,
+    so the result does not depend on the threads."""
+    if pool is None:
+        with ThreadPoolExecutor(max_workers=1) as own:
+            return _aggregate_grid(p, grid, config, own)
+    state = pool.submit(_state, p, grid)
+    out = _flows(p, grid, config)
+    out.update(state.result())
     nc = len(p.cust_ids)
     snap_days = grid.bounds[grid.snaps]
     nd = len(snap_days)
@@ -545,18 +557,20 @@ def compute_aggregates(ledger: Ledger, as_of_dates: object, config: FeatureConfi
     and every name in ``AGGREGATES``."""
     config = config or FeatureConfig()
     dates = normalise_dates(as_of_dates)
-    prepared = prepare(ledger, config)
     frames = []
-    for grid in _grids(dates):
-        agg = _aggregate_grid(prepared, grid, config)
-        nc, nd = len(prepared.cust_ids), len(grid.dates)
-        cols = {
-            "customer_id": np.tile(prepared.cust_ids.to_numpy(), nd),
-            "as_of": np.repeat(pd.DatetimeIndex(grid.dates).to_numpy("datetime64[ns]"), nc),
-        }
-        for name in AGGREGATES:
-            cols[name] = np.ascontiguousarray(np.asarray(agg[name], dtype="float64").T).ravel()
-        frames.append(pd.DataFrame(cols))
+    # one second thread for the whole build: customer codes, settlements, then each grid's state
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        prepared = prepare(ledger, config, pool)
+        for grid in _grids(dates):
+            agg = _aggregate_grid(prepared, grid, config, pool)
+            nc, nd = len(prepared.cust_ids), len(grid.dates)
+            cols = {
+                "customer_id": np.tile(prepared.cust_ids.to_numpy(), nd),
+                "as_of": np.repeat(pd.DatetimeIndex(grid.dates).to_numpy("datetime64[ns]"), nc),
+            }
+            for name in AGGREGATES:
+                cols[name] = np.ascontiguousarray(np.asarray(agg[name], dtype="float64").T).ravel()
+            frames.append(pd.DataFrame(cols))
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     out["customer_id"] = out["customer_id"].astype("str")
     return out
