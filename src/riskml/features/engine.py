@@ -258,7 +258,9 @@ class _Prepared:
 def _codes(index: pd.Index, values: list[pd.Series]) -> list[np.ndarray]:
     """Position of each value in ``index`` (-1: absent or missing), hashed on Arrow strings: the keys are
     hashed once for all the columns looked up."""
-    return positions([v.astype("str") for v in values], pd.Series(index.astype("str")))
+    out = positions([v.astype("str") for v in values], pd.Series(index.astype("str")))
+    assert isinstance(out, list)  # a list of Series in, a list of arrays out
+    return out
 
 
 def sort_order(major: np.ndarray, day: np.ndarray, minor: np.ndarray | None = None) -> np.ndarray:
@@ -294,7 +296,10 @@ def _balances(p: _Prepared, grid: _Grid) -> dict[str, np.ndarray]:
     return out
 
 
-def _settlements(args: tuple) -> dict[str, np.ndarray]:
+_SettlementArgs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]
+
+
+def _settlements(args: _SettlementArgs) -> dict[str, np.ndarray]:
     ev = KERNELS.settlements(*args)
     if ev is None:  # amounts too large for exact int64 sums: exact Python-integer running sums
         ev = _kernels.settlements_numpy(*args, cumsum=group_cumsum)
