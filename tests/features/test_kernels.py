@@ -139,7 +139,8 @@ def test_cum_at_equals_cumsum(rows: int) -> None:
     block = np.ascontiguousarray(wide.reshape(rows, 26, 3).transpose(1, 0, 2))  # bucket-major (bucket, row, k)
     bucket_major = block[:, :, 1].T  # as the table flows hand them out
     assert _same(bucket_major, wide[:, 1::3])
-    for per_bucket in (np.ascontiguousarray(strided), strided, bucket_major, np.ascontiguousarray(strided.T).T):
+    for per_bucket in (np.ascontiguousarray(strided), strided, bucket_major, np.ascontiguousarray(strided.T).T,
+                       strided[:, ::-1], np.broadcast_to(strided[:1], strided.shape)):
         for cols in ([25], [0, 13, 22, 25], list(range(26)), [1, 1, 5]):
             assert _same(K.cum_at_fast(per_bucket, np.array(cols)), K.cum_at_numpy(per_bucket, np.array(cols)))
     with pytest.raises(ValueError, match="ascending"):

@@ -270,44 +270,50 @@ def lookup_last_numpy(keys_group: np.ndarray, keys_day: np.ndarray, cum: np.ndar
 
 
 @numba.njit(nogil=True, cache=True)
-def _cum_at_nb(per_bucket, cols, out):
-    n, nb = per_bucket.shape
+def _cum_at_nb(buf, s_row, s_col, n, nb, cols, out):
+    """Running sums along the rows of the (n, nb) array whose element (i, j) is ``buf[i * s_row + j * s_col]``,
+    read at ``cols``: one compiled version for every layout (row-major, bucket-major, strided views)."""
     nc = len(cols)
-    for i in range(n):
-        run = 0.0
+    if s_row < s_col:  # bucket-major: walk the buckets, a running sum per row
+        run = np.zeros(n)
         k = 0
         for j in range(nb):
-            run += per_bucket[i, j]
+            base = j * s_col
+            for i in range(n):
+                run[i] += buf[base + i * s_row]
             while k < nc and cols[k] == j:
-                out[i, k] = run
+                out[:, k] = run
                 k += 1
-
-
-@numba.njit(nogil=True, cache=True)
-def _cum_at_t_nb(per_bucket_t, cols, out):
-    nb, n = per_bucket_t.shape
-    run = np.zeros(n)
-    k = 0
-    for j in range(nb):
-        for i in range(n):
-            run[i] += per_bucket_t[j, i]
-        while k < len(cols) and cols[k] == j:
-            out[:, k] = run
-            k += 1
+        return
+    for i in range(n):
+        acc = 0.0
+        k = 0
+        base = i * s_row
+        for j in range(nb):
+            acc += buf[base + j * s_col]
+            while k < nc and cols[k] == j:
+                out[i, k] = acc
+                k += 1
 
 
 def cum_at_fast(per_bucket: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Running sums along each row read at the (ascending) columns ``cols``: shape (rows, len(cols)). Adds in
-    row order, as ``np.cumsum`` does, with no full copy of the running sums (nor of a strided input); a
-    bucket-major input (a transposed view) is read bucket by bucket."""
+    row order, as ``np.cumsum`` does, with no full copy of the running sums nor of the input: the kernel reads
+    the array's own memory through its strides (a bucket-major input bucket by bucket)."""
     cols = np.asarray(cols, dtype=np.int64)
     if len(cols) > 1 and (np.diff(cols) < 0).any():
         raise ValueError("cum_at_fast: cols must be ascending")
-    out = np.zeros((per_bucket.shape[0], len(cols)))
-    if per_bucket.ndim == 2 and per_bucket.shape[1] > 1 and abs(per_bucket.strides[0]) < abs(per_bucket.strides[1]):
-        _cum_at_t_nb(per_bucket.T, cols, out)
-    else:
-        _cum_at_nb(per_bucket, cols, out)
+    a = per_bucket
+    if a.ndim != 2 or a.dtype != np.float64 or min(a.strides) < 0 or any(st % 8 for st in a.strides):
+        a = np.ascontiguousarray(a, dtype=np.float64).reshape(len(per_bucket), -1)
+    n, nb = a.shape
+    out = np.zeros((n, len(cols)))
+    if n == 0 or nb == 0:
+        return out
+    s_row, s_col = a.strides[0] // 8, a.strides[1] // 8
+    span = (n - 1) * s_row + (nb - 1) * s_col + 1
+    buf = np.lib.stride_tricks.as_strided(a, shape=(span,), strides=(8,), writeable=False)
+    _cum_at_nb(np.ascontiguousarray(buf), s_row, s_col, n, nb, cols, out)
     return out
 
 
