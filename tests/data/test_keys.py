@@ -65,3 +65,11 @@ def test_empty_and_missing() -> None:
     got = _check([_s([None, None]), _s([], pa.large_string())], key)
     assert got[0].tolist() == [-1, -1] and len(got[1]) == 0
     assert positions(_s(["P001"]), _s([], pa.large_string())).tolist() == [-1]
+
+
+def test_a_digit_column_constant_in_the_keys_is_still_checked() -> None:
+    """The form comes from the first key: its digit columns all make the number, also where every key holds
+    the same digit, so a value differing there matches no key (its number falls between the keys')."""
+    key = _s([f"A{i}5" for i in range(10)] + ["A95"])
+    got = _check([_s(["A05", "A10", "A15", "A96", "A9", "B15", "A1X"])], key)
+    assert got[0].tolist() == [0, -1, 1, -1, -1, -1, -1]

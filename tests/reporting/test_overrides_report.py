@@ -18,7 +18,6 @@ from tests.scoring.frames import rows
 from .pages import Page
 from .test_customer_units import DEFAULT, SPECS, contributions, scores_row
 
-
 # over-limit customers covered by a limit only up to grade 8 (the shipped cover_exposure_worst_grade covers grade 9
 # too), so that the grade-9 customer over its limit is held
 _DEFAULT = ScoringConfig()

@@ -52,18 +52,6 @@ def look_up(nums, table, lo, out):
 
 
 @numba.njit(nogil=True, cache=True)
-def constant_columns(data, start, n, width):
-    """Which of the ``width`` byte columns of ``n`` strings laid back to back from ``data[start]`` hold the
-    same byte in every string."""
-    diff = np.zeros(width, np.uint8)
-    for i in range(1, n):
-        s = start + i * width
-        for j in range(width):
-            diff[j] |= data[s + j] ^ data[start + j]
-    return diff == 0
-
-
-@numba.njit(nogil=True, cache=True)
 def first_rows(nums, lo, span):
     """table[x - lo] = the first row whose number is x (-1: none)."""
     table = np.full(span, -1, np.int64)

@@ -3,10 +3,10 @@
 Hashing on the Arrow data behind pandas' ``str`` columns is several times faster than a pandas ``Index``
 lookup (which converts to Python objects). Shared by the validator, the feature engine and the labels.
 
-Ids of one fixed form (the usual ``INV00012345``, ``C000123``: every key of the same length, the same
-bytes in every column that does not vary, decimal digits where it varies) are looked up faster still: the
-varying digits of each string are read as one integer straight from the Arrow buffers, and the integers
-are looked up in a direct table. Two strings of that form are equal exactly when their integers are, and a
+Ids of one fixed form (the usual ``INV00012345``, ``C000123``: every key of the same length, the first
+key's bytes in every column where it holds no digit, decimal digits in the others) are looked up faster
+still: the digits of those columns of each string are read as one integer straight from the Arrow
+buffers, and the integers are looked up in a direct table. Two strings of that form are equal exactly when their integers are, and a
 string of another form cannot equal a key, so both ways give the same positions (``positions_hashed``, the
 general way, is the reference the tests compare with)."""
 
@@ -111,12 +111,14 @@ def _positions_fixed_form(arrs: list[pa.ChunkedArray], k: pa.Array) -> np.ndarra
     width = int(lens[0])
     if width == 0 or (lens != width).any():
         return None
-    from riskml.data._keys_kernels import constant_columns, first_rows, look_up
+    from riskml.data._keys_kernels import first_rows, look_up
 
-    const = constant_columns(data, int(offs[0]), len(k), width)
+    # the form, from the first key alone: its non-digit bytes stay, its digit columns make the number (a key
+    # of another form then fails to parse, and the lookup falls back to hashing)
+    fixed = data[int(offs[0]): int(offs[0]) + width].astype(np.int64)
+    const = (fixed < 48) | (fixed > 57)
     if int((~const).sum()) > MAX_DIGITS:
         return None
-    fixed = data[int(offs[0]): int(offs[0]) + width].astype(np.int64)
     knum = _numbers(k, width, const, fixed)
     if knum is None or (knum < 0).any():
         return None

@@ -18,7 +18,7 @@ The result is one row per (customer, as-of date) of named aggregates (``AGGREGAT
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,9 +31,10 @@ from riskml.features import _kernels
 
 WINDOWS = (3, 6, 12, 24)
 LOOKBACK = 25  # monthly buckets kept before the earliest as-of date (24-month windows + 1)
-NO_DAY = np.iinfo(np.int64).max  # "never" (an invoice never settled, an order never closed)
+NO_DAY = _kernels.NO_DAY  # "never" (an invoice never settled, an order never closed)
 # the hot loops (numba kernels; ``_kernels.REFERENCE`` is their numpy twin, which the tests swap in)
 KERNELS = _kernels.FAST
+SMALL_TABLE = 300_000  # rows below which a table's bucket sums take numpy's bincount (see ``_Acc.sums``)
 
 AGGREGATES: dict[str, str] = {
     "as_of_day": "the as-of date as a day number",
@@ -105,8 +106,7 @@ AGGREGATES: dict[str, str] = {
 def to_days(values: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
     """Dates as int64 day numbers since 1970-01-01 (NaT becomes ``NO_DAY``)."""
     arr = np.asarray(values, dtype="datetime64[ns]")
-    days = arr.astype("datetime64[D]").astype(np.int64)
-    return np.where(np.isnat(arr), NO_DAY, days)
+    return _kernels.days_fast(arr) if len(arr) >= 10_000 else _kernels.days_numpy(arr)
 
 
 def months_back(as_of: pd.Timestamp, k: int) -> pd.Timestamp:
@@ -160,23 +160,27 @@ class _Acc:
     def sums(self, cust: np.ndarray, days: np.ndarray, *weights: np.ndarray,
              mask: np.ndarray | None = None) -> list[np.ndarray]:
         """Per (customer, bucket) sums of each weight (one count when none is given) over the rows where
-        ``mask``, all in one pass over the rows."""
-        return KERNELS.bucket_sums(cust, days, weights, mask, self.g.bounds, self.nc)
+        ``mask``, all in one pass over the rows (a small table, e.g. the adjustments, by numpy's ``bincount``,
+        the kernel's reference: quicker than loading the compiled kernel on a process's first build)."""
+        sums = KERNELS.bucket_sums if len(cust) >= SMALL_TABLE else _kernels.bucket_sums_numpy
+        return sums(cust, days, weights, mask, self.g.bounds, self.nc)
 
     def total(self, cust: np.ndarray, days: np.ndarray, weights: np.ndarray | None = None,
               mask: np.ndarray | None = None) -> np.ndarray:
         """One weight's (or the count's) per (customer, bucket) sums."""
         return self.sums(cust, days, *(() if weights is None else (weights,)), mask=mask)[0]
 
-    def extreme(self, cust: np.ndarray, days: np.ndarray, values: np.ndarray, kind: str,
-                mask: np.ndarray | None = None) -> np.ndarray:
-        return KERNELS.bucket_extreme(cust, days, values, mask, self.g.bounds, self.nc, kind)
-
     def window(self, per_bucket: np.ndarray, w: int) -> np.ndarray:
         """Sum over the last ``w`` buckets at each as-of date: shape (n_cust, n_dates)."""
-        c = np.cumsum(per_bucket, axis=1)
+        return self.windows(per_bucket, (w,))[0]
+
+    def windows(self, per_bucket: np.ndarray, ws: tuple[int, ...]) -> list[np.ndarray]:
+        """:meth:`window` for each of ``ws``: differences of the running sums over the buckets (read once)."""
         s = self.g.snaps
-        return c[:, s] - c[:, s - w]
+        cols = np.unique(np.concatenate([s, *(s - w for w in ws)]))
+        c = KERNELS.cum_at(per_bucket, cols)
+        at = c[:, np.searchsorted(cols, s)]
+        return [at - c[:, np.searchsorted(cols, s - w)] for w in ws]
 
     def window_ext(self, per_bucket: np.ndarray, w: int, kind: str) -> np.ndarray:
         s = self.g.snaps
@@ -186,7 +190,7 @@ class _Acc:
 
     def to_date(self, per_bucket: np.ndarray) -> np.ndarray:
         """Cumulative (all history) sum up to each as-of date."""
-        return np.cumsum(per_bucket, axis=1)[:, self.g.snaps]
+        return KERNELS.cum_at(per_bucket, self.g.snaps)
 
     def running_ext(self, per_bucket: np.ndarray, kind: str) -> np.ndarray:
         acc = np.maximum.accumulate if kind == "max" else np.minimum.accumulate
@@ -194,21 +198,23 @@ class _Acc:
         return np.where(np.isfinite(out), out, np.nan)
 
 
-def _regression(acc: _Acc, y: np.ndarray, valid: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+def _regression(acc: _Acc, y: np.ndarray, valid: np.ndarray, ws: tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
     """Least-squares slope and standard deviation of ``y`` over the last ``w`` buckets where ``valid``
-    (at least 3 points, else NaN). x is the bucket index, so the slope is per month."""
+    (at least 3 points, else NaN), for each ``w`` of ``ws``. x is the bucket index, so the slope is per month."""
     x = np.broadcast_to(np.arange(y.shape[1], dtype="float64"), y.shape)
     v = valid.astype("float64")
     yv = np.where(valid, y, 0.0)
-    n = acc.window(v, w)
-    sx, sy = acc.window(x * v, w), acc.window(yv, w)
-    sxy, sxx, syy = acc.window(x * yv, w), acc.window(x * x * v, w), acc.window(yv * yv, w)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        den = n * sxx - sx * sx
-        slope = np.where((n >= 3) & (den > 0), (n * sxy - sx * sy) / den, np.nan)
-        var = (syy - sy * sy / n) / (n - 1)
-        std = np.where(n >= 3, np.sqrt(np.clip(var, 0.0, None)), np.nan)
-    return slope, std
+    sums = [acc.windows(a, ws) for a in (v, x * v, yv, x * yv, x * x * v, yv * yv)]
+    out = []
+    for i in range(len(ws)):
+        n, sx, sy, sxy, sxx, syy = (s[i] for s in sums)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            den = n * sxx - sx * sx
+            slope = np.where((n >= 3) & (den > 0), (n * sxy - sx * sy) / den, np.nan)
+            var = (syy - sy * sy / n) / (n - 1)
+            std = np.where(n >= 3, np.sqrt(np.clip(var, 0.0, None)), np.nan)
+        out.append((slope, std))
+    return out
 
 
 @dataclass
@@ -227,12 +233,11 @@ class _Prepared:
     due_day: np.ndarray
     inv_amt: np.ndarray
     dispute_day: np.ndarray
-    ev_inv: np.ndarray  # settlement events (cash + adjustments on invoices), sorted by (invoice, day)
-    ev_day: np.ndarray
-    ev_cum: np.ndarray  # cumulative settled amount of the invoice after the event
-    settle_day: np.ndarray  # per invoice, NO_DAY if never settled
-    settle_cash: np.ndarray
-    settle_ncash: np.ndarray
+    # the settlements (``_kernels.settlements_fast``), found on the second thread while the aggregation starts:
+    # events (cash + adjustments on invoices) sorted by (invoice, day), ``ev_cum`` the cumulative settled
+    # amount of the invoice after the event; per invoice ``settle_day`` (NO_DAY if never settled), cash and
+    # payment count by then. Read through the properties below, which wait for them.
+    settlements: Future[dict[str, np.ndarray]]
     pay_cust: np.ndarray  # cash payments
     pay_day: np.ndarray
     pay_amt: np.ndarray
@@ -245,15 +250,22 @@ class _Prepared:
     ord_day: np.ndarray
     ord_close: np.ndarray
     ord_amt: np.ndarray
-    bal_cust: np.ndarray  # running receivables balance events, sorted by (customer, day)
-    bal_day: np.ndarray
-    bal_run: np.ndarray
+
+    ev_inv = property(lambda self: self.settlements.result()["ev_inv"])
+    ev_day = property(lambda self: self.settlements.result()["ev_day"])
+    ev_amt = property(lambda self: self.settlements.result()["ev_amt"])
+    ev_cum = property(lambda self: self.settlements.result()["ev_cum"])
+    settle_day = property(lambda self: self.settlements.result()["settle_day"])
+    settle_cash = property(lambda self: self.settlements.result()["settle_cash"])
+    settle_ncash = property(lambda self: self.settlements.result()["settle_ncash"])
 
 
 def _codes(index: pd.Index, values: list[pd.Series]) -> list[np.ndarray]:
     """Position of each value in ``index`` (-1: absent or missing), hashed on Arrow strings: the keys are
     hashed once for all the columns looked up."""
-    return positions([v.astype("str") for v in values], pd.Series(index.astype("str")))
+    out = positions([v.astype("str") for v in values], pd.Series(index.astype("str")))
+    assert isinstance(out, list)  # a list of Series in, a list of arrays out
+    return out
 
 
 def sort_order(major: np.ndarray, day: np.ndarray, minor: np.ndarray | None = None) -> np.ndarray:
@@ -277,26 +289,39 @@ def sort_order(major: np.ndarray, day: np.ndarray, minor: np.ndarray | None = No
     return np.argsort(key, kind="stable")
 
 
-def _balance_events(inv_cust: np.ndarray, inv_day: np.ndarray, inv_amt: np.ndarray, ev_inv: np.ndarray,
-                    ev_day: np.ndarray, ev_amt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(customer, day, running balance) of each change of the receivables balance (+invoice, -settlement),
-    sorted by customer and day, for the high-water mark and the balances at past dates."""
-    bal_cust = np.concatenate([inv_cust, inv_cust[ev_inv]])
-    bal_day = np.concatenate([inv_day, ev_day])
-    bal_amt = np.concatenate([inv_amt, -ev_amt])
-    # same day: settlements before invoices (the order within each kind moves no end-of-day balance)
-    order = sort_order(bal_cust, bal_day, bal_amt > 0)
-    bal_cust, bal_day, bal_amt = bal_cust[order], bal_day[order], bal_amt[order]
-    return bal_cust, bal_day, group_cumsum(bal_cust, bal_amt)
+def _balances(p: _Prepared, grid: _Grid) -> dict[str, np.ndarray]:
+    """The running receivables balance (+invoice, -settlement) at and before the as-of dates: 12-month
+    high-water mark, balances 3 and 12 months back and at the previous month end (``_kernels.balances_fast``).
+    Amounts too large for exact int64 sums take the reference way with exact Python-integer running sums."""
+    args = (p.inv_cust, p.inv_day, p.inv_amt, p.inv_cust[p.ev_inv], p.ev_day, p.ev_amt, len(p.cust_ids),
+            grid.bounds, grid.snaps)
+    out = KERNELS.balances(*args)
+    if out is None:
+        out = _kernels.balances_numpy(*args, cumsum=group_cumsum)
+    return out
 
 
-def prepare(ledger: Ledger, config: FeatureConfig) -> _Prepared:
+_SettlementArgs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]
+
+
+def _settlements(args: _SettlementArgs) -> dict[str, np.ndarray]:
+    ev = KERNELS.settlements(*args)
+    if ev is None:  # amounts too large for exact int64 sums: exact Python-integer running sums
+        ev = _kernels.settlements_numpy(*args, cumsum=group_cumsum)
+    return ev
+
+
+def prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor | None = None) -> _Prepared:
     """Turn the ledger into the integer arrays the aggregation needs (done once per build).
 
-    Independent steps run on a second thread meanwhile (the customer codes; the running balances while the
-    settlements are found): the kernels, Arrow and numpy's sorts release the GIL."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    On ``pool``'s thread (one worker; its own when None): the customer codes are looked up meanwhile, then the
+    settlements found (the kernels release the GIL), which the returned arrays hand out when they are ready."""
+    if pool is not None:
         return _prepare(ledger, config, pool)
+    with ThreadPoolExecutor(max_workers=1) as own:
+        prepared = _prepare(ledger, config, own)
+        prepared.settlements.result()
+        return prepared
 
 
 def _prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor) -> _Prepared:
@@ -312,8 +337,8 @@ def _prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor) ->
     inv_amt = inv["amount"].to_numpy("float64")
     disputed = inv["disputed"].fillna(False).to_numpy(bool) if "disputed" in inv else np.zeros(len(inv), bool)
     ddate = inv["dispute_date"] if "dispute_date" in inv else pd.Series(pd.NaT, index=inv.index)
-    dispute_day = np.where(disputed, np.where(np.isnat(np.asarray(ddate, "datetime64[ns]")), inv_day,
-                                              to_days(ddate)), NO_DAY)
+    ddays = to_days(ddate)  # a disputed invoice without a dispute date: disputed since its invoice day
+    dispute_day = np.where(disputed, np.where(ddays == NO_DAY, inv_day, ddays), NO_DAY)
 
     pay_inv = np.where(pay["invoice_id"].isna().to_numpy(), -1, pay_inv)
     pay_day, pay_amt = to_days(pay["payment_date"]), pay["amount"].to_numpy("float64")
@@ -321,41 +346,11 @@ def _prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor) ->
     adj_inv = np.where(adj["invoice_id"].isna().to_numpy(), -1, adj_inv)
     adj_day, adj_amt = to_days(adj["date"]), adj["amount"].to_numpy("float64")
 
-    # settlement events per invoice: cash and adjustments tied to an invoice
-    a_on = adj_inv >= 0
-    p_on = pay_inv >= 0
-    ev_inv = np.concatenate([pay_inv[p_on], adj_inv[a_on]])
-    ev_day = np.concatenate([pay_day[p_on], adj_day[a_on]])
-    ev_amt = np.concatenate([pay_amt[p_on], adj_amt[a_on]])
-    ev_cash = np.concatenate([np.ones(p_on.sum(), bool), np.zeros(a_on.sum(), bool)])
-    order = sort_order(ev_inv, ev_day)
-    ev_inv, ev_day, ev_amt, ev_cash = ev_inv[order], ev_day[order], ev_amt[order], ev_cash[order]
+    # settlement events per invoice (cash and adjustments tied to an invoice) and each invoice's settlement,
+    # on the second thread after the customer codes
+    settlements = pool.submit(_settlements, (pay_inv, pay_day, pay_amt, adj_inv, adj_day, adj_amt, inv_amt,
+                                             config.settled_share))
     inv_cust, pay_cust, adj_cust, ord_cust = cust_codes.result()
-    balance = pool.submit(_balance_events, inv_cust, inv_day, inv_amt, ev_inv, ev_day, ev_amt)
-    starts = group_starts(ev_inv)
-    ev_cum = group_cumsum(ev_inv, ev_amt, starts)
-    cash_cum = group_cumsum(ev_inv, np.where(ev_cash, ev_amt, 0.0), starts)
-    ncash_cum = group_cumsum(ev_inv, ev_cash.astype("float64"), starts)
-
-    n_inv = len(inv)
-    settle_day = np.full(n_inv, NO_DAY, dtype=np.int64)
-    settle_cash = np.zeros(n_inv)
-    settle_ncash = np.zeros(n_inv)
-    if len(ev_inv):
-        reached = ev_cum >= config.settled_share * inv_amt[ev_inv] - 1e-9
-        # the settlement is the last event of the day on which the threshold is reached
-        last_of_day = np.r_[(ev_inv[1:] != ev_inv[:-1]) | (ev_day[1:] != ev_day[:-1]), True]
-        cand = np.flatnonzero(reached & last_of_day)
-        # the first candidate of each invoice (events are sorted by invoice)
-        cinv = ev_inv[cand]
-        first_pos = np.flatnonzero(np.r_[True, cinv[1:] != cinv[:-1]]) if len(cinv) else np.zeros(0, np.int64)
-        first_inv = cinv[first_pos]
-        pos = cand[first_pos]
-        settle_day[first_inv] = ev_day[pos]
-        settle_cash[first_inv] = cash_cum[pos]
-        settle_ncash[first_inv] = ncash_cum[pos]
-
-    bal_cust, bal_day, bal_run = balance.result()
 
     limit = pd.to_numeric(cust["credit_limit"], errors="coerce").to_numpy("float64")
     return _Prepared(
@@ -369,21 +364,19 @@ def _prepare(ledger: Ledger, config: FeatureConfig, pool: ThreadPoolExecutor) ->
         insurance_expiry_day=(to_days(cust["insurance_expiry"]) if "insurance_expiry" in cust
                               else np.full(len(cust), NO_DAY)),
         inv_cust=inv_cust, inv_day=inv_day, due_day=due_day, inv_amt=inv_amt, dispute_day=dispute_day,
-        ev_inv=ev_inv, ev_day=ev_day, ev_cum=ev_cum,
-        settle_day=settle_day, settle_cash=settle_cash, settle_ncash=settle_ncash,
+        settlements=settlements,
         pay_cust=pay_cust, pay_day=pay_day, pay_amt=pay_amt, pay_inv=pay_inv,
         adj_cust=adj_cust, adj_day=adj_day, adj_amt=adj_amt,
         adj_kind=adj["kind"].astype("str").to_numpy(),
         ord_cust=ord_cust, ord_day=to_days(orders["order_date"]),
         ord_close=to_days(orders["closed_date"]) if "closed_date" in orders else np.full(len(orders), NO_DAY),
         ord_amt=orders["amount"].to_numpy("float64"),
-        bal_cust=bal_cust, bal_day=bal_day, bal_run=bal_run,
     )
 
 
 # running sums are exact integer sums of amounts in units of 1/10,000: a customer's figures then never
 # depend on which other customers were summed before it (float running totals would carry their rounding)
-CUMSUM_SCALE = 10_000
+CUMSUM_SCALE = _kernels.CUMSUM_SCALE
 
 
 def group_starts(groups: np.ndarray) -> np.ndarray:
@@ -431,68 +424,53 @@ def _lookup_cum(keys_group: np.ndarray, keys_day: np.ndarray, cum: np.ndarray,
 
 
 def _flows(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.ndarray]:
-    """Sums, extremes and trends of the ledger's events over the monthly buckets, read at the as-of dates."""
+    """Sums, extremes and trends of the ledger's events over the monthly buckets, read at the as-of dates (the
+    payments first: they do not wait for the settlements)."""
     acc = _Acc(len(p.cust_ids), grid)
     out: dict[str, np.ndarray] = {}
 
     # ---- cash applied to invoices: days beyond terms, amount weighted
-    ap = p.pay_inv >= 0
-    pc, pd_, pa = p.pay_cust[ap], p.pay_day[ap], p.pay_amt[ap]
-    dbt = np.clip(pd_ - p.due_day[p.pay_inv[ap]], 0, None).astype("float64")
-    amt_b, dbt_b = acc.sums(pc, pd_, pa, pa * dbt)
-    for w in WINDOWS:
-        out[f"pay_amt_{w}m"] = acc.window(amt_b, w)
-        out[f"pay_dbt_amt_{w}m"] = acc.window(dbt_b, w)
-    out["pay_dbt_max_12m"] = acc.window_ext(acc.extreme(pc, pd_, dbt, "max"), 12, "max")
+    pay = KERNELS.payment_flows(p.pay_cust, p.pay_day, p.pay_amt, p.pay_inv, p.due_day, grid.bounds, acc.nc)
+    amt_b, dbt_b = pay["pay_amt"], pay["pay_dbt_amt"]
+    for w, amt_w, dbt_w in zip(WINDOWS, acc.windows(amt_b, WINDOWS), acc.windows(dbt_b, WINDOWS), strict=True):
+        out[f"pay_amt_{w}m"], out[f"pay_dbt_amt_{w}m"] = amt_w, dbt_w
+    out["pay_dbt_max_12m"] = acc.window_ext(pay["pay_dbt_max"], 12, "max")
     monthly = amt_b > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         y = np.where(monthly, dbt_b / np.where(monthly, amt_b, 1.0), 0.0)
-    out["dbt_slope_6m"], _ = _regression(acc, y, monthly, 6)
-    out["dbt_slope_12m"], out["dbt_std_12m"] = _regression(acc, y, monthly, 12)
+    (out["dbt_slope_6m"], _), (out["dbt_slope_12m"], out["dbt_std_12m"]) = _regression(acc, y, monthly, (6, 12))
 
     # ---- invoices settled: lateness, instalments, short payment (known on the settlement day)
-    st = p.settle_day != NO_DAY
-    sc, sd, sa = p.inv_cust[st], p.settle_day[st], p.inv_amt[st]
-    late_days = (sd - p.due_day[st]).astype("float64")
-    late = late_days > config.late_grace_days
-    short = p.settle_cash[st] < config.settled_share * sa - 1e-9
-    full_single = (p.settle_ncash[st] == 1) & ~short
-    settled = acc.sums(sc, sd, np.ones(len(sc)), sa, late.astype("float64"), sa * late, late_days * late,
-                       (p.settle_ncash[st] >= 2).astype("float64"), short.astype("float64"),
-                       full_single.astype("float64"))
-    for name, per_bucket in zip(("settled_cnt_12m", "settled_amt_12m", "late_cnt_12m", "late_amt_12m",
-                                 "late_days_sum_12m", "multi_pay_cnt_12m", "short_paid_cnt_12m",
-                                 "full_single_cnt_12m"), settled, strict=True):
-        out[name] = acc.window(per_bucket, 12)
-    for i, name in ((0, "settled_cnt"), (2, "late_cnt"), (5, "multi_pay_cnt"), (7, "full_single_cnt")):
-        out[f"{name}_3m"] = acc.window(settled[i], 3)
-    out["last_full_single_day"] = acc.running_ext(
-        acc.extreme(sc, sd, sd.astype("float64"), "max", mask=full_single), "max")
+    settled = KERNELS.settled_flows(p.inv_cust, p.settle_day, p.inv_amt, p.due_day, p.settle_cash, p.settle_ncash,
+                                    config.late_grace_days, config.settled_share, grid.bounds, acc.nc)
+    last_full_single = settled.pop("full_single_day_max")
+    for name, per_bucket in settled.items():
+        out[f"{name}_12m"] = acc.window(per_bucket, 12)
+    for name in ("settled_cnt", "late_cnt", "multi_pay_cnt", "full_single_cnt"):
+        out[f"{name}_3m"] = acc.window(settled[name], 3)
+    out["last_full_single_day"] = acc.running_ext(last_full_single, "max")
 
     # ---- invoices issued: volume, frequency, trend
-    ic, iday, iamt = p.inv_cust, p.inv_day, p.inv_amt
-    cnt_b, sales_b = acc.sums(ic, iday, np.ones(len(ic)), iamt)
+    inv = KERNELS.invoice_flows(p.inv_cust, p.inv_day, p.inv_amt, p.due_day, p.dispute_day, grid.bounds, acc.nc)
+    cnt_b, sales_b = inv["inv_cnt"], inv["inv_amt"]
     out["inv_cnt_12m"] = acc.window(cnt_b, 12)
-    out["inv_amt_3m"] = acc.window(sales_b, 3)
-    out["inv_amt_12m"] = acc.window(sales_b, 12)
+    out["inv_amt_3m"], out["inv_amt_12m"] = acc.windows(sales_b, (3, 12))
     out["active_months_12m"] = acc.window((cnt_b > 0).astype("float64"), 12)
     xb = np.arange(grid.nb, dtype="float64")
     sxy = acc.window(sales_b * xb, 12)
     x0 = grid.snaps.astype("float64") - 11.0  # first bucket of the window
     out["sales_slope_12m"] = (sxy - (x0 + 5.5) * out["inv_amt_12m"]) / (12 * (12**2 - 1) / 12.0)
     out["inv_cnt_total"] = acc.to_date(cnt_b)
-    out["last_inv_day"] = acc.running_ext(acc.extreme(ic, iday, iday, "max"), "max")
-    out["first_inv_day"] = acc.running_ext(acc.extreme(ic, iday, iday, "min"), "min")
-    out["due_amt_3m"] = acc.window(acc.total(ic, p.due_day, iamt), 3)
-    out["dispute_cnt_12m"] = acc.window(acc.total(ic, p.dispute_day), 12)  # NO_DAY: in no bucket
+    out["last_inv_day"] = acc.running_ext(inv["inv_day_max"], "max")
+    out["first_inv_day"] = acc.running_ext(inv["inv_day_min"], "min")
+    out["due_amt_3m"] = acc.window(inv["due_amt"], 3)
+    out["dispute_cnt_12m"] = acc.window(inv["dispute_cnt"], 12)  # NO_DAY: in no bucket
 
     # ---- all cash received (applied or not) and unapplied cash
-    out["pay_cnt_total"] = acc.to_date(acc.total(p.pay_cust, p.pay_day))
-    out["last_pay_day"] = acc.running_ext(acc.extreme(p.pay_cust, p.pay_day, p.pay_day, "max"), "max")
-    un = ~ap
-    out["unapplied_amt_12m"] = acc.window(acc.total(p.pay_cust, p.pay_day, p.pay_amt, mask=un), 12)
-    out["unapplied_min_day_12m"] = acc.window_ext(
-        acc.extreme(p.pay_cust, p.pay_day, p.pay_day, "min", mask=un), 12, "min")
+    out["pay_cnt_total"] = acc.to_date(pay["pay_cnt"])
+    out["last_pay_day"] = acc.running_ext(pay["pay_day_max"], "max")
+    out["unapplied_amt_12m"] = acc.window(pay["unapplied_amt"], 12)
+    out["unapplied_min_day_12m"] = acc.window_ext(pay["unapplied_day_min"], 12, "min")
 
     # ---- adjustments
     for kind, name in (("credit_note", "credit_note_amt_12m"), ("deduction", "deduction_amt_12m"),
@@ -505,7 +483,6 @@ def _flows(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.nda
 def _state(p: _Prepared, grid: _Grid) -> dict[str, np.ndarray]:
     """Open invoices, open orders and receivables balances at (and before) each as-of date."""
     nc = len(p.cust_ids)
-    acc = _Acc(nc, grid)
     snap_days = grid.bounds[grid.snaps]
     nd = len(snap_days)
     out: dict[str, np.ndarray] = {}
@@ -552,29 +529,23 @@ def _state(p: _Prepared, grid: _Grid) -> dict[str, np.ndarray]:
         p.ord_cust[o_item] * nd + o_pos, weights=p.ord_amt[o_item], minlength=size
     ).astype("float64").reshape(nc, nd)
 
-    # ---- 12-month high-water mark of the running receivables balance
-    bal_max = acc.window_ext(acc.extreme(p.bal_cust, p.bal_day, p.bal_run, "max"), 12, "max")
-    start_days = grid.bounds[grid.snaps - 12]
-    cust_grid = np.repeat(np.arange(nc), nd)
-    start_bal = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid, np.tile(start_days, nc), nc).reshape(nc, nd)
-    out["ar_hwm_12m"] = np.fmax(np.nan_to_num(bal_max, nan=-np.inf), start_bal).clip(min=0.0)
-    for k in (3, 12):
-        back = np.tile(grid.bounds[grid.snaps - k], nc)
-        out[f"ar_{k}m_ago"] = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid, back, nc).reshape(nc, nd)
-    prev_days = grid.bounds[grid.snaps - 1]
-    out["ar_prev_month_end"] = _lookup_cum(p.bal_cust, p.bal_day, p.bal_run, cust_grid,
-                                           np.tile(prev_days, nc), nc).reshape(nc, nd).clip(min=0.0)
+    # ---- running receivables balance: 12-month high-water mark, balances at past dates
+    out.update(_balances(p, grid))
     return out
 
 
-def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig) -> dict[str, np.ndarray]:
+def _aggregate_grid(p: _Prepared, grid: _Grid, config: FeatureConfig,
+                    pool: ThreadPoolExecutor | None = None) -> dict[str, np.ndarray]:
     """Every aggregate on one grid. The flows (windowed sums) and the state at the as-of dates are independent:
-    the state is computed on a second thread meanwhile (the kernels and numpy's loops on large arrays release
-    the GIL); each half fills its own names, so the result does not depend on the threads."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        state = pool.submit(_state, p, grid)
-        out = _flows(p, grid, config)
-        out.update(state.result())
+    the state is computed on ``pool``'s thread (its own when None) meanwhile, after whatever is queued there (the
+    settlements; the kernels and numpy's loops on large arrays release the GIL); each part fills its own names,
+    so the result does not depend on the threads."""
+    if pool is None:
+        with ThreadPoolExecutor(max_workers=1) as own:
+            return _aggregate_grid(p, grid, config, own)
+    state = pool.submit(_state, p, grid)
+    out = _flows(p, grid, config)
+    out.update(state.result())
     nc = len(p.cust_ids)
     snap_days = grid.bounds[grid.snaps]
     nd = len(snap_days)
@@ -600,18 +571,20 @@ def compute_aggregates(ledger: Ledger, as_of_dates: object, config: FeatureConfi
     and every name in ``AGGREGATES``."""
     config = config or FeatureConfig()
     dates = normalise_dates(as_of_dates)
-    prepared = prepare(ledger, config)
     frames = []
-    for grid in _grids(dates):
-        agg = _aggregate_grid(prepared, grid, config)
-        nc, nd = len(prepared.cust_ids), len(grid.dates)
-        cols = {
-            "customer_id": np.tile(prepared.cust_ids.to_numpy(), nd),
-            "as_of": np.repeat(pd.DatetimeIndex(grid.dates).to_numpy("datetime64[ns]"), nc),
-        }
-        for name in AGGREGATES:
-            cols[name] = np.ascontiguousarray(np.asarray(agg[name], dtype="float64").T).ravel()
-        frames.append(pd.DataFrame(cols))
+    # one second thread for the whole build: customer codes, settlements, then each grid's state
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        prepared = prepare(ledger, config, pool)
+        for grid in _grids(dates):
+            agg = _aggregate_grid(prepared, grid, config, pool)
+            nc, nd = len(prepared.cust_ids), len(grid.dates)
+            cols = {
+                "customer_id": np.tile(prepared.cust_ids.to_numpy(), nd),
+                "as_of": np.repeat(pd.DatetimeIndex(grid.dates).to_numpy("datetime64[ns]"), nc),
+            }
+            for name in AGGREGATES:
+                cols[name] = np.ascontiguousarray(np.asarray(agg[name], dtype="float64").T).ravel()
+            frames.append(pd.DataFrame(cols))
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     out["customer_id"] = out["customer_id"].astype("str")
     return out
