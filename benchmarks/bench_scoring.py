@@ -104,7 +104,9 @@ def _load_note(start: tuple[float, float]) -> str:
     load1, load5 = _load()
     if load1 != load1:
         return ""
-    busy = max(load5, start[1]) > (os.cpu_count() or 1) * 1.2
+    # judged on the load before the run: at its end the load average counts the run's own processes (Spark's JVM and
+    # Python workers, the scoring threads)
+    busy = max(start) > (os.cpu_count() or 1) * 1.2
     return (f"Load average at the start of the run: {start[0]:.1f} (1 min), {start[1]:.1f} (5 min); at the end: "
             f"{load1:.1f}, {load5:.1f}, on {os.cpu_count()} cores"
             + (" -- **the machine was shared with other jobs**: wall seconds are inflated and noisy; the CPU "
