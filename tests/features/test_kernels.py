@@ -47,18 +47,6 @@ def test_bucket_sums_equal_bincount(n: int) -> None:
             assert all(_same(f, r) for f, r in zip(fast, ref, strict=True))
 
 
-@pytest.mark.parametrize("n", [0, 1, 5_000])
-@pytest.mark.parametrize("kind", ["max", "min"])
-def test_bucket_extreme_equals_ufunc_at(n: int, kind: str) -> None:
-    e, nc = _events(n + 1, n, 40), 40
-    for mask in (None, e["mask"]):
-        fast = K.bucket_extreme_fast(e["cust"], e["days"], e["v1"], mask, BOUNDS, nc, kind)
-        ref = K.bucket_extreme_numpy(e["cust"], e["days"], e["v1"], mask, BOUNDS, nc, kind)
-        assert _same(fast, ref)
-        if n > 100:  # NaN values reach some cells (NaN wins there, as in np.maximum)
-            assert np.isnan(fast).any() and np.isinf(fast).any()
-
-
 @pytest.mark.filterwarnings("ignore:invalid value encountered in multiply")  # inf x 0 in the reference
 @pytest.mark.parametrize("n", [0, 1, 7, 5_000])
 def test_table_flows_equal_one_bincount_per_figure(n: int) -> None:

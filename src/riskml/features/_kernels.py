@@ -87,29 +87,6 @@ def _bucket_counts_nb(cust, days, mask, b0, last, table, nb, size):
     return out
 
 
-@numba.njit(nogil=True, cache=True)
-def _bucket_extreme_nb(cust, days, values, mask, b0, last, table, nb, size, is_max):
-    fill = -np.inf if is_max else np.inf
-    out = np.full(size, fill)
-    use_mask = len(mask) > 0
-    for i in range(len(cust)):
-        if use_mask and not mask[i]:
-            continue
-        d = days[i]
-        if d > last or cust[i] < 0:
-            continue
-        b = table[d - b0] if d >= b0 else 0
-        cell = cust[i] * nb + b
-        cur = out[cell]
-        v = values[i]
-        # np.maximum / np.minimum: NaN wins, else the larger / smaller
-        if cur != cur:
-            continue
-        if v != v or (v > cur if is_max else v < cur):
-            out[cell] = v
-    return out
-
-
 def _arr(x: np.ndarray, dtype: str | type) -> np.ndarray:
     """``x`` as a contiguous, writeable array of ``dtype`` (numba compiles one version per array type, and a
     read-only view, e.g. a column pandas hands out, is a type of its own)."""
@@ -155,20 +132,10 @@ def bucket_sums_numpy(cust: np.ndarray, days: np.ndarray, weights: tuple[np.ndar
     return outs
 
 
-def bucket_extreme_fast(cust: np.ndarray, days: np.ndarray, values: np.ndarray, mask: np.ndarray | None,
-                        bounds: np.ndarray, n_cust: int, kind: str) -> np.ndarray:
-    """Per (customer, bucket) largest (``kind="max"``) or smallest value; -inf / inf where there is none."""
-    nb = len(bounds)
-    b0, last = int(bounds[0]), int(bounds[-1])
-    table = np.searchsorted(bounds, np.arange(b0, last + 1, dtype=np.int64), side="left")
-    out = _bucket_extreme_nb(_arr(cust, np.int64), _arr(days, np.int64), _arr(values, np.float64), _as_mask(mask), b0, last, table, nb, n_cust * nb,
-                             kind == "max")
-    return out.reshape(n_cust, nb)
-
-
 def bucket_extreme_numpy(cust: np.ndarray, days: np.ndarray, values: np.ndarray, mask: np.ndarray | None,
                          bounds: np.ndarray, n_cust: int, kind: str) -> np.ndarray:
-    """Reference of :func:`bucket_extreme_fast`: ``np.maximum.at`` / ``np.minimum.at``."""
+    """Per (customer, bucket) largest (``kind="max"``) or smallest value, -inf / inf where there is none, by
+    ``np.maximum.at`` / ``np.minimum.at`` (NaN wins): the reference of the flow kernels' extremes."""
     v = np.asarray(values, dtype="float64")
     if mask is not None:
         cust, days, v = cust[mask], days[mask], v[mask]
@@ -841,7 +808,6 @@ class Kernels:
     """One implementation of every hot loop of the engine."""
 
     bucket_sums: Any
-    bucket_extreme: Any
     group_cumsum_int: Any
     lookup_last: Any
     balances: Any
@@ -852,8 +818,8 @@ class Kernels:
     settled_flows: Any
 
 
-FAST = Kernels(bucket_sums_fast, bucket_extreme_fast, group_cumsum_int_fast, lookup_last_fast, balances_fast,
+FAST = Kernels(bucket_sums_fast, group_cumsum_int_fast, lookup_last_fast, balances_fast,
                cum_at_fast, settlements_fast, payment_flows_fast, invoice_flows_fast, settled_flows_fast)
-REFERENCE = Kernels(bucket_sums_numpy, bucket_extreme_numpy, group_cumsum_int_numpy, lookup_last_numpy,
+REFERENCE = Kernels(bucket_sums_numpy, group_cumsum_int_numpy, lookup_last_numpy,
                     balances_numpy, cum_at_numpy, settlements_numpy, payment_flows_numpy, invoice_flows_numpy,
                     settled_flows_numpy)
