@@ -13,15 +13,14 @@ from riskml.reporting.inputs import prepare_contributions
 from riskml.scoring.grades import grade_bands
 from riskml.scoring.overrides import ActiveOverride
 from riskml.scoring.policy import apply_policy
-from tests.scoring.frames import rows
+from tests.scoring.frames import covering_up_to, rows
 
 from .pages import Page
 from .test_customer_units import DEFAULT, SPECS, contributions, scores_row
 
 # over-limit customers covered by a limit only up to grade 8 (the shipped cover_exposure_worst_grade covers grade 9
 # too), so that the grade-9 customer over its limit is held
-_DEFAULT = ScoringConfig()
-CFG = _DEFAULT.model_copy(update={"limits": _DEFAULT.limits.model_copy(update={"cover_exposure_worst_grade": "8"})})
+CFG = covering_up_to("8")
 
 
 def _decided(*overrides: ActiveOverride) -> dict:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from riskml.config import ScoringConfig
+
 BASE_ROW: dict[str, object] = {
     "customer_id": "C1",
     "as_of": pd.Timestamp("2026-09-30"),
@@ -44,3 +46,10 @@ def rows(*overrides: dict[str, object]) -> pd.DataFrame:
         r = {**BASE_ROW, "customer_id": f"C{i + 1}", **o}
         out.append(r)
     return pd.DataFrame(out)
+
+
+def covering_up_to(grade: str) -> ScoringConfig:
+    """The shipped scoring config with over-limit customers covered by a limit only up to ``grade``
+    (``limits.cover_exposure_worst_grade``), so that a customer of a worse grade over its limit is held."""
+    cfg = ScoringConfig()
+    return cfg.model_copy(update={"limits": cfg.limits.model_copy(update={"cover_exposure_worst_grade": grade})})

@@ -11,13 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskml.config import ScoringConfig
 from riskml.scoring.overrides import OVERRIDE_COLUMNS, ActiveOverride, active_overrides, is_active
 from riskml.scoring.policy import DECISION_COLUMNS, apply_policy
-from tests.scoring.frames import rows
+from tests.scoring.frames import covering_up_to, rows
 
-_DEFAULT = ScoringConfig()
-CFG = _DEFAULT.model_copy(update={"limits": _DEFAULT.limits.model_copy(update={"cover_exposure_worst_grade": "8"})})
+CFG = covering_up_to("8")
 GRADE_9, GRADE_5, GRADE_3, GRADE_10 = 0.2, 0.03, 0.01, 0.45
 PAST_DUE_60 = {"undisputed_oldest_dpd": 60.0, "oldest_dpd": 60.0, "undisputed_past_due_amount": 5_000.0,
                "past_due_amount": 5_000.0}
